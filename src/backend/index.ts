@@ -1,0 +1,43 @@
+/**
+ * Chooses the compute backend: the native addon when it is built and loads, else the TypeScript
+ * reference (with one notice on stderr saying why it is slow). BERT_TS_BACKEND=reference|native
+ * forces one; forcing native when it cannot load is an error.
+ */
+import type { Backend } from "./backend.js";
+import { ReferenceBackend } from "./reference.js";
+import { tryLoadNativeBackend } from "./native.js";
+
+export type BackendName = "reference" | "native";
+export type { Backend } from "./backend.js";
+
+let cached: Backend | undefined;
+let warned = false;
+
+export function getBackend(name?: BackendName): Backend {
+  const requested = name ?? parseEnv(process.env.BERT_TS_BACKEND);
+  if (requested === "reference") return new ReferenceBackend();
+  if (cached && requested === undefined) return cached;
+  const native = tryLoadNativeBackend();
+  if (native.backend) {
+    if (requested === undefined) cached = native.backend;
+    return native.backend;
+  }
+  if (requested === "native") {
+    throw new Error(`BERT_TS_BACKEND=native but the native addon could not be loaded: ${native.reason}`);
+  }
+  if (!warned) {
+    warned = true;
+    process.stderr.write(
+      `bert-ts: native backend unavailable (${native.reason}); using the TypeScript reference backend, which is ~100x slower. ` +
+        `Run \`npm run build:native\` to build it.\n`,
+    );
+  }
+  cached = new ReferenceBackend();
+  return cached;
+}
+
+function parseEnv(v: string | undefined): BackendName | undefined {
+  if (v === undefined || v === "" || v === "auto") return undefined;
+  if (v === "reference" || v === "native") return v;
+  throw new Error(`Expected BERT_TS_BACKEND to be "reference", "native" or "auto" but received "${v}"`);
+}

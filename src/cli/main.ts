@@ -1,0 +1,24 @@
+/**
+ * The `bert-ts` command line. Each command lives in its own file under commands/ and registers
+ * itself on the program; this file only assembles them.
+ */
+import { Command, CommanderError } from "commander";
+import { commands } from "./commands/index.js";
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command("bert-ts")
+    .description("BERT in TypeScript: tokenize, embed, classify, search — the same numbers as PyTorch.")
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of commands) register(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit with code 0; usage errors were already printed by commander.
+      process.exitCode = err.exitCode;
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * What a tokenizer produces for one input (a text or a pair of texts), with Hugging Face's fields in
+ * camelCase: input_ids → inputIds, token_type_ids → tokenTypeIds, and so on.
+ */
+export interface Encoding {
+  /** Vocabulary ids, special tokens and padding included. */
+  inputIds: number[];
+  /** Segment ids: 0 for the first text (and its special tokens), 1 for the second. */
+  tokenTypeIds: number[];
+  /** 1 for real tokens, 0 for padding. */
+  attentionMask: number[];
+  /** 1 for special tokens added by the post-processor ([CLS], [SEP], padding), else 0. */
+  specialTokensMask: number[];
+  /** Token strings, e.g. "[CLS]", "hello", "##ing". */
+  tokens: string[];
+  /**
+   * [start, end) character offsets into the original input string (JavaScript string indices,
+   * i.e. UTF-16 code units) of the text the token came from; [0, 0] for special and padding tokens.
+   * For a pair, offsets of second-sequence tokens index into the second string.
+   */
+  offsets: [number, number][];
+  /** Index of the pre-tokenized word each token belongs to, within its own sequence; null for special tokens. */
+  wordIds: (number | null)[];
+  /** 0 or 1 for tokens of the first or second text; null for special and padding tokens. */
+  sequenceIds: (number | null)[];
+  /** Windows that did not fit when truncating with overflow (return_overflowing_tokens). */
+  overflowing: Encoding[];
+}
+
+/** The minimum the model needs from an encoded input. Encoding satisfies it. */
+export interface ModelInput {
+  inputIds: ArrayLike<number>;
+  tokenTypeIds?: ArrayLike<number>;
+  attentionMask?: ArrayLike<number>;
+}
