@@ -4,3 +4,5 @@ export type { Backend, Activation, LinearParams } from "./backend/backend.js";
 export { getBackend } from "./backend/index.js";
 export { ReferenceBackend } from "./backend/reference.js";
 export type { Encoding, ModelInput } from "./tokenizers/encoding.js";
+export { resolveModel, ModelNotFoundError } from "./io/hub.js";
+export type { ResolveOptions, ResolvedModel, LookedIn } from "./io/hub.js";
