@@ -35,12 +35,13 @@ export class HubHttpError extends Error {
 /** An error worth another attempt: the network, a timeout, or the server's own failure. */
 function isTransient(err: unknown): boolean {
   if (err instanceof HubHttpError) return err.status === 429 || err.status >= 500;
-  return !(err instanceof IntegrityError);
+  if (err instanceof FinalError) return false;
+  // Local file-system failures (ENOSPC, EACCES, ...) carry a syscall; another try will not help.
+  return !(err instanceof Error && "syscall" in err);
 }
 
-class IntegrityError extends Error {
-  override name = "IntegrityError";
-}
+/** A failure that repeating the request cannot fix (bad checksum, missing etag, redirect loop). */
+class FinalError extends Error {}
 
 const MAX_REDIRECTS = 5;
 const BACKOFF_MS = 250;
@@ -154,7 +155,7 @@ async function downloadOnce(
       const location = res.headers.get("location");
       if (![301, 302, 303, 307, 308].includes(res.status) || !location) break;
       await res.body?.cancel();
-      if (hop >= MAX_REDIRECTS) throw new Error(`${url}: more than ${MAX_REDIRECTS} redirects`);
+      if (hop >= MAX_REDIRECTS) throw new FinalError(`${url}: more than ${MAX_REDIRECTS} redirects`);
       target = new URL(location, target).toString();
     }
     if (!res.ok) {
@@ -163,7 +164,7 @@ async function downloadOnce(
     }
     if (etag === undefined || etag === "" || !/^[\w.-]+$/.test(etag)) {
       await res.body?.cancel();
-      throw new Error(`${url}: the hub sent no usable etag, so the file cannot be cached`);
+      throw new FinalError(`${url}: the hub sent no usable etag, so the file cannot be cached`);
     }
     const final = blobPath(repoDir, etag);
     if (existsSync(final)) {
@@ -212,7 +213,7 @@ async function writeBody(
     }
     if (sha) {
       const got = sha.digest("hex");
-      if (got !== etag) throw new IntegrityError(`${url}: sha256 ${got} does not match the hub's ${etag}`);
+      if (got !== etag) throw new FinalError(`${url}: sha256 ${got} does not match the hub's ${etag}`);
     }
     await file.close();
     await rename(tmp, final);

@@ -27,6 +27,8 @@ export interface FakeHubOptions {
   isLfs?: (file: string) => boolean;
   /** Send only `afterBytes` of this file's body, then drop the connection, `times` times. */
   truncate?: { file: string; afterBytes: number; times: number };
+  /** Advertise a wrong sha256 (`x-linked-etag`) for this LFS file, as a corrupted transfer would look. */
+  wrongSha?: string;
   /** When set, the hub (not the storage host) answers 401 without `Authorization: Bearer <token>`. */
   requireToken?: string;
 }
@@ -115,9 +117,10 @@ export async function startFakeHub(opts: FakeHubOptions): Promise<FakeHub> {
     if (isLfs(name)) {
       const sha = createHash("sha256").update(body).digest("hex");
       lfsBlobs.set(sha, { file, name });
+      const advertised = name === opts.wrongSha ? sha256(`not ${name}`) : sha;
       res.writeHead(302, {
         ...common,
-        "x-linked-etag": `"${sha}"`,
+        "x-linked-etag": `"${advertised}"`,
         "x-linked-size": String(body.length),
         location: `${lfsBase}/lfs/${sha}`,
       });

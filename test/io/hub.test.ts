@@ -310,6 +310,17 @@ describe("resolveModel: download", () => {
     });
   });
 
+  it("rejects a weights file whose sha256 is not the one the hub advertised, without retrying", async () => {
+    const commit = fakeCommit("sha");
+    const cacheDir = tempDir("cache");
+    await withHub({ repos: { [ID]: [{ commit, names: ["main"], dir: repoFolder(tinyModelFiles()) }] }, wrongSha: "model.safetensors" }, async (hub) => {
+      await assert.rejects(resolveModel(ID, isolated({ cacheDir, endpoint: hub.endpoint, fetch, retries: 2 })), /model\.safetensors: sha256 [0-9a-f]{64} does not match the hub's/);
+      assert.equal(hub.requests.filter((q) => q.server === "lfs").length, 1);
+      const blobs = allFiles(join(cacheDir, REPO, "blobs"));
+      assert.deepEqual(blobs.sort(), ["config.json", "tokenizer_config.json", "vocab.txt"].map((f) => gitBlobId(Buffer.from(tinyModelFiles()[f]))).sort());
+    });
+  });
+
   it("retries a dropped connection and then succeeds", async () => {
     const files = { ...tinyModelFiles(), "model.safetensors": tinySafetensors(64 * 1024) };
     const commit = fakeCommit("retry");
