@@ -1,0 +1,147 @@
+/**
+ * BertConfig: config.json's keys one for one (snake_case, as Hugging Face writes them), with
+ * bert-base defaults and validation that names the field at fault. RoBERTa uses the same keys
+ * (its differences are values: pad_token_id for positions, one token type, eps 1e-5).
+ * Mirrors transformers/models/bert/configuration_bert.py.
+ */
+import type { Activation } from "../backend/backend.js";
+
+export type HiddenAct = Extract<Activation, "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "relu">;
+export const SUPPORTED_ACTIVATIONS: readonly HiddenAct[] = ["gelu", "gelu_new", "gelu_pytorch_tanh", "relu"];
+
+export interface BertConfig {
+  model_type: string;
+  architectures: string[];
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  hidden_act: HiddenAct;
+  max_position_embeddings: number;
+  type_vocab_size: number;
+  layer_norm_eps: number;
+  pad_token_id: number;
+  position_embedding_type: "absolute";
+  /** Classification heads. */
+  id2label: Record<number, string>;
+  label2id: Record<string, number>;
+  problem_type: "single_label_classification" | "multi_label_classification" | "regression" | null;
+  /** Keys present in the file that bert-ts does not use (training-only settings and the like). */
+  unused_keys: string[];
+}
+
+/** Keys BERT/RoBERTa configs carry that do not change inference (dropout, init, generation...). */
+const KNOWN_IGNORED = new Set([
+  "_name_or_path", "transformers_version", "torch_dtype", "gradient_checkpointing", "use_cache",
+  "hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout", "initializer_range",
+  "bos_token_id", "eos_token_id", "sep_token_id", "cls_token_id", "output_past", "tokenizer_class",
+  "finetuning_task", "chunk_size_feed_forward", "is_decoder", "add_cross_attention", "return_dict",
+  "output_hidden_states", "output_attentions", "torchscript", "use_bfloat16", "pruned_heads",
+  "tie_word_embeddings", "is_encoder_decoder", "directionality", "pooler_fc_size", "pooler_num_attention_heads",
+  "pooler_num_fc_layers", "pooler_size_per_head", "pooler_type", "layer_norm_eps",
+]);
+
+export class ConfigError extends Error {
+  constructor(message: string, readonly field?: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+function int(raw: Record<string, unknown>, key: string, fallback: number, min = 1): number {
+  const v = raw[key] ?? fallback;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+    throw new ConfigError(`config.json: expected an integer >= ${min} for "${key}" but received ${JSON.stringify(v)}`, key);
+  }
+  return v;
+}
+
+/** Parses and validates a config.json object. `source` names the file in error messages. */
+export function parseBertConfig(raw: unknown, source = "config.json"): BertConfig {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`${source}: expected a JSON object`);
+  }
+  const r = raw as Record<string, unknown>;
+  const modelType = r.model_type ?? "bert";
+  if (typeof modelType !== "string") throw new ConfigError(`${source}: "model_type" must be a string`, "model_type");
+
+  const hiddenAct = r.hidden_act ?? "gelu";
+  if (typeof hiddenAct !== "string" || !(SUPPORTED_ACTIVATIONS as readonly string[]).includes(hiddenAct)) {
+    throw new ConfigError(
+      `${source}: unsupported hidden_act ${JSON.stringify(hiddenAct)}; supported: ${SUPPORTED_ACTIVATIONS.join(", ")}`,
+      "hidden_act",
+    );
+  }
+  const positionType = r.position_embedding_type ?? "absolute";
+  if (positionType !== "absolute") {
+    throw new ConfigError(
+      `${source}: position_embedding_type ${JSON.stringify(positionType)} is not supported (only "absolute")`,
+      "position_embedding_type",
+    );
+  }
+  const hidden = int(r, "hidden_size", 768);
+  const heads = int(r, "num_attention_heads", 12);
+  if (hidden % heads !== 0) {
+    throw new ConfigError(
+      `${source}: hidden_size ${hidden} is not a multiple of num_attention_heads ${heads}`,
+      "num_attention_heads",
+    );
+  }
+  const eps = r.layer_norm_eps ?? 1e-12;
+  if (typeof eps !== "number" || !(eps > 0) || eps > 1) {
+    throw new ConfigError(`${source}: expected a small positive number for "layer_norm_eps" but received ${JSON.stringify(eps)}`);
+  }
+  const archs = r.architectures ?? [];
+  if (!Array.isArray(archs) || !archs.every((a) => typeof a === "string")) {
+    throw new ConfigError(`${source}: "architectures" must be a list of strings`, "architectures");
+  }
+
+  const id2label: Record<number, string> = {};
+  if (r.id2label !== undefined) {
+    if (typeof r.id2label !== "object" || r.id2label === null) throw new ConfigError(`${source}: "id2label" must be an object`);
+    for (const [k, v] of Object.entries(r.id2label as Record<string, unknown>)) {
+      if (!/^\d+$/.test(k) || typeof v !== "string") throw new ConfigError(`${source}: bad id2label entry ${k}: ${JSON.stringify(v)}`);
+      id2label[Number(k)] = v;
+    }
+  }
+  const label2id: Record<string, number> = {};
+  for (const [id, label] of Object.entries(id2label)) label2id[label] = Number(id);
+
+  const problemType = r.problem_type ?? null;
+  if (
+    problemType !== null &&
+    problemType !== "single_label_classification" &&
+    problemType !== "multi_label_classification" &&
+    problemType !== "regression"
+  ) {
+    throw new ConfigError(`${source}: unknown problem_type ${JSON.stringify(problemType)}`, "problem_type");
+  }
+
+  const known = new Set([
+    "model_type", "architectures", "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+    "intermediate_size", "hidden_act", "max_position_embeddings", "type_vocab_size", "layer_norm_eps",
+    "pad_token_id", "position_embedding_type", "id2label", "label2id", "problem_type",
+  ]);
+  const unused = Object.keys(r).filter((k) => !known.has(k) && !KNOWN_IGNORED.has(k));
+
+  return {
+    model_type: modelType,
+    architectures: archs as string[],
+    vocab_size: int(r, "vocab_size", 30522),
+    hidden_size: hidden,
+    num_hidden_layers: int(r, "num_hidden_layers", 12),
+    num_attention_heads: heads,
+    intermediate_size: int(r, "intermediate_size", 3072),
+    hidden_act: hiddenAct as HiddenAct,
+    max_position_embeddings: int(r, "max_position_embeddings", 512),
+    type_vocab_size: int(r, "type_vocab_size", 2),
+    layer_norm_eps: eps,
+    pad_token_id: int(r, "pad_token_id", 0, 0),
+    position_embedding_type: "absolute",
+    id2label,
+    label2id,
+    problem_type: problemType,
+    unused_keys: unused,
+  };
+}

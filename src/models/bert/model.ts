@@ -1,0 +1,124 @@
+/**
+ * BertModel: embeddings → N encoder layers → (optional) pooler, over packed batches.
+ * Mirrors modeling_bert.py BertModel; RoBERTa is the same encoder with another ModelFamily.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Backend } from "../../backend/backend.js";
+import { getBackend } from "../../backend/index.js";
+import { parseBertConfig, type BertConfig } from "../../config/bert-config.js";
+import { loadWeights } from "../../io/weights.js";
+import type { ModelInput } from "../../tokenizers/encoding.js";
+import { Checkpoint, type LoadReport, type WeightSource } from "../checkpoint.js";
+import { EncoderOutput } from "../output.js";
+import { packInputs } from "../packed.js";
+import { familyFor, type ModelFamily } from "../registry.js";
+import { BertEmbeddings } from "./embeddings.js";
+import { BertLayer } from "./layer.js";
+import { BertPooler } from "./pooler.js";
+
+export interface ForwardOptions {
+  /** Keep every layer's output (index 0 = embeddings). */
+  outputHiddenStates?: boolean;
+  /** Keep attention probabilities per layer and sequence. */
+  outputAttentions?: boolean;
+}
+
+export interface LoadOptions {
+  backend?: Backend;
+}
+
+export class BertModel {
+  private constructor(
+    readonly config: BertConfig,
+    readonly family: ModelFamily,
+    readonly backend: Backend,
+    readonly embeddings: BertEmbeddings,
+    private readonly layers: BertLayer[],
+    private readonly pooler: BertPooler | undefined,
+    /** The checkpoint, kept so heads can read their own tensors and the load report can be completed. */
+    readonly checkpoint: Checkpoint,
+    readonly dir?: string,
+  ) {}
+
+  /** Loads config.json and the weights of a model folder. */
+  static async fromPretrained(dir: string, options: LoadOptions = {}): Promise<BertModel> {
+    const config = await readConfig(dir);
+    const weights = await loadWeights(dir);
+    return BertModel.fromWeights(config, weights, options.backend ?? getBackend(), dir);
+  }
+
+  /** Builds the model from a config and any weight source (tests make tiny random ones). */
+  static fromWeights(config: BertConfig, weights: WeightSource, backend: Backend, dir?: string): BertModel {
+    const family = familyFor(config.model_type);
+    const ckpt = new Checkpoint(weights, family.basePrefix, dir ?? "weights");
+    const embeddings = BertEmbeddings.load(ckpt, config, family.positionRule);
+    const layers = Array.from({ length: config.num_hidden_layers }, (_, i) => BertLayer.load(ckpt, config, i, backend));
+    const pooler = BertPooler.loadIfPresent(ckpt, config, backend);
+    return new BertModel(config, family, backend, embeddings, layers, pooler, ckpt, dir);
+  }
+
+  get hasPooler(): boolean {
+    return this.pooler !== undefined;
+  }
+
+  /** Missing and unexpected tensors so far (heads that load later consume their own). */
+  get loadReport(): LoadReport {
+    return this.checkpoint.report();
+  }
+
+  /** Runs the encoder on one input or a batch (padded or not; padding is dropped and never computed). */
+  forward(inputs: ModelInput | readonly ModelInput[], options: ForwardOptions = {}): EncoderOutput {
+    const list = isBatch(inputs) ? inputs : [inputs];
+    const batch = packInputs(list);
+    const h = this.config.hidden_size;
+    let x = this.embeddings.forward(batch, this.backend); // (rows, h)
+    const hiddenStates = options.outputHiddenStates ? [x] : undefined;
+    const attentions = options.outputAttentions ? ([] as Float32Array[][]) : undefined;
+    for (const layer of this.layers) {
+      const out = layer.forward(x, batch.seqStarts, this.backend, options.outputAttentions === true);
+      x = out.hidden;
+      hiddenStates?.push(x);
+      if (attentions && out.attentionProbs) attentions.push(out.attentionProbs);
+    }
+    const numSeqs = list.length;
+    let pooled: Float32Array | undefined;
+    if (this.pooler) {
+      const cls = new Float32Array(numSeqs * h);
+      for (let s = 0; s < numSeqs; s++) cls.set(x.subarray(batch.seqStarts[s] * h, (batch.seqStarts[s] + 1) * h), s * h);
+      pooled = this.pooler.forward(cls, numSeqs, this.backend);
+    }
+    return new EncoderOutput(
+      x,
+      batch.seqStarts,
+      h,
+      batch.inputLengths,
+      batch.positions,
+      pooled,
+      `the checkpoint${this.dir ? ` in ${this.dir}` : ""} has no pooler weights (${this.family.basePrefix}.pooler.dense.*); use the raw first-token vector (pooling "cls") instead`,
+      hiddenStates,
+      attentions,
+    );
+  }
+}
+
+function isBatch(x: ModelInput | readonly ModelInput[]): x is readonly ModelInput[] {
+  return Array.isArray(x);
+}
+
+export async function readConfig(dir: string): Promise<BertConfig> {
+  const file = join(dir, "config.json");
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new Error(`Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseBertConfig(raw, file);
+}

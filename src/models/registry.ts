@@ -1,0 +1,28 @@
+/**
+ * Model families that share the BERT encoder, keyed by config.json's model_type. A family is data,
+ * not a branch in the encoder: the prefix its checkpoints use and how it numbers positions.
+ */
+import type { PositionRule } from "./bert/embeddings.js";
+
+export interface ModelFamily {
+  /** config.json model_type. */
+  modelType: string;
+  /** Prefix of base-model tensors inside task checkpoints ("bert" → "bert.embeddings..."). */
+  basePrefix: string;
+  positionRule: PositionRule;
+  /** The special first token whose vector the pooler and the "cls" pooling read. */
+  firstTokenName: string;
+}
+
+const FAMILIES: Record<string, ModelFamily> = {
+  bert: { modelType: "bert", basePrefix: "bert", positionRule: "absolute", firstTokenName: "[CLS]" },
+  roberta: { modelType: "roberta", basePrefix: "roberta", positionRule: "roberta", firstTokenName: "<s>" },
+};
+
+export function familyFor(modelType: string): ModelFamily {
+  const family = FAMILIES[modelType];
+  if (!family) {
+    throw new Error(`Unsupported model_type "${modelType}"; supported: ${Object.keys(FAMILIES).join(", ")}`);
+  }
+  return family;
+}
