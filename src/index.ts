@@ -6,3 +6,7 @@ export { ReferenceBackend } from "./backend/reference.js";
 export type { Encoding, ModelInput } from "./tokenizers/encoding.js";
 export { resolveModel, ModelNotFoundError } from "./io/hub.js";
 export type { ResolveOptions, ResolvedModel, LookedIn } from "./io/hub.js";
+export { WeightStore, loadWeights, WeightFileError } from "./io/weights.js";
+export type { WeightDType, WeightTensor } from "./io/weights.js";
+export { readSafetensors } from "./io/safetensors.js";
+export { readTorchCheckpoint } from "./io/torch-checkpoint.js";

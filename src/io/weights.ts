@@ -1,0 +1,161 @@
+/**
+ * A model folder's weights, whatever format they were saved in. loadWeights picks the file the way
+ * Hugging Face `from_pretrained` does for a local folder: model.safetensors, then the sharded
+ * model.safetensors.index.json, then pytorch_model.bin, then pytorch_model.bin.index.json.
+ */
+import { stat } from "node:fs/promises";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import type { WeightTensor } from "./dtype.js";
+import { readWholeFile, WeightFileError } from "./errors.js";
+import { readSafetensorsFile } from "./safetensors.js";
+import { readTorchCheckpointFile } from "./torch-checkpoint.js";
+
+export type { WeightDType, WeightTensor } from "./dtype.js";
+export { WeightFileError } from "./errors.js";
+
+export class WeightStore {
+  /** The weight files read (shards, not the index), absolute paths. */
+  readonly files: readonly string[];
+  /** Bytes of those files. */
+  readonly totalBytes: number;
+  private readonly tensors: ReadonlyMap<string, WeightTensor>;
+
+  constructor(tensors: ReadonlyMap<string, WeightTensor>, files: readonly string[], totalBytes: number) {
+    this.tensors = tensors;
+    this.files = files;
+    this.totalBytes = totalBytes;
+  }
+
+  get(name: string): WeightTensor | undefined {
+    return this.tensors.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
+
+  /** Tensor names in file order. */
+  names(): string[] {
+    return [...this.tensors.keys()];
+  }
+
+  get size(): number {
+    return this.tensors.size;
+  }
+}
+
+/** Reads one weight file (each byte once) into tensors, reporting the file's size. */
+type Reader = (file: string) => Promise<{ tensors: WeightTensor[]; bytes: number }>;
+
+interface WeightFormat {
+  readonly file: string;
+  readonly sharded: boolean;
+  readonly read: Reader;
+}
+
+/** Hugging Face's order of preference. */
+const FORMATS: readonly WeightFormat[] = [
+  { file: "model.safetensors", sharded: false, read: readSafetensorsFile },
+  { file: "model.safetensors.index.json", sharded: true, read: readSafetensorsFile },
+  { file: "pytorch_model.bin", sharded: false, read: readTorchCheckpointFile },
+  { file: "pytorch_model.bin.index.json", sharded: true, read: readTorchCheckpointFile },
+];
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export async function loadWeights(dir: string): Promise<WeightStore> {
+  const folder = resolve(dir);
+  let isDir = false;
+  try {
+    isDir = (await stat(folder)).isDirectory();
+  } catch {
+    throw new WeightFileError(folder, "model folder does not exist");
+  }
+  if (!isDir) throw new WeightFileError(folder, "is not a folder");
+  for (const format of FORMATS) {
+    const path = join(folder, format.file);
+    if (!(await isFile(path))) continue;
+    return format.sharded ? loadSharded(folder, path, format.read) : loadSingle(path, format.read);
+  }
+  throw new WeightFileError(folder, `no weight file found; looked for ${FORMATS.map((f) => f.file).join(", ")}`);
+}
+
+async function loadSingle(file: string, read: Reader): Promise<WeightStore> {
+  const { tensors: list, bytes } = await read(file);
+  const tensors = new Map<string, WeightTensor>();
+  for (const t of list) addUnique(tensors, t, file);
+  return new WeightStore(tensors, [file], bytes);
+}
+
+function addUnique(tensors: Map<string, WeightTensor>, t: WeightTensor, file: string): void {
+  if (tensors.has(t.name)) throw new WeightFileError(file, "tensor name appears twice", { tensor: t.name });
+  tensors.set(t.name, t);
+}
+
+/** Reads `weight_map` (tensor → shard file) from a sharded checkpoint's index. */
+async function readIndex(folder: string, indexFile: string): Promise<Map<string, string>> {
+  const text = (await readWholeFile(indexFile)).toString("utf8");
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new WeightFileError(indexFile, `index is not valid JSON: ${(err as Error).message}`);
+  }
+  const weightMap = typeof json === "object" && json !== null ? (json as Record<string, unknown>).weight_map : undefined;
+  if (typeof weightMap !== "object" || weightMap === null || Array.isArray(weightMap)) {
+    throw new WeightFileError(indexFile, "index has no weight_map object");
+  }
+  const map = new Map<string, string>();
+  for (const [tensor, shard] of Object.entries(weightMap)) {
+    if (typeof shard !== "string" || shard === "") {
+      throw new WeightFileError(indexFile, "weight_map value is not a file name", { tensor });
+    }
+    // Shards must sit inside the model folder: an index must not point us at arbitrary files.
+    const rel = relative(folder, resolve(folder, shard));
+    if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
+      throw new WeightFileError(indexFile, `weight_map names shard "${shard}", which is outside the model folder`, { tensor });
+    }
+    map.set(tensor, shard);
+  }
+  if (map.size === 0) throw new WeightFileError(indexFile, "weight_map is empty");
+  return map;
+}
+
+async function loadSharded(folder: string, indexFile: string, read: Reader): Promise<WeightStore> {
+  const weightMap = await readIndex(folder, indexFile);
+  const shardNames = [...new Set(weightMap.values())];
+  for (const shard of shardNames) {
+    if (!(await isFile(join(folder, shard)))) {
+      const tensor = [...weightMap].find(([, s]) => s === shard)?.[0];
+      throw new WeightFileError(indexFile, `weight_map names shard "${shard}", which does not exist`, { tensor });
+    }
+  }
+  // Each shard is read exactly once; the reads overlap.
+  const shards = await Promise.all(shardNames.map((s) => read(join(folder, s))));
+  const tensors = new Map<string, WeightTensor>();
+  const shardOf = new Map<string, string>();
+  let totalBytes = 0;
+  shardNames.forEach((shard, i) => {
+    const file = join(folder, shard);
+    totalBytes += shards[i].bytes;
+    for (const t of shards[i].tensors) {
+      if (tensors.has(t.name)) {
+        throw new WeightFileError(file, `tensor also stored in shard "${shardOf.get(t.name)}"`, { tensor: t.name });
+      }
+      tensors.set(t.name, t);
+      shardOf.set(t.name, shard);
+    }
+  });
+  for (const [tensor, shard] of weightMap) {
+    if (shardOf.get(tensor) !== shard) {
+      throw new WeightFileError(join(folder, shard), `index maps this tensor to shard "${shard}" but it is not there`, { tensor });
+    }
+  }
+  return new WeightStore(tensors, shardNames.map((s) => join(folder, s)), totalBytes);
+}
