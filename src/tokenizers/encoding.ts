@@ -25,6 +25,11 @@ export interface Encoding {
   sequenceIds: (number | null)[];
   /** Windows that did not fit when truncating with overflow (return_overflowing_tokens). */
   overflowing: Encoding[];
+  /**
+   * How many tokens of the input(s) truncation left out of this encoding (0 when nothing was cut),
+   * so truncation is never silent. Set by the tokenizer; optional for hand-built encodings.
+   */
+  numTruncatedTokens?: number;
 }
 
 /** The minimum the model needs from an encoded input. Encoding satisfies it. */

@@ -1,0 +1,300 @@
+/**
+ * BERT's WordPiece tokenizer, loaded from a model folder: tokenizer.json when present (the fast
+ * tokenizer's description), else vocab.txt + tokenizer_config.json + special_tokens_map.json (the
+ * slow BertTokenizer's files). Both give Hugging Face's ids; the few places where transformers'
+ * slow and fast BERT tokenizers themselves differ follow the file that was loaded:
+ * - vocab.txt (slow): NFC before splitting when accents are kept; clean-up removes Cc/Cf only;
+ *   a lone surrogate stays in its word, which becomes [UNK] (Python strings can hold one).
+ * - tokenizer.json (fast): no NFC; clean-up removes every C* character (private use, unassigned,
+ *   lone surrogates).
+ */
+import { existsSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { AddedToken } from "./added-tokens.js";
+import { createDecoder, WordPieceDecoder } from "./decoders/index.js";
+import { createModel, loadVocabTxt, WordPiece, type Vocab } from "./models/index.js";
+import { BertNormalizer, createNormalizer } from "./normalizers/index.js";
+import { BertProcessing, createPostProcessor } from "./post-processors/index.js";
+import { BertPreTokenizer, createPreTokenizer } from "./pre-tokenizers/index.js";
+import type { TokenizerJson } from "./tokenizer-json.js";
+import { Tokenizer, type SpecialTokenNames, type TokenizerParts } from "./tokenizer.js";
+
+/** Which files to load from: "auto" prefers tokenizer.json. */
+export type TokenizerSource = "auto" | "tokenizer.json" | "vocab.txt";
+
+export interface FromPretrainedOptions {
+  source?: TokenizerSource;
+}
+
+/** tokenizer_config.json keys we use (transformers' names). */
+export interface TokenizerConfigJson {
+  tokenizer_class?: string;
+  do_lower_case?: boolean;
+  strip_accents?: boolean | null;
+  tokenize_chinese_chars?: boolean;
+  do_basic_tokenize?: boolean;
+  never_split?: string[] | null;
+  model_max_length?: number;
+  clean_up_tokenization_spaces?: boolean;
+  added_tokens_decoder?: Record<string, { content: string; lstrip?: boolean; rstrip?: boolean; normalized?: boolean; single_word?: boolean; special?: boolean }>;
+  [key: string]: unknown;
+}
+
+type SpecialTokenValue = string | { content: string };
+
+/** What a model folder holds besides the vocabulary. */
+export interface TokenizerFolderConfig {
+  tokenizerConfig: TokenizerConfigJson;
+  specialTokensMap: Record<string, SpecialTokenValue | SpecialTokenValue[]>;
+  /** config.json's max_position_embeddings, the fallback for model_max_length. */
+  maxPositionEmbeddings?: number;
+  /** added_tokens.json (old transformers format): token → id. */
+  addedTokensJson?: Record<string, number>;
+}
+
+const BERT_DEFAULT_SPECIALS: Required<Pick<SpecialTokenNames, "unk" | "sep" | "pad" | "cls" | "mask">> = {
+  unk: "[UNK]",
+  sep: "[SEP]",
+  pad: "[PAD]",
+  cls: "[CLS]",
+  mask: "[MASK]",
+};
+
+export class BertTokenizer extends Tokenizer {
+  /** Where it was loaded from. */
+  readonly source: "tokenizer.json" | "vocab.txt";
+
+  constructor(parts: TokenizerParts, source: "tokenizer.json" | "vocab.txt") {
+    super(parts);
+    this.source = source;
+  }
+
+  /** Loads the tokenizer of a model folder (tokenizer.json, else vocab.txt). */
+  static async fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<BertTokenizer> {
+    const source = options.source ?? "auto";
+    await checkFolder(dir);
+    const folder = await readFolderConfig(dir);
+    const jsonPath = join(dir, "tokenizer.json");
+    const vocabPath = join(dir, "vocab.txt");
+    if (source === "tokenizer.json" || (source === "auto" && existsSync(jsonPath))) {
+      return BertTokenizer.fromTokenizerJson(await readJson<TokenizerJson>(jsonPath, true), folder, jsonPath);
+    }
+    if (!existsSync(vocabPath)) {
+      throw new Error(`No BERT tokenizer in ${dir}: expected tokenizer.json or vocab.txt`);
+    }
+    return BertTokenizer.fromVocab(await loadVocabTxt(vocabPath), folder);
+  }
+
+  /** The fast tokenizer's description (tokenizer.json); its baked-in truncation/padding are ignored. */
+  static fromTokenizerJson(json: TokenizerJson, folder: Partial<TokenizerFolderConfig> = {}, source = "tokenizer.json"): BertTokenizer {
+    if (typeof json !== "object" || json === null || typeof json.model !== "object" || json.model === null) {
+      throw new Error(`${source}: not a tokenizer.json (no "model" object)`);
+    }
+    const model = createModel(json.model, source);
+    const addedTokens: AddedToken[] = (json.added_tokens ?? []).map((t) => ({
+      id: t.id,
+      content: t.content,
+      special: t.special ?? false,
+      normalized: t.normalized ?? !(t.special ?? false),
+      lstrip: t.lstrip ?? false,
+      rstrip: t.rstrip ?? false,
+      singleWord: t.single_word ?? false,
+    }));
+    const config = completeFolder(folder);
+    const unkFromModel = json.model.type === "WordPiece" && typeof json.model.unk_token === "string" ? json.model.unk_token : undefined;
+    const specialTokens = specialTokenNames(config, (t) => model.tokenToId(t) !== undefined || addedTokens.some((a) => a.content === t), unkFromModel);
+    return new BertTokenizer(
+      {
+        normalizer: createNormalizer(json.normalizer),
+        preTokenizer: createPreTokenizer(json.pre_tokenizer),
+        model,
+        postProcessor: createPostProcessor(json.post_processor, source),
+        decoder: createDecoder(json.decoder),
+        addedTokens,
+        specialTokens,
+        modelMaxLength: modelMaxLength(config),
+        cleanUpTokenizationSpaces: config.tokenizerConfig.clean_up_tokenization_spaces ?? true,
+      },
+      "tokenizer.json",
+    );
+  }
+
+  /** The slow BertTokenizer's files: vocab.txt plus tokenizer_config.json / special_tokens_map.json. */
+  static fromVocab(vocab: Vocab, folder: Partial<TokenizerFolderConfig> = {}): BertTokenizer {
+    const config = completeFolder(folder);
+    const tc = config.tokenizerConfig;
+    const specialTokens = specialTokenNames(config, () => true);
+    // Special tokens missing from vocab.txt get ids after it, as transformers adds them.
+    let nextId = vocab.idToToken.length;
+    const addedTokens: AddedToken[] = [];
+    const seen = new Set<string>();
+    const addToken = (content: string, special: boolean, id?: number, extra: Partial<AddedToken> = {}): void => {
+      if (seen.has(content)) return;
+      seen.add(content);
+      addedTokens.push({
+        id: id ?? vocab.tokenToId.get(content) ?? nextId++,
+        content,
+        special,
+        normalized: false,
+        lstrip: false,
+        rstrip: false,
+        singleWord: false,
+        ...extra,
+      });
+    };
+    for (const [id, t] of Object.entries(tc.added_tokens_decoder ?? {})) {
+      addToken(t.content, t.special ?? false, Number(id), {
+        lstrip: t.lstrip ?? false,
+        rstrip: t.rstrip ?? false,
+        singleWord: t.single_word ?? false,
+        // The slow tokenizer matches special tokens in the raw text.
+        normalized: (t.special ?? false) ? false : (t.normalized ?? true),
+      });
+    }
+    for (const name of allSpecialNames(specialTokens)) addToken(name, true);
+    for (const [content, id] of Object.entries(config.addedTokensJson ?? {})) addToken(content, false, id, { normalized: true });
+
+    const unk = specialTokens.unk ?? BERT_DEFAULT_SPECIALS.unk;
+    const lowercase = tc.do_lower_case ?? true;
+    const neverSplit = new Set<string>([...(tc.never_split ?? []), ...allSpecialNames(specialTokens)]);
+    const model = new WordPiece(vocab, {
+      unkToken: unk,
+      continuingSubwordPrefix: "##",
+      maxInputCharsPerWord: 100,
+    });
+    const clsId = tokenId(specialTokens.cls, vocab, addedTokens, "cls_token");
+    const sepId = tokenId(specialTokens.sep, vocab, addedTokens, "sep_token");
+    return new BertTokenizer(
+      {
+        normalizer: new BertNormalizer({
+          cleanText: true,
+          handleChineseChars: tc.tokenize_chinese_chars ?? true,
+          lowercase,
+          stripAccents: tc.strip_accents ?? null,
+          controlSet: "slow",
+          composeNfc: true,
+        }),
+        preTokenizer: new BertPreTokenizer(neverSplit),
+        model,
+        postProcessor: new BertProcessing(clsId, sepId),
+        decoder: new WordPieceDecoder("##", false),
+        addedTokens,
+        specialTokens,
+        modelMaxLength: modelMaxLength(config),
+        cleanUpTokenizationSpaces: tc.clean_up_tokenization_spaces ?? true,
+      },
+      "vocab.txt",
+    );
+  }
+}
+
+function tokenId(name: string | undefined, vocab: Vocab, added: readonly AddedToken[], what: string): number {
+  if (name === undefined) throw new Error(`The tokenizer has no ${what}`);
+  const id = vocab.tokenToId.get(name) ?? added.find((t) => t.content === name)?.id;
+  if (id === undefined) throw new Error(`The ${what} ${JSON.stringify(name)} is not in the vocabulary`);
+  return id;
+}
+
+function allSpecialNames(s: SpecialTokenNames): string[] {
+  const names = [s.unk, s.sep, s.pad, s.cls, s.mask, s.bos, s.eos, ...(s.additional ?? [])];
+  return names.filter((n): n is string => typeof n === "string");
+}
+
+function contentOf(value: SpecialTokenValue | undefined): string | undefined {
+  if (typeof value === "string") return value;
+  if (typeof value === "object" && value !== null && typeof value.content === "string") return value.content;
+  return undefined;
+}
+
+/**
+ * Special token names: special_tokens_map.json over tokenizer_config.json over BERT's defaults
+ * (a default is used only if the vocabulary has it).
+ */
+function specialTokenNames(config: TokenizerFolderConfig, exists: (token: string) => boolean, unkFromModel?: string): SpecialTokenNames {
+  const read = (key: string): string | undefined => {
+    const fromMap = config.specialTokensMap[key];
+    if (fromMap !== undefined && !Array.isArray(fromMap)) return contentOf(fromMap);
+    const fromConfig = config.tokenizerConfig[key];
+    if (typeof fromConfig === "string" || (typeof fromConfig === "object" && fromConfig !== null && !Array.isArray(fromConfig))) {
+      return contentOf(fromConfig as SpecialTokenValue);
+    }
+    return undefined;
+  };
+  const withDefault = (key: string, fallback: string): string | undefined => read(key) ?? (exists(fallback) ? fallback : undefined);
+  const additionalRaw = config.specialTokensMap.additional_special_tokens ?? config.tokenizerConfig.additional_special_tokens;
+  const additional = Array.isArray(additionalRaw)
+    ? additionalRaw.map((v) => contentOf(v as SpecialTokenValue)).filter((v): v is string => v !== undefined)
+    : [];
+  return {
+    unk: read("unk_token") ?? unkFromModel ?? BERT_DEFAULT_SPECIALS.unk,
+    sep: withDefault("sep_token", BERT_DEFAULT_SPECIALS.sep),
+    pad: withDefault("pad_token", BERT_DEFAULT_SPECIALS.pad),
+    cls: withDefault("cls_token", BERT_DEFAULT_SPECIALS.cls),
+    mask: withDefault("mask_token", BERT_DEFAULT_SPECIALS.mask),
+    bos: read("bos_token"),
+    eos: read("eos_token"),
+    additional,
+  };
+}
+
+/** tokenizer_config's model_max_length; transformers' "no limit" (1e30) and absence fall back to the model's positions, else 512. */
+function modelMaxLength(config: TokenizerFolderConfig): number {
+  const m = config.tokenizerConfig.model_max_length;
+  if (typeof m === "number" && Number.isInteger(m) && m > 0 && m < 1e9) return m;
+  return config.maxPositionEmbeddings ?? 512;
+}
+
+function completeFolder(folder: Partial<TokenizerFolderConfig>): TokenizerFolderConfig {
+  return {
+    tokenizerConfig: folder.tokenizerConfig ?? {},
+    specialTokensMap: folder.specialTokensMap ?? {},
+    maxPositionEmbeddings: folder.maxPositionEmbeddings,
+    addedTokensJson: folder.addedTokensJson,
+  };
+}
+
+async function checkFolder(dir: string): Promise<void> {
+  let info;
+  try {
+    info = await stat(dir);
+  } catch {
+    throw new Error(`Model folder not found: ${dir}`);
+  }
+  if (!info.isDirectory()) throw new Error(`Not a model folder (not a directory): ${dir}`);
+}
+
+/** Reads the optional JSON files of a model folder (errors name the file that is malformed). */
+export async function readFolderConfig(dir: string): Promise<TokenizerFolderConfig> {
+  const tokenizerConfig = (await readJson<TokenizerConfigJson>(join(dir, "tokenizer_config.json"), false)) ?? {};
+  const specialTokensMap = (await readJson<Record<string, SpecialTokenValue>>(join(dir, "special_tokens_map.json"), false)) ?? {};
+  const modelConfig = await readJson<{ max_position_embeddings?: number }>(join(dir, "config.json"), false);
+  const addedTokensJson = await readJson<Record<string, number>>(join(dir, "added_tokens.json"), false);
+  const mpe = modelConfig?.max_position_embeddings;
+  return {
+    tokenizerConfig,
+    specialTokensMap,
+    maxPositionEmbeddings: typeof mpe === "number" && mpe > 0 ? mpe : undefined,
+    addedTokensJson: addedTokensJson ?? undefined,
+  };
+}
+
+export async function readJson<T>(path: string, required: true): Promise<T>;
+export async function readJson<T>(path: string, required: false): Promise<T | null>;
+export async function readJson<T>(path: string, required: boolean): Promise<T | null> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if (!required && (err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new Error(`Cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`Malformed JSON in ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`Malformed ${path}: expected a JSON object`);
+  return value as T;
+}

@@ -1,0 +1,20 @@
+import type { DecoderJson, WordPieceDecoderJson } from "../tokenizer-json.js";
+import type { Decoder } from "./decoder.js";
+import { WordPieceDecoder } from "./wordpiece-decoder.js";
+
+export type { Decoder } from "./decoder.js";
+export { WordPieceDecoder } from "./wordpiece-decoder.js";
+export { cleanUpTokenization } from "./cleanup.js";
+
+/** Builds the decoder a tokenizer.json describes (null: tokens joined by spaces). */
+export function createDecoder(config: DecoderJson | null | undefined): Decoder {
+  if (config === null || config === undefined) return { decode: (tokens) => tokens.join(" ") };
+  switch (config.type) {
+    case "WordPiece": {
+      const c = config as WordPieceDecoderJson;
+      return new WordPieceDecoder(c.prefix ?? "##", c.cleanup ?? true);
+    }
+    default:
+      throw new Error(`Unknown decoder type: ${config.type}`);
+  }
+}

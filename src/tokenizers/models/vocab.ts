@@ -1,0 +1,47 @@
+import { readFile } from "node:fs/promises";
+
+/** A vocabulary: token ↔ id. */
+export interface Vocab {
+  tokenToId: Map<string, number>;
+  /** idToToken[id]; holes stay undefined. */
+  idToToken: (string | undefined)[];
+}
+
+/**
+ * Reads a BERT vocab.txt: one token per line, id = line number (transformers' load_vocab; a later
+ * duplicate line wins the token → id direction, as in Python's dict).
+ */
+export async function loadVocabTxt(path: string): Promise<Vocab> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw new Error(`Cannot read vocabulary ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return parseVocabTxt(text, path);
+}
+
+export function parseVocabTxt(text: string, source = "vocab.txt"): Vocab {
+  const lines = text.split(/\r?\n/);
+  // A final newline does not start another token (Python's readlines()).
+  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  if (lines.length === 0) throw new Error(`Vocabulary ${source} is empty`);
+  if (text.indexOf("\0") !== -1) throw new Error(`Vocabulary ${source} is not a text file (contains NUL bytes)`);
+  const tokenToId = new Map<string, number>();
+  for (let id = 0; id < lines.length; id++) tokenToId.set(lines[id], id);
+  return { tokenToId, idToToken: lines };
+}
+
+/** The `model.vocab` object of a tokenizer.json. */
+export function vocabFromObject(vocab: Record<string, number>, source: string): Vocab {
+  if (typeof vocab !== "object" || vocab === null) throw new Error(`${source}: model.vocab is missing or not an object`);
+  const tokenToId = new Map<string, number>();
+  const idToToken: (string | undefined)[] = [];
+  for (const [token, id] of Object.entries(vocab)) {
+    if (!Number.isInteger(id) || id < 0) throw new Error(`${source}: vocabulary id of ${JSON.stringify(token)} is not a non-negative integer`);
+    tokenToId.set(token, id);
+    idToToken[id] = token;
+  }
+  if (tokenToId.size === 0) throw new Error(`${source}: model.vocab is empty`);
+  return { tokenToId, idToToken };
+}

@@ -1,0 +1,90 @@
+/**
+ * The parts of Hugging Face's `tokenizer.json` (tokenizers library format, version "1.0") that we
+ * read. Unknown stage types are kept as `{ type: string }` so the factories can name them in an error.
+ */
+
+export interface AddedTokenJson {
+  id: number;
+  content: string;
+  single_word?: boolean;
+  lstrip?: boolean;
+  rstrip?: boolean;
+  /** true: matched in the normalized text; false: matched in the raw input. */
+  normalized?: boolean;
+  special?: boolean;
+}
+
+export interface BertNormalizerJson {
+  type: "BertNormalizer";
+  clean_text?: boolean;
+  handle_chinese_chars?: boolean;
+  /** null: follow `lowercase` (strip when lower-casing). */
+  strip_accents?: boolean | null;
+  lowercase?: boolean;
+}
+
+export interface UnknownStageJson {
+  type: string;
+  [key: string]: unknown;
+}
+
+export type NormalizerJson = BertNormalizerJson | UnknownStageJson;
+
+export interface BertPreTokenizerJson {
+  type: "BertPreTokenizer";
+}
+export type PreTokenizerJson = BertPreTokenizerJson | UnknownStageJson;
+
+export interface WordPieceModelJson {
+  type: "WordPiece";
+  unk_token: string;
+  continuing_subword_prefix?: string;
+  max_input_chars_per_word?: number;
+  vocab: Record<string, number>;
+}
+/** A byte-level BPE model (RoBERTa); described for the loader's error message, not implemented yet. */
+export interface BpeModelJson {
+  type: "BPE";
+  vocab: Record<string, number>;
+  merges: string[] | [string, string][];
+  [key: string]: unknown;
+}
+export type ModelJson = WordPieceModelJson | BpeModelJson | UnknownStageJson;
+
+export type TemplatePieceJson =
+  | { SpecialToken: { id: string; type_id: number } }
+  | { Sequence: { id: "A" | "B"; type_id: number } };
+
+export interface TemplateProcessingJson {
+  type: "TemplateProcessing";
+  single: TemplatePieceJson[];
+  pair: TemplatePieceJson[];
+  special_tokens: Record<string, { id: string; ids: number[]; tokens: string[] }>;
+}
+export interface BertProcessingJson {
+  type: "BertProcessing";
+  /** [token, id] */
+  sep: [string, number];
+  cls: [string, number];
+}
+export type PostProcessorJson = TemplateProcessingJson | BertProcessingJson | UnknownStageJson;
+
+export interface WordPieceDecoderJson {
+  type: "WordPiece";
+  prefix?: string;
+  cleanup?: boolean;
+}
+export type DecoderJson = WordPieceDecoderJson | UnknownStageJson;
+
+export interface TokenizerJson {
+  version?: string;
+  /** Baked-in defaults; ignored, as transformers ignores them: truncation and padding are per call. */
+  truncation?: unknown;
+  padding?: unknown;
+  added_tokens?: AddedTokenJson[];
+  normalizer?: NormalizerJson | null;
+  pre_tokenizer?: PreTokenizerJson | null;
+  model: ModelJson;
+  post_processor?: PostProcessorJson | null;
+  decoder?: DecoderJson | null;
+}
