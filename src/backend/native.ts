@@ -1,9 +1,259 @@
 /**
- * The native backend (C++ kernels via N-API). Placeholder until the addon lands: reports that it is
- * not built, so getBackend() falls back to the reference backend.
+ * The native backend: C++ kernels in a Node addon (native/, built by scripts/build-native.mjs during
+ * `npm install`). The addon picks its kernels by CPU (AVX-512, AVX2+FMA or portable) and runs them on a
+ * thread pool; every call here is synchronous, like the Backend interface.
+ *
+ * Env: BERT_TS_THREADS=n (threads, default: the CPUs this process may use);
+ * BERT_TS_NATIVE_ISA=avx512|avx2|generic (force a kernel set, e.g. to compare them);
+ * BERT_TS_NATIVE_ADDON=path (load another build of the addon).
  */
-import type { Backend } from "./backend.js";
+import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import type { Activation, AttentionResult, Backend, LinearParams } from "./backend.js";
+
+/** An opaque handle to packed weights owned by the addon (a napi External). */
+export interface NativeHandle {
+  readonly __nativeLinearHandle: unique symbol;
+}
+
+export interface NativeInfo {
+  /** Kernel sets this CPU supports, best first. */
+  isas: string[];
+  best: string;
+  threads: number;
+  cpus: number;
+  /** Per kernel set, its tile sizes, e.g. "8x48 kc=256 mc=128". */
+  tiles: Record<string, string>;
+}
+
+/** The addon's exports (native/src/napi/addon.cc). Sizes are checked there too. */
+export interface NativeAddon {
+  info(): NativeInfo;
+  isaIndex(name: string): number;
+  setThreads(n: number): void;
+  prepareLinear(isa: number, weight: Float32Array, bias: Float32Array | null, out: number, inp: number): NativeHandle;
+  freeLinear(handle: NativeHandle): void;
+  linear(handle: NativeHandle, x: Float32Array, rows: number, activation: number, y: Float32Array): void;
+  addLayerNorm(
+    isa: number,
+    x: Float32Array,
+    residual: Float32Array | null,
+    rows: number,
+    cols: number,
+    gamma: Float32Array,
+    beta: Float32Array,
+    eps: number,
+    y: Float32Array,
+  ): void;
+  attention(
+    isa: number,
+    qkv: Float32Array,
+    seqStarts: Int32Array,
+    numHeads: number,
+    headDim: number,
+    scale: number,
+    context: Float32Array,
+    probs: Float32Array | null,
+  ): void;
+  /** The vectorised activations alone, in place (tests). */
+  activate(isa: number, y: Float32Array, activation: number): void;
+  /** Naive C++ reference kernels (tests). */
+  naiveLinear(
+    x: Float32Array,
+    weight: Float32Array,
+    bias: Float32Array | null,
+    rows: number,
+    out: number,
+    inp: number,
+    activation: number,
+    y: Float32Array,
+  ): void;
+  naiveAddLayerNorm(
+    x: Float32Array,
+    residual: Float32Array | null,
+    rows: number,
+    cols: number,
+    gamma: Float32Array,
+    beta: Float32Array,
+    eps: number,
+    y: Float32Array,
+  ): void;
+  naiveAttention(
+    qkv: Float32Array,
+    seqStarts: Int32Array,
+    numHeads: number,
+    headDim: number,
+    scale: number,
+    context: Float32Array,
+    probs: Float32Array | null,
+  ): void;
+}
+
+/** Codes of native/src/kernels/api.h `Activation`. */
+export const ACTIVATION_CODES: Record<Activation, number> = {
+  none: 0,
+  gelu: 1,
+  gelu_new: 2,
+  gelu_pytorch_tanh: 2,
+  relu: 3,
+  tanh: 4,
+};
+
+export const NATIVE_ADDON_PATH = fileURLToPath(new URL("../../native/build/Release/bert_ts_native.node", import.meta.url));
+
+let loaded: { addon?: NativeAddon; reason: string } | undefined;
+
+/** Loads the addon once per thread (it is context-aware, so worker_threads load their own instance). */
+export function loadNativeAddon(): { addon?: NativeAddon; reason: string } {
+  if (loaded) return loaded;
+  const path = process.env.BERT_TS_NATIVE_ADDON || NATIVE_ADDON_PATH;
+  try {
+    const addon = createRequire(import.meta.url)(path) as NativeAddon;
+    addon.setThreads(threadsFromEnv());
+    loaded = { addon, reason: `loaded ${path}` };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    loaded = { reason: `could not load ${path}: ${msg}` };
+  }
+  return loaded;
+}
+
+function threadsFromEnv(): number {
+  const v = process.env.BERT_TS_THREADS;
+  if (v === undefined || v === "") return availableParallelism();
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`Expected BERT_TS_THREADS to be a positive integer but received "${v}"`);
+  }
+  return n;
+}
+
+class NativeLinear implements LinearParams {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    readonly handle: NativeHandle,
+    readonly owner: NativeBackend,
+  ) {}
+}
+
+function checkLength(what: string, a: Float32Array, want: number): void {
+  if (a.length !== want) throw new Error(`Expected ${want} values for ${what} but received ${a.length}`);
+}
+
+export class NativeBackend implements Backend {
+  readonly name: string;
+  readonly isa: string;
+  private readonly isaCode: number;
+  private prepared: WeakRef<NativeLinear>[] = [];
+
+  /** isa: a kernel set from addon.info().isas; default the best one (or BERT_TS_NATIVE_ISA). */
+  constructor(
+    readonly addon: NativeAddon,
+    isa?: string,
+  ) {
+    const info = addon.info();
+    const want = isa ?? (process.env.BERT_TS_NATIVE_ISA || info.best);
+    if (!info.isas.includes(want)) {
+      throw new Error(`Expected a kernel set this CPU supports (${info.isas.join(", ")}) but received "${want}"`);
+    }
+    this.isa = want;
+    this.isaCode = addon.isaIndex(want);
+    this.name = `native ${want} x${info.threads} threads`;
+  }
+
+  prepareLinear(weight: Float32Array, bias: Float32Array | null, outFeatures: number, inFeatures: number): LinearParams {
+    checkLength("the weight", weight, outFeatures * inFeatures);
+    if (bias) checkLength("the bias", bias, outFeatures);
+    const handle = this.addon.prepareLinear(this.isaCode, weight, bias, outFeatures, inFeatures);
+    const params = new NativeLinear(inFeatures, outFeatures, handle, this);
+    if (this.prepared.length > 64 && this.prepared.length % 64 === 0) {
+      this.prepared = this.prepared.filter((r) => r.deref() !== undefined);
+    }
+    this.prepared.push(new WeakRef(params));
+    return params;
+  }
+
+  linear(x: Float32Array, rows: number, params: LinearParams, activation: Activation = "none"): Float32Array {
+    if (!(params instanceof NativeLinear) || params.owner.isaCode !== this.isaCode) {
+      throw new Error(`Expected LinearParams prepared by this native backend (${this.isa})`);
+    }
+    checkLength("linear's input", x, rows * params.inFeatures);
+    const code = ACTIVATION_CODES[activation];
+    if (code === undefined) throw new Error(`Unknown activation: ${String(activation)}`);
+    const y = new Float32Array(rows * params.outFeatures);
+    this.addon.linear(params.handle, x, rows, code, y);
+    return y;
+  }
+
+  addLayerNorm(
+    x: Float32Array,
+    residual: Float32Array | null,
+    rows: number,
+    cols: number,
+    gamma: Float32Array,
+    beta: Float32Array,
+    eps: number,
+  ): Float32Array {
+    checkLength("layer norm's input", x, rows * cols);
+    if (residual) checkLength("the residual", residual, rows * cols);
+    checkLength("gamma", gamma, cols);
+    checkLength("beta", beta, cols);
+    const y = new Float32Array(rows * cols);
+    this.addon.addLayerNorm(this.isaCode, x, residual, rows, cols, gamma, beta, eps, y);
+    return y;
+  }
+
+  attention(
+    qkv: Float32Array,
+    seqStarts: Int32Array,
+    numHeads: number,
+    headDim: number,
+    scale: number,
+    wantProbs = false,
+  ): AttentionResult {
+    const hidden = numHeads * headDim;
+    const rows = seqStarts[seqStarts.length - 1];
+    checkLength("qkv", qkv, rows * 3 * hidden);
+    const context = new Float32Array(rows * hidden);
+    if (!wantProbs) {
+      this.addon.attention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, context, null);
+      return { context };
+    }
+    let total = 0;
+    for (let s = 0; s + 1 < seqStarts.length; s++) {
+      const len = seqStarts[s + 1] - seqStarts[s];
+      total += numHeads * len * len;
+    }
+    const all = new Float32Array(total);
+    this.addon.attention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, context, all);
+    const probs: Float32Array[] = [];
+    let off = 0;
+    for (let s = 0; s + 1 < seqStarts.length; s++) {
+      const len = seqStarts[s + 1] - seqStarts[s];
+      probs.push(all.subarray(off, off + numHeads * len * len));
+      off += numHeads * len * len;
+    }
+    return { context, probs };
+  }
+
+  /** Frees the packed weights of every layer this backend prepared; those layers cannot run after. */
+  dispose(): void {
+    for (const ref of this.prepared) {
+      const p = ref.deref();
+      if (p) this.addon.freeLinear(p.handle);
+    }
+    this.prepared = [];
+  }
+}
 
 export function tryLoadNativeBackend(): { backend?: Backend; reason: string } {
-  return { reason: "the native addon is not part of this build yet" };
+  const { addon, reason } = loadNativeAddon();
+  if (!addon) return { reason };
+  try {
+    return { backend: new NativeBackend(addon), reason };
+  } catch (e) {
+    return { reason: e instanceof Error ? e.message : String(e) };
+  }
 }

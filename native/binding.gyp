@@ -1,0 +1,55 @@
+# The bert-ts native backend. The AVX-512 and AVX2 kernels are separate static libraries so that
+# only they are compiled with those instruction sets: everything else (glue, driver, portable
+# kernels) keeps the baseline x86-64 flags, and the addon loads on any x86-64 CPU, choosing its
+# kernels at run time (native/src/kernels/ops.cc). On other architectures only the portable kernels
+# are built.
+{
+  "variables": {
+    "bt_common_cflags": ["-O3", "-fPIC", "-ffp-contract=off", "-fno-math-errno", "-Wno-unused-function"]
+  },
+  "targets": [
+    {
+      "target_name": "bert_ts_native",
+      "sources": [
+        "src/napi/addon.cc",
+        "src/kernels/ops.cc",
+        "src/kernels/thread_pool.cc",
+        "src/kernels/reference.cc",
+        "src/kernels/isa_generic.cc"
+      ],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["<@(bt_common_cflags)"],
+      "cflags_cc": ["-std=gnu++17"],
+      "ldflags": ["-pthread"],
+      "conditions": [
+        ["target_arch=='x64'", {
+          "dependencies": ["bt_kernels_avx2", "bt_kernels_avx512"],
+          "defines": ["BT_HAVE_X86_ISAS"]
+        }]
+      ]
+    }
+  ],
+  "conditions": [
+    ["target_arch=='x64'", {
+      "targets": [
+        {
+          "target_name": "bt_kernels_avx512",
+          "type": "static_library",
+          "sources": ["src/kernels/isa_avx512.cc"],
+          "cflags": ["<@(bt_common_cflags)", "-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma",
+                     "-mprefer-vector-width=512",
+                     "-Wno-maybe-uninitialized", "-Wno-uninitialized"],
+          "cflags_cc": ["-std=gnu++17"]
+        },
+        {
+          "target_name": "bt_kernels_avx2",
+          "type": "static_library",
+          "sources": ["src/kernels/isa_avx2.cc"],
+          "cflags": ["<@(bt_common_cflags)", "-mavx2", "-mfma"],
+          "cflags_cc": ["-std=gnu++17"]
+        }
+      ]
+    }]
+  ]
+}

@@ -1,0 +1,88 @@
+// The ISA-neutral kernel interface: plain structs and a table of function pointers, one table per
+// instruction set (AVX-512, AVX2+FMA, portable). Nothing here depends on N-API.
+//
+// Every kernel keeps the batch-invariance contract of src/backend/backend.ts: an output row is
+// computed from its own input row (attention: its own sequence) with a fixed sequence of floating
+// point operations that does not depend on how many rows there are, where the row sits, how the
+// work is split over threads, or which edge path a tile takes.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+namespace bt {
+
+enum Activation : int { kActNone = 0, kActGelu = 1, kActGeluTanh = 2, kActRelu = 3, kActTanh = 4 };
+
+enum Isa : int { kIsaGeneric = 0, kIsaAvx2 = 1, kIsaAvx512 = 2, kIsaCount = 3 };
+
+// A linear layer's weight repacked for one ISA's micro-kernel.
+// y[m, n] = act(sum_k x[m, k] * w[n, k] + bias[n]).
+// Packed layout: panels of `nr` output columns; panel p holds, for k = 0..K-1, the nr weights
+// w[p*nr + 0 .. p*nr + nr-1, k] contiguously (zero beyond N). A K-block [k0, k0+kc) of a panel is
+// therefore the contiguous slice b + p*K*nr + k0*nr.
+struct PackedLinear {
+  int isa;
+  int n;       // out features
+  int k;       // in features
+  int nr;      // panel width
+  int panels;  // ceil(n / nr)
+  float* b;    // panels * k * nr floats, 64-byte aligned
+  float* bias; // panels * nr floats (zero padded) or nullptr
+  size_t bytes;
+};
+
+struct GemmArgs {
+  const float* x;  // [m, k] row-major, row stride lda
+  long lda;
+  const PackedLinear* w;
+  float* y;        // [m, n] row-major, row stride ldy
+  long ldy;
+  int m;
+  int act;
+};
+
+struct LayerNormArgs {
+  const float* x;
+  const float* residual;  // may be null
+  const float* gamma;
+  const float* beta;
+  float* y;
+  int cols;
+  float eps;
+};
+
+struct AttentionArgs {
+  const float* qkv;   // [rows, 3 * hidden]
+  float* context;     // [rows, hidden]
+  int hidden;
+  int num_heads;
+  int head_dim;
+  float scale;
+};
+
+// Per-ISA kernels. The driver (gemm.cc, ops.cc) splits work and hands each call its own scratch.
+struct IsaKernels {
+  const char* name;
+  int mr;  // micro-tile rows
+  int nr;  // micro-tile columns (panel width of PackedLinear)
+  int kc;  // K-block (does not affect results: partial sums round-trip exactly through y)
+  int mc;  // rows of x packed at once (multiple of mr)
+  // Computes rows [m0, m1) x panels [p0, p1). scratch: at least mc * kc floats, 64-byte aligned.
+  void (*gemm_block)(const GemmArgs& a, int m0, int m1, int p0, int p1, float* scratch);
+  // Rows [r0, r1) of y = LayerNorm(x + residual).
+  void (*layernorm_rows)(const LayerNormArgs& a, int r0, int r1);
+  // One (sequence, head): rows [start, start + len). probs: [len, len] output or null.
+  // scratch: at least attention_scratch_floats(len, head_dim) floats, 64-byte aligned.
+  void (*attention_head)(const AttentionArgs& a, int start, int len, int head, float* probs, float* scratch);
+  size_t (*attention_scratch_floats)(int len, int head_dim);
+  // Element-wise activation in place (used by tests and by the naive path).
+  void (*activate)(float* y, size_t n, int act);
+};
+
+const IsaKernels* kernels_generic();
+#if defined(BT_HAVE_X86_ISAS)
+const IsaKernels* kernels_avx2();
+const IsaKernels* kernels_avx512();
+#endif
+
+}  // namespace bt

@@ -1,0 +1,26 @@
+// AVX-512 instantiation of kernels_impl.inc. The only file built with AVX-512 flags (see
+// binding.gyp); called only after cpu.cc found avx512f/bw/dq/vl at run time.
+#include <immintrin.h>
+#include "api.h"
+
+#ifndef BT_AVX512_MR
+#define BT_AVX512_MR 8
+#endif
+#ifndef BT_AVX512_NV
+#define BT_AVX512_NV 3
+#endif
+
+namespace bt {
+namespace avx512 {
+#define BT_MR BT_AVX512_MR
+#define BT_NV BT_AVX512_NV
+#define BT_KC 256
+#define BT_MC 128
+#define BT_QR 4
+#define BT_JB 4
+#include "simd_avx512.inc"
+#include "kernels_impl.inc"
+}  // namespace avx512
+
+const IsaKernels* kernels_avx512() { return avx512::make_table("avx512"); }
+}  // namespace bt

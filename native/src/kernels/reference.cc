@@ -1,0 +1,91 @@
+#include "reference.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#include <vector>
+
+#include "api.h"
+
+namespace bt {
+namespace ref {
+
+double activation(double x, int act) {
+  switch (act) {
+    // 0.5 x (1 + erf(x / sqrt 2)) written with erfc, which keeps the negative tail accurate.
+    case kActGelu: return 0.5 * x * erfc(-x / sqrt(2.0));
+    // 0.5 x (1 + tanh(u)) = x / (1 + e^{-2u}), likewise.
+    case kActGeluTanh: return x / (1.0 + exp(-2.0 * sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+    case kActRelu: return x > 0 ? x : 0.0;
+    case kActTanh: return tanh(x);
+    default: return x;
+  }
+}
+
+void linear(const float* x, const float* w, const float* bias, int m, int n, int k, int act, float* y) {
+  for (int r = 0; r < m; r++) {
+    for (int c = 0; c < n; c++) {
+      double s = 0;
+      for (int i = 0; i < k; i++) s += (double)x[(size_t)r * k + i] * (double)w[(size_t)c * k + i];
+      if (bias) s += bias[c];
+      y[(size_t)r * n + c] = (float)activation(s, act);
+    }
+  }
+}
+
+void add_layernorm(const float* x, const float* residual, int rows, int cols, const float* gamma, const float* beta,
+                   float eps, float* y) {
+  std::vector<float> v((size_t)cols);
+  for (int r = 0; r < rows; r++) {
+    const size_t o = (size_t)r * cols;
+    double mean = 0;
+    for (int c = 0; c < cols; c++) {
+      v[c] = x[o + c] + (residual ? residual[o + c] : 0.0f);
+      mean += v[c];
+    }
+    mean /= cols;
+    double var = 0;
+    for (int c = 0; c < cols; c++) var += (v[c] - mean) * (v[c] - mean);
+    var /= cols;
+    const double inv = 1.0 / sqrt(var + eps);
+    for (int c = 0; c < cols; c++) y[o + c] = (float)((v[c] - mean) * inv * gamma[c] + beta[c]);
+  }
+}
+
+void attention(const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim, float scale,
+               float* context, float* probs) {
+  const int hidden = heads * head_dim;
+  const size_t stride = 3 * (size_t)hidden;
+  size_t poff = 0;
+  for (int s = 0; s < nseq; s++) {
+    const int start = seq_starts[s], len = seq_starts[s + 1] - start;
+    std::vector<double> p((size_t)len);
+    for (int h = 0; h < heads; h++) {
+      for (int i = 0; i < len; i++) {
+        const float* q = qkv + (start + i) * stride + (size_t)h * head_dim;
+        double mx = -INFINITY;
+        for (int j = 0; j < len; j++) {
+          const float* kr = qkv + (start + j) * stride + hidden + (size_t)h * head_dim;
+          double dot = 0;
+          for (int d = 0; d < head_dim; d++) dot += (double)q[d] * kr[d];
+          p[j] = dot * scale;
+          if (p[j] > mx) mx = p[j];
+        }
+        double sum = 0;
+        for (int j = 0; j < len; j++) sum += (p[j] = exp(p[j] - mx));
+        for (int j = 0; j < len; j++) p[j] /= sum;
+        if (probs)
+          for (int j = 0; j < len; j++) probs[poff + ((size_t)h * len + i) * len + j] = (float)p[j];
+        for (int d = 0; d < head_dim; d++) {
+          double acc = 0;
+          for (int j = 0; j < len; j++) acc += p[j] * qkv[(start + j) * stride + 2 * (size_t)hidden + (size_t)h * head_dim + d];
+          context[(start + i) * (size_t)hidden + (size_t)h * head_dim + d] = (float)acc;
+        }
+      }
+    }
+    poff += (size_t)heads * len * len;
+  }
+}
+
+}  // namespace ref
+}  // namespace bt

@@ -1,0 +1,19 @@
+// Naive, obviously-correct kernels kept beside the tuned ones: the tests hold the tuned kernels
+// against these (and against the TypeScript reference backend). Double accumulation, scalar libm.
+#pragma once
+#include <stdint.h>
+
+namespace bt {
+namespace ref {
+
+// y[m, n] = act(x[m, k] . w[n, k]^T + bias[n]); bias may be null.
+void linear(const float* x, const float* w, const float* bias, int m, int n, int k, int act, float* y);
+void add_layernorm(const float* x, const float* residual, int rows, int cols, const float* gamma, const float* beta,
+                   float eps, float* y);
+void attention(const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim, float scale,
+               float* context, float* probs);
+// Scalar activation in double (erf and tanh from libm).
+double activation(double x, int act);
+
+}  // namespace ref
+}  // namespace bt

@@ -1,0 +1,140 @@
+#include "thread_pool.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
+namespace bt {
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// How long an idle worker keeps polling for the next job before it sleeps.
+constexpr auto kSpin = std::chrono::microseconds(300);
+
+class Pool {
+ public:
+  void set_threads(int n) {
+    std::lock_guard<std::mutex> busy(busy_);
+    if (n < 1) n = 1;
+    threads_.store(n);
+    // Workers are only ever added; a smaller count just leaves the extra ones asleep.
+    while ((int)workers_.size() < n - 1) {
+      int index = (int)workers_.size() + 1;
+      workers_.emplace_back([this, index] { worker(index); });
+      workers_.back().detach();
+    }
+  }
+  int threads() const { return threads_.load(); }
+
+  void run(int ntasks, TaskFn fn, void* ctx) {
+    if (ntasks <= 0) return;
+    const int t = threads_.load();
+    if (t <= 1 || ntasks == 1 || !busy_.try_lock()) {
+      for (int i = 0; i < ntasks; i++) fn(ctx, i);
+      return;
+    }
+    const int helpers = (t - 1 < ntasks - 1) ? t - 1 : ntasks - 1;
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      fn_ = fn;
+      ctx_ = ctx;
+      ntasks_ = ntasks;
+      helpers_ = helpers;
+      next_.store(0, std::memory_order_relaxed);
+      pending_.store(helpers, std::memory_order_relaxed);
+      gen_.fetch_add(1, std::memory_order_release);
+    }
+    cv_.notify_all();
+    work();
+    while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+    busy_.unlock();
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      int i = next_.fetch_add(1, std::memory_order_relaxed);
+      if (i >= ntasks_) break;
+      fn_(ctx_, i);
+    }
+  }
+
+  void worker(int index) {
+    unsigned long seen = gen_.load(std::memory_order_acquire);
+    for (;;) {
+      auto until = std::chrono::steady_clock::now() + kSpin;
+      unsigned spins = 0;
+      while (gen_.load(std::memory_order_acquire) == seen) {
+        cpu_relax();
+        if ((++spins & 1023u) == 0 && std::chrono::steady_clock::now() > until) {
+          std::unique_lock<std::mutex> lk(m_);
+          cv_.wait(lk, [&] { return gen_.load(std::memory_order_acquire) != seen; });
+          break;
+        }
+      }
+      int helpers;
+      {
+        // The job fields and its generation are written together under m_; read them together.
+        std::lock_guard<std::mutex> lk(m_);
+        seen = gen_.load(std::memory_order_relaxed);
+        helpers = helpers_;
+      }
+      if (index <= helpers) {
+        work();
+        pending_.fetch_sub(1, std::memory_order_acq_rel);
+      }
+    }
+  }
+
+  std::mutex busy_;  // held by the caller of the running job
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::vector<std::thread> workers_;
+  std::atomic<unsigned long> gen_{0};
+  std::atomic<int> next_{0};
+  std::atomic<int> pending_{0};
+  TaskFn fn_ = nullptr;
+  void* ctx_ = nullptr;
+  int ntasks_ = 0;
+  int helpers_ = 0;
+  std::atomic<int> threads_{1};
+};
+
+Pool& pool() {
+  static Pool* p = new Pool();  // never destroyed: detached workers may outlive static destructors
+  return *p;
+}
+
+}  // namespace
+
+int available_cpus() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+#endif
+  unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? (int)n : 1;
+}
+
+void pool_set_threads(int n) { pool().set_threads(n); }
+int pool_threads() { return pool().threads(); }
+void parallel_for(int ntasks, TaskFn fn, void* ctx) { pool().run(ntasks, fn, ctx); }
+
+}  // namespace bt

@@ -1,0 +1,278 @@
+// N-API glue: argument checks, typed-array access and handle lifetime. All arithmetic lives in
+// ../kernels. Every function is synchronous (the Backend interface is); the heavy ones use the
+// kernel thread pool internally. The module keeps no per-environment state, so it loads in the main
+// thread and in any number of worker_threads.
+#include <napi.h>
+
+#include <stdint.h>
+#include <string>
+
+#include "../kernels/api.h"
+#include "../kernels/ops.h"
+#include "../kernels/reference.h"
+#include "../kernels/thread_pool.h"
+
+namespace {
+
+// A packed weight owned by a JS External. free() releases it early; the GC finalizer releases
+// whatever is left.
+struct LinearHandle {
+  bt::PackedLinear* w;
+};
+
+[[noreturn]] void throw_type(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
+
+Napi::Float32Array f32(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw_type(info.Env(), std::string("Expected a Float32Array for ") + what);
+  return v.As<Napi::Float32Array>();
+}
+
+const float* f32_or_null(const Napi::CallbackInfo& info, size_t i, const char* what, size_t want) {
+  if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+  Napi::Float32Array a = f32(info, i, what);
+  if (a.ElementLength() < want)
+    throw Napi::RangeError::New(info.Env(), std::string("Expected at least ") + std::to_string(want) +
+                                                " values for " + what + " but received " +
+                                                std::to_string(a.ElementLength()));
+  return a.Data();
+}
+
+float* f32_at_least(const Napi::CallbackInfo& info, size_t i, const char* what, size_t want) {
+  Napi::Float32Array a = f32(info, i, what);
+  if (a.ElementLength() < want)
+    throw Napi::RangeError::New(info.Env(), std::string("Expected at least ") + std::to_string(want) +
+                                                " values for " + what + " but received " +
+                                                std::to_string(a.ElementLength()));
+  return a.Data();
+}
+
+int int_arg(const Napi::CallbackInfo& info, size_t i, const char* what, int lo = 0) {
+  if (!info[i].IsNumber()) throw_type(info.Env(), std::string("Expected a number for ") + what);
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  if (!(d >= lo) || d > 2147483647.0 || d != (double)(int64_t)d)
+    throw Napi::RangeError::New(info.Env(), std::string("Expected an integer >= ") + std::to_string(lo) + " for " + what);
+  return (int)d;
+}
+
+const bt::IsaKernels* isa_arg(const Napi::CallbackInfo& info, size_t i, int* isa) {
+  *isa = int_arg(info, i, "isa");
+  const bt::IsaKernels* k = bt::kernels_for(*isa);
+  if (!k) throw Napi::Error::New(info.Env(), std::string("ISA not supported on this CPU: ") + bt::isa_name(*isa));
+  return k;
+}
+
+bt::PackedLinear* linear_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsExternal()) throw_type(info.Env(), "Expected a prepared linear handle");
+  LinearHandle* h = info[i].As<Napi::External<LinearHandle>>().Data();
+  if (!h || !h->w) throw Napi::Error::New(info.Env(), "The linear layer's weights were already released (dispose)");
+  return h->w;
+}
+
+// info() -> { isas: string[], best: string, threads: number, cpus: number }
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array isas = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (int isa = bt::kIsaCount - 1; isa >= 0; isa--)
+    if (bt::kernels_for(isa)) isas.Set(n++, Napi::String::New(env, bt::isa_name(isa)));
+  o.Set("isas", isas);
+  o.Set("best", Napi::String::New(env, bt::isa_name(bt::best_isa())));
+  o.Set("threads", Napi::Number::New(env, bt::pool_threads()));
+  o.Set("cpus", Napi::Number::New(env, bt::available_cpus()));
+  Napi::Object tiles = Napi::Object::New(env);
+  for (int isa = 0; isa < bt::kIsaCount; isa++) {
+    const bt::IsaKernels* k = bt::kernels_for(isa);
+    if (!k) continue;
+    tiles.Set(bt::isa_name(isa), Napi::String::New(env, std::to_string(k->mr) + "x" + std::to_string(k->nr) +
+                                                            " kc=" + std::to_string(k->kc) +
+                                                            " mc=" + std::to_string(k->mc)));
+  }
+  o.Set("tiles", tiles);
+  return o;
+}
+
+Napi::Value IsaIndex(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) throw_type(info.Env(), "Expected an ISA name");
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  for (int isa = 0; isa < bt::kIsaCount; isa++)
+    if (name == bt::isa_name(isa)) return Napi::Number::New(info.Env(), isa);
+  return Napi::Number::New(info.Env(), -1);
+}
+
+// setThreads(n)
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  bt::pool_set_threads(int_arg(info, 0, "threads", 1));
+  return info.Env().Undefined();
+}
+
+// prepareLinear(isa, weight, bias | null, outFeatures, inFeatures) -> handle
+Napi::Value PrepareLinear(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int isa;
+  isa_arg(info, 0, &isa);
+  const int n = int_arg(info, 3, "outFeatures", 1), k = int_arg(info, 4, "inFeatures", 0);
+  const float* w = f32_at_least(info, 1, "weight", (size_t)n * k);
+  const float* b = f32_or_null(info, 2, "bias", (size_t)n);
+  bt::PackedLinear* p = bt::pack_linear(isa, w, b, n, k);
+  if (!p) throw Napi::Error::New(env, "Out of memory packing a linear layer");
+  LinearHandle* h = new LinearHandle{p};
+  const int64_t bytes = (int64_t)p->bytes;
+  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  return Napi::External<LinearHandle>::New(env, h, [](Napi::Env env, LinearHandle* h) {
+    if (h->w) {
+      Napi::MemoryManagement::AdjustExternalMemory(env, -(int64_t)h->w->bytes);
+      bt::free_linear(h->w);
+    }
+    delete h;
+  });
+}
+
+// freeLinear(handle): releases the packed weights now.
+Napi::Value FreeLinear(const Napi::CallbackInfo& info) {
+  if (!info[0].IsExternal()) throw_type(info.Env(), "Expected a prepared linear handle");
+  LinearHandle* h = info[0].As<Napi::External<LinearHandle>>().Data();
+  if (h && h->w) {
+    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -(int64_t)h->w->bytes);
+    bt::free_linear(h->w);
+    h->w = nullptr;
+  }
+  return info.Env().Undefined();
+}
+
+// linear(handle, x, rows, act, y)
+Napi::Value Linear(const Napi::CallbackInfo& info) {
+  bt::PackedLinear* w = linear_arg(info, 0);
+  const int rows = int_arg(info, 2, "rows");
+  const int act = int_arg(info, 3, "activation");
+  const float* x = f32_at_least(info, 1, "x", (size_t)rows * w->k);
+  float* y = f32_at_least(info, 4, "y", (size_t)rows * w->n);
+  bt::linear(*w, x, rows, y, act);
+  return info.Env().Undefined();
+}
+
+// addLayerNorm(isa, x, residual | null, rows, cols, gamma, beta, eps, y)
+Napi::Value AddLayerNorm(const Napi::CallbackInfo& info) {
+  int isa;
+  isa_arg(info, 0, &isa);
+  const int rows = int_arg(info, 3, "rows"), cols = int_arg(info, 4, "cols");
+  const size_t total = (size_t)rows * cols;
+  const float* x = f32_at_least(info, 1, "x", total);
+  const float* r = f32_or_null(info, 2, "residual", total);
+  const float* g = f32_at_least(info, 5, "gamma", (size_t)cols);
+  const float* b = f32_at_least(info, 6, "beta", (size_t)cols);
+  const float eps = (float)info[7].As<Napi::Number>().DoubleValue();
+  float* y = f32_at_least(info, 8, "y", total);
+  bt::add_layernorm(isa, x, r, rows, cols, g, b, eps, y);
+  return info.Env().Undefined();
+}
+
+const int32_t* seq_starts_arg(const Napi::CallbackInfo& info, size_t i, int* nseq) {
+  Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw_type(info.Env(), "Expected an Int32Array for seqStarts");
+  Napi::Int32Array a = v.As<Napi::Int32Array>();
+  if (a.ElementLength() < 1) throw Napi::RangeError::New(info.Env(), "Expected at least one value for seqStarts");
+  const int32_t* s = a.Data();
+  *nseq = (int)a.ElementLength() - 1;
+  if (s[0] < 0) throw Napi::RangeError::New(info.Env(), "Expected seqStarts to start at a row >= 0");
+  for (int j = 0; j < *nseq; j++)
+    if (s[j + 1] < s[j]) throw Napi::RangeError::New(info.Env(), "Expected seqStarts to be non-decreasing");
+  return s;
+}
+
+// attention(isa, qkv, seqStarts, numHeads, headDim, scale, context, probs | null)
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  int isa;
+  isa_arg(info, 0, &isa);
+  int nseq;
+  const int32_t* starts = seq_starts_arg(info, 2, &nseq);
+  const int heads = int_arg(info, 3, "numHeads", 1), d = int_arg(info, 4, "headDim", 1);
+  const float scale = (float)info[5].As<Napi::Number>().DoubleValue();
+  const size_t rows = (size_t)starts[nseq], hidden = (size_t)heads * d;
+  const float* qkv = f32_at_least(info, 1, "qkv", rows * 3 * hidden);
+  float* ctx = f32_at_least(info, 6, "context", rows * hidden);
+  size_t nprobs = 0;
+  for (int s = 0; s < nseq; s++) {
+    size_t len = (size_t)(starts[s + 1] - starts[s]);
+    nprobs += (size_t)heads * len * len;
+  }
+  float* probs = const_cast<float*>(f32_or_null(info, 7, "probs", nprobs));
+  bt::attention(isa, qkv, starts, nseq, heads, d, scale, ctx, probs);
+  return info.Env().Undefined();
+}
+
+// activate(isa, y, act): the vectorised activations on their own (tests).
+Napi::Value Activate(const Napi::CallbackInfo& info) {
+  int isa;
+  const bt::IsaKernels* k = isa_arg(info, 0, &isa);
+  Napi::Float32Array y = f32(info, 1, "y");
+  k->activate(y.Data(), y.ElementLength(), int_arg(info, 2, "activation"));
+  return info.Env().Undefined();
+}
+
+// Naive reference kernels (tests): naiveLinear(x, weight, bias|null, rows, out, in, act, y),
+// naiveAddLayerNorm(x, residual|null, rows, cols, gamma, beta, eps, y),
+// naiveAttention(qkv, seqStarts, numHeads, headDim, scale, context, probs|null).
+Napi::Value NaiveLinear(const Napi::CallbackInfo& info) {
+  const int rows = int_arg(info, 3, "rows"), n = int_arg(info, 4, "outFeatures"), k = int_arg(info, 5, "inFeatures");
+  const float* x = f32_at_least(info, 0, "x", (size_t)rows * k);
+  const float* w = f32_at_least(info, 1, "weight", (size_t)n * k);
+  const float* b = f32_or_null(info, 2, "bias", (size_t)n);
+  float* y = f32_at_least(info, 7, "y", (size_t)rows * n);
+  bt::ref::linear(x, w, b, rows, n, k, int_arg(info, 6, "activation"), y);
+  return info.Env().Undefined();
+}
+
+Napi::Value NaiveAddLayerNorm(const Napi::CallbackInfo& info) {
+  const int rows = int_arg(info, 2, "rows"), cols = int_arg(info, 3, "cols");
+  const size_t total = (size_t)rows * cols;
+  const float* x = f32_at_least(info, 0, "x", total);
+  const float* r = f32_or_null(info, 1, "residual", total);
+  const float* g = f32_at_least(info, 4, "gamma", (size_t)cols);
+  const float* b = f32_at_least(info, 5, "beta", (size_t)cols);
+  const float eps = (float)info[6].As<Napi::Number>().DoubleValue();
+  float* y = f32_at_least(info, 7, "y", total);
+  bt::ref::add_layernorm(x, r, rows, cols, g, b, eps, y);
+  return info.Env().Undefined();
+}
+
+Napi::Value NaiveAttention(const Napi::CallbackInfo& info) {
+  int nseq;
+  const int32_t* starts = seq_starts_arg(info, 1, &nseq);
+  const int heads = int_arg(info, 2, "numHeads", 1), d = int_arg(info, 3, "headDim", 1);
+  const float scale = (float)info[4].As<Napi::Number>().DoubleValue();
+  const size_t rows = (size_t)starts[nseq], hidden = (size_t)heads * d;
+  const float* qkv = f32_at_least(info, 0, "qkv", rows * 3 * hidden);
+  float* ctx = f32_at_least(info, 5, "context", rows * hidden);
+  size_t nprobs = 0;
+  for (int s = 0; s < nseq; s++) {
+    size_t len = (size_t)(starts[s + 1] - starts[s]);
+    nprobs += (size_t)heads * len * len;
+  }
+  float* probs = const_cast<float*>(f32_or_null(info, 6, "probs", nprobs));
+  bt::ref::attention(qkv, starts, nseq, heads, d, scale, ctx, probs);
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("isaIndex", Napi::Function::New(env, IsaIndex, "isaIndex"));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
+  exports.Set("prepareLinear", Napi::Function::New(env, PrepareLinear, "prepareLinear"));
+  exports.Set("freeLinear", Napi::Function::New(env, FreeLinear, "freeLinear"));
+  exports.Set("linear", Napi::Function::New(env, Linear, "linear"));
+  exports.Set("addLayerNorm", Napi::Function::New(env, AddLayerNorm, "addLayerNorm"));
+  exports.Set("attention", Napi::Function::New(env, Attention, "attention"));
+  exports.Set("activate", Napi::Function::New(env, Activate, "activate"));
+  exports.Set("naiveLinear", Napi::Function::New(env, NaiveLinear, "naiveLinear"));
+  exports.Set("naiveAddLayerNorm", Napi::Function::New(env, NaiveAddLayerNorm, "naiveAddLayerNorm"));
+  exports.Set("naiveAttention", Napi::Function::New(env, NaiveAttention, "naiveAttention"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(bert_ts_native, Init)

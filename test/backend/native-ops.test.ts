@@ -1,0 +1,115 @@
+/**
+ * Residual + LayerNorm and packed attention of the native backend (every kernel set this CPU has)
+ * against the TypeScript reference backend and the naive C++ kernels.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ReferenceBackend } from "../../src/backend/reference.js";
+import { NativeBackend } from "../../src/backend/native.js";
+import { addon, assertBitEqual, assertClose, isas, randomArray, rng, skipNative } from "./native-helpers.js";
+
+const ref = new ReferenceBackend();
+
+function starts(lengths: number[]): Int32Array {
+  const s = new Int32Array(lengths.length + 1);
+  for (let i = 0; i < lengths.length; i++) s[i + 1] = s[i] + lengths[i];
+  return s;
+}
+
+describe("native addLayerNorm", { skip: skipNative }, () => {
+  for (const isa of isas()) {
+    it(`${isa}: matches the reference with and without a residual`, () => {
+      const nb = new NativeBackend(addon(), isa);
+      const rand = rng(11);
+      for (const cols of [1, 3, 15, 16, 17, 33, 100, 384, 768, 1000]) {
+        for (const rows of [1, 5, 70]) {
+          // An offset and a few large values, like real hidden states, test the two-pass variance.
+          const x = randomArray(rows * cols, rand, 3).map((v, i) => (i % 97 === 5 ? v * 40 : v) + 2);
+          const res = randomArray(rows * cols, rand);
+          const gamma = randomArray(cols, rand);
+          const beta = randomArray(cols, rand);
+          for (const r of [null, res]) {
+            const got = nb.addLayerNorm(x, r, rows, cols, gamma, beta, 1e-12);
+            const want = ref.addLayerNorm(x, r, rows, cols, gamma, beta, 1e-12);
+            assertClose(`${isa} layernorm ${rows}x${cols} residual=${r !== null}`, got, want, { rel: 1e-5, abs: 1e-5 });
+          }
+        }
+      }
+    });
+  }
+
+  it("matches the naive C++ kernel, eps included", () => {
+    const rand = rng(12);
+    const [rows, cols] = [9, 257];
+    const x = randomArray(rows * cols, rand, 1e-3);
+    const gamma = randomArray(cols, rand);
+    const beta = randomArray(cols, rand);
+    const want = new Float32Array(rows * cols);
+    addon().naiveAddLayerNorm(x, null, rows, cols, gamma, beta, 1e-5, want);
+    for (const isa of isas()) {
+      const got = new NativeBackend(addon(), isa).addLayerNorm(x, null, rows, cols, gamma, beta, 1e-5);
+      assertClose(`${isa} layernorm eps`, got, want, { rel: 1e-5, abs: 1e-5 });
+    }
+  });
+});
+
+describe("native attention", { skip: skipNative }, () => {
+  const shapes: [number, number][] = [
+    [2, 16],
+    [3, 32],
+    [2, 64],
+    [4, 8],
+    [1, 20],
+  ];
+  for (const isa of isas()) {
+    it(`${isa}: many sequences of lengths 1..130, head dims 8..64, with probabilities`, () => {
+      const nb = new NativeBackend(addon(), isa);
+      const rand = rng(21);
+      const lengths = [1, 2, 3, 15, 16, 17, 31, 33, 64, 65, 127, 128, 129, 130, 7, 1, 48, 49];
+      for (const [heads, d] of shapes) {
+        const hidden = heads * d;
+        const s = starts(lengths);
+        const rows = s[s.length - 1];
+        const qkv = randomArray(rows * 3 * hidden, rand, 2);
+        const scale = 1 / Math.sqrt(d);
+        const got = nb.attention(qkv, s, heads, d, scale, true);
+        const want = ref.attention(qkv, s, heads, d, scale, true);
+        assertClose(`${isa} context ${heads}x${d}`, got.context, want.context, { rel: 1e-5, abs: 1e-5 });
+        assert.equal(got.probs?.length, lengths.length);
+        for (let i = 0; i < lengths.length; i++) {
+          assertClose(`${isa} probs ${heads}x${d} seq ${i}`, got.probs![i], want.probs![i], { rel: 1e-5, abs: 1e-7 });
+        }
+        const noProbs = nb.attention(qkv, s, heads, d, scale);
+        assert.equal(noProbs.probs, undefined);
+        assertBitEqual(`${isa} context without probs`, noProbs.context, got.context);
+      }
+    });
+  }
+
+  it("matches the naive C++ kernel on a BERT-base layer (12 heads of 64, two sequences)", () => {
+    const rand = rng(22);
+    const [heads, d] = [12, 64];
+    const s = starts([128, 77]);
+    const rows = s[s.length - 1];
+    const qkv = randomArray(rows * 3 * heads * d, rand);
+    const ctx = new Float32Array(rows * heads * d);
+    const probs = new Float32Array(heads * (128 * 128 + 77 * 77));
+    addon().naiveAttention(qkv, s, heads, d, 0.125, ctx, probs);
+    for (const isa of isas()) {
+      const got = new NativeBackend(addon(), isa).attention(qkv, s, heads, d, 0.125, true);
+      assertClose(`${isa} context`, got.context, ctx, { rel: 1e-5, abs: 1e-6 });
+      assertClose(`${isa} probs`, got.probs![0], probs.subarray(0, heads * 128 * 128), { rel: 1e-5, abs: 1e-8 });
+    }
+  });
+
+  it("handles empty sequences and rejects bad seqStarts", () => {
+    const nb = new NativeBackend(addon());
+    const qkv = randomArray(3 * 3 * 8, rng(23));
+    const got = nb.attention(qkv, Int32Array.of(0, 0, 3, 3), 1, 8, 0.5, true);
+    assert.deepEqual(
+      got.probs!.map((p) => p.length),
+      [0, 9, 0],
+    );
+    assert.throws(() => nb.attention(qkv, Int32Array.of(0, 2, 1), 1, 8, 0.5), /Expected|non-decreasing/);
+  });
+});
