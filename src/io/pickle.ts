@@ -237,7 +237,8 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): PyValue {
       case 0x65: {
         // APPENDS
         const items = popMark();
-        listAt(stack.length - 1).items.push(...items);
+        const list = listAt(stack.length - 1).items;
+        for (const item of items) list.push(item); // not push(...items): a huge batch would overflow the call stack
         break;
       }
       case 0x73: {

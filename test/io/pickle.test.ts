@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { PickleError, PyDict, PyGlobal, PyList, PyTuple, unpickle } from "../../src/io/pickle.js";
+import type { UnpickleHooks } from "../../src/io/pickle.js";
+
+const calls: string[] = [];
+const hooks: UnpickleHooks = {
+  findClass(module, name) {
+    calls.push(`find ${module}.${name}`);
+    return new PyGlobal(module, name);
+  },
+  reduce(callable) {
+    calls.push(`reduce ${callable instanceof PyGlobal ? callable.qualifiedName : "?"}`);
+    return null;
+  },
+  persistentLoad() {
+    return null;
+  },
+};
+
+const bytes = (s: string) => Buffer.from(s, "latin1");
+
+test("scalars: ints of every width, LONG1 signs, floats, bools, None, strings, bytes", () => {
+  const pkl = bytes(
+    "\x80\x02(" +
+      "K\xff" + // BININT1 255
+      "M\x34\x12" + // BININT2 0x1234
+      "J\xfe\xff\xff\xff" + // BININT -2
+      "\x8a\x01\xff" + // LONG1 -1
+      "\x8a\x02\x00\x80" + // LONG1 -32768
+      "\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01" + // LONG1 2^64, beyond doubles' exact range
+      "G\x3f\xf8\x00\x00\x00\x00\x00\x00" + // BINFLOAT 1.5
+      "\x88\x89N" +
+      "\x8c\x03h\xc3\xa9" + // SHORT_BINUNICODE "hé"
+      "U\x02ab" + // SHORT_BINSTRING
+      "C\x02\x01\x02" + // SHORT_BINBYTES
+      "t.",
+  );
+  const v = unpickle(pkl, hooks);
+  assert.ok(v instanceof PyTuple);
+  assert.deepEqual(v.items.slice(0, 11), [255, 0x1234, -2, -1, -32768, 2n ** 64n, 1.5, true, false, null, "hé"]);
+  assert.equal(v.items[11], "ab");
+  assert.deepEqual(Array.from(v.items[12] as Uint8Array), [1, 2]);
+});
+
+test("containers and the memo: DICT, SETITEM(S), LIST, APPEND(S), DUP, BINPUT/BINGET, MEMOIZE", () => {
+  const pkl = bytes(
+    "\x80\x04(" + // outer MARK
+      "(X\x01\x00\x00\x00aK\x01d\x94" + // {"a": 1}, memo 0
+      "]\x94K\x07a(K\x08K\x09e" + // [7, 8, 9], memo 1
+      "0X\x01\x00\x00\x00bh\x01s" + // POP it, then dict["b"] = memo 1
+      "h\x01h\x00\x85" + // list again, (dict,)
+      "2t.", // DUP the tuple, close the outer MARK
+  );
+  const v = unpickle(pkl, hooks);
+  assert.ok(v instanceof PyTuple);
+  const [dict, list, pair, dup] = v.items;
+  assert.ok(dict instanceof PyDict);
+  assert.equal(dict.map.get("a"), 1);
+  assert.ok(list instanceof PyList);
+  assert.deepEqual(list.items, [7, 8, 9]);
+  assert.equal(dict.map.get("b"), list, "memo returns the same object");
+  assert.ok(pair instanceof PyTuple);
+  assert.equal(dup, pair);
+});
+
+test("a very large APPENDS batch does not overflow the call stack", () => {
+  const n = 300_000;
+  const pkl = Buffer.concat([bytes("\x80\x02]("), Buffer.alloc(n * 2, Buffer.from("K\x05", "latin1")), bytes("e.")]);
+  const v = unpickle(pkl, hooks);
+  assert.ok(v instanceof PyList);
+  assert.equal(v.items.length, n);
+});
+
+test("opcodes that build arbitrary objects are refused before any class lookup", () => {
+  calls.length = 0;
+  for (const pkl of ["(ios\nsystem\n.", "(cos\nsystem\no.", "cos\nsystem\n)\x81.", "\x82\x01."]) {
+    assert.throws(() => unpickle(bytes("\x80\x02" + pkl), hooks), (err: unknown) => err instanceof PickleError && /is not allowed/.test(err.message));
+  }
+  // OBJ's class came from GLOBAL (looked up by the hook, which is where torch-checkpoint refuses it); INST never got that far
+  assert.deepEqual(calls, ["find os.system", "find os.system"]);
+});
+
+test("errors carry the byte position and never escape as other exceptions", () => {
+  const cases = ["", "\x80", "\x80\x02X\x10\x00\x00\x00abc", "\x80\x02\x8c\x02\xff\xfe.", "\x80\x02}K\x01s.", "\x80\x02]K\x01K\x02s.", "\x80\x02(K\x01u.", "\x80\x09."];
+  for (const c of cases) {
+    assert.throws(() => unpickle(bytes(c), hooks), PickleError, JSON.stringify(c));
+  }
+  assert.throws(() => unpickle(bytes("\x80\x02\xff"), hooks), /at byte 2/);
+});
