@@ -1,0 +1,193 @@
+/**
+ * GEMM throughput of the native backend's linear kernel (y = x . W^T, W packed once) at BERT shapes,
+ * next to numpy's OpenBLAS on the same shapes in the same run, on 1 thread and on all threads.
+ *
+ *   npm run bench:gemm        (or: node --import tsx bench/gemm.ts)
+ *
+ * Prints a table and writes bench/results/gemm.json. GFLOP/s = 2 M N K / median time.
+ * Both sides write into a preallocated output and use float32. numpy runs as a subprocess
+ * (bench/gemm_numpy.py) with OPENBLAS_NUM_THREADS set and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE
+ * removed from its environment (they pin OpenBLAS to a slower kernel).
+ * Env: BERT_TS_BENCH_RUNS (minimum runs per shape, default 7), BERT_TS_BENCH_SECONDS (target seconds
+ * per shape, default 0.4), BERT_TS_BENCH_PYTHON (default python3), BERT_TS_NATIVE_ISA.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { loadNativeAddon, type NativeAddon } from "../src/backend/native.js";
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+
+export const GEMM_M = [128, 512, 2048];
+/** [K, N] of BERT-small/base layers: attention projections, FFN up and down. */
+export const GEMM_KN: [number, number][] = [
+  [384, 384],
+  [384, 1536],
+  [1536, 384],
+  [768, 768],
+  [768, 3072],
+  [3072, 768],
+];
+
+export interface GemmRow {
+  m: number;
+  k: number;
+  n: number;
+  threads: number;
+  oursGflops: number;
+  numpyGflops: number | null;
+  ratio: number | null;
+}
+
+export interface GemmBenchResult {
+  date: string;
+  cpu: string;
+  node: string;
+  loadavgBefore: number[];
+  native: { isa: string; tiles: string; threadCounts: number[] };
+  numpy: Record<string, unknown> | { error: string };
+  rows: GemmRow[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+function randomArray(n: number, seed: number): Float32Array {
+  let a = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+    out[i] = a / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+function timeOurs(addon: NativeAddon, isa: number, m: number, k: number, n: number, minRuns: number, seconds: number) {
+  const x = randomArray(m * k, 1);
+  const handle = addon.prepareLinear(isa, randomArray(n * k, 2), null, n, k);
+  const y = new Float32Array(m * n);
+  const run = () => {
+    const t0 = process.hrtime.bigint();
+    addon.linear(handle, x, m, 0, y);
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  };
+  run(); // warm-up: page in y, fill caches
+  const once = run();
+  const runs = Math.max(minRuns, Math.min(200, Math.floor(seconds / Math.max(once, 1e-6))));
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(run());
+  addon.freeLinear(handle);
+  return (2 * m * n * k) / median(times) / 1e9;
+}
+
+function runNumpy(shapes: [number, number, number][], threads: number, minRuns: number, seconds: number) {
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const python = process.env.BERT_TS_BENCH_PYTHON || "python3";
+  const res = spawnSync(
+    python,
+    [join(benchDir, "gemm_numpy.py"), JSON.stringify(shapes), String(minRuns), String(seconds)],
+    { env, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
+  );
+  if (res.status !== 0) {
+    return { error: `${python} bench/gemm_numpy.py failed: ${(res.error?.message ?? res.stderr).trim().split("\n").pop()}` };
+  }
+  return JSON.parse(res.stdout) as {
+    blas: Record<string, unknown>;
+    results: { m: number; k: number; n: number; gflops: number }[];
+  };
+}
+
+export function runGemmBench(options: { threadCounts?: number[]; print?: boolean } = {}): GemmBenchResult {
+  const { addon, reason } = loadNativeAddon();
+  if (!addon) throw new Error(`the native addon is not built (${reason}); run \`npm run build:native\``);
+  const info = addon.info();
+  const isaName = process.env.BERT_TS_NATIVE_ISA || info.best;
+  const isa = addon.isaIndex(isaName);
+  const all = availableParallelism();
+  const threadCounts = options.threadCounts ?? (all > 1 ? [1, all] : [1]);
+  const minRuns = Number(process.env.BERT_TS_BENCH_RUNS ?? 7);
+  const seconds = Number(process.env.BERT_TS_BENCH_SECONDS ?? 0.4);
+  const shapes: [number, number, number][] = [];
+  for (const m of GEMM_M) for (const [k, n] of GEMM_KN) shapes.push([m, k, n]);
+
+  const result: GemmBenchResult = {
+    date: new Date().toISOString(),
+    cpu: cpus()[0]?.model ?? "unknown",
+    node: process.version,
+    loadavgBefore: loadavg(),
+    native: { isa: isaName, tiles: info.tiles[isaName] ?? "", threadCounts },
+    numpy: {},
+    rows: [],
+  };
+  const threadsBefore = info.threads;
+  try {
+    for (const threads of threadCounts) {
+      addon.setThreads(threads);
+      const ours = shapes.map(([m, k, n]) => timeOurs(addon, isa, m, k, n, minRuns, seconds));
+      const np = runNumpy(shapes, threads, minRuns, seconds);
+      if ("error" in np) result.numpy = { error: np.error };
+      else result.numpy = np.blas;
+      shapes.forEach(([m, k, n], i) => {
+        const theirs = "error" in np ? null : np.results[i].gflops;
+        result.rows.push({
+          m,
+          k,
+          n,
+          threads,
+          oursGflops: ours[i],
+          numpyGflops: theirs,
+          ratio: theirs ? ours[i] / theirs : null,
+        });
+      });
+    }
+  } finally {
+    addon.setThreads(threadsBefore);
+  }
+  if (options.print ?? true) printTable(result);
+  return result;
+}
+
+function printTable(r: GemmBenchResult): void {
+  const blas = r.numpy as Record<string, unknown>;
+  const blasName = blas.error ? `numpy unavailable: ${String(blas.error)}` : `numpy ${String(blas.numpy)}: ${String(blas.config ?? JSON.stringify(blas.threadpoolctl ?? blas.show_config))}`;
+  console.log(`GEMM y = x . W^T (float32), GFLOP/s, median; ${r.cpu}; node ${r.node}`);
+  console.log(`ours: native ${r.native.isa} ${r.native.tiles}; ${blasName}`);
+  console.log(`load average before: ${r.loadavgBefore.map((v) => v.toFixed(2)).join(" ")}`);
+  const header = ["M", "K x N"];
+  for (const t of r.native.threadCounts) header.push(`ours ${t}T`, `numpy ${t}T`, "ratio");
+  const lines: string[][] = [header];
+  const byShape = new Map<string, GemmRow[]>();
+  for (const row of r.rows) {
+    const key = `${row.m} ${row.k}x${row.n}`;
+    byShape.set(key, [...(byShape.get(key) ?? []), row]);
+  }
+  const ratios = new Map<number, number[]>();
+  for (const rows of byShape.values()) {
+    const line = [String(rows[0].m), `${rows[0].k}x${rows[0].n}`];
+    for (const row of rows) {
+      line.push(row.oursGflops.toFixed(1), row.numpyGflops?.toFixed(1) ?? "-", row.ratio ? `${(100 * row.ratio).toFixed(0)}%` : "-");
+      if (row.ratio) ratios.set(row.threads, [...(ratios.get(row.threads) ?? []), row.ratio]);
+    }
+    lines.push(line);
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? "").length)));
+  for (const l of lines) console.log(l.map((c, i) => c.padStart(widths[i])).join("  "));
+  for (const [t, rs] of ratios) {
+    const geo = Math.exp(rs.reduce((s, x) => s + Math.log(x), 0) / rs.length);
+    console.log(`${t} thread(s): ours / OpenBLAS geometric mean ${(100 * geo).toFixed(0)}%, min ${(100 * Math.min(...rs)).toFixed(0)}%`);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const result = runGemmBench();
+  const dir = join(benchDir, "results");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "gemm.json"), `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`wrote ${join(dir, "gemm.json")}`);
+}
