@@ -1,0 +1,67 @@
+/**
+ * What every pipeline shares: resolving the model (folder, models dir, HF cache or hub), loading its
+ * tokenizer and task head, and encoding texts the way the model can take them.
+ */
+import type { Backend } from "../backend/backend.js";
+import { headForModel, type HeadTask, type HeadsByTask } from "../heads/index.js";
+import { resolveModel, type ResolveOptions } from "../io/hub.js";
+import { BertModel } from "../models/bert/model.js";
+import type { Encoding } from "../tokenizers/encoding.js";
+import { loadTokenizer } from "../tokenizers/index.js";
+import type { EncodeOptions, TextInput, Tokenizer } from "../tokenizers/tokenizer.js";
+
+export interface PipelineOptions {
+  /** Compute backend; default: native when built, else the TypeScript reference. */
+  backend?: Backend;
+  /** Use this tokenizer instead of the model folder's. */
+  tokenizer?: Tokenizer;
+  /** How a model name is looked up (revision, cache, offline...); a local folder needs none. */
+  resolve?: ResolveOptions;
+  /** Texts per forward pass (the encoder packs them without padding). Default 32. */
+  batchSize?: number;
+}
+
+export interface PipelineParts<T extends HeadTask> {
+  dir: string;
+  tokenizer: Tokenizer;
+  head: HeadsByTask[T];
+  /** Longest input the model takes, in tokens (longer inputs are truncated). */
+  maxLength: number;
+  batchSize: number;
+}
+
+export async function loadPipelineParts<T extends HeadTask>(task: T, modelNameOrPath: string, options: PipelineOptions): Promise<PipelineParts<T>> {
+  const { dir } = await resolveModel(modelNameOrPath, options.resolve);
+  const [tokenizer, model] = await Promise.all([
+    options.tokenizer ?? loadTokenizer(dir),
+    BertModel.fromPretrained(dir, { backend: options.backend }),
+  ]);
+  const batchSize = options.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError(`Expected a positive integer for batchSize but received ${batchSize}`);
+  return {
+    dir,
+    tokenizer,
+    head: headForModel(task, model),
+    maxLength: Math.min(tokenizer.modelMaxLength, model.config.max_position_embeddings),
+    batchSize,
+  };
+}
+
+/** Encodes texts (or pairs) for the model: special tokens, truncation to the model's length, no padding (packed). */
+export function encodeForModel(parts: Pick<PipelineParts<HeadTask>, "tokenizer" | "maxLength">, inputs: readonly TextInput[], options: EncodeOptions = {}): Encoding[] {
+  return parts.tokenizer.encodeBatch(inputs, { truncation: "longest_first", maxLength: parts.maxLength, ...options });
+}
+
+/** Runs `f` over consecutive slices of at most `size` items and concatenates the results. */
+export function inBatches<I, O>(items: readonly I[], size: number, f: (batch: readonly I[]) => O[]): O[] {
+  const out: O[] = [];
+  for (let i = 0; i < items.length; i += size) out.push(...f(items.slice(i, i + size)));
+  return out;
+}
+
+export function checkTopK(topK: unknown, name = "topK"): void {
+  if (topK === null || topK === undefined) return;
+  if (typeof topK !== "number" || !Number.isInteger(topK) || topK < 1) {
+    throw new TypeError(`Expected a positive integer or null for ${name} but received ${JSON.stringify(topK)}`);
+  }
+}
