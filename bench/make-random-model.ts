@@ -1,0 +1,107 @@
+/**
+ * Writes a BERT checkpoint with seeded random weights in Hugging Face's layout (config.json,
+ * model.safetensors in float32, the bert-base-uncased vocabulary copied from a shared model folder),
+ * for benchmarks at shapes no shared model has (bert-base: 768 hidden, 12 layers).
+ * Generated on demand into .bench-models/ (git-ignored); never committed.
+ */
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+
+export interface RandomModelShape {
+  hidden: number;
+  layers: number;
+  heads: number;
+  intermediate: number;
+  vocab: number;
+  maxPositions: number;
+}
+
+export const BERT_BASE: RandomModelShape = { hidden: 768, layers: 12, heads: 12, intermediate: 3072, vocab: 30522, maxPositions: 512 };
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Creates the folder unless it already exists; returns its path. tokenizerFrom: a folder with vocab.txt (+ tokenizer files). */
+export function makeRandomBert(dir: string, shape: RandomModelShape, tokenizerFrom: string, seed = 1234): string {
+  if (existsSync(join(dir, "model.safetensors"))) return dir;
+  mkdirSync(dir, { recursive: true });
+  const rand = mulberry32(seed);
+  const { hidden: h, intermediate: ff } = shape;
+  const tensors: [string, number[], number, number][] = []; // name, shape, center, spread
+  const add = (name: string, s: number[], center = 0, spread = 0.05) => tensors.push([name, s, center, spread]);
+  add("embeddings.word_embeddings.weight", [shape.vocab, h]);
+  add("embeddings.position_embeddings.weight", [shape.maxPositions, h]);
+  add("embeddings.token_type_embeddings.weight", [2, h]);
+  add("embeddings.LayerNorm.weight", [h], 1, 0.1);
+  add("embeddings.LayerNorm.bias", [h], 0, 0.02);
+  for (let l = 0; l < shape.layers; l++) {
+    const p = `encoder.layer.${l}.`;
+    for (const m of ["query", "key", "value"]) {
+      add(`${p}attention.self.${m}.weight`, [h, h]);
+      add(`${p}attention.self.${m}.bias`, [h], 0, 0.02);
+    }
+    add(`${p}attention.output.dense.weight`, [h, h]);
+    add(`${p}attention.output.dense.bias`, [h], 0, 0.02);
+    add(`${p}attention.output.LayerNorm.weight`, [h], 1, 0.1);
+    add(`${p}attention.output.LayerNorm.bias`, [h], 0, 0.02);
+    add(`${p}intermediate.dense.weight`, [ff, h]);
+    add(`${p}intermediate.dense.bias`, [ff], 0, 0.02);
+    add(`${p}output.dense.weight`, [h, ff]);
+    add(`${p}output.dense.bias`, [h], 0, 0.02);
+    add(`${p}output.LayerNorm.weight`, [h], 1, 0.1);
+    add(`${p}output.LayerNorm.bias`, [h], 0, 0.02);
+  }
+  add("pooler.dense.weight", [h, h]);
+  add("pooler.dense.bias", [h], 0, 0.02);
+
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const [name, s] of tensors) {
+    const bytes = s.reduce((a, b) => a * b, 1) * 4;
+    header[name] = { dtype: "F32", shape: s, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let headerJson = JSON.stringify(header);
+  headerJson += " ".repeat((8 - (headerJson.length % 8)) % 8); // keep the data 8-byte aligned
+  const fd = openSync(join(dir, "model.safetensors.tmp"), "w");
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(headerJson.length));
+  writeSync(fd, len);
+  writeSync(fd, Buffer.from(headerJson, "utf8"));
+  for (const [, s, center, spread] of tensors) {
+    const data = new Float32Array(s.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = center + (rand() * 2 - 1) * spread;
+    writeSync(fd, new Uint8Array(data.buffer));
+  }
+  closeSync(fd);
+  const config = {
+    architectures: ["BertModel"],
+    model_type: "bert",
+    vocab_size: shape.vocab,
+    hidden_size: h,
+    num_hidden_layers: shape.layers,
+    num_attention_heads: shape.heads,
+    intermediate_size: ff,
+    hidden_act: "gelu",
+    max_position_embeddings: shape.maxPositions,
+    type_vocab_size: 2,
+    layer_norm_eps: 1e-12,
+    pad_token_id: 0,
+  };
+  writeFileSync(join(dir, "config.json"), JSON.stringify(config, null, 2));
+  for (const f of ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]) {
+    if (existsSync(join(tokenizerFrom, f))) copyFileSync(join(tokenizerFrom, f), join(dir, f));
+  }
+  writeFileSync(join(dir, "GENERATED.json"), JSON.stringify({ note: "seeded random weights for benchmarks", seed, shape }, null, 2));
+  // Rename last: an interrupted run leaves no half-written model.safetensors.
+  renameSync(join(dir, "model.safetensors.tmp"), join(dir, "model.safetensors"));
+  return dir;
+}

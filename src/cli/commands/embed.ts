@@ -1,0 +1,155 @@
+/**
+ * `bert-ts embed`: texts → vectors with the model's own pooling (or the one asked for).
+ * JSONL by default when piped: {"text", "embedding"} per input, in input order; `--pooling none`
+ * gives the token vectors ({"tokens", "embedding": [tokens][hidden]}).
+ */
+import type { Command } from "commander";
+import { readFile } from "node:fs/promises";
+import { extname } from "node:path";
+import { parse as parseCsv } from "csv-parse/sync";
+import { SentenceEncoder, type LongInputMode } from "../../pipelines/sentence-encoder.js";
+import { parseLayerSelection } from "../../pooling/layers.js";
+import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
+import { resolveEmbeddingFormat, writeEmbeddings } from "../embedding-output.js";
+import { CliError, OutputSink, parsePositiveInt, readInputs } from "../io.js";
+import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
+
+interface EmbedFlags {
+  model?: string;
+  input?: string;
+  field?: string;
+  format?: string;
+  output?: string;
+  pooling?: string;
+  normalize?: boolean;
+  layers?: string;
+  batchSize: number;
+  maxLength?: number;
+  longInputs: string;
+  threads?: number;
+  progress: boolean;
+}
+
+export function registerEmbed(program: Command): void {
+  program
+    .command("embed")
+    .description("Turn texts into vectors (sentence embeddings) with the model's pooling")
+    .argument("[texts...]", "texts to embed (else --input FILE, else lines on stdin)")
+    .option("-m, --model <id|dir>", "model folder or Hugging Face id", DEFAULT_EMBEDDING_MODEL)
+    .option("-i, --input <file>", "texts from FILE: .txt (a line each), .jsonl (strings, or objects with --field), .csv (column --field); - for stdin")
+    .option("--field <name>", "the column (.csv) or key (.jsonl objects) holding the text", "text")
+    .option("-f, --format <format>", "text, jsonl, json, csv or npy (default: from --output's extension; text on a terminal, jsonl when piped)")
+    .option("-o, --output <file>", "write to FILE instead of stdout")
+    .option("-p, --pooling <strategy>", "pooler, cls, mean, max, mean_sqrt_len, cls_mean, weighted_mean, last or none (default: the model's own)")
+    .option("--normalize", "L2-normalise the vectors (default: the model's own setting)")
+    .option("--no-normalize", "do not L2-normalise")
+    .option("--layers <which>", "last (default), first-last-avg, lastK-mean, lastK-concat, or indices like -1,-2")
+    .option("-b, --batch-size <n>", "texts per forward pass", parsePositiveInt("--batch-size"), 32)
+    .option("--max-length <n>", "token limit per text (default: the model's)", parsePositiveInt("--max-length"))
+    .option("--long-inputs <mode>", "texts over the limit: truncate (reported), chunk (overlapping windows averaged) or error", "truncate")
+    .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
+    .option("--no-progress", "no progress bar on stderr")
+    .action(async (texts: string[], flags: EmbedFlags) => runEmbed(texts, flags));
+}
+
+async function readEmbedInputs(texts: string[], flags: EmbedFlags): Promise<string[]> {
+  const ext = flags.input ? extname(flags.input).toLowerCase() : "";
+  if (flags.input && ext === ".csv") {
+    const rows = parseCsv(await readFile(flags.input, "utf8"), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+    const field = flags.field ?? "text";
+    if (rows.length > 0 && !(field in rows[0])) {
+      throw new CliError(`${flags.input}: no column "${field}" (columns: ${Object.keys(rows[0]).join(", ")}); choose one with --field`);
+    }
+    return rows.map((r) => r[field]);
+  }
+  if (flags.input && ext === ".jsonl" && flags.field !== "text") {
+    const lines = (await readFile(flags.input, "utf8")).split(/\r?\n/).filter((l) => l.trim());
+    return lines.map((line, i) => {
+      const obj = JSON.parse(line) as Record<string, unknown>;
+      const v = obj?.[flags.field ?? "text"];
+      if (typeof v !== "string") throw new CliError(`${flags.input}:${i + 1}: no string field "${flags.field}"`);
+      return v;
+    });
+  }
+  const records = await readInputs({ args: texts, input: flags.input });
+  return records.map((r) => {
+    if (r.pair !== undefined) throw new CliError("embed takes single texts, not pairs");
+    return r.text;
+  });
+}
+
+async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
+  const format = resolveEmbeddingFormat(flags.format, flags.output);
+  const longInputs = flags.longInputs as LongInputMode;
+  if (!["truncate", "chunk", "error"].includes(longInputs)) throw new CliError(`Unknown --long-inputs ${JSON.stringify(flags.longInputs)}`);
+  const pooling: PoolingStrategy | undefined = flags.pooling === undefined ? undefined : parsePoolingStrategy(flags.pooling);
+  applyThreads(flags.threads);
+  const inputs = await readEmbedInputs(texts, flags);
+  const started = performance.now();
+  const dir = await resolveModelArg(flags.model, DEFAULT_EMBEDDING_MODEL);
+  warnIfRandomWeights(dir);
+  const encoder = await SentenceEncoder.load(dir, {
+    pooling,
+    normalize: flags.normalize,
+    maxLength: flags.maxLength,
+    layers: flags.layers === undefined ? undefined : parseLayerSelection(flags.layers),
+  });
+  const info = encoder.info;
+  const showProgress = flags.progress && Boolean(process.stderr.isTTY) && inputs.length >= 64;
+  if (process.stderr.isTTY) {
+    process.stderr.write(`bert-ts: ${encoder.model.backend.name}; pooling ${info.strategy}${info.normalize ? " + L2 normalise" : ""} (${info.source}); max ${info.maxLength} tokens\n`);
+  }
+  let truncated = 0;
+  const options = {
+    batchSize: flags.batchSize,
+    longInputs,
+    onTruncate: () => void truncated++,
+    onProgress: showProgress
+      ? (done: number, total: number) => process.stderr.write(`\rembedding ${done}/${total} texts\x1b[K`)
+      : undefined,
+  };
+
+  if (info.strategy === "none") {
+    const results = await encoder.tokenEmbeddings(inputs, options);
+    if (format !== "jsonl" && format !== "text") throw new CliError(`--pooling none writes jsonl or text, not ${format}`);
+    const sink = new OutputSink(flags.output);
+    try {
+      results.forEach((r, i) =>
+        format === "jsonl"
+          ? sink.writeJsonLine({ text: inputs[i], tokens: r.tokens, embedding: r.vectors.map((v) => Array.from(v)) })
+          : sink.write(`${JSON.stringify(inputs[i])}\n${r.tokens.map((t, k) => `  ${t}\t${preview(r.vectors[k])}`).join("\n")}\n`),
+      );
+    } finally {
+      await sink.close();
+    }
+  } else {
+    const vectors = await encoder.embed(inputs, options);
+    if (format === "jsonl" || format === "text") {
+      const sink = new OutputSink(flags.output);
+      try {
+        vectors.forEach((v, i) =>
+          format === "jsonl"
+            ? sink.writeJsonLine({ text: inputs[i], embedding: Array.from(v) })
+            : sink.write(`${JSON.stringify(inputs[i])}\n  [${v.length}] ${preview(v)}\n`),
+        );
+      } finally {
+        await sink.close();
+      }
+    } else {
+      await writeEmbeddings(format, vectors.map((v, i) => ({ text: inputs[i], embedding: v })), flags.output);
+    }
+  }
+  if (showProgress) process.stderr.write("\n");
+  if (truncated > 0) {
+    process.stderr.write(`bert-ts: ${truncated} text(s) were longer than ${info.maxLength} tokens and were truncated (use --long-inputs chunk to keep all of them)\n`);
+  }
+  if (process.stderr.isTTY || inputs.length >= 64) {
+    const secs = (performance.now() - started) / 1000;
+    process.stderr.write(`bert-ts: embedded ${inputs.length} texts in ${secs.toFixed(2)} s (${(inputs.length / secs).toFixed(1)} texts/s)\n`);
+  }
+}
+
+function preview(v: Float32Array): string {
+  const head = Array.from(v.subarray(0, 6), (x) => x.toFixed(4)).join(", ");
+  return v.length > 6 ? `${head}, …` : head;
+}

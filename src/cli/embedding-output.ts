@@ -1,0 +1,71 @@
+/**
+ * Writers for embedding results: JSONL (the CLI contract), one JSON array, CSV and NumPy .npy.
+ * The format comes from --format, else from --output's extension, else the terminal/pipe default.
+ */
+import { writeFile } from "node:fs/promises";
+import { extname } from "node:path";
+import { CliError, OutputSink } from "./io.js";
+
+export type EmbeddingFormat = "text" | "jsonl" | "json" | "csv" | "npy";
+
+export function resolveEmbeddingFormat(format: string | undefined, output: string | undefined, stdoutIsTTY = Boolean(process.stdout.isTTY)): EmbeddingFormat {
+  const known: EmbeddingFormat[] = ["text", "jsonl", "json", "csv", "npy"];
+  if (format !== undefined) {
+    if (!known.includes(format as EmbeddingFormat)) throw new CliError(`Unknown --format ${JSON.stringify(format)}: expected ${known.join(", ")}`);
+    return format as EmbeddingFormat;
+  }
+  if (output !== undefined) {
+    const ext = extname(output).slice(1).toLowerCase();
+    if (known.includes(ext as EmbeddingFormat) && ext !== "text") return ext as EmbeddingFormat;
+    return "jsonl";
+  }
+  return stdoutIsTTY ? "text" : "jsonl";
+}
+
+/** A float32 matrix [rows, cols] in NumPy's .npy v1.0 format (little-endian '<f4', C order). */
+export function npyBytes(rows: readonly Float32Array[], cols: number): Buffer {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows.length}, ${cols}), }`;
+  const preamble = 10; // magic (6) + version (2) + header length (2)
+  header += " ".repeat(63 - ((preamble + header.length) % 64)) + "\n"; // total multiple of 64
+  const out = Buffer.alloc(preamble + header.length + rows.length * cols * 4);
+  out.write("\x93NUMPY", 0, "latin1");
+  out[6] = 1;
+  out[7] = 0;
+  out.writeUInt16LE(header.length, 8);
+  out.write(header, preamble, "latin1");
+  let o = preamble + header.length;
+  for (const r of rows) {
+    if (r.length !== cols) throw new CliError(`.npy needs equal-length vectors; got ${r.length} and ${cols} (pooling "none"?)`);
+    for (let c = 0; c < cols; c++, o += 4) out.writeFloatLE(r[c], o);
+  }
+  return out;
+}
+
+function csvCell(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Writes all records at once (json/csv/npy need the whole set; jsonl streams elsewhere). */
+export async function writeEmbeddings(
+  format: Exclude<EmbeddingFormat, "text" | "jsonl">,
+  records: readonly { text: string; embedding: Float32Array }[],
+  output: string | undefined,
+): Promise<void> {
+  if (format === "npy") {
+    if (output === undefined) throw new CliError("--format npy needs --output FILE (binary data)");
+    await writeFile(output, npyBytes(records.map((r) => r.embedding), records[0]?.embedding.length ?? 0));
+    return;
+  }
+  const sink = new OutputSink(output);
+  try {
+    if (format === "json") {
+      sink.write(JSON.stringify(records.map((r) => ({ text: r.text, embedding: Array.from(r.embedding) }))) + "\n");
+    } else {
+      const dim = records[0]?.embedding.length ?? 0;
+      sink.write(["text", ...Array.from({ length: dim }, (_, i) => `e${i}`)].join(",") + "\n");
+      for (const r of records) sink.write([csvCell(r.text), ...Array.from(r.embedding, String)].join(",") + "\n");
+    }
+  } finally {
+    await sink.close();
+  }
+}

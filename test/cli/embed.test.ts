@@ -1,0 +1,84 @@
+/** `bert-ts embed` as a user runs it: a spawned process, real files, stdin; vectors checked against PyTorch. */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { assertClose } from "../helpers/assert.js";
+import { REPO_ROOT, loadGolden, modelPath, skipUnlessGolden, skipUnlessModel } from "../helpers/paths.js";
+
+const BIN = join(REPO_ROOT, "bin", "bert-ts.js");
+const MINILM = "minilm-l6-h384-random";
+const SEQCLS = "bert-micro-seqcls-random";
+
+function run(args: string[], input?: string) {
+  return spawnSync(process.execPath, [BIN, ...args], { input, encoding: "utf8", env: { ...process.env, BERT_TS_BACKEND: "" } });
+}
+
+describe("bert-ts embed", { skip: skipUnlessModel(MINILM) || skipUnlessGolden(`${MINILM}.json`) }, () => {
+  const g = () => loadGolden(`${MINILM}.json`);
+  const texts = () => g().inputs.filter((x: any) => typeof x.input === "string" && x.num_tokens_untruncated < 200 && !x.input.includes("\n") && x.input.trim());
+
+  it("embeds stdin lines with the model's default pooling (mean + normalise) as JSONL", () => {
+    const inputs = texts();
+    const res = run(["embed", "--model", modelPath(MINILM)], inputs.map((x: any) => x.input).join("\n") + "\n");
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stderr, /RANDOM weights/);
+    const lines = res.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines.length, inputs.length);
+    lines.forEach((l: any, i: number) => {
+      assert.equal(l.text, inputs[i].input);
+      assertClose(l.embedding, inputs[i].outputs.base.pooled.mean_l2_normalized, 1e-4, `line ${i}`);
+    });
+  });
+
+  it("takes --pooling, argument texts, a .jsonl/.csv --input and writes .npy", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bert-ts-embed-"));
+    const inp = texts()[1];
+    const cls = run(["embed", "--model", modelPath(MINILM), "--pooling", "cls", "--format", "jsonl", inp.input]);
+    assert.equal(cls.status, 0, cls.stderr);
+    assertClose(JSON.parse(cls.stdout).embedding, inp.outputs.base.pooled.cls, 1e-4, "cls");
+
+    writeFileSync(join(dir, "in.csv"), `id,sentence\n1,"${inp.input.replace(/"/g, '""')}"\n`);
+    const npy = join(dir, "out.npy");
+    const res = run(["embed", "--model", modelPath(MINILM), "--input", join(dir, "in.csv"), "--field", "sentence", "--output", npy]);
+    assert.equal(res.status, 0, res.stderr);
+    const bytes = readFileSync(npy);
+    assert.equal(bytes.subarray(0, 6).toString("latin1"), "\x93NUMPY");
+    const headerLen = bytes.readUInt16LE(8);
+    assert.match(bytes.subarray(10, 10 + headerLen).toString("latin1"), /'shape': \(1, 384\)/);
+    assert.equal((10 + headerLen) % 64, 0);
+    const v = new Float32Array(bytes.buffer.slice(bytes.byteOffset + 10 + headerLen, bytes.byteOffset + bytes.length));
+    assertClose(v, inp.outputs.base.pooled.mean_l2_normalized, 1e-4, "npy");
+
+    const none = run(["embed", "--model", modelPath(MINILM), "--pooling", "none", "--format", "jsonl", inp.input]);
+    const tok = JSON.parse(none.stdout);
+    assert.deepEqual(tok.tokens, inp.tokens);
+    assertClose(tok.embedding.flat(), inp.outputs.base.last_hidden_state, 1e-4, "token vectors");
+  });
+
+  it("uses the pooler when asked and fails clearly on a bad pooling name or missing model", () => {
+    const inp = texts()[0];
+    const res = run(["embed", "--model", modelPath(MINILM), "--pooling", "pooler", "--format", "jsonl", inp.input]);
+    assertClose(JSON.parse(res.stdout).embedding, inp.outputs.base.pooler_output, 1e-4, "pooler");
+    const bad = run(["embed", "--model", modelPath(MINILM), "--pooling", "avg", "x"]);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /Unknown pooling "avg"/);
+    const missing = run(["embed", "--model", "/nonexistent/model", "x"]);
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /nonexistent/);
+  });
+});
+
+describe("bert-ts embed on a classifier checkpoint", { skip: skipUnlessModel(SEQCLS) || skipUnlessGolden(`${SEQCLS}.json`) }, () => {
+  it("defaults to the trained pooler (no sentence-transformers files) and reports truncation", () => {
+    const inp = loadGolden(`${SEQCLS}.json`).inputs[0];
+    const res = run(["embed", "--model", modelPath(SEQCLS), "--format", "jsonl", inp.input]);
+    assert.equal(res.status, 0, res.stderr);
+    assertClose(JSON.parse(res.stdout).embedding, inp.outputs.base.pooler_output, 1e-4, "pooler default");
+    const long = run(["embed", "--model", modelPath(SEQCLS), "--max-length", "4", "--format", "jsonl", "one two three four five"]);
+    assert.equal(long.status, 0, long.stderr);
+    assert.match(long.stderr, /1 text\(s\) were longer than 4 tokens and were truncated/);
+  });
+});
