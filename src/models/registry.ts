@@ -12,11 +12,16 @@ export interface ModelFamily {
   positionRule: PositionRule;
   /** The special first token whose vector the pooler and the "cls" pooling read. */
   firstTokenName: string;
+  /**
+   * Sentence vector when no sentence-transformers config says otherwise: BERT's trained pooler
+   * (tanh(W·h[CLS]+b)), or the raw first-token vector (RoBERTa, which dropped NSP).
+   */
+  defaultPooling: "pooler" | "cls";
 }
 
 const FAMILIES: Record<string, ModelFamily> = {
-  bert: { modelType: "bert", basePrefix: "bert", positionRule: "absolute", firstTokenName: "[CLS]" },
-  roberta: { modelType: "roberta", basePrefix: "roberta", positionRule: "roberta", firstTokenName: "<s>" },
+  bert: { modelType: "bert", basePrefix: "bert", positionRule: "absolute", firstTokenName: "[CLS]", defaultPooling: "pooler" },
+  roberta: { modelType: "roberta", basePrefix: "roberta", positionRule: "roberta", firstTokenName: "<s>", defaultPooling: "cls" },
 };
 
 export function familyFor(modelType: string): ModelFamily {

@@ -78,7 +78,7 @@ export class SentenceEncoder {
   static async load(nameOrPath: string, options: SentenceEncoderOptions = {}): Promise<SentenceEncoder> {
     const { dir } = await resolveModel(nameOrPath, options.resolve);
     const [model, tokenizer] = await Promise.all([BertModel.fromPretrained(dir, { backend: options.backend }), loadTokenizer(dir)]);
-    const defaults: DefaultPooling = await readDefaultPooling(dir, model.hasPooler);
+    const defaults: DefaultPooling = await readDefaultPooling(dir, model.hasPooler, model.family.defaultPooling);
     const pooling = options.pooling ?? defaults.strategy;
     if (pooling === "pooler" && !model.hasPooler) {
       throw new Error(`${dir} has no pooler weights, so pooling "pooler" is unavailable; use "cls" for the raw [CLS] vector`);

@@ -53,7 +53,11 @@ export function poolingFromSentenceTransformers(cfg: Record<string, unknown>, fi
   throw new Error(`${file}: the combination of pooling modes ${on.join(" + ")} is not supported`);
 }
 
-export async function readDefaultPooling(dir: string, hasPooler: boolean): Promise<DefaultPooling> {
+/**
+ * hasPooler: the checkpoint has trained pooler weights; familyDefault: the model family's choice
+ * when no sentence-transformers config exists ("pooler" for BERT, "cls" for RoBERTa).
+ */
+export async function readDefaultPooling(dir: string, hasPooler: boolean, familyDefault: "pooler" | "cls" = "pooler"): Promise<DefaultPooling> {
   const stConfig = (await readJsonIfExists(join(dir, "sentence_bert_config.json"))) as { max_seq_length?: unknown } | undefined;
   const maxSeqLength = typeof stConfig?.max_seq_length === "number" ? stConfig.max_seq_length : undefined;
   const modules = await readJsonIfExists(join(dir, "modules.json"));
@@ -79,6 +83,7 @@ export async function readDefaultPooling(dir: string, hasPooler: boolean): Promi
       return { strategy, normalize, source: "sentence-transformers modules.json", maxSeqLength };
     }
   }
-  if (hasPooler) return { strategy: "pooler", normalize: false, source: "BERT pooler (no sentence-transformers config)", maxSeqLength };
-  return { strategy: "cls", normalize: false, source: "raw [CLS] vector (no pooler weights, no sentence-transformers config)", maxSeqLength };
+  if (hasPooler && familyDefault === "pooler") return { strategy: "pooler", normalize: false, source: "BERT pooler (no sentence-transformers config)", maxSeqLength };
+  const why = familyDefault === "cls" ? "the model family's default" : "no pooler weights";
+  return { strategy: "cls", normalize: false, source: `raw first-token vector (${why}; no sentence-transformers config)`, maxSeqLength };
 }
