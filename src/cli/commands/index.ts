@@ -1,9 +1,15 @@
 import type { Command } from "commander";
 import { registerTokenize } from "./tokenize.js";
 import { registerEmbed } from "./embed.js";
+import { registerClassify } from "./classify.js";
+import { registerNsp } from "./nsp.js";
+import { registerFillMask } from "./fill-mask.js";
 
 /** Every CLI command registers itself here (one file per command). */
 export const commands: Array<(program: Command) => void> = [
   registerTokenize,
   registerEmbed,
+  registerClassify,
+  registerNsp,
+  registerFillMask,
 ];
