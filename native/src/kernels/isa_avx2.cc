@@ -5,15 +5,17 @@
 
 namespace bt {
 namespace avx2 {
+#define BT_ISA_NAME "avx2"
 #define BT_MR 6
 #define BT_NV 2
 #define BT_KC 256
 #define BT_MC 96
+#define BT_NCP 24
 #define BT_QR 4
 #define BT_JB 2
 #include "simd_avx2.inc"
 #include "kernels_impl.inc"
 }  // namespace avx2
 
-const IsaKernels* kernels_avx2() { return avx2::make_table("avx2"); }
+const IsaKernels* kernels_avx2() { return &avx2::kTable; }
 }  // namespace bt

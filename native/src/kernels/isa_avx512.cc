@@ -12,15 +12,17 @@
 
 namespace bt {
 namespace avx512 {
+#define BT_ISA_NAME "avx512"
 #define BT_MR BT_AVX512_MR
 #define BT_NV BT_AVX512_NV
 #define BT_KC 256
 #define BT_MC 128
+#define BT_NCP 8
 #define BT_QR 4
 #define BT_JB 4
 #include "simd_avx512.inc"
 #include "kernels_impl.inc"
 }  // namespace avx512
 
-const IsaKernels* kernels_avx512() { return avx512::make_table("avx512"); }
+const IsaKernels* kernels_avx512() { return &avx512::kTable; }
 }  // namespace bt

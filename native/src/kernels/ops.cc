@@ -11,7 +11,7 @@ namespace bt {
 // ISA selection
 // ------------------------------------------------------------------------------------------------
 
-static bool cpu_supports(int isa) {
+static bool detect(int isa) {
   if (isa == kIsaGeneric) return true;
 #if defined(BT_HAVE_X86_ISAS)
   __builtin_cpu_init();
@@ -22,6 +22,20 @@ static bool cpu_supports(int isa) {
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
 #endif
   return false;
+}
+
+namespace {
+struct CpuSupport {
+  bool isa[kIsaCount];
+  CpuSupport() {
+    for (int i = 0; i < kIsaCount; i++) isa[i] = detect(i);
+  }
+};
+}  // namespace
+
+static bool cpu_supports(int isa) {
+  static const CpuSupport support;  // detected once, thread-safe
+  return isa >= 0 && isa < kIsaCount && support.isa[isa];
 }
 
 const IsaKernels* kernels_for(int isa) {
@@ -144,7 +158,7 @@ void gemm_task(void* ctx, int t) {
   const int p0 = pt * j.panels_per_task;
   const int p1 = p0 + j.panels_per_task < j.args.w->panels ? p0 + j.panels_per_task : j.args.w->panels;
   if (m0 >= m1 || p0 >= p1) return;
-  float* scratch = tls_scratch.get((size_t)j.kn->mc * j.kn->kc);
+  float* scratch = tls_scratch.get((size_t)j.kn->mc * j.args.w->k);
   if (!scratch) abort();
   j.kn->gemm_block(j.args, m0, m1, p0, p1, scratch);
 }
