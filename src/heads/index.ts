@@ -8,17 +8,23 @@ import { BertModel, type LoadOptions } from "../models/bert/model.js";
 import { BertForMaskedLM } from "./masked-lm.js";
 import { BertForNextSentencePrediction } from "./next-sentence.js";
 import { BertForSequenceClassification } from "./sequence-classification.js";
+import { BertForTokenClassification } from "./token-classification.js";
+import { BertForQuestionAnswering } from "./question-answering.js";
 
 export { BertForSequenceClassification, type ProblemType, type SequenceClassifierOutput } from "./sequence-classification.js";
 export { BertForNextSentencePrediction, type NextSentenceOutput, type NextSentenceResult } from "./next-sentence.js";
 export { BertForMaskedLM, type MaskedLMOptions, type MaskedLMOutput } from "./masked-lm.js";
 export { HeadWeightsError } from "./head-loading.js";
+export { BertForTokenClassification, TokenClassifierOutput } from "./token-classification.js";
+export { BertForQuestionAnswering, QuestionAnsweringOutput } from "./question-answering.js";
 
 /** The head class each task uses. */
 export interface HeadsByTask {
   "text-classification": BertForSequenceClassification;
   "next-sentence": BertForNextSentencePrediction;
   "fill-mask": BertForMaskedLM;
+  "token-classification": BertForTokenClassification;
+  "question-answering": BertForQuestionAnswering;
 }
 
 export type HeadTask = keyof HeadsByTask;
@@ -28,6 +34,8 @@ const HEAD_BUILDERS: { [T in HeadTask]: (model: BertModel) => HeadsByTask[T] } =
   "text-classification": (m) => BertForSequenceClassification.fromModel(m),
   "next-sentence": (m) => BertForNextSentencePrediction.fromModel(m),
   "fill-mask": (m) => BertForMaskedLM.fromModel(m),
+  "token-classification": (m) => BertForTokenClassification.fromModel(m),
+  "question-answering": (m) => BertForQuestionAnswering.fromModel(m),
 };
 
 /** config.json architectures → tasks its checkpoint has head weights for (first = the default). */
@@ -37,6 +45,8 @@ const ARCHITECTURE_TASKS: Record<string, readonly HeadTask[]> = {
   BertForMaskedLM: ["fill-mask"],
   BertForNextSentencePrediction: ["next-sentence"],
   BertForPreTraining: ["fill-mask", "next-sentence"],
+  BertForTokenClassification: ["token-classification"],
+  BertForQuestionAnswering: ["question-answering"],
 };
 
 export function isHeadTask(task: string): task is HeadTask {
