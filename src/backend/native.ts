@@ -7,6 +7,7 @@
  * BERT_TS_NATIVE_ISA=avx512|avx2|generic (force a kernel set, e.g. to compare them);
  * BERT_TS_NATIVE_ADDON=path (load another build of the addon).
  */
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -108,6 +109,10 @@ let loaded: { addon?: NativeAddon; reason: string } | undefined;
 export function loadNativeAddon(): { addon?: NativeAddon; reason: string } {
   if (loaded) return loaded;
   const path = process.env.BERT_TS_NATIVE_ADDON || NATIVE_ADDON_PATH;
+  if (!existsSync(path)) {
+    loaded = { reason: `the native addon is not built (no ${path}; \`npm run build:native\` builds it and says why if it cannot)` };
+    return loaded;
+  }
   try {
     const addon = createRequire(import.meta.url)(path) as NativeAddon;
     addon.setThreads(threadsFromEnv());

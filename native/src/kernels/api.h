@@ -67,8 +67,9 @@ struct IsaKernels {
   int nr;  // micro-tile columns (panel width of PackedLinear)
   int kc;  // K-block (does not affect results: partial sums round-trip exactly through y)
   int mc;  // rows of x packed at once (multiple of mr)
-  // Computes rows [m0, m1) x panels [p0, p1). scratch: at least mc * K floats, 64-byte aligned.
+  // Computes rows [m0, m1) x panels [p0, p1). scratch: gemm_scratch_floats(K) floats, 64-byte aligned.
   void (*gemm_block)(const GemmArgs& a, int m0, int m1, int p0, int p1, float* scratch);
+  size_t (*gemm_scratch_floats)(int k);
   // Rows [r0, r1) of y = LayerNorm(x + residual).
   void (*layernorm_rows)(const LayerNormArgs& a, int r0, int r1);
   // One (sequence, head): rows [start, start + len). probs: [len, len] output or null.

@@ -9,6 +9,7 @@ namespace avx2 {
 #define BT_MR 6
 #define BT_NV 2
 #define BT_KC 256
+#define BT_PACK_A 0
 #define BT_MC 96
 #define BT_NCP 24
 #define BT_QR 4

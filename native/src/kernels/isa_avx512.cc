@@ -16,6 +16,7 @@ namespace avx512 {
 #define BT_MR BT_AVX512_MR
 #define BT_NV BT_AVX512_NV
 #define BT_KC 256
+#define BT_PACK_A 0
 #define BT_MC 128
 #define BT_NCP 8
 #define BT_QR 4

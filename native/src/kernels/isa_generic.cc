@@ -7,6 +7,7 @@ namespace generic {
 #define BT_MR 4
 #define BT_NV 2
 #define BT_KC 256
+#define BT_PACK_A 1
 #define BT_MC 64
 #define BT_NCP 48
 #define BT_QR 2

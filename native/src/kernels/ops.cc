@@ -158,8 +158,9 @@ void gemm_task(void* ctx, int t) {
   const int p0 = pt * j.panels_per_task;
   const int p1 = p0 + j.panels_per_task < j.args.w->panels ? p0 + j.panels_per_task : j.args.w->panels;
   if (m0 >= m1 || p0 >= p1) return;
-  float* scratch = tls_scratch.get((size_t)j.kn->mc * j.args.w->k);
-  if (!scratch) abort();
+  const size_t need = j.kn->gemm_scratch_floats(j.args.w->k);
+  float* scratch = need ? tls_scratch.get(need) : nullptr;
+  if (need && !scratch) abort();
   j.kn->gemm_block(j.args, m0, m1, p0, p1, scratch);
 }
 }  // namespace
