@@ -25,3 +25,5 @@ export { cosineSimilarity, dot, euclideanDistance, l2NormalizeInPlace, similarit
 export { readDefaultPooling, type DefaultPooling } from "./pooling/defaults.js";
 export { SentenceEncoder, quantizeEmbeddings, type SentenceEncoderOptions, type EmbedOptions, type Quantization } from "./pipelines/sentence-encoder.js";
 export { semanticSearch, type SearchHit, type SearchOptions } from "./pipelines/semantic-search.js";
+export type { TokenClassificationPipeline, TokenClassificationOptions, TokenClassificationResult, TokenClassificationEntity, TokenEntity, EntityGroup, AggregationStrategy, QuestionAnsweringPipeline, QuestionAnsweringInput, QuestionAnsweringOptions, QuestionAnsweringAnswer, QuestionAnsweringResult, QuestionAnsweringSpan } from "./pipelines/index.js";
+export { BertForTokenClassification, TokenClassifierOutput, BertForQuestionAnswering, QuestionAnsweringOutput } from "./heads/index.js";

@@ -9,6 +9,7 @@ import { BertModel } from "../models/bert/model.js";
 import type { Encoding } from "../tokenizers/encoding.js";
 import { loadTokenizer } from "../tokenizers/index.js";
 import type { EncodeOptions, TextInput, Tokenizer } from "../tokenizers/tokenizer.js";
+import type { AggregationStrategy } from "./token-classification.js";
 
 export interface PipelineOptions {
   /** Compute backend; default: native when built, else the TypeScript reference. */
@@ -19,6 +20,9 @@ export interface PipelineOptions {
   resolve?: ResolveOptions;
   /** Texts per forward pass (the encoder packs them without padding). Default 32. */
   batchSize?: number;
+  /** token-classification: the default aggregation ("none", as Hugging Face) and labels left out (["O"]). */
+  aggregationStrategy?: AggregationStrategy;
+  ignoreLabels?: readonly string[];
 }
 
 export interface PipelineParts<T extends HeadTask> {

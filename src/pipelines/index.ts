@@ -7,6 +7,8 @@ import type { PipelineOptions } from "./common.js";
 import { fillMaskPipeline, type FillMaskPipeline } from "./fill-mask.js";
 import { nextSentencePipeline, type NextSentencePipeline } from "./next-sentence.js";
 import { textClassificationPipeline, type TextClassificationPipeline } from "./text-classification.js";
+import { tokenClassificationPipeline, type TokenClassificationPipeline } from "./token-classification.js";
+import { questionAnsweringPipeline, type QuestionAnsweringPipeline } from "./question-answering.js";
 
 export type { PipelineOptions } from "./common.js";
 export type {
@@ -18,6 +20,8 @@ export type {
   LabelScore,
 } from "./text-classification.js";
 export type { NextSentencePipeline, SentencePair } from "./next-sentence.js";
+export type { TokenClassificationPipeline, TokenClassificationOptions, TokenClassificationResult, TokenClassificationEntity, TokenEntity, EntityGroup, AggregationStrategy } from "./token-classification.js";
+export type { QuestionAnsweringPipeline, QuestionAnsweringInput, QuestionAnsweringOptions, QuestionAnsweringAnswer, QuestionAnsweringResult, QuestionAnsweringSpan } from "./question-answering.js";
 export type { FillMaskPipeline, FillMaskOptions, FillMaskPrediction, FillMaskResult, MaskPredictions } from "./fill-mask.js";
 
 /** The pipeline type each task id gives. */
@@ -26,6 +30,9 @@ export interface PipelinesByTask {
   "sentiment-analysis": TextClassificationPipeline;
   "next-sentence": NextSentencePipeline;
   "fill-mask": FillMaskPipeline;
+  "token-classification": TokenClassificationPipeline;
+  ner: TokenClassificationPipeline;
+  "question-answering": QuestionAnsweringPipeline;
 }
 
 export type PipelineTask = keyof PipelinesByTask;
@@ -35,6 +42,9 @@ const PIPELINES: { [T in PipelineTask]: (model: string, options: PipelineOptions
   "sentiment-analysis": textClassificationPipeline,
   "next-sentence": nextSentencePipeline,
   "fill-mask": fillMaskPipeline,
+  "token-classification": tokenClassificationPipeline,
+  ner: tokenClassificationPipeline,
+  "question-answering": questionAnsweringPipeline,
 };
 
 export const PIPELINE_TASKS = Object.keys(PIPELINES) as PipelineTask[];
