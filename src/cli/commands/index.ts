@@ -4,6 +4,8 @@ import { registerEmbed } from "./embed.js";
 import { registerClassify } from "./classify.js";
 import { registerNsp } from "./nsp.js";
 import { registerFillMask } from "./fill-mask.js";
+import { registerNer } from "./ner.js";
+import { registerQa } from "./qa.js";
 
 /** Every CLI command registers itself here (one file per command). */
 export const commands: Array<(program: Command) => void> = [
@@ -12,4 +14,6 @@ export const commands: Array<(program: Command) => void> = [
   registerClassify,
   registerNsp,
   registerFillMask,
+  registerNer,
+  registerQa,
 ];
