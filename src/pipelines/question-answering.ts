@@ -7,7 +7,8 @@
  * tokens sharing `docStride` tokens; in each window, logits outside the context (question, [SEP])
  * are masked to -10000 before the softmax ([CLS] stays in, for the null answer); a span scores
  * p_start · p_end, starts no later than it ends and is at most `maxAnswerLen` tokens long; spans
- * widen to whole words (alignToWords).
+ * widen to whole words (alignToWords); each window's topK spans are pooled and equal answer texts
+ * merged, their scores added.
  */
 import type { BertForQuestionAnswering } from "../heads/question-answering.js";
 import type { Encoding } from "../tokenizers/encoding.js";
@@ -35,7 +36,7 @@ export interface QuestionAnsweringOptions {
 }
 
 export interface QuestionAnsweringAnswer {
-  /** p_start · p_end within the answer's window. */
+  /** p_start · p_end within the answer's window (summed over the spans that give the same text). */
   score: number;
   /** [start, end) UTF-16 offsets into the context. */
   start: number;
@@ -148,39 +149,27 @@ function answerQuestions(
       spans.push({ tokens: f.encoding.tokens, startLogits: Array.from(start), endLogits: Array.from(end) });
       const decoded = decodeWindow(f.encoding, start, end, clsId, maxAnswerLen);
       minNullScore = Math.min(minNullScore, decoded.nullScore);
-      // This window's best topK distinct character spans (word alignment can map two token spans to one).
-      const seen = new Set<string>();
-      for (const s of decoded.spans) {
+      for (const s of decoded.spans.slice(0, topK)) {
         const [a, b] = charSpan(f.encoding, s.start, s.end, alignToWords);
-        const key = `${a}:${b}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        answers.push({ score: s.score, start: a, end: b, answer: x.context.slice(a, b) });
-        if (seen.size === topK) break;
+        addAnswer(answers, { score: s.score, start: a, end: b, answer: x.context.slice(a, b) });
       }
     });
     if (handleImpossible) answers.push({ score: minNullScore, ...NO_ANSWER });
-    return { answers: bestDistinct(answers, topK), spans };
+    // Best first; sort is stable, so equal scores keep the order they were found in.
+    return { answers: answers.sort((a, b) => b.score - a.score).slice(0, topK), spans };
   });
 }
 
 /**
- * Answers best first (stable on ties), keeping the first occurrence of each [start, end): overlapping
- * windows find the same span twice, and word alignment can widen two token spans to the same words
- * (Hugging Face lists such duplicates; one answer per span is what a caller wants).
+ * Hugging Face's merge of equal answers (recent transformers; older ones listed duplicates): a span whose text equals, ignoring
+ * case, an answer already found (another window's copy of it, or two token spans widened to the same
+ * words) adds its score to that answer, which keeps its first offsets.
  */
-function bestDistinct(answers: QuestionAnsweringAnswer[], topK: number): QuestionAnsweringAnswer[] {
-  const sorted = [...answers].sort((a, b) => b.score - a.score);
-  const seen = new Set<string>();
-  const out: QuestionAnsweringAnswer[] = [];
-  for (const a of sorted) {
-    const key = `${a.start}:${a.end}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(a);
-    if (out.length === topK) break;
-  }
-  return out;
+function addAnswer(answers: QuestionAnsweringAnswer[], found: QuestionAnsweringAnswer): void {
+  const key = found.answer.toLowerCase();
+  const same = answers.find((a) => a.answer.toLowerCase() === key);
+  if (same) same.score += found.score;
+  else answers.push(found);
 }
 
 export interface TokenSpan {

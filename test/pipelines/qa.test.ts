@@ -72,12 +72,22 @@ const HAMLET = {
   context: "Hamlet is a tragedy written by William Shakespeare sometime between 1599 and 1601. It is his longest play.",
 };
 
-/** Brute force over the logits a run reported: every allowed span of every window, scored as HF does. */
-function bruteForce(qa: QuestionAnsweringPipeline, question: string, context: string, r: QuestionAnsweringResult, opts: { maxSeqLen: number; docStride: number; maxAnswerLen: number }) {
+/**
+ * Brute force over the logits a run reported, as Hugging Face decodes them: in every window, every
+ * span of allowed tokens scored p_start · p_end, the window's topK kept, widened to words, and equal
+ * texts (ignoring case) merged with their scores added.
+ */
+function bruteForce(
+  qa: QuestionAnsweringPipeline,
+  question: string,
+  context: string,
+  r: QuestionAnsweringResult,
+  opts: { maxSeqLen: number; docStride: number; maxAnswerLen: number; topK: number },
+) {
   const enc = qa.tokenizer.encode(question, context, { truncation: "only_second", maxLength: opts.maxSeqLen, stride: opts.docStride, returnOverflowingTokens: true });
   const windows = [enc, ...enc.overflowing];
   assert.equal(windows.length, r.spans.length);
-  const found: { score: number; start: number; end: number }[] = [];
+  const answers: { score: number; start: number; end: number; answer: string }[] = [];
   let nullScore = Infinity;
   windows.forEach((w, k) => {
     assert.deepEqual(r.spans[k].tokens, w.tokens);
@@ -86,19 +96,24 @@ function bruteForce(qa: QuestionAnsweringPipeline, question: string, context: st
     const ps = norm(r.spans[k].startLogits);
     const pe = norm(r.spans[k].endLogits);
     nullScore = Math.min(nullScore, ps[0] * pe[0]);
+    const spans: { s: number; e: number; score: number }[] = [];
     for (let s = 1; s < ps.length; s++) {
       for (let e = s; e < ps.length && e - s < opts.maxAnswerLen; e++) {
-        if (w.sequenceIds[s] !== 1 || w.sequenceIds[e] !== 1) continue;
-        const first = w.wordIds.findIndex((x, t) => x === w.wordIds[s] && w.sequenceIds[t] === 1);
-        const lastOfWord = w.wordIds.findLastIndex((x, t) => x === w.wordIds[e] && w.sequenceIds[t] === 1);
-        found.push({ score: ps[s] * pe[e], start: w.offsets[first][0], end: w.offsets[lastOfWord][1] });
+        if (w.sequenceIds[s] === 1 && w.sequenceIds[e] === 1) spans.push({ s, e, score: ps[s] * pe[e] });
       }
     }
+    spans.sort((a, b) => b.score - a.score);
+    for (const { s, e, score } of spans.slice(0, opts.topK)) {
+      const first = w.wordIds.findIndex((x, t) => x === w.wordIds[s] && w.sequenceIds[t] === 1);
+      const last = w.wordIds.findLastIndex((x, t) => x === w.wordIds[e] && w.sequenceIds[t] === 1);
+      const [start, end] = [w.offsets[first][0], w.offsets[last][1]];
+      const same = answers.find((a) => a.answer.toLowerCase() === context.slice(start, end).toLowerCase());
+      if (same) same.score += score;
+      else answers.push({ score, start, end, answer: context.slice(start, end) });
+    }
   });
-  found.sort((a, b) => b.score - a.score);
-  const distinct: typeof found = [];
-  for (const f of found) if (!distinct.some((d) => d.start === f.start && d.end === f.end)) distinct.push(f);
-  return { found: distinct, nullScore };
+  answers.sort((a, b) => b.score - a.score);
+  return { found: answers.slice(0, opts.topK), nullScore };
 }
 
 describe("question-answering pipeline: random QA model", { skip: skipUnlessModel(NAME) || skipUnlessGolden(`${NAME}.json`) }, () => {
@@ -129,9 +144,9 @@ describe("question-answering pipeline: random QA model", { skip: skipUnlessModel
     assert.equal(best.answer, HAMLET.context.slice(best.start, best.end));
     assert.ok(best.answer.length > 0 && best.score > 0 && best.score <= 1);
     const [r] = await qa.run([HAMLET], { topK: 5 });
-    const { found } = bruteForce(qa, HAMLET.question, HAMLET.context, r, { maxSeqLen: 384, docStride: 128, maxAnswerLen: 15 });
-    assert.deepEqual(r.answers.map((a) => [a.start, a.end]), found.slice(0, 5).map((a) => [a.start, a.end]));
-    assertClose(r.answers.map((a) => a.score), found.slice(0, 5).map((a) => a.score), 1e-9, "scores");
+    const { found } = bruteForce(qa, HAMLET.question, HAMLET.context, r, { maxSeqLen: 384, docStride: 128, maxAnswerLen: 15, topK: 5 });
+    assert.deepEqual(r.answers.map((a) => [a.start, a.end, a.answer]), found.map((a) => [a.start, a.end, a.answer]));
+    assertClose(r.answers.map((a) => a.score), found.map((a) => a.score), 1e-9, "scores");
     assert.deepEqual(r.answers[0], best);
   });
 
@@ -158,7 +173,7 @@ describe("question-answering pipeline: random QA model", { skip: skipUnlessModel
     const empty = r.answers.filter((a) => a.answer === "");
     assert.equal(empty.length, 1);
     assert.deepEqual([empty[0].start, empty[0].end], [0, 0]);
-    const { nullScore } = bruteForce(qa, HAMLET.question, HAMLET.context, r, { maxSeqLen: 384, docStride: 128, maxAnswerLen: 15 });
+    const { nullScore } = bruteForce(qa, HAMLET.question, HAMLET.context, r, { maxSeqLen: 384, docStride: 128, maxAnswerLen: 15, topK: 10_000 });
     assertClose([empty[0].score], [nullScore], 1e-12, "null score");
     const rank = r.answers.indexOf(empty[0]);
     assert.ok(r.answers.slice(0, rank).every((a) => a.score >= nullScore) && r.answers.slice(rank + 1).every((a) => a.score <= nullScore));
@@ -185,9 +200,11 @@ describe("question-answering pipeline: random QA model", { skip: skipUnlessModel
       if (k + 1 < windowContext.length) assert.deepEqual(windowContext[k + 1].slice(0, 128), w.slice(w.length - 128));
     });
     assert.deepEqual(windowContext.flatMap((w, k) => (k === 0 ? w : w.slice(128))), qa.tokenizer.tokenize(context));
-    // Answers: from any window, distinct, each the text at its offsets, matching the brute force.
-    const { found } = bruteForce(qa, question, context, r, { maxSeqLen: 384, docStride: 128, maxAnswerLen: 15 });
-    assert.deepEqual(r.answers.map((a) => [a.start, a.end]), found.slice(0, 10).map((a) => [a.start, a.end]));
+    // Answers: pooled from every window, one per text, each the text at its offsets, as the brute force finds them.
+    const { found } = bruteForce(qa, question, context, r, { maxSeqLen: 384, docStride: 128, maxAnswerLen: 15, topK: 10 });
+    assert.deepEqual(r.answers.map((a) => [a.start, a.end, a.answer]), found.map((a) => [a.start, a.end, a.answer]));
+    assertClose(r.answers.map((a) => a.score), found.map((a) => a.score), 1e-9, "scores");
+    assert.equal(new Set(r.answers.map((a) => a.answer.toLowerCase())).size, r.answers.length);
     for (const a of r.answers) assert.equal(a.answer, context.slice(a.start, a.end));
     // Where the best answer was found is not always the first window: answers come from across the context.
     const best = await qa({ question, context }, { docStride: 64 });
