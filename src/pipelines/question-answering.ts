@@ -139,12 +139,14 @@ function answerQuestions(
   });
 
   const clsId = parts.tokenizer.clsTokenId;
+  const byInput: number[][] = inputs.map(() => []);
+  features.forEach((f, k) => byInput[f.input].push(k));
   return inputs.map((x, i) => {
     const answers: QuestionAnsweringAnswer[] = [];
     const spans: QuestionAnsweringSpan[] = [];
     let minNullScore = 1_000_000;
-    features.forEach((f, k) => {
-      if (f.input !== i) return;
+    for (const k of byInput[i]) {
+      const f = features[k];
       const { start, end } = logits[k];
       spans.push({ tokens: f.encoding.tokens, startLogits: Array.from(start), endLogits: Array.from(end) });
       const decoded = decodeWindow(f.encoding, start, end, clsId, maxAnswerLen);
@@ -153,7 +155,7 @@ function answerQuestions(
         const [a, b] = charSpan(f.encoding, s.start, s.end, alignToWords);
         addAnswer(answers, { score: s.score, start: a, end: b, answer: x.context.slice(a, b) });
       }
-    });
+    }
     if (handleImpossible) answers.push({ score: minNullScore, ...NO_ANSWER });
     // Best first; sort is stable, so equal scores keep the order they were found in.
     return { answers: answers.sort((a, b) => b.score - a.score).slice(0, topK), spans };

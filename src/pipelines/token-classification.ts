@@ -150,8 +150,11 @@ function classifyTokens(
     unkTokenId: tokenizer.unkTokenId,
     tokensToString: (tokens) => decoder.decode(tokens),
   };
+  // Windows are in text order: text i owns a consecutive run of them.
+  const byText: { w: Window; logits: (typeof logits)[number] }[][] = texts.map(() => []);
+  windows.forEach((w, k) => byText[w.text].push({ w, logits: logits[k] }));
   return texts.map((text, i) => {
-    const mine = windows.map((w, k) => ({ w, logits: logits[k] })).filter((x) => x.w.text === i);
+    const mine = byText[i];
     const entities: TokenClassificationEntity[] = [];
     for (const { w, logits: l } of mine) {
       const numLabels = l.shape[1];
