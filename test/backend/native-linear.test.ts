@@ -58,6 +58,12 @@ describe("native linear", { skip: skipNative }, () => {
           [384, 63, 384],
           [33, 3072, 768],
           [9, 768, 3072],
+          [127, 1536, 129],
+          [129, 127, 1536],
+          [1536, 65, 33],
+          [384, 384, 127],
+          [31, 129, 1536],
+          [2048, 17, 15],
         ];
         let seed = 1000;
         for (const [m, n, k] of shapes) checkLinear(nb, m, n, k, "none", seed++);

@@ -185,7 +185,7 @@ void linear(const PackedLinear& w, const float* x, int m, float* y, int act) {
   j.args.act = act;
   const int threads = pool_threads();
   const double flops = 2.0 * m * w.n * w.k;
-  const int mr = kn->mr, mc = kn->mc;
+  const int mr = kn->mr;
   if (threads <= 1 || flops < 4e5) {
     j.rows_per_task = m;
     j.panels_per_task = w.panels;
@@ -193,20 +193,20 @@ void linear(const PackedLinear& w, const float* x, int m, float* y, int act) {
     gemm_task(&j, 0);
     return;
   }
-  // Work split (never over K, so a row's arithmetic is the same whatever the split):
-  // enough rows -> `threads` times ceil(m / (threads * mc)) equal row blocks; few rows -> panels.
-  if (m >= 2 * mr * threads) {
-    const int blocks = threads * ((m + threads * mc - 1) / (threads * mc));
-    const int per = (m + blocks - 1) / blocks;
-    j.rows_per_task = (per + mr - 1) / mr * mr;
-    j.panels_per_task = w.panels;
-    j.ptasks = 1;
-  } else {
-    j.rows_per_task = m;
-    const int chunks = threads < w.panels ? threads : w.panels;
-    j.panels_per_task = (w.panels + chunks - 1) / chunks;
-    j.ptasks = (w.panels + j.panels_per_task - 1) / j.panels_per_task;
-  }
+  // Work split, never over K (so a row's arithmetic is the same whatever the split): about four
+  // tasks per thread, handed out dynamically, so that a thread the OS delays (busy machine) holds
+  // back little. Rows first, at least 32 per task (each task streams all of its panels of W), then
+  // panels.
+  const int want = 4 * threads;
+  int mt = (m + 31) / 32;
+  if (mt > want) mt = want;
+  if (mt < 1) mt = 1;
+  j.rows_per_task = ((m + mt - 1) / mt + mr - 1) / mr * mr;
+  mt = (m + j.rows_per_task - 1) / j.rows_per_task;
+  int pt = (want + mt - 1) / mt;
+  if (pt > w.panels) pt = w.panels;
+  j.panels_per_task = (w.panels + pt - 1) / pt;
+  j.ptasks = (w.panels + j.panels_per_task - 1) / j.panels_per_task;
   const int mtasks = (m + j.rows_per_task - 1) / j.rows_per_task;
   parallel_for(mtasks * j.ptasks, gemm_task, &j);
 }

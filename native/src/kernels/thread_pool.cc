@@ -1,5 +1,7 @@
 #include "thread_pool.h"
 
+#include <stdint.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -47,29 +49,44 @@ class Pool {
       for (int i = 0; i < ntasks; i++) fn(ctx, i);
       return;
     }
-    const int helpers = (t - 1 < ntasks - 1) ? t - 1 : ntasks - 1;
+    unsigned long gen;
     {
       std::lock_guard<std::mutex> lk(m_);
       fn_ = fn;
       ctx_ = ctx;
       ntasks_ = ntasks;
-      helpers_ = helpers;
-      next_.store(0, std::memory_order_relaxed);
-      pending_.store(helpers, std::memory_order_relaxed);
-      gen_.fetch_add(1, std::memory_order_release);
+      helpers_ = t - 1;
+      gen = gen_.load(std::memory_order_relaxed) + 1;
+      done_.store(0, std::memory_order_relaxed);
+      ticket_.store((uint64_t)(uint32_t)gen << 32, std::memory_order_relaxed);
+      gen_.store(gen, std::memory_order_release);
     }
     cv_.notify_all();
-    work();
-    while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+    work((uint32_t)gen, fn, ctx, ntasks);
+    // Every task is taken; wait for the ones helpers are still running. Normally microseconds; if a
+    // helper was descheduled mid-task (more runnable threads than cores), yield instead of burning
+    // the time slice it needs.
+    for (unsigned spins = 0; done_.load(std::memory_order_acquire) != ntasks; spins++) {
+      if (spins < 4096) cpu_relax();
+      else std::this_thread::yield();
+    }
     busy_.unlock();
   }
 
  private:
-  void work() {
+  // Claims and runs tasks of job `gen` until none is left. A task is claimed by advancing the ticket
+  // (job generation << 32 | next task): a helper that arrives after its job ended (or while the next
+  // one is set up) sees another generation and claims nothing, so the caller never waits for a
+  // helper that has not started, only for tasks already running.
+  void work(uint32_t gen, TaskFn fn, void* ctx, int ntasks) {
+    uint64_t t = ticket_.load(std::memory_order_acquire);
     for (;;) {
-      int i = next_.fetch_add(1, std::memory_order_relaxed);
-      if (i >= ntasks_) break;
-      fn_(ctx_, i);
+      if ((uint32_t)(t >> 32) != gen || (int)(uint32_t)t >= ntasks) return;
+      if (ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        fn(ctx, (int)(uint32_t)t);
+        done_.fetch_add(1, std::memory_order_release);
+        t = ticket_.load(std::memory_order_acquire);
+      }
     }
   }
 
@@ -86,17 +103,19 @@ class Pool {
           break;
         }
       }
-      int helpers;
+      TaskFn fn;
+      void* ctx;
+      int ntasks, helpers;
       {
         // The job fields and its generation are written together under m_; read them together.
         std::lock_guard<std::mutex> lk(m_);
         seen = gen_.load(std::memory_order_relaxed);
+        fn = fn_;
+        ctx = ctx_;
+        ntasks = ntasks_;
         helpers = helpers_;
       }
-      if (index <= helpers) {
-        work();
-        pending_.fetch_sub(1, std::memory_order_acq_rel);
-      }
+      if (index <= helpers) work((uint32_t)seen, fn, ctx, ntasks);
     }
   }
 
@@ -105,8 +124,8 @@ class Pool {
   std::condition_variable cv_;
   std::vector<std::thread> workers_;
   std::atomic<unsigned long> gen_{0};
-  std::atomic<int> next_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> ticket_{0};
+  std::atomic<int> done_{0};
   TaskFn fn_ = nullptr;
   void* ctx_ = nullptr;
   int ntasks_ = 0;
