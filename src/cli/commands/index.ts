@@ -4,6 +4,7 @@ import { registerEmbed } from "./embed.js";
 import { registerClassify } from "./classify.js";
 import { registerNsp } from "./nsp.js";
 import { registerFillMask } from "./fill-mask.js";
+import { registerServe } from "./serve.js";
 import { registerNer } from "./ner.js";
 import { registerQa } from "./qa.js";
 
@@ -14,6 +15,7 @@ export const commands: Array<(program: Command) => void> = [
   registerClassify,
   registerNsp,
   registerFillMask,
+  registerServe,
   registerNer,
   registerQa,
 ];

@@ -1,0 +1,101 @@
+/**
+ * `bert-ts serve`: an HTTP server compatible with text-embeddings-inference and OpenAI's embeddings
+ * API (see src/server). Loopback only unless --host says otherwise. SIGTERM/SIGINT drain in-flight
+ * requests, then exit 0; a second signal exits at once.
+ */
+import type { Command } from "commander";
+import { startServer } from "../../server/app.js";
+import { DEFAULT_SERVER_OPTIONS } from "../../server/options.js";
+import { CliError, parsePositiveInt } from "../io.js";
+import { applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
+
+interface ServeFlags {
+  model?: string;
+  classifier?: string;
+  host: string;
+  port: number;
+  apiKey?: string;
+  maxBatchTokens: number;
+  maxClientBatchSize: number;
+  maxQueue: number;
+  autoTruncate: boolean;
+  threads?: number;
+  log: boolean;
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`Expected a port number (0-65535) for --port but received ${JSON.stringify(value)}`);
+  return n;
+}
+
+export function registerServe(program: Command): void {
+  const d = DEFAULT_SERVER_OPTIONS;
+  program
+    .command("serve")
+    .description("Serve embeddings over HTTP (text-embeddings-inference and OpenAI compatible)")
+    .option("-m, --model <id|dir>", "embedding model folder or Hugging Face id (/embed, /embed_all, /v1/embeddings)")
+    .option("--classifier <id|dir>", "sequence-classification model for /predict")
+    .option("--host <address>", "address to listen on (0.0.0.0 to accept remote clients)", d.host)
+    .option("-p, --port <n>", "port (0 = any free port)", parsePort, d.port)
+    .option("--api-key <key>", "require `Authorization: Bearer <key>` (default: env BERT_TS_API_KEY)")
+    .option("--max-batch-tokens <n>", "most tokens per forward pass", parsePositiveInt("--max-batch-tokens"), d.maxBatchTokens)
+    .option("--max-client-batch-size <n>", "most inputs per request", parsePositiveInt("--max-client-batch-size"), d.maxClientBatchSize)
+    .option("--max-queue <n>", "most requests queued or running; more get 429", parsePositiveInt("--max-queue"), d.maxQueue)
+    .option("--auto-truncate", "truncate over-long inputs when a request does not say (default: 413 error)", false)
+    .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
+    .option("--log", "log every request to stderr", false)
+    .action(async (flags: ServeFlags) => runServe(flags));
+}
+
+async function runServe(flags: ServeFlags): Promise<void> {
+  if (!flags.model && !flags.classifier) throw new CliError("serve needs --model (embeddings) and/or --classifier (/predict)");
+  applyThreads(flags.threads);
+  const model = flags.model === undefined ? undefined : await resolveModelArg(flags.model);
+  const classifier = flags.classifier === undefined ? undefined : await resolveModelArg(flags.classifier);
+  for (const dir of [model, classifier]) if (dir) warnIfRandomWeights(dir);
+  const started = performance.now();
+  const server = await startServer({
+    model,
+    classifier,
+    modelId: flags.model ?? flags.classifier,
+    host: flags.host,
+    port: flags.port,
+    apiKey: flags.apiKey ?? (process.env.BERT_TS_API_KEY || undefined),
+    maxBatchTokens: flags.maxBatchTokens,
+    maxClientBatchSize: flags.maxClientBatchSize,
+    maxQueue: flags.maxQueue,
+    autoTruncate: flags.autoTruncate,
+    logRequests: flags.log,
+  } as Parameters<typeof startServer>[0]);
+  const { embedding, classifier: clf } = server.context;
+  const lines = [`bert-ts: serving on ${server.url} (loaded in ${((performance.now() - started) / 1000).toFixed(1)} s)`];
+  if (embedding) {
+    const e = embedding.info;
+    lines.push(`  embeddings: ${e.dir} — ${e.modelType}, ${e.dimension} dims, ${e.pooling} pooling, max ${e.maxLength} tokens, ${e.backend} backend${e.randomWeights ? " — RANDOM WEIGHTS" : ""}`);
+  }
+  if (clf) lines.push(`  classifier: ${clf.info.dir} — labels ${clf.info.labels.join(", ")}, max ${clf.maxLength} tokens${clf.info.randomWeights ? " — RANDOM WEIGHTS" : ""}`);
+  lines.push(`  routes: /embed /embed_all /predict /tokenize /decode /info /health /metrics /v1/embeddings; page: ${server.url}/`);
+  if (server.context.options.apiKey) lines.push("  API key required (Authorization: Bearer …) except on /health, /metrics and the page");
+  process.stderr.write(lines.join("\n") + "\n");
+  process.stdout.write(`${server.url}\n`);
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        process.stderr.write(`bert-ts: ${signal} again, exiting now\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      process.stderr.write(`bert-ts: ${signal}: finishing in-flight requests, then exiting\n`);
+      server.close().then(resolve, (err: unknown) => {
+        process.stderr.write(`bert-ts: error while closing: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+}

@@ -1,0 +1,180 @@
+/**
+ * Builds and starts the HTTP server: the inference worker and the tokenizers, fastify with strict
+ * JSON parsing and schema validation, every route, metrics, the optional API key, JSON errors for
+ * everything that goes wrong, and a close() that drains in-flight requests before stopping.
+ */
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import Fastify, { type FastifyError, type FastifyInstance, type HTTPMethods } from "fastify";
+import { loadTokenizer } from "../tokenizers/index.js";
+import { registerAuth } from "./auth.js";
+import { Batcher } from "./batcher.js";
+import type { ServerContext } from "./context.js";
+import { InferenceEngine } from "./engine.js";
+import { ApiError, errorBody } from "./errors.js";
+import { ServerMetrics } from "./metrics.js";
+import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./options.js";
+import { registerMetaRoutes } from "./routes/meta.js";
+import { registerOpenAIRoutes } from "./routes/openai.js";
+import { registerTeiRoutes } from "./routes/tei.js";
+
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  port: number;
+  app: FastifyInstance;
+  context: ServerContext;
+  /** Stops accepting connections, answers every request already received, then stops the worker. */
+  close(): Promise<void>;
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+const ALL_METHODS: HTTPMethods[] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
+
+export async function startServer(partial: Partial<ServerOptions> & ({ model: string } | { classifier: string })): Promise<RunningServer> {
+  const options: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...partial };
+  const context = await loadContext(options);
+  const app = buildApp(context);
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    await context.engine.stop();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    app,
+    context,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await context.engine.stop();
+      })()),
+  };
+}
+
+async function loadContext(options: ServerOptions): Promise<ServerContext> {
+  if (!options.model && !options.classifier) throw new Error("Give a model (--model) or a classifier (--classifier) to serve");
+  const [engine, embeddingTokenizer, classifierTokenizer] = await Promise.all([
+    InferenceEngine.start({ embedding: options.model, classifier: options.classifier }),
+    options.model ? loadTokenizer(options.model) : undefined,
+    options.classifier ? loadTokenizer(options.classifier) : undefined,
+  ]);
+  const { embedding, classifier } = engine.models;
+  const context: ServerContext = {
+    options,
+    modelId: options.modelId ?? basename(options.model ?? options.classifier ?? "model"),
+    version: VERSION,
+    embedding: embedding && embeddingTokenizer ? { info: embedding, tokenizer: embeddingTokenizer } : undefined,
+    classifier:
+      classifier && classifierTokenizer
+        ? {
+            info: classifier,
+            tokenizer: classifierTokenizer,
+            // As the text-classification pipeline does.
+            maxLength: Math.min(classifierTokenizer.modelMaxLength, classifier.maxPositionEmbeddings),
+          }
+        : undefined,
+    engine,
+    metrics: new ServerMetrics(),
+    batcher: undefined as unknown as Batcher,
+  };
+  const longest = Math.max(context.embedding?.info.maxLength ?? 0, context.classifier?.maxLength ?? 0);
+  if (options.maxBatchTokens < longest) {
+    await engine.stop();
+    throw new Error(`--max-batch-tokens ${options.maxBatchTokens} is less than the longest input the model takes (${longest} tokens)`);
+  }
+  context.batcher = new Batcher(engine, { maxBatchTokens: options.maxBatchTokens, maxQueue: options.maxQueue }, context.metrics);
+  return context;
+}
+
+function buildApp(ctx: ServerContext): FastifyInstance {
+  const app = Fastify({
+    logger: ctx.options.logRequests ? { level: "info" } : false,
+    bodyLimit: ctx.options.bodyLimit,
+    // Validation only: never coerce "1" into 1 or drop unknown fields silently.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
+    return503OnClosing: true,
+  });
+
+  const defaultJson = app.getDefaultJsonParser("error", "error");
+  // JSON must be valid UTF-8: replacing bad bytes with U+FFFD would embed text nobody sent.
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
+  app.removeContentTypeParser(["application/json", "text/plain"]);
+  app.addContentTypeParser(/^application\/([\w.+-]+\+)?json$/, { parseAs: "buffer" }, (req, body: Buffer, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body);
+    } catch {
+      done(new ApiError(400, "validation", "The request body is not valid UTF-8"), undefined);
+      return;
+    }
+    defaultJson(req, text, done);
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    const api = toApiError(err, ctx);
+    if (api.status >= 500) req.log.error(err);
+    void reply.code(api.status).headers(api.headers).send(errorBody(api, req.url));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send(errorBody(new ApiError(404, "not_found", `No route ${req.method} ${req.url.split("?", 1)[0]}`), req.url));
+  });
+
+  app.addHook("onResponse", async (req, reply) => {
+    const labels = { route: req.routeOptions.url ?? "unmatched", method: req.method, status: String(reply.statusCode) };
+    ctx.metrics.requests.inc(labels);
+    ctx.metrics.latency.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  if (ctx.options.apiKey) registerAuth(app, ctx.options.apiKey);
+
+  // Known paths answer other methods with 405 and Allow, not 404.
+  const methods = new Map<string, Set<string>>();
+  app.addHook("onRoute", (route) => {
+    const set = methods.get(route.url) ?? new Set<string>();
+    for (const m of [route.method].flat()) set.add(m);
+    methods.set(route.url, set);
+  });
+  registerMetaRoutes(app, ctx);
+  registerTeiRoutes(app, ctx);
+  registerOpenAIRoutes(app, ctx);
+  for (const [url, allowed] of [...methods]) {
+    const others = ALL_METHODS.filter((m) => !allowed.has(m));
+    const allow = [...allowed].join(", ");
+    app.route({
+      method: others,
+      url,
+      handler: async () => {
+        throw new ApiError(405, "method_not_allowed", `Method not allowed on ${url}; use ${allow}`, { allow });
+      },
+    });
+  }
+  return app;
+}
+
+function toApiError(err: FastifyError | ApiError, ctx: ServerContext): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err.validation) return new ApiError(422, "validation", `Invalid request: ${err.message}`);
+  switch (err.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new ApiError(413, "validation", `The request body is larger than the limit of ${ctx.options.bodyLimit} bytes`);
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return new ApiError(415, "unsupported_media_type", "Send the request body as JSON with `Content-Type: application/json`");
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return new ApiError(400, "validation", "The request body is empty; expected JSON");
+  }
+  if (ctx.engine.unhealthyReason) return new ApiError(503, "unhealthy", ctx.engine.unhealthyReason);
+  const status = err.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    const message = err instanceof SyntaxError || /JSON/i.test(err.message) ? `Invalid JSON: ${err.message}` : err.message;
+    return new ApiError(status, "validation", message);
+  }
+  return new ApiError(500, "backend", `Inference failed: ${err.message}`);
+}

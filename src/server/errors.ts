@@ -1,0 +1,55 @@
+/**
+ * Errors a client can act on, with text-embeddings-inference's status codes and `error_type`s
+ * (lower-case, as TEI serialises them), and the two body shapes: TEI's `{error, error_type}` and
+ * OpenAI's `{error: {message, type, param, code}}` for /v1 routes (what OpenAI clients parse).
+ */
+export type ErrorType =
+  | "validation" // a limit or a malformed value
+  | "empty" // no inputs
+  | "overloaded" // queue full
+  | "unhealthy" // the inference worker is gone
+  | "backend" // inference failed
+  | "unauthorized"
+  | "not_found"
+  | "method_not_allowed"
+  | "unsupported_media_type";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: ErrorType,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const tooLarge = (message: string): ApiError => new ApiError(413, "validation", message);
+export const invalid = (message: string): ApiError => new ApiError(422, "validation", message);
+export const badRequest = (message: string): ApiError => new ApiError(400, "validation", message);
+export const empty = (): ApiError => new ApiError(400, "empty", "`inputs` cannot be empty");
+export const overloaded = (retryAfterSeconds: number): ApiError =>
+  new ApiError(429, "overloaded", "Model is overloaded", { "retry-after": String(retryAfterSeconds) });
+
+export interface TeiErrorBody {
+  error: string;
+  error_type: ErrorType;
+}
+
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string };
+}
+
+/** OpenAI-compatible routes answer in OpenAI's error shape. */
+export function isOpenAIRoute(url: string): boolean {
+  return url.startsWith("/v1/");
+}
+
+export function errorBody(err: ApiError, url: string): TeiErrorBody | OpenAIErrorBody {
+  if (isOpenAIRoute(url)) {
+    const type = err.status === 401 ? "authentication_error" : err.status === 429 ? "rate_limit_error" : err.status >= 500 ? "server_error" : "invalid_request_error";
+    return { error: { message: err.message, type, param: null, code: err.type } };
+  }
+  return { error: err.message, error_type: err.type };
+}

@@ -1,0 +1,174 @@
+/**
+ * GET /: a small page, served by the server itself with no build step and no outside assets,
+ * where a person types sentences (one per line) and sees their cosine-similarity matrix as a
+ * heatmap. It calls POST /embed (normalised vectors, so cosine is a dot product).
+ */
+import { createHash } from "node:crypto";
+
+const STYLE = `
+  :root { font-family: system-ui, sans-serif; color: #1d232b; background: #f6f7f9; }
+  body { max-width: 980px; margin: 24px auto; padding: 0 16px; }
+  h1 { font-size: 20px; margin: 0 0 4px; }
+  #model { color: #5b6573; font-size: 13px; margin-bottom: 14px; min-height: 1em; }
+  textarea { width: 100%; box-sizing: border-box; height: 150px; font: 14px/1.45 ui-monospace, monospace; padding: 8px; border: 1px solid #c9ced6; border-radius: 6px; }
+  .row { display: flex; gap: 10px; align-items: center; margin: 10px 0 18px; }
+  button { font-size: 14px; padding: 7px 16px; border: 0; border-radius: 6px; background: #2f6fde; color: white; cursor: pointer; }
+  button:disabled { background: #9db5e3; }
+  #status { font-size: 13px; color: #5b6573; }
+  #status.error { color: #b3261e; }
+  #keybox { display: none; gap: 6px; align-items: center; font-size: 13px; }
+  #keybox input { font: 13px ui-monospace, monospace; padding: 5px; width: 260px; }
+  table { border-collapse: separate; border-spacing: 2px; }
+  th { font-weight: 500; font-size: 12px; color: #3c4550; }
+  th.rowhead { text-align: right; max-width: 260px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; padding-right: 6px; }
+  td.cell { width: 58px; height: 40px; text-align: center; font: 12px ui-monospace, monospace; border-radius: 3px; }
+  .legend { display: flex; align-items: center; gap: 8px; font-size: 12px; color: #5b6573; margin-top: 12px; }
+  .legend .bar { width: 220px; height: 12px; border-radius: 3px; background: linear-gradient(to right, rgb(49,99,206), rgb(255,255,255), rgb(206,49,49)); }
+`;
+
+const SCRIPT = `
+"use strict";
+const $ = (id) => document.getElementById(id);
+const KEY = "bert-ts-api-key";
+
+function headers() {
+  const h = { "content-type": "application/json" };
+  const key = sessionStorage.getItem(KEY);
+  if (key) h.authorization = "Bearer " + key;
+  return h;
+}
+
+function needKey(message) {
+  $("keybox").style.display = "flex";
+  setStatus(message, true);
+}
+
+function setStatus(text, isError) {
+  $("status").textContent = text;
+  $("status").className = isError ? "error" : "";
+}
+
+// -1 → blue, 0 → white, 1 → red.
+function color(v) {
+  const t = Math.max(-1, Math.min(1, v));
+  const [r, g, b] = t >= 0 ? [255 - 49 * t, 255 - 206 * t, 255 - 206 * t] : [255 + 206 * t, 255 + 156 * t, 255 + 49 * t];
+  return "rgb(" + Math.round(r) + "," + Math.round(g) + "," + Math.round(b) + ")";
+}
+
+function render(sentences, vectors) {
+  const n = sentences.length;
+  const sims = vectors.map((a) => vectors.map((b) => a.reduce((s, x, i) => s + x * b[i], 0)));
+  const table = document.createElement("table");
+  table.id = "heatmap";
+  const head = table.insertRow();
+  head.appendChild(document.createElement("th"));
+  for (let j = 0; j < n; j++) {
+    const th = document.createElement("th");
+    th.textContent = String(j + 1);
+    th.title = sentences[j];
+    head.appendChild(th);
+  }
+  for (let i = 0; i < n; i++) {
+    const tr = table.insertRow();
+    const th = document.createElement("th");
+    th.className = "rowhead";
+    th.textContent = (i + 1) + ". " + sentences[i];
+    th.title = sentences[i];
+    tr.appendChild(th);
+    for (let j = 0; j < n; j++) {
+      const td = tr.insertCell();
+      const v = sims[i][j];
+      td.className = "cell";
+      td.dataset.value = String(v);
+      td.style.background = color(v);
+      td.style.color = Math.abs(v) > 0.6 ? "white" : "#1d232b";
+      td.textContent = v.toFixed(2);
+      td.title = sentences[i] + "\\n" + sentences[j] + "\\ncosine " + v.toFixed(4);
+    }
+  }
+  $("result").replaceChildren(table);
+}
+
+async function compare() {
+  const sentences = $("sentences").value.split("\\n").map((s) => s.trim()).filter((s) => s.length > 0);
+  if (sentences.length === 0) return setStatus("Type at least one sentence.", true);
+  $("go").disabled = true;
+  setStatus("Embedding " + sentences.length + " sentences…", false);
+  const started = performance.now();
+  try {
+    const res = await fetch("embed", { method: "POST", headers: headers(), body: JSON.stringify({ inputs: sentences, truncate: true }) });
+    const body = await res.json();
+    if (res.status === 401) return needKey(body.error || "This server needs an API key.");
+    if (!res.ok) return setStatus("Error " + res.status + ": " + (body.error || res.statusText), true);
+    render(sentences, body);
+    setStatus(sentences.length + "×" + sentences.length + " cosine similarities in " + Math.round(performance.now() - started) + " ms", false);
+  } catch (err) {
+    setStatus("Request failed: " + err, true);
+  } finally {
+    $("go").disabled = false;
+  }
+}
+
+async function loadInfo() {
+  const res = await fetch("info", { headers: headers() });
+  if (res.status === 401) return needKey("This server needs an API key.");
+  if (!res.ok) return;
+  const info = await res.json();
+  const pooling = info.model_type && info.model_type.embedding ? info.model_type.embedding.pooling : "";
+  $("model").textContent = info.model_id + (pooling ? " · " + pooling + " pooling" : "") + " · up to " + info.max_input_length + " tokens · bert-ts " + info.version;
+}
+
+$("go").addEventListener("click", compare);
+$("sentences").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) compare(); });
+$("savekey").addEventListener("click", () => {
+  sessionStorage.setItem(KEY, $("key").value.trim());
+  $("keybox").style.display = "none";
+  loadInfo().then(compare);
+});
+loadInfo().then(compare);
+`;
+
+const EXAMPLES = [
+  "A man is playing a guitar.",
+  "Someone is playing an instrument.",
+  "The cat sleeps on the sofa.",
+  "A kitten is napping on the couch.",
+  "Stock markets fell sharply today.",
+];
+
+const HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>bert-ts · sentence similarity</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>Sentence similarity</h1>
+<div id="model"></div>
+<textarea id="sentences" spellcheck="false" aria-label="Sentences, one per line">${EXAMPLES.join("\n")}</textarea>
+<div class="row">
+  <button id="go">Compare</button>
+  <span id="keybox"><label for="key">API key</label><input id="key" type="password" autocomplete="off"><button id="savekey">Use key</button></span>
+  <span id="status"></span>
+</div>
+<div id="result"></div>
+<div class="legend"><span>−1</span><span class="bar"></span><span>1</span><span>cosine similarity of the sentence embeddings (one sentence per line; Ctrl+Enter to compare)</span></div>
+<script>${SCRIPT}</script>
+</body>
+</html>
+`;
+
+/** Only this page's own inline script may run, and it may only call this server. */
+const CSP = [
+  "default-src 'none'",
+  `script-src 'sha256-${createHash("sha256").update(SCRIPT).digest("base64")}'`,
+  "style-src 'unsafe-inline'",
+  "connect-src 'self'",
+  "img-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join("; ");
+
+export const PAGE = { html: HTML, contentSecurityPolicy: CSP };

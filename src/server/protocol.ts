@@ -1,0 +1,79 @@
+/**
+ * Messages between the HTTP thread and the inference worker. Token ids travel packed in one
+ * Int32Array per batch and results come back in one Float32Array, both transferred (not copied).
+ */
+import type { ClassificationFunction } from "../pipelines/text-classification.js";
+import type { PoolingStrategy } from "../pooling/strategies.js";
+
+export type ModelRole = "embedding" | "classifier";
+
+/** What each input of a batch asks for. */
+export const OUTPUT_POOLED = 0;
+export const OUTPUT_TOKENS = 1;
+export type OutputKind = typeof OUTPUT_POOLED | typeof OUTPUT_TOKENS;
+
+export interface WorkerConfig {
+  embedding?: string;
+  classifier?: string;
+}
+
+export interface EmbeddingModelInfo {
+  dir: string;
+  pooling: PoolingStrategy;
+  /** The model's own normalisation (sentence-transformers Normalize module). */
+  normalize: boolean;
+  maxLength: number;
+  dimension: number;
+  hiddenSize: number;
+  /** Rows of the word embedding matrix (token ids sent directly must be below it). */
+  vocabSize: number;
+  modelType: string;
+  randomWeights: boolean;
+  backend: string;
+}
+
+export interface ClassifierModelInfo {
+  dir: string;
+  labels: string[];
+  defaultFunction: ClassificationFunction;
+  /** config.json max_position_embeddings (the HTTP thread caps it by the tokenizer's limit, as the pipeline does). */
+  maxPositionEmbeddings: number;
+  modelType: string;
+  randomWeights: boolean;
+}
+
+export type WorkerReady = { type: "ready"; embedding?: EmbeddingModelInfo; classifier?: ClassifierModelInfo };
+export type WorkerLoadFailed = { type: "load-failed"; message: string };
+
+export interface BatchRequest {
+  type: "batch";
+  id: number;
+  model: ModelRole;
+  /** Concatenated input ids of every sequence. */
+  ids: Int32Array;
+  /** Concatenated token type ids, aligned with ids. */
+  typeIds: Int32Array;
+  /** [n + 1] offsets of each sequence in ids. */
+  starts: Int32Array;
+  /** One OutputKind per sequence (embedding model only). */
+  outputs: Uint8Array;
+}
+
+export interface BatchResult {
+  type: "result";
+  id: number;
+  /** Every sequence's output, concatenated. */
+  data: Float32Array;
+  /** [n + 1] offsets of each sequence's output in data. */
+  starts: Int32Array;
+  /** Milliseconds spent in the forward pass. */
+  computeMs: number;
+}
+
+export interface BatchFailed {
+  type: "failed";
+  id: number;
+  message: string;
+}
+
+export type WorkerMessage = WorkerReady | WorkerLoadFailed | BatchResult | BatchFailed;

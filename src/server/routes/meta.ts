@@ -1,0 +1,80 @@
+/**
+ * Routes about the server rather than the model's outputs: GET /info (TEI's fields), /health,
+ * /metrics (Prometheus) and the similarity page at /.
+ */
+import { basename } from "node:path";
+import type { FastifyInstance } from "fastify";
+import type { ServerContext } from "../context.js";
+import { ApiError } from "../errors.js";
+import { PAGE } from "../page.js";
+
+export function registerMetaRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get("/health", async (_req, reply) => {
+    const reason = ctx.engine.unhealthyReason;
+    if (reason) throw new ApiError(503, "unhealthy", reason);
+    reply.header("cache-control", "no-store");
+    return { status: "ok" };
+  });
+
+  app.get("/metrics", async (_req, reply) => {
+    reply.header("content-type", ctx.metrics.registry.contentType);
+    return ctx.metrics.registry.metrics();
+  });
+
+  app.get("/info", async () => info(ctx));
+
+  app.get("/", async (_req, reply) => {
+    reply.header("content-type", "text/html; charset=utf-8");
+    reply.header("content-security-policy", PAGE.contentSecurityPolicy);
+    reply.header("x-content-type-options", "nosniff");
+    return PAGE.html;
+  });
+}
+
+function info(ctx: ServerContext): Record<string, unknown> {
+  const { embedding, classifier, options } = ctx;
+  const labels = classifier?.info.labels ?? [];
+  const modelType = embedding
+    ? { embedding: { pooling: embedding.info.pooling } }
+    : {
+        classifier: {
+          id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
+          label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+        },
+      };
+  return {
+    model_id: ctx.modelId,
+    model_sha: null,
+    // Weights are up-cast on load; every forward pass computes in float32.
+    model_dtype: "float32",
+    model_type: modelType,
+    max_concurrent_requests: options.maxQueue,
+    max_input_length: embedding?.info.maxLength ?? classifier?.maxLength,
+    max_batch_tokens: options.maxBatchTokens,
+    max_batch_requests: null,
+    max_client_batch_size: options.maxClientBatchSize,
+    auto_truncate: options.autoTruncate,
+    tokenization_workers: 1,
+    version: ctx.version,
+    sha: null,
+    docker_label: null,
+    bert_ts: {
+      backend: embedding?.info.backend,
+      embedding: embedding && {
+        model_id: basename(embedding.info.dir),
+        dimension: embedding.info.dimension,
+        pooling: embedding.info.pooling,
+        model_normalizes: embedding.info.normalize,
+        max_input_length: embedding.info.maxLength,
+        random_weights: embedding.info.randomWeights,
+      },
+      classifier: classifier && {
+        model_id: basename(classifier.info.dir),
+        labels,
+        score_function: classifier.info.defaultFunction,
+        max_input_length: classifier.maxLength,
+        random_weights: classifier.info.randomWeights,
+      },
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * JSON schemas of the request bodies (fastify validates them with ajv before a handler runs; types
+ * are never coerced). Field names and defaults follow text-embeddings-inference and OpenAI. Counts
+ * and lengths are checked in the handlers, to answer with TEI's messages and status codes.
+ */
+const stringOrStrings = {
+  anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }],
+} as const;
+
+const truncation = {
+  truncate: { type: ["boolean", "null"] },
+  truncation_direction: { type: ["string", "null"], enum: ["Right", "Left", "right", "left", null] },
+} as const;
+
+export const embedSchema = {
+  type: "object",
+  required: ["inputs"],
+  properties: {
+    inputs: stringOrStrings,
+    normalize: { type: "boolean", default: true },
+    dimensions: { type: ["integer", "null"], minimum: 1 },
+    prompt_name: { type: ["string", "null"] },
+    ...truncation,
+  },
+} as const;
+
+export const embedAllSchema = {
+  type: "object",
+  required: ["inputs"],
+  properties: { inputs: stringOrStrings, prompt_name: { type: ["string", "null"] }, ...truncation },
+} as const;
+
+export const predictSchema = {
+  type: "object",
+  required: ["inputs"],
+  properties: {
+    inputs: {
+      anyOf: [
+        { type: "string" },
+        { type: "array", items: { type: "string" }, minItems: 1, maxItems: 2 },
+        { type: "array", items: { type: "array", items: { type: "string" }, minItems: 1, maxItems: 2 } },
+      ],
+    },
+    raw_scores: { type: "boolean", default: false },
+    ...truncation,
+  },
+} as const;
+
+export const tokenizeSchema = {
+  type: "object",
+  required: ["inputs"],
+  properties: {
+    inputs: stringOrStrings,
+    add_special_tokens: { type: "boolean", default: true },
+    prompt_name: { type: ["string", "null"] },
+  },
+} as const;
+
+const tokenId = { type: "integer", minimum: 0, maximum: 4294967295 } as const;
+
+export const decodeSchema = {
+  type: "object",
+  required: ["ids"],
+  properties: {
+    ids: { anyOf: [{ type: "array", items: tokenId }, { type: "array", items: { type: "array", items: tokenId } }] },
+    skip_special_tokens: { type: "boolean", default: true },
+  },
+} as const;
+
+export const openaiEmbeddingsSchema = {
+  type: "object",
+  required: ["input"],
+  properties: {
+    input: {
+      anyOf: [
+        { type: "string" },
+        { type: "array", items: { type: "string" } },
+        { type: "array", items: tokenId, minItems: 1 },
+        { type: "array", items: { type: "array", items: tokenId } },
+      ],
+    },
+    model: { type: ["string", "null"] },
+    encoding_format: { type: ["string", "null"], enum: ["float", "base64", null] },
+    dimensions: { type: ["integer", "null"], minimum: 1 },
+    user: { type: ["string", "null"] },
+  },
+} as const;
