@@ -78,12 +78,23 @@ export class BertTokenizer extends Tokenizer {
     const jsonPath = join(dir, "tokenizer.json");
     const vocabPath = join(dir, "vocab.txt");
     if (source === "tokenizer.json" || (source === "auto" && existsSync(jsonPath))) {
-      return BertTokenizer.fromTokenizerJson(await readJson<TokenizerJson>(jsonPath, true), folder, jsonPath);
+      const json = await readJson<TokenizerJson>(jsonPath, true);
+      try {
+        return BertTokenizer.fromTokenizerJson(json, folder, jsonPath);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        throw new Error(message.includes(jsonPath) ? message : `${jsonPath}: ${message}`);
+      }
     }
     if (!existsSync(vocabPath)) {
       throw new Error(`No BERT tokenizer in ${dir}: expected tokenizer.json or vocab.txt`);
     }
-    return BertTokenizer.fromVocab(await loadVocabTxt(vocabPath), folder);
+    const vocab = await loadVocabTxt(vocabPath);
+    try {
+      return BertTokenizer.fromVocab(vocab, folder);
+    } catch (err) {
+      throw new Error(`${vocabPath}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /** The fast tokenizer's description (tokenizer.json); its baked-in truncation/padding are ignored. */
@@ -162,6 +173,7 @@ export class BertTokenizer extends Tokenizer {
       unkToken: unk,
       continuingSubwordPrefix: "##",
       maxInputCharsPerWord: 100,
+      neverSplit: new Set(tc.never_split ?? []),
     });
     const clsId = tokenId(specialTokens.cls, vocab, addedTokens, "cls_token");
     const sepId = tokenId(specialTokens.sep, vocab, addedTokens, "sep_token");

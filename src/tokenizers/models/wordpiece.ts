@@ -7,6 +7,11 @@ export interface WordPieceOptions {
   continuingSubwordPrefix: string;
   /** Longer words (in code points, like Python's len) become the unknown token. */
   maxInputCharsPerWord: number;
+  /**
+   * The slow tokenizer's never_split words: looked up whole, never segmented (absent → unknown).
+   * The pre-tokenizer keeps them in one piece.
+   */
+  neverSplit?: ReadonlySet<string>;
 }
 
 /** Words seen are remembered up to this many; then the cache starts over (bounded memory). */
@@ -70,6 +75,7 @@ export class WordPiece implements TokenizerModel {
     if (n > this.options.maxInputCharsPerWord && codePointLength(word) > this.options.maxInputCharsPerWord) return unknown;
     const whole = this.vocab.tokenToId.get(word);
     if (whole !== undefined) return { ids: [whole], ends: [n] };
+    if (this.options.neverSplit?.has(word)) return unknown;
     const ids: number[] = [];
     const ends: number[] = [];
     let start = 0;

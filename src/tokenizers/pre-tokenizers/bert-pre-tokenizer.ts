@@ -21,6 +21,7 @@ export class BertPreTokenizer implements PreTokenizer {
   preTokenize(text: string, from: number, to: number, out: WordSpans): void {
     const checkNeverSplit = this.maxNeverSplitLength > 0;
     let i = from;
+    let chunkEnd = from;
     while (i < to) {
       // Skip whitespace.
       let c = text.charCodeAt(i);
@@ -33,8 +34,9 @@ export class BertPreTokenizer implements PreTokenizer {
         i += c >= 0xd800 && c <= 0xdbff ? widthAt(text, i, to) : 1;
         continue;
       }
-      if (checkNeverSplit) {
-        const chunkEnd = this.findWhitespace(text, i, to);
+      // Only at the start of a whitespace-delimited chunk (scanning each chunk once keeps this linear).
+      if (checkNeverSplit && i >= chunkEnd) {
+        chunkEnd = this.findWhitespace(text, i, to);
         if (chunkEnd - i <= this.maxNeverSplitLength && this.neverSplit.has(text.slice(i, chunkEnd))) {
           out.push(i, chunkEnd);
           i = chunkEnd;

@@ -1,0 +1,94 @@
+/**
+ * `bert-ts tokenize`: texts → tokens, ids, masks and offsets, as the model folder's tokenizer
+ * produces them (the same numbers as Hugging Face's tokenizer).
+ */
+import type { Command } from "commander";
+import { loadTokenizer, type Encoding, type Tokenizer, type TruncationStrategy } from "../../tokenizers/index.js";
+import { CliError, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat, type TextInputRecord } from "../io.js";
+import { resolveModelArg } from "../model-arg.js";
+
+interface TokenizeFlags {
+  model?: string;
+  input?: string;
+  pair?: string;
+  format?: string;
+  output?: string;
+  maxLength?: number;
+  truncation?: string | boolean;
+  specialTokens: boolean;
+}
+
+const STRATEGIES = ["longest_first", "only_first", "only_second"];
+
+export function registerTokenize(program: Command): void {
+  program
+    .command("tokenize")
+    .description("Split texts into tokens: ids, token types, attention mask and character offsets")
+    .argument("[texts...]", "texts to tokenize (else --input FILE, else lines on stdin)")
+    .requiredOption("-m, --model <id|dir>", "model folder (with tokenizer.json or vocab.txt) or Hugging Face id")
+    .option("-i, --input <file>", "read texts from FILE: .jsonl (a string or [text, pair] a line) or one text a line; - for stdin")
+    .option("--pair <text>", "second text of a pair, for every input text")
+    .option("-f, --format <format>", "text (readable; default on a terminal) or jsonl (default otherwise)")
+    .option("-o, --output <file>", "write to FILE instead of stdout")
+    .option("--max-length <n>", "truncate to N tokens, special tokens included (default: no truncation)", parsePositiveInt("--max-length"))
+    .option("--truncation [strategy]", "truncate to --max-length (default the model's limit): longest_first, only_first or only_second")
+    .option("--no-special-tokens", "do not add [CLS]/[SEP]")
+    .action(async (texts: string[], flags: TokenizeFlags) => {
+      await runTokenize(texts, flags);
+    });
+}
+
+async function runTokenize(texts: string[], flags: TokenizeFlags): Promise<void> {
+  let truncation: TruncationStrategy | false = false;
+  if (flags.truncation === true) truncation = "longest_first";
+  else if (typeof flags.truncation === "string") {
+    if (!STRATEGIES.includes(flags.truncation)) {
+      throw new CliError(`Unknown --truncation ${JSON.stringify(flags.truncation)}: expected ${STRATEGIES.join(", ")}`);
+    }
+    truncation = flags.truncation as TruncationStrategy;
+  } else if (flags.maxLength !== undefined) truncation = "longest_first";
+  const format = resolveFormat(flags.format, flags.output);
+  const tokenizer = await loadTokenizer(await resolveModelArg(flags.model));
+  const records = await readInputs({ args: texts, input: flags.input, pair: flags.pair });
+  const sink = new OutputSink(flags.output);
+  const options = { truncation, maxLength: flags.maxLength, addSpecialTokens: flags.specialTokens };
+  try {
+    records.forEach((record, index) => {
+      const encoding = tokenizer.encode(record.text, record.pair ?? null, options);
+      if (format === "jsonl") sink.writeJsonLine(toJson(record, encoding));
+      else sink.write((index > 0 ? "\n" : "") + toReadable(record, encoding, tokenizer) + "\n");
+    });
+  } finally {
+    await sink.close();
+  }
+}
+
+/** One JSONL object, Hugging Face's field names. */
+function toJson(record: TextInputRecord, e: Encoding): Record<string, unknown> {
+  return {
+    text: record.text,
+    ...(record.pair !== undefined ? { text_pair: record.pair } : {}),
+    tokens: e.tokens,
+    input_ids: e.inputIds,
+    token_type_ids: e.tokenTypeIds,
+    attention_mask: e.attentionMask,
+    special_tokens_mask: e.specialTokensMask,
+    offsets: e.offsets,
+    word_ids: e.wordIds,
+    num_truncated_tokens: e.numTruncatedTokens ?? 0,
+  };
+}
+
+/** Tokens with ids, token types and offsets in aligned columns. */
+function toReadable(record: TextInputRecord, e: Encoding, tokenizer: Tokenizer): string {
+  const header = record.pair === undefined ? `text: ${JSON.stringify(record.text)}` : `text: ${JSON.stringify(record.text)}\npair: ${JSON.stringify(record.pair)}`;
+  const rows: string[][] = [["#", "token", "id", "type", "offsets", "source"]];
+  e.inputIds.forEach((id, k) => {
+    const [s, t] = e.offsets[k];
+    const seq = e.sequenceIds[k];
+    const source = seq === null ? "" : (seq === 0 ? record.text : record.pair ?? "").slice(s, t);
+    rows.push([String(k), e.tokens[k], String(id), String(e.tokenTypeIds[k]), seq === null ? "" : `${s}-${t}`, source]);
+  });
+  const truncated = e.numTruncatedTokens ? `\n(${e.numTruncatedTokens} tokens truncated to fit ${e.inputIds.length}; model limit ${tokenizer.modelMaxLength})` : "";
+  return `${header}\n${formatTable(rows, [true, false, true, true, false, false])}\n${e.inputIds.length} tokens${truncated}`;
+}
