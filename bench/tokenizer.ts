@@ -1,0 +1,219 @@
+/**
+ * Tokenizer throughput: bert-ts against @huggingface/transformers' tokenizer (the peer), same model
+ * folder, same process, same corpus. Also checks that both give the same ids on every line.
+ *
+ *   npm run bench:tokenizer            (installs the peer into bench/peers on first use)
+ *
+ * Environment: BERT_TS_BENCH_MODEL (model folder), BERT_TS_CORPUS (text file, one text a line),
+ * BERT_TS_BENCH_RUNS (default 7), BERT_TS_BENCH_SECONDS (target seconds per run, default 1.5).
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { BertTokenizer } from "../src/tokenizers/index.js";
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(benchDir, "..");
+const peersDir = join(benchDir, "peers");
+
+/** The part of transformers.js' tokenizer the bench calls. */
+interface PeerTokenizer {
+  encode(text: string): number[];
+  (texts: string[], options: { padding: boolean; truncation: boolean }): { input_ids: { dims: number[] } };
+}
+interface PeerModule {
+  AutoTokenizer: { from_pretrained(path: string): Promise<PeerTokenizer> };
+  env: { allowRemoteModels: boolean; allowLocalModels: boolean };
+}
+
+export interface TokenizerBenchRow {
+  mode: string;
+  oursTokensPerSecond: number;
+  peerTokensPerSecond: number | null;
+  ratio: number | null;
+}
+
+export interface TokenizerBenchResult {
+  model: string;
+  corpus: string;
+  corpusLines: number;
+  tokensPerPass: number;
+  passesPerRun: number;
+  runs: number;
+  peer: string | null;
+  identicalIds: { checked: number; mismatches: number; firstMismatch: string | null } | null;
+  rows: TokenizerBenchRow[];
+  node: string;
+  date: string;
+}
+
+async function loadPeer(): Promise<{ module: PeerModule; version: string } | null> {
+  const manifest = join(peersDir, "node_modules", "@huggingface", "transformers", "package.json");
+  if (!existsSync(manifest)) {
+    process.stderr.write("Installing the peer (@huggingface/transformers) into bench/peers ...\n");
+    try {
+      execFileSync("npm", ["install", "--prefix", peersDir, "--ignore-scripts", "--no-audit", "--no-fund"], { stdio: "inherit" });
+    } catch (err) {
+      process.stderr.write(`Could not install the peer (${err instanceof Error ? err.message : String(err)}); benchmarking bert-ts alone.\n`);
+      return null;
+    }
+  }
+  const require = createRequire(join(peersDir, "package.json"));
+  const entry = require.resolve("@huggingface/transformers");
+  const module = (await import(pathToFileURL(entry).href)) as PeerModule;
+  const version = (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version;
+  module.env.allowRemoteModels = false;
+  module.env.allowLocalModels = true;
+  return { module, version };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Median seconds of `runs` runs of fn. */
+function time(fn: () => void, runs: number): number {
+  fn(); // warm-up (JIT; and our word cache, as in any long-running process)
+  const seconds: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    seconds.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return median(seconds);
+}
+
+export async function runTokenizerBench(options: { print?: boolean } = {}): Promise<TokenizerBenchResult> {
+  const print = options.print ?? true;
+  const model = resolve(process.env.BERT_TS_BENCH_MODEL ?? join(repoRoot, "..", "shared", "models", "sentence-transformers--all-MiniLM-L6-v2"));
+  const corpusPath = resolve(process.env.BERT_TS_CORPUS ?? join(repoRoot, "..", "shared", "corpus", "license-sentences.txt"));
+  const runs = Number(process.env.BERT_TS_BENCH_RUNS ?? 7);
+  const targetSeconds = Number(process.env.BERT_TS_BENCH_SECONDS ?? 1.5);
+  const lines = readFileSync(corpusPath, "utf8").split("\n").filter((l) => l.length > 0);
+
+  const ours = await BertTokenizer.fromPretrained(model);
+  const peerLoaded = await loadPeer();
+  const peer = peerLoaded ? await peerLoaded.module.AutoTokenizer.from_pretrained(model) : null;
+
+  // Same ids on every line (the peer's encode() adds [CLS]/[SEP] and does not truncate).
+  let identicalIds: TokenizerBenchResult["identicalIds"] = null;
+  if (peer) {
+    let mismatches = 0;
+    let firstMismatch: string | null = null;
+    for (const line of lines) {
+      const a = ours.encode(line).inputIds;
+      const b = peer.encode(line);
+      if (a.length !== b.length || a.some((id, i) => id !== b[i])) {
+        mismatches++;
+        firstMismatch ??= line;
+      }
+    }
+    identicalIds = { checked: lines.length, mismatches, firstMismatch };
+  }
+
+  let tokensPerPass = 0;
+  for (const line of lines) tokensPerPass += ours.encode(line).inputIds.length;
+  // Repeat the corpus so one run of ours takes about targetSeconds.
+  const t0 = performance.now();
+  for (const line of lines) ours.encode(line);
+  const onePass = Math.max(1e-4, (performance.now() - t0) / 1000);
+  const passes = Math.max(1, Math.round(targetSeconds / onePass));
+  const tokensPerRun = tokensPerPass * passes;
+
+  const batches: string[][] = [];
+  for (let i = 0; i < lines.length; i += 32) batches.push(lines.slice(i, i + 32));
+
+  const rows: TokenizerBenchRow[] = [];
+  const measure = (mode: string, oursFn: () => void, peerFn: (() => void) | null): void => {
+    const oursRate = tokensPerRun / time(oursFn, runs);
+    const peerRate = peerFn ? tokensPerRun / time(peerFn, runs) : null;
+    rows.push({ mode, oursTokensPerSecond: oursRate, peerTokensPerSecond: peerRate, ratio: peerRate ? oursRate / peerRate : null });
+  };
+
+  measure(
+    "encode(text), one text at a time (ours: full Encoding with offsets; peer: ids only)",
+    () => {
+      for (let p = 0; p < passes; p++) for (const line of lines) ours.encode(line);
+    },
+    peer
+      ? () => {
+          for (let p = 0; p < passes; p++) for (const line of lines) peer.encode(line);
+        }
+      : null,
+  );
+  measure(
+    "batches of 32, truncation + padding to the longest",
+    () => {
+      for (let p = 0; p < passes; p++) for (const batch of batches) ours.encodeBatch(batch, { truncation: true, padding: "longest" });
+    },
+    peer
+      ? () => {
+          for (let p = 0; p < passes; p++) for (const batch of batches) peer(batch, { padding: true, truncation: true });
+        }
+      : null,
+  );
+  // Cold: a fresh tokenizer (empty word cache), one pass over the corpus, repeated runs.
+  const fresh = await Promise.all(Array.from({ length: runs + 1 }, () => BertTokenizer.fromPretrained(model)));
+  let next = 0;
+  const coldSeconds = time(() => {
+    const tok = fresh[next++];
+    for (const line of lines) tok.encode(line);
+  }, runs);
+  const peerOnePass = peer
+    ? time(() => {
+        for (const line of lines) peer.encode(line);
+      }, runs)
+    : null;
+  const coldRate = tokensPerPass / coldSeconds;
+  const peerColdRate = peerOnePass ? tokensPerPass / peerOnePass : null;
+  rows.push({
+    mode: "encode(text), one pass with an empty word cache (ours)",
+    oursTokensPerSecond: coldRate,
+    peerTokensPerSecond: peerColdRate,
+    ratio: peerColdRate ? coldRate / peerColdRate : null,
+  });
+
+  const result: TokenizerBenchResult = {
+    model,
+    corpus: corpusPath,
+    corpusLines: lines.length,
+    tokensPerPass,
+    passesPerRun: passes,
+    runs,
+    peer: peerLoaded ? `@huggingface/transformers ${peerLoaded.version}` : null,
+    identicalIds,
+    rows,
+    node: process.version,
+    date: new Date().toISOString(),
+  };
+  const outDir = join(benchDir, "results");
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, "tokenizer.json"), JSON.stringify(result, null, 2) + "\n");
+
+  if (print) {
+    const fmt = (x: number | null): string => (x === null ? "—" : `${(x / 1e6).toFixed(2)} M`);
+    console.log(`Tokenizer: ${model}`);
+    console.log(`Corpus: ${corpusPath} (${lines.length} lines, ${tokensPerPass} tokens a pass, ${passes} passes a run, median of ${runs} runs)`);
+    console.log(`Peer: ${result.peer ?? "not available"}`);
+    if (identicalIds) console.log(`Identical ids: ${identicalIds.checked - identicalIds.mismatches}/${identicalIds.checked} lines`);
+    console.log("");
+    console.log(`${"mode".padEnd(86)} ${"ours tok/s".padStart(12)} ${"peer tok/s".padStart(12)} ${"ratio".padStart(7)}`);
+    for (const r of rows) {
+      console.log(
+        `${r.mode.padEnd(86)} ${fmt(r.oursTokensPerSecond).padStart(12)} ${fmt(r.peerTokensPerSecond).padStart(12)} ${(r.ratio === null ? "—" : r.ratio.toFixed(2) + "x").padStart(7)}`,
+      );
+    }
+    console.log(`\nWritten: ${join(outDir, "tokenizer.json")}`);
+  }
+  return result;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  runTokenizerBench().catch((err: unknown) => {
+    process.stderr.write(`bench:tokenizer: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
