@@ -36,7 +36,10 @@ class Pool {
     // Workers are only ever added; a smaller count just leaves the extra ones asleep.
     while ((int)workers_.size() < n - 1) {
       int index = (int)workers_.size() + 1;
-      workers_.emplace_back([this, index] { worker(index); });
+      // The generation is read here, under busy_ (no job running), not when the thread first runs:
+      // a job started in between must still be seen as new.
+      unsigned long seen = gen_.load(std::memory_order_acquire);
+      workers_.emplace_back([this, index, seen] { worker(index, seen); });
       workers_.back().detach();
     }
   }
@@ -90,8 +93,7 @@ class Pool {
     }
   }
 
-  void worker(int index) {
-    unsigned long seen = gen_.load(std::memory_order_acquire);
+  void worker(int index, unsigned long seen) {
     for (;;) {
       auto until = std::chrono::steady_clock::now() + kSpin;
       unsigned spins = 0;
