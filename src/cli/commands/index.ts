@@ -7,6 +7,9 @@ import { registerFillMask } from "./fill-mask.js";
 import { registerServe } from "./serve.js";
 import { registerNer } from "./ner.js";
 import { registerQa } from "./qa.js";
+import { registerSimilarity } from "./similarity.js";
+import { registerSearch } from "./search.js";
+import { registerInspect } from "./inspect.js";
 
 /** Every CLI command registers itself here (one file per command). */
 export const commands: Array<(program: Command) => void> = [
@@ -18,4 +21,7 @@ export const commands: Array<(program: Command) => void> = [
   registerServe,
   registerNer,
   registerQa,
+  registerSimilarity,
+  registerSearch,
+  registerInspect,
 ];

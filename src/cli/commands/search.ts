@@ -1,0 +1,236 @@
+/**
+ * `bert-ts search`: rank the texts of a corpus file by similarity to each query. The corpus is
+ * embedded once and its vectors cached (see ../search-cache.ts), so later searches only embed the
+ * queries. Exact brute-force scoring (semanticSearch), best first.
+ */
+import type { Command } from "commander";
+import { readFile } from "node:fs/promises";
+import { extname, resolve } from "node:path";
+import { parse as parseCsv } from "csv-parse/sync";
+import type { SentenceEncoder } from "../../pipelines/sentence-encoder.js";
+import { semanticSearch } from "../../pipelines/semantic-search.js";
+import { addEncoderOptions, describeEncoder, loadEncoderFromFlags, parseEncoderFlags, type EncoderFlags } from "../encoder-flags.js";
+import { clip } from "../heatmap.js";
+import { CliError, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat } from "../io.js";
+import { cacheKey, cacheLocations, modelIdentity, newManifest, readCache, sha256, writeCache } from "../search-cache.js";
+
+interface SearchFlags extends EncoderFlags {
+  corpus?: string;
+  field?: string;
+  query: string[];
+  input?: string;
+  topK: number;
+  format?: string;
+  output?: string;
+  cache: boolean;
+  cacheDir?: string;
+  progress: boolean;
+}
+
+/** One searchable text and where it sits in the corpus file. */
+interface CorpusEntry {
+  /** 0-based line of a .txt/.jsonl file, or 0-based data row of a .csv. */
+  id: number;
+  text: string;
+}
+
+export function registerSearch(program: Command): void {
+  const command = program
+    .command("search")
+    .description("Find the corpus texts most similar to each query (semantic search; corpus vectors are cached)")
+    .argument("[queries...]", "query texts (also --query; else --input FILE, else lines on stdin)")
+    .requiredOption("-c, --corpus <file>", "texts to search: .txt (a line each), .jsonl (strings, or objects with --field) or .csv (column --field)")
+    .option("--field <name>", "the .csv column or .jsonl key holding the text (default: text)")
+    .option("-q, --query <text>", "a query (repeatable)", (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option("-i, --input <file>", "queries from FILE: .jsonl (a string a line) or one query a line; - for stdin")
+    .option("-k, --top-k <n>", "results per query", parsePositiveInt("--top-k"), 5)
+    .option("-f, --format <format>", "text (ranked list; default on a terminal) or jsonl (default otherwise)")
+    .option("-o, --output <file>", "write to FILE instead of stdout")
+    .option("--no-cache", "embed the corpus afresh and do not save its vectors")
+    .option("--cache-dir <dir>", "keep corpus vectors in DIR (default: FILE.bert-ts-cache beside the corpus)")
+    .option("--no-progress", "no progress bar on stderr");
+  addEncoderOptions(command)
+    .addHelpText(
+      "after",
+      `
+Corpus:
+  Blank lines (and empty fields) are skipped; corpus_id is the 0-based line of a .txt/.jsonl file,
+  or the 0-based data row of a .csv (header not counted), so results point back into the file.
+  Texts longer than the model's limit are truncated (counted on stderr).
+
+Cache:
+  The corpus vectors go to FILE.bert-ts-cache/<key>.bin with a <key>.json manifest (or, when that
+  folder cannot be written, ~/.cache/bert-ts/search/). The key covers the model files, the pooling
+  options and the corpus bytes: editing the corpus or changing the model or pooling re-embeds it,
+  anything else is a cache hit (reported on stderr). Delete the folder to reclaim the space.
+
+Output:
+  text   per query, a ranked list: rank, score, corpus_id, text
+  jsonl  one object per query: {"query", "results": [{"corpus_id", "score", "text"}]}, best first
+
+Examples:
+  $ bert-ts search --corpus faq.txt --query "how do I reset my password" -k 3
+  $ bert-ts search --corpus docs.jsonl --field body -q "refund policy" -q "shipping times"
+  $ bert-ts search --corpus products.csv --field description --format jsonl < queries.txt`,
+    )
+    .action(async (queries: string[], flags: SearchFlags) => runSearch(queries, flags));
+}
+
+async function runSearch(args: string[], flags: SearchFlags): Promise<void> {
+  const format = resolveFormat(flags.format, flags.output);
+  const { pooling, score } = parseEncoderFlags(flags);
+  if (flags.corpus === undefined) throw new CliError("--corpus FILE is required");
+  const corpusPath = resolve(flags.corpus);
+  const { entries, bytes, kind } = await readCorpus(corpusPath, flags.corpus, flags.field);
+  if (entries.length === 0) throw new CliError(`${flags.corpus}: the corpus holds no texts`);
+  const queries = await readQueries(args, flags);
+
+  const encoder = await loadEncoderFromFlags(flags, pooling);
+  if (process.stderr.isTTY) process.stderr.write(`bert-ts: ${describeEncoder(encoder)}\n`);
+  let truncated = 0;
+  const onTruncate = () => void truncated++;
+  const corpusVectors = await corpusEmbeddings(encoder, entries, { path: corpusPath, sha: sha256(bytes), kind, field: kind === "txt" ? null : flags.field ?? "text" }, flags, onTruncate);
+  const queryVectors = await encoder.embed(queries, { batchSize: flags.batchSize, onTruncate });
+  const hits = semanticSearch(queryVectors, corpusVectors, { topK: flags.topK, scoreFunction: score });
+
+  const sink = new OutputSink(flags.output);
+  const width = Math.max(40, (process.stdout.columns ?? 120) - 24);
+  try {
+    hits.forEach((list, q) => {
+      const results = list.map((h) => ({ corpus_id: entries[h.corpusId].id, score: h.score, text: entries[h.corpusId].text }));
+      if (format === "jsonl") {
+        sink.writeJsonLine({ query: queries[q], results });
+        return;
+      }
+      const rows = [["rank", "score", "id", "text"], ...results.map((r, k) => [String(k + 1), r.score.toFixed(4), String(r.corpus_id), flags.output === undefined ? clip(r.text, width) : r.text])];
+      sink.write(`${q > 0 ? "\n" : ""}query: ${JSON.stringify(queries[q])}\n${formatTable(rows, [true, true, true, false])}\n`);
+    });
+  } finally {
+    await sink.close();
+  }
+  if (truncated > 0) {
+    process.stderr.write(`bert-ts: ${truncated} text(s) were longer than ${encoder.maxLength} tokens and were truncated to fit\n`);
+  }
+}
+
+async function readQueries(args: string[], flags: SearchFlags): Promise<string[]> {
+  const given = [...args, ...flags.query];
+  if (given.length > 0) {
+    if (flags.input !== undefined) throw new CliError("Give queries either as arguments/--query or with --input, not both");
+    return given;
+  }
+  const records = await readInputs({ args: [], input: flags.input }).catch((err: unknown) => {
+    if (err instanceof CliError && err.message.startsWith("No input")) {
+      throw new CliError('No query: give --query "TEXT" (repeatable), query arguments, --input FILE, or pipe queries on stdin');
+    }
+    throw err;
+  });
+  if (records.length === 0) throw new CliError("No query: the query input was empty");
+  return records.map((r) => {
+    if (r.pair !== undefined) throw new CliError("search queries are single texts, not pairs");
+    return r.text;
+  });
+}
+
+type CorpusKind = "txt" | "jsonl" | "csv";
+
+/** The corpus file's texts with their line/row ids, and its bytes (for the cache key). */
+async function readCorpus(path: string, shown: string, field: string | undefined): Promise<{ entries: CorpusEntry[]; bytes: Buffer; kind: CorpusKind }> {
+  if (shown === "-") throw new CliError("--corpus must be a file (its vectors are cached beside it); pipe queries on stdin instead");
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(code === "ENOENT" ? `Corpus file not found: ${shown}` : `Cannot read corpus ${shown}: ${code ?? (err as Error).message}`);
+  }
+  const text = bytes.toString("utf8").replace(/^\uFEFF/, "");
+  const ext = extname(path).toLowerCase();
+  const entries: CorpusEntry[] = [];
+  if (ext === ".csv") {
+    const column = field ?? "text";
+    let rows: Record<string, string>[];
+    try {
+      rows = parseCsv(text, { columns: true, skip_empty_lines: true, relax_column_count: true }) as Record<string, string>[];
+    } catch (err) {
+      throw new CliError(`${shown}: not valid CSV (${(err as Error).message})`);
+    }
+    if (rows.length > 0 && !(column in rows[0])) {
+      throw new CliError(`${shown}: no column "${column}" (columns: ${Object.keys(rows[0]).join(", ")}); choose one with --field`);
+    }
+    rows.forEach((row, id) => {
+      const value = row[column];
+      if (typeof value === "string" && value.trim().length > 0) entries.push({ id, text: value });
+    });
+    return { entries, bytes, kind: "csv" };
+  }
+  const lines = text.split(/\r?\n/);
+  if (ext === ".jsonl") {
+    const key = field ?? "text";
+    lines.forEach((line, id) => {
+      if (line.trim().length === 0) return;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (err) {
+        throw new CliError(`${shown}:${id + 1}: not valid JSON (${(err as Error).message})`);
+      }
+      const t = typeof value === "string" ? value : typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+      if (typeof t !== "string") throw new CliError(`${shown}:${id + 1}: expected a string or an object with a string "${key}" (choose the key with --field)`);
+      if (t.trim().length > 0) entries.push({ id, text: t });
+    });
+    return { entries, bytes, kind: "jsonl" };
+  }
+  if (field !== undefined) throw new CliError(`--field applies to .csv and .jsonl corpora; ${shown} is read as one text a line`);
+  lines.forEach((line, id) => {
+    if (line.trim().length > 0) entries.push({ id, text: line });
+  });
+  return { entries, bytes, kind: "txt" };
+}
+
+/** The corpus vectors: from the cache when the key matches, else embedded (and cached). */
+async function corpusEmbeddings(
+  encoder: SentenceEncoder,
+  entries: readonly CorpusEntry[],
+  corpus: { path: string; sha: string; kind: CorpusKind; field: string | null },
+  flags: SearchFlags,
+  onTruncate: () => void,
+): Promise<Float32Array[]> {
+  const started = performance.now();
+  const seconds = () => ((performance.now() - started) / 1000).toFixed(2);
+  const info = encoder.info;
+  const poolingId = { strategy: info.strategy, normalize: info.normalize, maxLength: info.maxLength, layers: encoder.layers, longInputs: "truncate" };
+  const locations = cacheLocations(corpus.path, flags.cacheDir);
+  let key = "";
+  if (flags.cache) {
+    key = cacheKey({ model: await modelIdentity(encoder.modelDir), pooling: poolingId, corpus: { sha256: corpus.sha, field: corpus.field, format: corpus.kind } });
+    const hit = await readCache(locations, key, entries.length);
+    if (hit) {
+      process.stderr.write(`bert-ts: cache hit: ${entries.length} corpus vectors read from ${hit.path} in ${seconds()} s\n`);
+      return hit.vectors;
+    }
+  }
+  const showProgress = flags.progress && Boolean(process.stderr.isTTY) && entries.length >= 64;
+  const vectors = await encoder.embed(
+    entries.map((e) => e.text),
+    {
+      batchSize: flags.batchSize,
+      onTruncate,
+      onProgress: showProgress ? (done, total) => process.stderr.write(`\rembedding corpus ${done}/${total}\x1b[K`) : undefined,
+    },
+  );
+  if (showProgress) process.stderr.write("\n");
+  const embedded = `embedded ${entries.length} corpus texts in ${seconds()} s`;
+  if (!flags.cache) {
+    process.stderr.write(`bert-ts: ${embedded} (cache off)\n`);
+    return vectors;
+  }
+  const manifest = newManifest(key, { path: corpus.path, sha256: corpus.sha, field: corpus.field, format: corpus.kind, entries: entries.length }, encoder.modelDir, poolingId, info.dimension);
+  const saved = await writeCache(locations, manifest, vectors);
+  if ("path" in saved) {
+    process.stderr.write(`bert-ts: cache miss: ${embedded}; saved to ${saved.path}\n`);
+  } else {
+    process.stderr.write(`bert-ts: cache miss: ${embedded}; could not save them (${saved.errors.join("; ")}); use --cache-dir DIR\n`);
+  }
+  return vectors;
+}

@@ -1,0 +1,96 @@
+/**
+ * The embedding options `similarity` and `search` share (model, pooling, normalisation, layers,
+ * length, threads, score function), declared once so both commands read and document them alike.
+ */
+import type { Command } from "commander";
+import { ModelNotFoundError, resolveModel, type ResolvedModel } from "../io/hub.js";
+import { SentenceEncoder } from "../pipelines/sentence-encoder.js";
+import { parseLayerSelection, type LayerSelection } from "../pooling/layers.js";
+import type { SimilarityFunction } from "../pooling/similarity.js";
+import { parsePoolingStrategy, type PoolingStrategy } from "../pooling/strategies.js";
+import { CliError, parsePositiveInt } from "./io.js";
+import { DEFAULT_EMBEDDING_MODEL, applyThreads, warnIfRandomWeights } from "./model-arg.js";
+
+export interface EncoderFlags {
+  model?: string;
+  pooling?: string;
+  normalize?: boolean;
+  layers?: string;
+  maxLength?: number;
+  batchSize: number;
+  threads?: number;
+  score: string;
+}
+
+const SCORES: readonly SimilarityFunction[] = ["cosine", "dot", "euclidean"];
+
+export function addEncoderOptions(command: Command): Command {
+  return command
+    .option("-m, --model <id|dir>", "model folder or Hugging Face id", DEFAULT_EMBEDDING_MODEL)
+    .option("-p, --pooling <strategy>", "pooler, cls, mean, max, mean_sqrt_len, cls_mean, weighted_mean or last (default: the model's own)")
+    .option("--normalize", "L2-normalise the vectors (default: the model's own setting; cosine is unchanged by it)")
+    .option("--no-normalize", "do not L2-normalise")
+    .option("--layers <which>", "last (default), first-last-avg, lastK-mean, lastK-concat, or indices like -1,-2")
+    .option("--max-length <n>", "token limit per text; longer texts are truncated (default: the model's)", parsePositiveInt("--max-length"))
+    .option("--score <fn>", "cosine, dot or euclidean (negative distance: higher is closer)", "cosine")
+    .option("-b, --batch-size <n>", "texts per forward pass", parsePositiveInt("--batch-size"), 32)
+    .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"));
+}
+
+export function parseScore(score: string): SimilarityFunction {
+  if (!(SCORES as readonly string[]).includes(score)) throw new CliError(`Unknown --score ${JSON.stringify(score)}: expected ${SCORES.join(", ")}`);
+  return score as SimilarityFunction;
+}
+
+/** Validates the flags before any slow work, so a typo fails at once. */
+export function parseEncoderFlags(flags: EncoderFlags): { pooling?: PoolingStrategy; score: SimilarityFunction } {
+  const score = parseScore(flags.score);
+  if (flags.pooling === undefined) return { score };
+  let pooling: PoolingStrategy;
+  try {
+    pooling = parsePoolingStrategy(flags.pooling);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  if (pooling === "none") throw new CliError('--pooling none gives token vectors, not one vector per text; choose another strategy (or use `bert-ts embed --pooling none`)');
+  return { pooling, score };
+}
+
+/** Resolves the model (printing the random-weights note) and loads the encoder the flags describe. */
+export async function loadEncoderFromFlags(flags: EncoderFlags, pooling: PoolingStrategy | undefined): Promise<SentenceEncoder> {
+  applyThreads(flags.threads);
+  let layers: LayerSelection | undefined;
+  try {
+    layers = flags.layers === undefined ? undefined : parseLayerSelection(flags.layers);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const { dir } = await resolveModelForCli(flags.model ?? DEFAULT_EMBEDDING_MODEL);
+  warnIfRandomWeights(dir);
+  return SentenceEncoder.load(dir, { pooling, normalize: flags.normalize, maxLength: flags.maxLength, layers });
+}
+
+/** One line on stderr saying how vectors are made (terminal only: pipes stay quiet). */
+export function describeEncoder(encoder: SentenceEncoder): string {
+  const info = encoder.info;
+  return `${encoder.model.backend.name}; pooling ${info.strategy}${info.normalize ? " + L2 normalise" : ""} (${info.source}); max ${info.maxLength} tokens`;
+}
+
+/**
+ * resolveModel, with the "looked in" list followed by what the user can do about it: most often
+ * they are offline, or the folder they have lacks weights.
+ */
+export async function resolveModelForCli(name: string): Promise<ResolvedModel> {
+  try {
+    return await resolveModel(name, { progress: Boolean(process.stderr.isTTY) });
+  } catch (err) {
+    if (!(err instanceof ModelNotFoundError)) throw err;
+    const offline = err.looked.some((l) => l.result.startsWith("not tried: offline"));
+    const first = offline
+      ? "run once with network access (unset HF_HUB_OFFLINE) to download it into the Hugging Face cache"
+      : "check the name and your network access (a hub id downloads once into the Hugging Face cache)";
+    throw new CliError(
+      `${err.message}\nTo fix: ${first};\n  or pass --model DIR, a folder with config.json, the tokenizer files and model.safetensors or pytorch_model.bin\n  (with BERT_TS_MODELS=DIR, an id org/name means DIR/org--name).`,
+    );
+  }
+}
