@@ -33,7 +33,15 @@ export type NormalizerJson = BertNormalizerJson | UnknownStageJson;
 export interface BertPreTokenizerJson {
   type: "BertPreTokenizer";
 }
-export type PreTokenizerJson = BertPreTokenizerJson | UnknownStageJson;
+/** GPT-2/RoBERTa: split with GPT-2's pattern, then one printable char per UTF-8 byte. */
+export interface ByteLevelPreTokenizerJson {
+  type: "ByteLevel";
+  add_prefix_space?: boolean;
+  /** Used by the ByteLevel post-processor only. */
+  trim_offsets?: boolean;
+  use_regex?: boolean;
+}
+export type PreTokenizerJson = BertPreTokenizerJson | ByteLevelPreTokenizerJson | UnknownStageJson;
 
 export interface WordPieceModelJson {
   type: "WordPiece";
@@ -42,12 +50,19 @@ export interface WordPieceModelJson {
   max_input_chars_per_word?: number;
   vocab: Record<string, number>;
 }
-/** A byte-level BPE model (RoBERTa); described for the loader's error message, not implemented yet. */
+/** A BPE model (byte-level for GPT-2/RoBERTa). */
 export interface BpeModelJson {
   type: "BPE";
   vocab: Record<string, number>;
+  /** By rank: "a b" (older files) or ["a", "b"]. */
   merges: string[] | [string, string][];
-  [key: string]: unknown;
+  dropout?: number | null;
+  unk_token?: string | null;
+  continuing_subword_prefix?: string | null;
+  end_of_word_suffix?: string | null;
+  fuse_unk?: boolean;
+  byte_fallback?: boolean;
+  ignore_merges?: boolean;
 }
 export type ModelJson = WordPieceModelJson | BpeModelJson | UnknownStageJson;
 
@@ -67,14 +82,25 @@ export interface BertProcessingJson {
   sep: [string, number];
   cls: [string, number];
 }
-export type PostProcessorJson = TemplateProcessingJson | BertProcessingJson | UnknownStageJson;
+export interface RobertaProcessingJson {
+  type: "RobertaProcessing";
+  /** [token, id] */
+  sep: [string, number];
+  cls: [string, number];
+  trim_offsets?: boolean;
+  add_prefix_space?: boolean;
+}
+export type PostProcessorJson = TemplateProcessingJson | BertProcessingJson | RobertaProcessingJson | UnknownStageJson;
 
 export interface WordPieceDecoderJson {
   type: "WordPiece";
   prefix?: string;
   cleanup?: boolean;
 }
-export type DecoderJson = WordPieceDecoderJson | UnknownStageJson;
+export interface ByteLevelDecoderJson {
+  type: "ByteLevel";
+}
+export type DecoderJson = WordPieceDecoderJson | ByteLevelDecoderJson | UnknownStageJson;
 
 export interface TokenizerJson {
   version?: string;

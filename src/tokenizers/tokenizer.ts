@@ -10,7 +10,7 @@ import type { TokenizerModel } from "./models/index.js";
 import { identityNormalized, type NormalizedString } from "./normalized-string.js";
 import type { Normalizer } from "./normalizers/index.js";
 import { numSpecialTokens, type PostProcessor, type TokenSequence } from "./post-processors/index.js";
-import { WordSpans, type PreTokenizer } from "./pre-tokenizers/index.js";
+import { WordSpans, type PreTokenizer, type RewrittenWord } from "./pre-tokenizers/index.js";
 
 export type TruncationStrategy = "longest_first" | "only_first" | "only_second";
 export type PaddingStrategy = "longest" | "max_length";
@@ -262,8 +262,14 @@ export class Tokenizer {
     const { ids, offsets, wordIds } = seq;
     const { starts, ends } = ns;
     const text = ns.text;
+    const rewritten = spans.rewritten;
     for (let w = 0; w < spans.count; w++) {
       const wordStart = spans.starts[w];
+      const rw = rewritten === null ? null : rewritten[w];
+      if (rw !== null) {
+        this.encodeRewritten(ns, wordStart, rw, base, seq, counter.word++);
+        continue;
+      }
       const pieces = model.tokenizeWord(text.slice(wordStart, spans.ends[w]));
       const word = counter.word++;
       let pieceStart = wordStart;
@@ -275,6 +281,36 @@ export class Tokenizer {
         wordIds.push(word);
         pieceStart = pieceEnd;
       }
+    }
+  }
+
+  /**
+   * A word the pre-tokenizer rewrote (byte-level BPE: one char per UTF-8 byte): the model splits
+   * the rewritten text, and each piece's offsets come back through the rewrite's alignment, then
+   * through the normalizer's.
+   */
+  private encodeRewritten(ns: NormalizedString, wordStart: number, rw: RewrittenWord, base: number, seq: TokenSequence, word: number): void {
+    const pieces = this.parts.model.tokenizeWord(rw.text);
+    const n = ns.text.length;
+    let pieceStart = 0;
+    for (let k = 0; k < pieces.ids.length; k++) {
+      const pieceEnd = pieces.ends[k];
+      // Span of the piece within the normalized text (empty only for an added prefix space).
+      const from = wordStart + (rw.starts === null ? pieceStart : rw.starts[pieceStart]);
+      const to = wordStart + (rw.ends === null ? pieceEnd : rw.ends[pieceEnd - 1]);
+      let start: number;
+      let end: number;
+      if (ns.starts === null || ns.ends === null) {
+        start = from;
+        end = to;
+      } else {
+        start = from < n ? ns.starts[from] : n > 0 ? ns.ends[n - 1] : 0;
+        end = to > from ? ns.ends[to - 1] : start;
+      }
+      seq.ids.push(pieces.ids[k]);
+      seq.offsets.push(base + start, base + end);
+      seq.wordIds.push(word);
+      pieceStart = pieceEnd;
     }
   }
 
@@ -414,14 +450,18 @@ export class Tokenizer {
       const seq = piece.sequence === 0 ? a : b;
       if (seq === null) continue;
       const n = seq.ids.length;
+      const processor = this.parts.postProcessor;
       for (let k = 0; k < n; k++) {
         const id = seq.ids[k];
+        const token = this.idToToken(id) ?? "";
+        const offsets: [number, number] = [seq.offsets[2 * k], seq.offsets[2 * k + 1]];
+        processor.processOffsets?.(token, offsets, k === 0);
         enc.inputIds.push(id);
         enc.tokenTypeIds.push(piece.typeId);
         enc.attentionMask.push(1);
         enc.specialTokensMask.push(0);
-        enc.tokens.push(this.idToToken(id) ?? "");
-        enc.offsets.push([seq.offsets[2 * k], seq.offsets[2 * k + 1]]);
+        enc.tokens.push(token);
+        enc.offsets.push(offsets);
         enc.wordIds.push(seq.wordIds[k]);
         enc.sequenceIds.push(piece.sequence);
       }

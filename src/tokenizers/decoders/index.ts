@@ -1,9 +1,11 @@
 import type { DecoderJson, WordPieceDecoderJson } from "../tokenizer-json.js";
+import { ByteLevelDecoder } from "./byte-level.js";
 import type { Decoder } from "./decoder.js";
 import { WordPieceDecoder } from "./wordpiece-decoder.js";
 
 export type { Decoder } from "./decoder.js";
 export { WordPieceDecoder } from "./wordpiece-decoder.js";
+export { ByteLevelDecoder } from "./byte-level.js";
 export { cleanUpTokenization } from "./cleanup.js";
 
 /** Builds the decoder a tokenizer.json describes (null: tokens joined by spaces). */
@@ -14,6 +16,8 @@ export function createDecoder(config: DecoderJson | null | undefined): Decoder {
       const c = config as WordPieceDecoderJson;
       return new WordPieceDecoder(c.prefix ?? "##", c.cleanup ?? true);
     }
+    case "ByteLevel":
+      return new ByteLevelDecoder();
     default:
       throw new Error(`Unknown decoder type: ${config.type}`);
   }

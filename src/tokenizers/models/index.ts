@@ -1,4 +1,5 @@
-import type { ModelJson, WordPieceModelJson } from "../tokenizer-json.js";
+import type { BpeModelJson, ModelJson, WordPieceModelJson } from "../tokenizer-json.js";
+import { Bpe, splitMerge } from "./bpe.js";
 import type { TokenizerModel } from "./model.js";
 import { vocabFromObject } from "./vocab.js";
 import { WordPiece } from "./wordpiece.js";
@@ -6,6 +7,7 @@ import { WordPiece } from "./wordpiece.js";
 export type { TokenizerModel, WordPieces } from "./model.js";
 export { WordPiece, type WordPieceOptions } from "./wordpiece.js";
 export { loadVocabTxt, parseVocabTxt, vocabFromObject, type Vocab } from "./vocab.js";
+export { Bpe, parseMerges, splitMerge, type BpeOptions } from "./bpe.js";
 
 /** Builds the model a tokenizer.json describes. */
 export function createModel(config: ModelJson, source: string): TokenizerModel {
@@ -19,8 +21,22 @@ export function createModel(config: ModelJson, source: string): TokenizerModel {
       });
     }
     case "BPE":
-      throw new Error(`${source}: model type BPE (byte-level BPE, e.g. RoBERTa) is not supported yet`);
+      return bpeFromJson(config as BpeModelJson, source);
     default:
       throw new Error(`Unknown model type: ${config.type}`);
   }
+}
+
+function bpeFromJson(c: BpeModelJson, source: string): Bpe {
+  // Options that change results and that we do not implement are refused, never ignored.
+  if (typeof c.dropout === "number" && c.dropout > 0) throw new Error(`${source}: BPE dropout is not supported`);
+  if (c.continuing_subword_prefix || c.end_of_word_suffix) throw new Error(`${source}: BPE continuing_subword_prefix / end_of_word_suffix are not supported`);
+  if (c.byte_fallback) throw new Error(`${source}: BPE byte_fallback is not supported`);
+  if (!Array.isArray(c.merges)) throw new Error(`${source}: model.merges is missing or not an array`);
+  const merges = c.merges.map((m, i) => splitMerge(m, `${source}: model.merges[${i}]`));
+  return new Bpe(vocabFromObject(c.vocab, source), merges, {
+    unkToken: c.unk_token ?? null,
+    fuseUnk: c.fuse_unk ?? false,
+    ignoreMerges: c.ignore_merges ?? false,
+  });
 }

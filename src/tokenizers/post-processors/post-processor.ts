@@ -19,6 +19,11 @@ export type TemplatePiece =
 export interface PostProcessor {
   /** The template for one sequence or a pair; the generic encoder walks it. */
   template(isPair: boolean): readonly TemplatePiece[];
+  /**
+   * Adjusts a token's [start, end) in place, after truncation (byte-level BPE trims the spaces a
+   * token carries). `first`: the first token of its sequence (or overflow window).
+   */
+  processOffsets?(token: string, offsets: [number, number], first: boolean): void;
 }
 
 /** How many special tokens the template adds. */

@@ -2,12 +2,15 @@
  * Second stage: splits normalized text into words, as [start, end) spans of that text. Spans (not
  * strings) keep the hot path free of allocations; the model slices the words it needs.
  *
- * A pre-tokenizer that rewrites words (byte-level BPE maps bytes to printable characters) will
- * fill `texts` with the rewritten words and map model offsets back itself; BERT's never does.
+ * A pre-tokenizer that rewrites words (byte-level BPE maps bytes to printable characters) pushes
+ * the rewritten word with pushRewritten; the tokenizer feeds that to the model and maps the model's
+ * offsets back through it. BERT's never does.
  */
 export class WordSpans {
   starts: number[] = [];
   ends: number[] = [];
+  /** rewritten[i]: the model's input for word i, or null (the span itself). Null until a rewrite. */
+  rewritten: (RewrittenWord | null)[] | null = null;
   count = 0;
 
   clear(): void {
@@ -17,8 +20,27 @@ export class WordSpans {
   push(start: number, end: number): void {
     this.starts[this.count] = start;
     this.ends[this.count] = end;
+    if (this.rewritten !== null) this.rewritten[this.count] = null;
     this.count++;
   }
+
+  pushRewritten(start: number, end: number, word: RewrittenWord): void {
+    this.starts[this.count] = start;
+    this.ends[this.count] = end;
+    (this.rewritten ??= [])[this.count] = word;
+    this.count++;
+  }
+}
+
+/**
+ * A word as the model must see it, e.g. " café" → "ĠcafÃ©" (one char per UTF-8 byte). starts[k],
+ * ends[k]: the [start, end) within the word's span that code unit k came from (both null: one to
+ * one). Relative to the span, so one rewrite serves every occurrence of the word.
+ */
+export interface RewrittenWord {
+  text: string;
+  starts: Int32Array | null;
+  ends: Int32Array | null;
 }
 
 export interface PreTokenizer {
