@@ -1,0 +1,228 @@
+/**
+ * End-to-end benchmark, measured the way a user runs things: whole processes, model load included.
+ *   1. sentences/s: `bert-ts embed --input FILE --batch-size N --output FILE` vs transformers.js
+ *      (onnxruntime, fp32 ONNX export of the same weights, same pooling) on the 986-sentence
+ *      corpus and on 128-token inputs, batch 1 and 32; plus the embeddings' agreement (cosine).
+ *   2. A bert-base-shaped model (seeded random weights generated on demand) at 128 tokens:
+ *      sentences/s and achieved GFLOP/s next to numpy/OpenBLAS sgemm on the same machine.
+ *   3. Cold model load time and peak RSS.
+ * Medians of several runs; a table is printed and JSON written to bench/results/e2e.json.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { BERT_BASE, makeRandomBert } from "./make-random-model.js";
+import { PEERS_DIR, ensurePeers } from "./peers.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const SHARED = process.env.BERT_TS_SHARED ?? join(ROOT, "..", "shared");
+const MODELS = process.env.BERT_TS_MODELS ?? join(SHARED, "models");
+const MINILM = join(MODELS, "minilm-l6-h384-random");
+const CORPUS = process.env.BERT_TS_CORPUS ?? join(SHARED, "corpus", "license-sentences.txt");
+const BIN = join(ROOT, "bin", "bert-ts.js");
+const WORK = join(ROOT, "bench", "results", "e2e-work");
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Wall-clock seconds of a whole process (median of RUNS). */
+function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): number {
+  const times: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const t0 = performance.now();
+    const res = spawnSync(cmd, args, { encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
+    if (res.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed:\n${res.stderr}`);
+    times.push((performance.now() - t0) / 1000);
+  }
+  return median(times);
+}
+
+function readVectors(file: string): Float32Array[] {
+  return readFileSync(file, "utf8").trim().split("\n").map((l) => Float32Array.from((JSON.parse(l) as { embedding: number[] }).embedding));
+}
+
+function minCosine(a: Float32Array[], b: Float32Array[]): number {
+  let worst = 1;
+  a.forEach((x, i) => {
+    let ab = 0, aa = 0, bb = 0;
+    for (let c = 0; c < x.length; c++) {
+      ab += x[c] * b[i][c];
+      aa += x[c] * x[c];
+      bb += b[i][c] * b[i][c];
+    }
+    worst = Math.min(worst, ab / Math.sqrt(aa * bb));
+  });
+  return worst;
+}
+
+/** Texts of exactly `tokens` tokens (with [CLS]/[SEP]) built from corpus words with our tokenizer. */
+async function fixedLengthTexts(count: number, tokens: number): Promise<string[]> {
+  const { loadTokenizer } = await import("../src/tokenizers/index.js");
+  const tok = await loadTokenizer(MINILM);
+  const words = readFileSync(CORPUS, "utf8").split(/\s+/).filter(Boolean);
+  const texts: string[] = [];
+  let w = 0;
+  while (texts.length < count) {
+    const parts: string[] = [];
+    while (tok.encode(parts.join(" ")).inputIds.length < tokens) parts.push(words[w++ % words.length]);
+    while (tok.encode(parts.join(" ")).inputIds.length > tokens) parts.pop();
+    if (tok.encode(parts.join(" ")).inputIds.length === tokens) texts.push(parts.join(" "));
+  }
+  return texts;
+}
+
+interface Row {
+  scenario: string;
+  texts: number;
+  batch: number;
+  oursSeconds: number;
+  peerSeconds: number | null;
+  oursPerSecond: number;
+  peerPerSecond: number | null;
+  ratio: number | null;
+  minCosine: number | null;
+}
+
+async function embeddingRows(peers: boolean): Promise<Row[]> {
+  mkdirSync(WORK, { recursive: true });
+  const corpusLines = readFileSync(CORPUS, "utf8").split("\n").filter((l) => l.trim()).length;
+  const long = join(WORK, "tokens128.txt");
+  writeFileSync(long, (await fixedLengthTexts(256, 128)).join("\n") + "\n");
+  const rows: Row[] = [];
+  for (const [scenario, file, n] of [["corpus", CORPUS, corpusLines], ["128 tokens", long, 256]] as const) {
+    for (const batch of [32, 1]) {
+      const ours = join(WORK, `ours-${batch}.jsonl`);
+      const peerOut = join(WORK, `peer-${batch}.jsonl`);
+      const oursSeconds = timeProcess(process.execPath, [BIN, "embed", "--model", MINILM, "--input", file, "--batch-size", String(batch), "--output", ours, "--no-progress"]);
+      let peerSeconds: number | null = null;
+      let cos: number | null = null;
+      if (peers) {
+        peerSeconds = timeProcess(process.execPath, [join(PEERS_DIR, "embed-transformersjs.mjs"), "--model", MINILM, "--input", file, "--batch-size", String(batch), "--output", peerOut]);
+        cos = minCosine(readVectors(ours), readVectors(peerOut));
+      }
+      rows.push({
+        scenario,
+        texts: n,
+        batch,
+        oursSeconds,
+        peerSeconds,
+        oursPerSecond: n / oursSeconds,
+        peerPerSecond: peerSeconds === null ? null : n / peerSeconds,
+        ratio: peerSeconds === null ? null : peerSeconds / oursSeconds,
+        minCosine: cos,
+      });
+      printRow(rows[rows.length - 1]);
+    }
+  }
+  return rows;
+}
+
+function printRow(r: Row): void {
+  const f = (x: number | null, d = 1) => (x === null ? "-" : x.toFixed(d));
+  console.log(
+    `${r.scenario.padEnd(11)} batch ${String(r.batch).padStart(2)}  ${String(r.texts).padStart(4)} texts  bert-ts ${f(r.oursPerSecond).padStart(7)}/s  transformers.js ${f(r.peerPerSecond).padStart(7)}/s  ratio ${f(r.ratio, 2).padStart(5)}x  min cosine ${r.minCosine === null ? "-" : r.minCosine.toFixed(6)}`,
+  );
+}
+
+/** numpy/OpenBLAS sgemm GFLOP/s at M=rows, K×N shapes of bert-base, all threads. */
+function openBlasGflops(m: number): number | null {
+  const script = `
+import numpy as np, time
+rng = np.random.default_rng(0)
+best = []
+for k, n in [(768, 768), (768, 3072), (3072, 768)]:
+    a = rng.standard_normal((${m}, k), dtype=np.float32); b = rng.standard_normal((k, n), dtype=np.float32)
+    a @ b
+    t = []
+    for _ in range(7):
+        t0 = time.perf_counter(); a @ b; t.append(time.perf_counter() - t0)
+    best.append(2 * ${m} * k * n / sorted(t)[3] / 1e9)
+print(sum(best) / len(best))
+`;
+  try {
+    const env = { ...process.env };
+    delete env.OPENBLAS_CORETYPE; // slows current numpy here (see the machine notes); this subprocess only
+    delete env.OPENBLAS_L2_SIZE;
+    return Number(execFileSync("python3", ["-c", script], { encoding: "utf8", env }).trim());
+  } catch {
+    return null;
+  }
+}
+
+async function bertBaseRow(): Promise<Record<string, number | string | null>> {
+  const dir = makeRandomBert(join(ROOT, ".bench-models", "bert-base-random"), BERT_BASE, MINILM);
+  const { SentenceEncoder } = await import("../src/pipelines/sentence-encoder.js");
+  const encoder = await SentenceEncoder.load(dir, { pooling: "cls" });
+  const tok = encoder.tokenizer;
+  const texts = (await fixedLengthTexts(32, 128)).slice(0, 32);
+  if (!texts.every((t) => tok.encode(t).inputIds.length === 128)) throw new Error("bert-base texts are not 128 tokens");
+  await encoder.embed(texts.slice(0, 4)); // warm-up
+  const times: number[] = [];
+  for (let r = 0; r < Math.max(RUNS, 3); r++) {
+    const t0 = performance.now();
+    await encoder.embed(texts, { batchSize: 32 });
+    times.push((performance.now() - t0) / 1000);
+  }
+  const seconds = median(times);
+  const { hidden: h, intermediate: ff, layers } = BERT_BASE;
+  const seq = 128;
+  // Dense layers (QKV, output, FFN) and attention (QKᵀ and P·V) per sequence.
+  const flopsPerSentence = layers * (2 * seq * (4 * h * h + 2 * h * ff) + 2 * 2 * seq * seq * h);
+  const gflops = (flopsPerSentence * texts.length) / seconds / 1e9;
+  const blas = openBlasGflops(32 * 128);
+  return {
+    backend: encoder.model.backend.name,
+    sentencesPerSecond: texts.length / seconds,
+    gflops,
+    openBlasGflops: blas,
+    fractionOfOpenBlas: blas === null ? null : gflops / blas,
+  };
+}
+
+/** Cold load time and peak RSS in a fresh process: load minilm, embed 32 × 128 tokens. */
+function loadAndMemory(): Record<string, number> {
+  const script = `
+    const { SentenceEncoder } = await import(${JSON.stringify(join(ROOT, "dist", "index.js"))});
+    const { readFileSync } = await import("node:fs");
+    const t0 = performance.now();
+    const enc = await SentenceEncoder.load(${JSON.stringify(MINILM)});
+    const loadMs = performance.now() - t0;
+    const texts = readFileSync(${JSON.stringify(join(WORK, "tokens128.txt"))}, "utf8").trim().split("\\n").slice(0, 32);
+    await enc.embed(texts, { batchSize: 32 });
+    console.log(JSON.stringify({ loadMs, peakRssMB: process.resourceUsage().maxRSS / 1024 }));
+  `;
+  const loads: number[] = [];
+  const rss: number[] = [];
+  for (let r = 0; r < Math.max(RUNS, 5); r++) {
+    const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }).trim().split("\n").pop()!) as { loadMs: number; peakRssMB: number };
+    loads.push(out.loadMs);
+    rss.push(out.peakRssMB);
+  }
+  const weightsMB = 45437760 / 1e6;
+  return { loadMs: median(loads), peakRssMB: median(rss), weightFileMB: weightsMB, float32WeightsMB: weightsMB * 2 };
+}
+
+export async function runE2eBench(): Promise<void> {
+  const peers = ensurePeers();
+  console.log(`End-to-end benchmark — ${cpus()[0]?.model ?? "cpu"} x${cpus().length}, node ${process.version}, ${new Date().toISOString().slice(0, 10)}, median of ${RUNS}`);
+  const rows = await embeddingRows(peers);
+  const base = await bertBaseRow();
+  console.log(`bert-base-shaped (768/12/12), 32 × 128 tokens on ${base.backend}: ${(base.sentencesPerSecond as number).toFixed(1)} sentences/s, ${(base.gflops as number).toFixed(1)} GFLOP/s` +
+    (base.openBlasGflops ? ` = ${((base.fractionOfOpenBlas as number) * 100).toFixed(0)}% of numpy/OpenBLAS sgemm (${(base.openBlasGflops as number).toFixed(1)} GFLOP/s)` : ""));
+  const mem = loadAndMemory();
+  console.log(`minilm-l6-h384 cold load ${mem.loadMs.toFixed(0)} ms; peak RSS ${mem.peakRssMB.toFixed(0)} MB for 32 × 128 tokens (weights ${mem.float32WeightsMB.toFixed(0)} MB as float32, ${mem.weightFileMB.toFixed(0)} MB on disk)`);
+  mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
+  writeFileSync(join(ROOT, "bench", "results", "e2e.json"), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows, bertBase: base, load: mem }, null, 2));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runE2eBench().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,20 @@
+/**
+ * `npm run bench`: every benchmark in one run, each next to its peer in the same run — GEMM vs
+ * numpy/OpenBLAS, tokenizer vs @huggingface/transformers, end to end vs transformers.js — with
+ * tables printed and JSON written to bench/results/. The HTTP server has its own: npm run bench:server.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runGemmBench } from "./gemm.js";
+import { runTokenizerBench } from "./tokenizer.js";
+import { runE2eBench } from "./e2e.js";
+
+const only = process.argv.slice(2);
+const want = (name: string) => only.length === 0 || only.includes(name);
+
+const results = join(dirname(fileURLToPath(import.meta.url)), "results");
+mkdirSync(results, { recursive: true });
+if (want("gemm")) writeFileSync(join(results, "gemm.json"), JSON.stringify(runGemmBench({ print: true }), null, 2) + "\n");
+if (want("tokenizer")) await runTokenizerBench({ print: true });
+if (want("e2e")) await runE2eBench();
