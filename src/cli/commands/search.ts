@@ -17,7 +17,7 @@ import { cacheKey, cacheLocations, modelIdentity, newManifest, readCache, sha256
 interface SearchFlags extends EncoderFlags {
   corpus?: string;
   field?: string;
-  query: string[];
+  query?: string[];
   input?: string;
   topK: number;
   format?: string;
@@ -41,7 +41,7 @@ export function registerSearch(program: Command): void {
     .argument("[queries...]", "query texts (also --query; else --input FILE, else lines on stdin)")
     .requiredOption("-c, --corpus <file>", "texts to search: .txt (a line each), .jsonl (strings, or objects with --field) or .csv (column --field)")
     .option("--field <name>", "the .csv column or .jsonl key holding the text (default: text)")
-    .option("-q, --query <text>", "a query (repeatable)", (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option("-q, --query <text>", "a query (repeatable)", (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option("-i, --input <file>", "queries from FILE: .jsonl (a string a line) or one query a line; - for stdin")
     .option("-k, --top-k <n>", "results per query", parsePositiveInt("--top-k"), 5)
     .option("-f, --format <format>", "text (ranked list; default on a terminal) or jsonl (default otherwise)")
@@ -114,7 +114,7 @@ async function runSearch(args: string[], flags: SearchFlags): Promise<void> {
 }
 
 async function readQueries(args: string[], flags: SearchFlags): Promise<string[]> {
-  const given = [...args, ...flags.query];
+  const given = [...args, ...(flags.query ?? [])];
   if (given.length > 0) {
     if (flags.input !== undefined) throw new CliError("Give queries either as arguments/--query or with --input, not both");
     return given;

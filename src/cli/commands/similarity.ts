@@ -91,8 +91,16 @@ async function runSimilarity(args: string[], flags: SimilarityFlags): Promise<vo
         sink.writeJsonLine({ texts, pooling: encoder.info.strategy, normalize: encoder.normalize, score, matrix });
       } else {
         const title = `${score} similarity; pooling ${encoder.info.strategy}${encoder.normalize ? " + L2 normalise" : ""}`;
-        sink.write(renderHeatmap(texts, matrix, { color, digits: flags.digits, title }));
-        sink.write(topPairs(texts, matrix, flags.digits));
+        // A matrix wider than the terminal wraps into noise: list the closest pairs instead.
+        const columns = flags.output === undefined ? process.stdout.columns : undefined;
+        const width = String(texts.length).length + 3 + texts.length * (flags.digits + 5);
+        if (columns !== undefined && width > columns) {
+          sink.write(`${title}\n${texts.length} texts make a matrix wider than this terminal (${columns} columns); use --format jsonl for all of it.\n`);
+          sink.write(topPairs(texts, matrix, flags.digits, 20));
+        } else {
+          sink.write(renderHeatmap(texts, matrix, { color, digits: flags.digits, title }));
+          sink.write(topPairs(texts, matrix, flags.digits));
+        }
       }
     }
   } finally {
