@@ -78,7 +78,9 @@ function median(xs: number[]): number {
 function time(fn: () => void, runs: number): number {
   fn(); // warm-up (JIT; and our word cache, as in any long-running process)
   const seconds: number[] = [];
+  const collect = (globalThis as { gc?: () => void }).gc; // with --expose-gc: start each run clean
   for (let r = 0; r < runs; r++) {
+    collect?.();
     const t0 = process.hrtime.bigint();
     fn();
     seconds.push(Number(process.hrtime.bigint() - t0) / 1e9);
