@@ -3,13 +3,12 @@
  * length, threads, score function), declared once so both commands read and document them alike.
  */
 import type { Command } from "commander";
-import { ModelNotFoundError, resolveModel, type ResolvedModel } from "../io/hub.js";
 import { SentenceEncoder } from "../pipelines/sentence-encoder.js";
 import { parseLayerSelection, type LayerSelection } from "../pooling/layers.js";
 import type { SimilarityFunction } from "../pooling/similarity.js";
 import { parsePoolingStrategy, type PoolingStrategy } from "../pooling/strategies.js";
 import { CliError, parsePositiveInt } from "./io.js";
-import { DEFAULT_EMBEDDING_MODEL, applyThreads, warnIfRandomWeights } from "./model-arg.js";
+import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelForCli, warnIfRandomWeights } from "./model-arg.js";
 
 export interface EncoderFlags {
   model?: string;
@@ -74,23 +73,4 @@ export async function loadEncoderFromFlags(flags: EncoderFlags, pooling: Pooling
 export function describeEncoder(encoder: SentenceEncoder): string {
   const info = encoder.info;
   return `${encoder.model.backend.name}; pooling ${info.strategy}${info.normalize ? " + L2 normalise" : ""} (${info.source}); max ${info.maxLength} tokens`;
-}
-
-/**
- * resolveModel, with the "looked in" list followed by what the user can do about it: most often
- * they are offline, or the folder they have lacks weights.
- */
-export async function resolveModelForCli(name: string): Promise<ResolvedModel> {
-  try {
-    return await resolveModel(name, { progress: Boolean(process.stderr.isTTY) });
-  } catch (err) {
-    if (!(err instanceof ModelNotFoundError)) throw err;
-    const offline = err.looked.some((l) => l.result.startsWith("not tried: offline"));
-    const first = offline
-      ? "run once with network access (unset HF_HUB_OFFLINE) to download it into the Hugging Face cache"
-      : "check the name and your network access (a hub id downloads once into the Hugging Face cache)";
-    throw new CliError(
-      `${err.message}\nTo fix: ${first};\n  or pass --model DIR, a folder with config.json, the tokenizer files and model.safetensors or pytorch_model.bin\n  (with BERT_TS_MODELS=DIR, an id org/name means DIR/org--name).`,
-    );
-  }
 }

@@ -5,15 +5,35 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { resolveModel } from "../io/hub.js";
+import { ModelNotFoundError, resolveModel, type ResolvedModel } from "../io/hub.js";
+import { CliError } from "./io.js";
 
 export const DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2";
 
+/** The model's folder; a model that cannot be found fails with where it looked and what to do. */
 export async function resolveModelArg(name: string | undefined, fallback?: string): Promise<string> {
   const chosen = name ?? fallback;
-  if (chosen === undefined) throw new Error("--model is required (a model folder or a Hugging Face id)");
-  const { dir } = await resolveModel(chosen, { progress: Boolean(process.stderr.isTTY) });
-  return dir;
+  if (chosen === undefined) throw new CliError("--model is required (a model folder or a Hugging Face id)");
+  return (await resolveModelForCli(chosen)).dir;
+}
+
+/**
+ * resolveModel, with the "looked in" list followed by what the user can do about it: most often
+ * they are offline, or the folder they have lacks weights.
+ */
+export async function resolveModelForCli(name: string): Promise<ResolvedModel> {
+  try {
+    return await resolveModel(name, { progress: Boolean(process.stderr.isTTY) });
+  } catch (err) {
+    if (!(err instanceof ModelNotFoundError)) throw err;
+    const offline = err.looked.some((l) => l.result.startsWith("not tried: offline"));
+    const first = offline
+      ? "run once with network access (unset HF_HUB_OFFLINE) to download it into the Hugging Face cache"
+      : "check the name and your network access (a hub id downloads once into the Hugging Face cache)";
+    throw new CliError(
+      `${err.message}\nTo fix: ${first};\n  or pass --model DIR, a folder with config.json, the tokenizer files and model.safetensors or pytorch_model.bin\n  (with BERT_TS_MODELS=DIR, an id org/name means DIR/org--name).`,
+    );
+  }
 }
 
 /** Test checkpoints carry GENERATED.json: say plainly that their vectors mean nothing. */

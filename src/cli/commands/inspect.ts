@@ -17,7 +17,7 @@ import type { LoadReport } from "../../models/checkpoint.js";
 import { familyFor } from "../../models/registry.js";
 import { readDefaultPooling } from "../../pooling/defaults.js";
 import { loadTokenizer } from "../../tokenizers/index.js";
-import { resolveModelForCli } from "../encoder-flags.js";
+import { resolveModelForCli } from "../model-arg.js";
 import { CliError, formatTable, OutputSink } from "../io.js";
 
 interface InspectFlags {
