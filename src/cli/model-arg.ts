@@ -11,19 +11,19 @@ import { CliError } from "./io.js";
 export const DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2";
 
 /** The model's folder; a model that cannot be found fails with where it looked and what to do. */
-export async function resolveModelArg(name: string | undefined, fallback?: string): Promise<string> {
+export async function resolveModelArg(name: string | undefined, fallback?: string, options: { tokenizerOnly?: boolean } = {}): Promise<string> {
   const chosen = name ?? fallback;
   if (chosen === undefined) throw new CliError("--model is required (a model folder or a Hugging Face id)");
-  return (await resolveModelForCli(chosen)).dir;
+  return (await resolveModelForCli(chosen, options)).dir;
 }
 
 /**
  * resolveModel, with the "looked in" list followed by what the user can do about it: most often
  * they are offline, or the folder they have lacks weights.
  */
-export async function resolveModelForCli(name: string): Promise<ResolvedModel> {
+export async function resolveModelForCli(name: string, options: { tokenizerOnly?: boolean } = {}): Promise<ResolvedModel> {
   try {
-    return await resolveModel(name, { progress: Boolean(process.stderr.isTTY) });
+    return await resolveModel(name, { progress: Boolean(process.stderr.isTTY), tokenizerOnly: options.tokenizerOnly });
   } catch (err) {
     if (!(err instanceof ModelNotFoundError)) throw err;
     const offline = err.looked.some((l) => l.result.startsWith("not tried: offline"));

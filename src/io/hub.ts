@@ -9,7 +9,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { readRef, repoFolderName, snapshotDir, snapshotMissing } from "./hub-cache.js";
 import { apiUrl, downloadModel } from "./hub-download.js";
-import { isSafeRelativePath, missingForModel } from "./hub-files.js";
+import { TOKENIZER_CORE_FILES, isSafeRelativePath, missingForModel } from "./hub-files.js";
 import { HubHttpError } from "./hub-http.js";
 
 export interface ResolveOptions {
@@ -33,6 +33,11 @@ export interface ResolveOptions {
   timeoutMs?: number;
   /** Extra attempts per request after a network error, timeout, 429 or 5xx. Default 2. */
   retries?: number;
+  /**
+   * Only the tokenizer is needed (bert-ts tokenize): a models-dir folder with tokenizer files but no
+   * weights is enough.
+   */
+  tokenizerOnly?: boolean;
 }
 
 export interface ResolvedModel {
@@ -163,10 +168,10 @@ export async function resolveModel(nameOrPath: string, options: ResolveOptions =
     } else if (kindOf(dir) !== "dir") {
       looked.push({ place: `models dir ${dir}`, result: "not found" });
     } else {
-      const missing = missingForModel(
-        (f) => kindOf(join(dir, f)) === "file",
-        (f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as unknown,
-      );
+      const has = (f: string) => kindOf(join(dir, f)) === "file";
+      const missing = options.tokenizerOnly
+        ? TOKENIZER_CORE_FILES.some(has) ? undefined : `tokenizer files (${TOKENIZER_CORE_FILES.join(", ")})`
+        : missingForModel(has, (f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as unknown);
       if (missing === undefined) return { dir, source: "models-dir", id };
       looked.push({ place: `models dir ${dir}`, result: `incomplete: no ${missing}` });
     }

@@ -104,3 +104,14 @@ test("tokenize: bad input is a clear error on stderr with a non-zero exit", { sk
   assert.notEqual(badLength.status, 0);
   assert.match(badLength.stderr, /--max-length expects a positive integer/);
 });
+
+const REAL_TOKENIZER = "sentence-transformers--all-MiniLM-L6-v2";
+test("tokenize takes a hub id whose models-dir folder has tokenizer files but no weights", { skip: skipUnlessModel(REAL_TOKENIZER) || skipUnlessGolden("sentence-transformers--all-MiniLM-L6-v2.tokenizer.json") }, () => {
+  const golden = loadGolden("sentence-transformers--all-MiniLM-L6-v2.tokenizer.json").inputs[0];
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, "bin", "bert-ts.js"), "tokenize", "--model", "sentence-transformers/all-MiniLM-L6-v2", "--format", "jsonl", golden.input], {
+    encoding: "utf8",
+    env: { ...process.env, BERT_TS_MODELS: join(modelPath(REAL_TOKENIZER), ".."), HF_HUB_OFFLINE: "1" },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).input_ids, golden.input_ids);
+});

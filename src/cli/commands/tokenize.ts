@@ -48,7 +48,7 @@ async function runTokenize(texts: string[], flags: TokenizeFlags): Promise<void>
     truncation = flags.truncation as TruncationStrategy;
   } else if (flags.maxLength !== undefined) truncation = "longest_first";
   const format = resolveFormat(flags.format, flags.output);
-  const tokenizer = await loadTokenizer(await resolveModelArg(flags.model));
+  const tokenizer = await loadTokenizer(await resolveModelArg(flags.model, undefined, { tokenizerOnly: true }));
   const records = await readInputs({ args: texts, input: flags.input, pair: flags.pair });
   const sink = new OutputSink(flags.output);
   const options = { truncation, maxLength: flags.maxLength, addSpecialTokens: flags.specialTokens };
