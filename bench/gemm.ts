@@ -4,14 +4,17 @@
  *
  *   npm run bench:gemm        (or: node --import tsx bench/gemm.ts)
  *
- * Prints a table and writes bench/results/gemm.json. GFLOP/s = 2 M N K / median time.
- * Both sides write into a preallocated output and use float32. numpy runs as a subprocess
- * (bench/gemm_numpy.py) with OPENBLAS_NUM_THREADS set and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE
- * removed from its environment (they pin OpenBLAS to a slower kernel).
- * Env: BERT_TS_BENCH_RUNS (minimum runs per shape, default 7), BERT_TS_BENCH_SECONDS (target seconds
- * per shape, default 0.4), BERT_TS_BENCH_PYTHON (default python3), BERT_TS_NATIVE_ISA.
+ * Prints a table and writes bench/results/gemm.json. GFLOP/s = 2 M N K / median time of a batch of
+ * runs. Both sides write into a preallocated output and use float32. numpy runs in a subprocess
+ * (bench/gemm_numpy.py --serve, one per thread count) with OPENBLAS_NUM_THREADS set and
+ * OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed from its environment (they pin OpenBLAS to a slower
+ * kernel). The two sides alternate shape by shape, for several rounds, and each side keeps its best
+ * round: on a machine shared with other work both are measured under the same conditions.
+ * Env: BERT_TS_BENCH_RUNS (minimum runs per batch, default 7), BERT_TS_BENCH_SECONDS (target seconds
+ * per batch, default 0.3), BERT_TS_BENCH_ROUNDS (default 3), BERT_TS_BENCH_PYTHON (default python3),
+ * BERT_TS_NATIVE_ISA.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
@@ -84,26 +87,69 @@ function timeOurs(addon: NativeAddon, isa: number, m: number, k: number, n: numb
   return (2 * m * n * k) / median(times) / 1e9;
 }
 
-function runNumpy(shapes: [number, number, number][], threads: number, minRuns: number, seconds: number) {
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  const python = process.env.BERT_TS_BENCH_PYTHON || "python3";
-  const res = spawnSync(
-    python,
-    [join(benchDir, "gemm_numpy.py"), JSON.stringify(shapes), String(minRuns), String(seconds)],
-    { env, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
-  );
-  if (res.status !== 0) {
-    return { error: `${python} bench/gemm_numpy.py failed: ${(res.error?.message ?? res.stderr).trim().split("\n").pop()}` };
+/** A numpy subprocess answering one shape per request line (bench/gemm_numpy.py --serve). */
+class NumpyServer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: string[] = [];
+  private waiting: ((line: string | null) => void) | undefined;
+  private buffer = "";
+  private ended = false;
+  private stderr = "";
+
+  constructor(threads: number) {
+    const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+    delete env.OPENBLAS_CORETYPE;
+    delete env.OPENBLAS_L2_SIZE;
+    const python = process.env.BERT_TS_BENCH_PYTHON || "python3";
+    this.child = spawn(python, [join(benchDir, "gemm_numpy.py"), "--serve"], { env });
+    this.child.stdout.setEncoding("utf8");
+    this.child.stdout.on("data", (chunk: string) => {
+      this.buffer += chunk;
+      let nl: number;
+      while ((nl = this.buffer.indexOf("\n")) >= 0) {
+        this.push(this.buffer.slice(0, nl));
+        this.buffer = this.buffer.slice(nl + 1);
+      }
+    });
+    this.child.stderr.on("data", (chunk: Buffer) => (this.stderr += chunk.toString()));
+    const end = () => {
+      this.ended = true;
+      this.waiting?.(null);
+      this.waiting = undefined;
+    };
+    this.child.on("close", end);
+    this.child.on("error", (e) => {
+      this.stderr += e.message;
+      end();
+    });
   }
-  return JSON.parse(res.stdout) as {
-    blas: Record<string, unknown>;
-    results: { m: number; k: number; n: number; gflops: number }[];
-  };
+
+  private push(line: string): void {
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = undefined;
+      w(line);
+    } else this.lines.push(line);
+  }
+
+  async next(): Promise<Record<string, unknown>> {
+    const line =
+      this.lines.shift() ?? (this.ended ? null : await new Promise<string | null>((resolve) => (this.waiting = resolve)));
+    if (line === null) throw new Error(`bench/gemm_numpy.py stopped: ${this.stderr.trim().split("\n").pop() ?? ""}`);
+    return JSON.parse(line) as Record<string, unknown>;
+  }
+
+  async time(m: number, k: number, n: number, minRuns: number, seconds: number): Promise<number> {
+    this.child.stdin.write(`${JSON.stringify([m, k, n, minRuns, seconds])}\n`);
+    return Number((await this.next()).gflops);
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
 }
 
-export function runGemmBench(options: { threadCounts?: number[]; print?: boolean } = {}): GemmBenchResult {
+export async function runGemmBench(options: { threadCounts?: number[]; print?: boolean } = {}): Promise<GemmBenchResult> {
   const { addon, reason } = loadNativeAddon();
   if (!addon) throw new Error(`the native addon is not built (${reason}); run \`npm run build:native\``);
   const info = addon.info();
@@ -112,7 +158,8 @@ export function runGemmBench(options: { threadCounts?: number[]; print?: boolean
   const all = availableParallelism();
   const threadCounts = options.threadCounts ?? (all > 1 ? [1, all] : [1]);
   const minRuns = Number(process.env.BERT_TS_BENCH_RUNS ?? 7);
-  const seconds = Number(process.env.BERT_TS_BENCH_SECONDS ?? 0.4);
+  const seconds = Number(process.env.BERT_TS_BENCH_SECONDS ?? 0.3);
+  const rounds = Number(process.env.BERT_TS_BENCH_ROUNDS ?? 3);
   const shapes: [number, number, number][] = [];
   for (const m of GEMM_M) for (const [k, n] of GEMM_KN) shapes.push([m, k, n]);
 
@@ -129,21 +176,26 @@ export function runGemmBench(options: { threadCounts?: number[]; print?: boolean
   try {
     for (const threads of threadCounts) {
       addon.setThreads(threads);
-      const ours = shapes.map(([m, k, n]) => timeOurs(addon, isa, m, k, n, minRuns, seconds));
-      const np = runNumpy(shapes, threads, minRuns, seconds);
-      if ("error" in np) result.numpy = { error: np.error };
-      else result.numpy = np.blas;
+      let numpy: NumpyServer | undefined = new NumpyServer(threads);
+      try {
+        result.numpy = (await numpy.next()).blas as Record<string, unknown>;
+      } catch (e) {
+        result.numpy = { error: e instanceof Error ? e.message : String(e) };
+        numpy = undefined;
+      }
+      const ours = shapes.map(() => 0);
+      const theirs = shapes.map(() => 0);
+      for (let round = 0; round < rounds; round++) {
+        for (let i = 0; i < shapes.length; i++) {
+          const [m, k, n] = shapes[i];
+          ours[i] = Math.max(ours[i], timeOurs(addon, isa, m, k, n, minRuns, seconds));
+          if (numpy) theirs[i] = Math.max(theirs[i], await numpy.time(m, k, n, minRuns, seconds));
+        }
+      }
+      numpy?.close();
       shapes.forEach(([m, k, n], i) => {
-        const theirs = "error" in np ? null : np.results[i].gflops;
-        result.rows.push({
-          m,
-          k,
-          n,
-          threads,
-          oursGflops: ours[i],
-          numpyGflops: theirs,
-          ratio: theirs ? ours[i] / theirs : null,
-        });
+        const np = numpy ? theirs[i] : null;
+        result.rows.push({ m, k, n, threads, oursGflops: ours[i], numpyGflops: np, ratio: np ? ours[i] / np : null });
       });
     }
   } finally {
@@ -156,7 +208,7 @@ export function runGemmBench(options: { threadCounts?: number[]; print?: boolean
 function printTable(r: GemmBenchResult): void {
   const blas = r.numpy as Record<string, unknown>;
   const blasName = blas.error ? `numpy unavailable: ${String(blas.error)}` : `numpy ${String(blas.numpy)}: ${String(blas.config ?? JSON.stringify(blas.threadpoolctl ?? blas.show_config))}`;
-  console.log(`GEMM y = x . W^T (float32), GFLOP/s, median; ${r.cpu}; node ${r.node}`);
+  console.log(`GEMM y = x . W^T (float32), GFLOP/s (median of a batch, best of rounds); ${r.cpu}; node ${r.node}`);
   console.log(`ours: native ${r.native.isa} ${r.native.tiles}; ${blasName}`);
   console.log(`load average before: ${r.loadavgBefore.map((v) => v.toFixed(2)).join(" ")}`);
   const header = ["M", "K x N"];
@@ -185,7 +237,7 @@ function printTable(r: GemmBenchResult): void {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const result = runGemmBench();
+  const result = await runGemmBench();
   const dir = join(benchDir, "results");
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "gemm.json"), `${JSON.stringify(result, null, 2)}\n`);
