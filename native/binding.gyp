@@ -5,7 +5,8 @@
 # are built.
 {
   "variables": {
-    "bt_common_cflags": ["-O3", "-fPIC", "-ffp-contract=off", "-fno-math-errno", "-Wno-unused-function"]
+    "bt_common_cflags": ["-O3", "-fPIC", "-ffp-contract=off", "-fno-math-errno", "-Wno-unused-function"],
+    "bt_avx512_flags": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma", "-mprefer-vector-width=512"]
   },
   "targets": [
     {
@@ -22,6 +23,7 @@
       "cflags": ["<@(bt_common_cflags)"],
       "cflags_cc": ["-std=gnu++17"],
       "ldflags": ["-pthread"],
+      "xcode_settings": {"OTHER_CFLAGS": ["<@(bt_common_cflags)"], "CLANG_CXX_LANGUAGE_STANDARD": "gnu++17"},
       "conditions": [
         ["target_arch=='x64'", {
           "dependencies": ["bt_kernels_avx2", "bt_kernels_avx512"],
@@ -37,17 +39,17 @@
           "target_name": "bt_kernels_avx512",
           "type": "static_library",
           "sources": ["src/kernels/isa_avx512.cc"],
-          "cflags": ["<@(bt_common_cflags)", "-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma",
-                     "-mprefer-vector-width=512",
-                     "-Wno-maybe-uninitialized", "-Wno-uninitialized"],
-          "cflags_cc": ["-std=gnu++17"]
+          "cflags": ["<@(bt_common_cflags)", "<@(bt_avx512_flags)", "-Wno-maybe-uninitialized", "-Wno-uninitialized"],
+          "cflags_cc": ["-std=gnu++17"],
+          "xcode_settings": {"OTHER_CFLAGS": ["<@(bt_common_cflags)", "<@(bt_avx512_flags)"]}
         },
         {
           "target_name": "bt_kernels_avx2",
           "type": "static_library",
           "sources": ["src/kernels/isa_avx2.cc"],
           "cflags": ["<@(bt_common_cflags)", "-mavx2", "-mfma"],
-          "cflags_cc": ["-std=gnu++17"]
+          "cflags_cc": ["-std=gnu++17"],
+          "xcode_settings": {"OTHER_CFLAGS": ["<@(bt_common_cflags)", "-mavx2", "-mfma"]}
         }
       ]
     }]
