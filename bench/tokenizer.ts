@@ -10,9 +10,9 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { BertTokenizer } from "../src/tokenizers/index.js";
+import { BertTokenizer, RobertaTokenizer } from "../src/tokenizers/index.js";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(benchDir, "..");
@@ -44,6 +44,8 @@ export interface TokenizerBenchResult {
   runs: number;
   peer: string | null;
   identicalIds: { checked: number; mismatches: number; firstMismatch: string | null } | null;
+  /** The RoBERTa row's model and its own identical-ids check (byte-level BPE). */
+  roberta: { model: string; identicalIds: { checked: number; mismatches: number; firstMismatch: string | null } | null } | null;
   rows: TokenizerBenchRow[];
   node: string;
   date: string;
@@ -178,6 +180,8 @@ export async function runTokenizerBench(options: { print?: boolean } = {}): Prom
     ratio: peerColdRate ? coldRate / peerColdRate : null,
   });
 
+  const roberta = await measureRoberta(lines, runs, targetSeconds, peerLoaded?.module ?? null, rows);
+
   const result: TokenizerBenchResult = {
     model,
     corpus: corpusPath,
@@ -187,6 +191,7 @@ export async function runTokenizerBench(options: { print?: boolean } = {}): Prom
     runs,
     peer: peerLoaded ? `@huggingface/transformers ${peerLoaded.version}` : null,
     identicalIds,
+    roberta,
     rows,
     node: process.version,
     date: new Date().toISOString(),
@@ -201,6 +206,8 @@ export async function runTokenizerBench(options: { print?: boolean } = {}): Prom
     console.log(`Corpus: ${corpusPath} (${lines.length} lines, ${tokensPerPass} tokens a pass, ${passes} passes a run, median of ${runs} runs)`);
     console.log(`Peer: ${result.peer ?? "not available"}`);
     if (identicalIds) console.log(`Identical ids: ${identicalIds.checked - identicalIds.mismatches}/${identicalIds.checked} lines`);
+    const rid = roberta?.identicalIds;
+    if (rid) console.log(`Identical ids (RoBERTa): ${rid.checked - rid.mismatches}/${rid.checked} lines`);
     console.log("");
     console.log(`${"mode".padEnd(86)} ${"ours tok/s".padStart(12)} ${"peer tok/s".padStart(12)} ${"ratio".padStart(7)}`);
     for (const r of rows) {
@@ -211,6 +218,57 @@ export async function runTokenizerBench(options: { print?: boolean } = {}): Prom
     console.log(`\nWritten: ${join(outDir, "tokenizer.json")}`);
   }
   return result;
+}
+
+/**
+ * RoBERTa row: byte-level BPE (RobertaTokenizer) against the peer on the same folder
+ * (BERT_TS_BENCH_ROBERTA_MODEL, default roberta-micro-random), encode(text) one text at a time.
+ */
+async function measureRoberta(
+  lines: string[],
+  runs: number,
+  targetSeconds: number,
+  peerModule: PeerModule | null,
+  rows: TokenizerBenchRow[],
+): Promise<TokenizerBenchResult["roberta"]> {
+  const model = resolve(process.env.BERT_TS_BENCH_ROBERTA_MODEL ?? join(repoRoot, "..", "shared", "models", "roberta-micro-random"));
+  if (!existsSync(model)) return null;
+  const ours = await RobertaTokenizer.fromPretrained(model);
+  const peer = peerModule ? await peerModule.AutoTokenizer.from_pretrained(model) : null;
+  let identicalIds: NonNullable<TokenizerBenchResult["roberta"]>["identicalIds"] = null;
+  if (peer) {
+    let mismatches = 0;
+    let firstMismatch: string | null = null;
+    for (const line of lines) {
+      const a = ours.encode(line).inputIds;
+      const b = peer.encode(line);
+      if (a.length !== b.length || a.some((id, i) => id !== b[i])) {
+        mismatches++;
+        firstMismatch ??= line;
+      }
+    }
+    identicalIds = { checked: lines.length, mismatches, firstMismatch };
+  }
+  let tokensPerPass = 0;
+  for (const line of lines) tokensPerPass += ours.encode(line).inputIds.length;
+  const t0 = performance.now();
+  for (const line of lines) ours.encode(line);
+  const passes = Math.max(1, Math.round(targetSeconds / Math.max(1e-4, (performance.now() - t0) / 1000)));
+  const oursRate = (tokensPerPass * passes) / time(() => {
+    for (let p = 0; p < passes; p++) for (const line of lines) ours.encode(line);
+  }, runs);
+  const peerRate = peer
+    ? (tokensPerPass * passes) / time(() => {
+        for (let p = 0; p < passes; p++) for (const line of lines) peer.encode(line);
+      }, runs)
+    : null;
+  rows.push({
+    mode: `RoBERTa byte-level BPE (${basename(model)}): encode(text), one text at a time`,
+    oursTokensPerSecond: oursRate,
+    peerTokensPerSecond: peerRate,
+    ratio: peerRate ? oursRate / peerRate : null,
+  });
+  return { model, identicalIds };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
