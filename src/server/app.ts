@@ -53,6 +53,7 @@ export async function startServer(partial: Partial<ServerOptions> & ({ model: st
     context,
     close: () =>
       (closing ??= (async () => {
+        context.closing = true;
         await app.close();
         await context.engine.stop();
       })()),
@@ -84,6 +85,7 @@ async function loadContext(options: ServerOptions): Promise<ServerContext> {
     engine,
     metrics: new ServerMetrics(),
     batcher: undefined as unknown as Batcher,
+    closing: false,
   };
   const longest = Math.max(context.embedding?.info.maxLength ?? 0, context.classifier?.maxLength ?? 0);
   if (options.maxBatchTokens < longest) {
@@ -100,7 +102,8 @@ function buildApp(ctx: ServerContext): FastifyInstance {
     bodyLimit: ctx.options.bodyLimit,
     // Validation only: never coerce "1" into 1 or drop unknown fields silently.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
-    return503OnClosing: true,
+    // Answered by our own hook below, in our error shape.
+    return503OnClosing: false,
   });
 
   const defaultJson = app.getDefaultJsonParser("error", "error");
@@ -133,6 +136,17 @@ function buildApp(ctx: ServerContext): FastifyInstance {
     ctx.metrics.latency.observe(labels, reply.elapsedTime / 1000);
   });
 
+  // While draining, requests that arrive on open keep-alive connections are turned away.
+  app.addHook("onRequest", async (_req, reply) => {
+    if (!ctx.closing) return;
+    reply.header("connection", "close");
+    throw new ApiError(503, "unhealthy", "The server is shutting down", { "retry-after": "1" });
+  });
+  // Responses sent while draining close their connection, or an idle keep-alive socket would hold
+  // close() open until its timeout.
+  app.addHook("onSend", async (_req, reply) => {
+    if (ctx.closing) reply.header("connection", "close");
+  });
   if (ctx.options.apiKey) registerAuth(app, ctx.options.apiKey);
 
   // Known paths answer other methods with 405 and Allow, not 404.

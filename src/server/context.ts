@@ -31,6 +31,8 @@ export interface ServerContext {
   engine: InferenceEngine;
   batcher: Batcher;
   metrics: ServerMetrics;
+  /** Set when close() starts: new requests get 503 while in-flight ones finish. */
+  closing: boolean;
 }
 
 export function requireEmbedding(ctx: ServerContext): LoadedEmbedding {

@@ -23,7 +23,7 @@ const STYLE = `
   th.rowhead { text-align: right; max-width: 260px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; padding-right: 6px; }
   td.cell { width: 58px; height: 40px; text-align: center; font: 12px ui-monospace, monospace; border-radius: 3px; }
   .legend { display: flex; align-items: center; gap: 8px; font-size: 12px; color: #5b6573; margin-top: 12px; }
-  .legend .bar { width: 220px; height: 12px; border-radius: 3px; background: linear-gradient(to right, rgb(49,99,206), rgb(255,255,255), rgb(206,49,49)); }
+  .legend .bar { width: 220px; height: 12px; border-radius: 3px; background: linear-gradient(to right, rgb(247,251,255), rgb(198,219,239), rgb(107,174,214), rgb(33,113,181), rgb(8,48,107)); }
 `;
 
 const SCRIPT = `
@@ -48,16 +48,26 @@ function setStatus(text, isError) {
   $("status").className = isError ? "error" : "";
 }
 
-// -1 → blue, 0 → white, 1 → red.
-function color(v) {
-  const t = Math.max(-1, Math.min(1, v));
-  const [r, g, b] = t >= 0 ? [255 - 49 * t, 255 - 206 * t, 255 - 206 * t] : [255 + 206 * t, 255 + 156 * t, 255 + 49 * t];
-  return "rgb(" + Math.round(r) + "," + Math.round(g) + "," + Math.round(b) + ")";
+// A sequential palette over the matrix's own range, so small differences stay visible
+// (the range is printed on the legend).
+const STOPS = [[247, 251, 255], [198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]];
+function color(t) {
+  const x = Math.max(0, Math.min(1, t)) * (STOPS.length - 1);
+  const k = Math.min(STOPS.length - 2, Math.floor(x));
+  const f = x - k;
+  const c = STOPS[k].map((a, i) => Math.round(a + (STOPS[k + 1][i] - a) * f));
+  return "rgb(" + c.join(",") + ")";
 }
 
 function render(sentences, vectors) {
   const n = sentences.length;
   const sims = vectors.map((a) => vectors.map((b) => a.reduce((s, x, i) => s + x * b[i], 0)));
+  const all = sims.flat();
+  const lo = Math.min(...all);
+  const hi = Math.max(...all);
+  const scale = (v) => (hi - lo > 1e-9 ? (v - lo) / (hi - lo) : 1);
+  $("lo").textContent = lo.toFixed(2);
+  $("hi").textContent = hi.toFixed(2);
   const table = document.createElement("table");
   table.id = "heatmap";
   const head = table.insertRow();
@@ -80,8 +90,8 @@ function render(sentences, vectors) {
       const v = sims[i][j];
       td.className = "cell";
       td.dataset.value = String(v);
-      td.style.background = color(v);
-      td.style.color = Math.abs(v) > 0.6 ? "white" : "#1d232b";
+      td.style.background = color(scale(v));
+      td.style.color = scale(v) > 0.55 ? "white" : "#1d232b";
       td.textContent = v.toFixed(2);
       td.title = sentences[i] + "\\n" + sentences[j] + "\\ncosine " + v.toFixed(4);
     }
@@ -154,7 +164,7 @@ const HTML = `<!doctype html>
   <span id="status"></span>
 </div>
 <div id="result"></div>
-<div class="legend"><span>−1</span><span class="bar"></span><span>1</span><span>cosine similarity of the sentence embeddings (one sentence per line; Ctrl+Enter to compare)</span></div>
+<div class="legend"><span id="lo"></span><span class="bar"></span><span id="hi"></span><span>cosine similarity of the sentence embeddings, coloured from the lowest to the highest (one sentence per line; Ctrl+Enter to compare)</span></div>
 <script>${SCRIPT}</script>
 </body>
 </html>

@@ -76,7 +76,7 @@ export const openaiEmbeddingsSchema = {
         { type: "string" },
         { type: "array", items: { type: "string" } },
         { type: "array", items: tokenId, minItems: 1 },
-        { type: "array", items: { type: "array", items: tokenId } },
+        { type: "array", items: { type: "array", items: tokenId, minItems: 1 } },
       ],
     },
     model: { type: ["string", "null"] },

@@ -1,0 +1,95 @@
+/**
+ * The built-in page in a real browser: headless Chromium (Debian's package, driven by
+ * playwright-core) opens /, asks for the API key, embeds the sentences typed in and draws their
+ * cosine-similarity matrix as a coloured heatmap whose numbers equal those computed from /embed.
+ * Without Chromium the test is skipped locally (with the reason) and fails in CI.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { chromium, type BrowserContext } from "playwright-core";
+import type { RunningServer } from "../../src/server/app.js";
+import { post, skipUnlessServerModels, startTestServer } from "./helpers.js";
+
+const CHROMIUM = process.env.BERT_TS_CHROMIUM ?? "/usr/bin/chromium";
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const KEY = "page-key";
+
+function skipReason(): string | false {
+  const models = skipUnlessServerModels();
+  if (models) return models;
+  if (existsSync(CHROMIUM)) return false;
+  if (process.env.CI) throw new Error(`Chromium not found at ${CHROMIUM}; .ci/run installs Debian's chromium package`);
+  return `Chromium not found at ${CHROMIUM} (apt-get install -y chromium)`;
+}
+
+describe("bert-ts serve: similarity page", { skip: skipReason() }, () => {
+  let server: RunningServer;
+  let browser: BrowserContext;
+  let profile: string;
+
+  before(async () => {
+    profile = mkdtempSync(join(tmpdir(), "bert-ts-chromium-"));
+    [server, browser] = await Promise.all([
+      startTestServer({ classifier: undefined, apiKey: KEY }),
+      chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS }),
+    ]);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it("draws the cosine-similarity heatmap of the typed sentences", async () => {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    page.on("console", (m) => m.type() === "error" && !/401/.test(m.text()) && problems.push(`console: ${m.text()}`));
+    await page.setViewportSize({ width: 1000, height: 720 });
+    await page.goto(server.url + "/");
+
+    // The server wants a key: the page asks for it.
+    await page.locator("#keybox").waitFor({ state: "visible" });
+    await page.fill("#key", KEY);
+    await page.click("#savekey");
+    await page.locator("#heatmap td.cell").first().waitFor();
+
+    const sentences = ["A man is playing a guitar.", "Someone plays an instrument.", "The cat sleeps on the sofa.", "Stock markets fell sharply today."];
+    await page.fill("#sentences", sentences.join("\n"));
+    await page.click("#go");
+    // Functions, not strings: the page's CSP forbids eval. No DOM types in this project, hence `any`.
+    await page.waitForFunction(() => (globalThis as any).document.getElementById("status").textContent.startsWith("4×4"));
+
+    const cells: { value: number; color: string }[] = await page.evaluate(() => {
+      const w = globalThis as any;
+      return [...w.document.querySelectorAll("#heatmap td.cell")].map((td: any) => ({ value: Number(td.dataset.value), color: w.getComputedStyle(td).backgroundColor }));
+    });
+    assert.equal(cells.length, 16);
+    const vectors = (await post(server.url, "/embed", { inputs: sentences, truncate: true }, { authorization: `Bearer ${KEY}` })).json as number[][];
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 4; j++) {
+        const expected = vectors[i].reduce((s, x, k) => s + x * vectors[j][k], 0);
+        assert.ok(Math.abs(cells[i * 4 + j].value - expected) < 1e-9, `cell ${i},${j}: ${cells[i * 4 + j].value} vs ${expected}`);
+      }
+      assert.ok(Math.abs(cells[i * 5].value - 1) < 1e-6, "a sentence is its own closest match");
+    }
+    assert.ok(new Set(cells.map((c) => c.color)).size > 1, "cells are coloured by value");
+    assert.match(await page.textContent("#model") ?? "", /minilm-l6-h384-random/);
+
+    const shot = process.env.BERT_TS_PAGE_SCREENSHOT ?? join(profile, "page.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    assert.deepEqual(problems, []);
+  });
+});
