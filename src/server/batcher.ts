@@ -5,10 +5,11 @@
  * request gets bit for bit what it would get alone. A request larger than the budget is split over
  * several passes. Admission is bounded (maxQueue requests in flight): past it, `overloaded` (429).
  */
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { overloaded } from "./errors.js";
 import type { InferenceEngine } from "./engine.js";
 import type { ServerMetrics } from "./metrics.js";
-import type { ModelRole, OutputKind } from "./protocol.js";
+import type { BatchResult, ModelRole, OutputKind } from "./protocol.js";
 
 /** One sequence to run: its token ids and what to return for it. */
 export interface SequenceJob {
@@ -128,28 +129,37 @@ export class Batcher {
     });
     this.metrics.batchInputs.observe({ model }, batch.length);
     this.metrics.batchTokens.observe({ model }, total);
+    let result: BatchResult;
     try {
-      const result = await this.engine.run({ model, ids, typeIds, starts, outputs });
-      // Send the next batch before answering this one, so the worker never waits on HTTP work.
-      this.busy = false;
-      this.pump();
-      this.metrics.batchSeconds.observe({ model }, result.computeMs / 1000);
-      this.metrics.tokens.inc({ model }, total);
-      this.metrics.inputs.inc({ model }, batch.length);
-      batch.forEach((s, i) => this.complete(s, result.data.subarray(result.starts[i], result.starts[i + 1])));
+      result = await this.engine.run({ model, ids, typeIds, starts, outputs });
     } catch (err) {
       this.busy = false;
       this.pump();
       const error = err instanceof Error ? err : new Error(String(err));
       for (const s of batch) this.fail(s.request, error);
+      return;
+    }
+    // Send the next batch before answering this one, so the worker never waits on HTTP work.
+    this.busy = false;
+    this.pump();
+    this.metrics.batchSeconds.observe({ model }, result.computeMs / 1000);
+    this.metrics.tokens.inc({ model }, total);
+    this.metrics.inputs.inc({ model }, batch.length);
+    const done = batch.filter((s, i) => this.complete(s, result.data.subarray(result.starts[i], result.starts[i + 1])));
+    // One answer per event-loop turn: serialising hundreds of responses in one go would make
+    // /health (and new requests) wait behind all of them.
+    for (const s of done) {
+      this.finish(s.request, () => s.request.resolve(s.request.results));
+      await nextTurn();
     }
   }
 
-  private complete(s: QueuedSequence, output: Float32Array): void {
+  /** Stores one output; true when it was its request's last. */
+  private complete(s: QueuedSequence, output: Float32Array): boolean {
     const r = s.request;
-    if (r.failed) return;
+    if (r.failed) return false;
     r.results[s.index] = output;
-    if (--r.remaining === 0) this.finish(r, () => r.resolve(r.results));
+    return --r.remaining === 0;
   }
 
   private fail(r: AdmittedRequest, error: Error): void {
