@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { applyClassificationFunction } from "../../pipelines/text-classification.js";
 import type { SequenceJob } from "../batcher.js";
 import { type ServerContext, lengthPolicy, requireClassifier, requireEmbedding } from "../context.js";
-import { empty, tooLarge } from "../errors.js";
+import { ApiError, empty, tooLarge } from "../errors.js";
 import { encodeInput, type SequenceInput } from "../inputs.js";
 import { OUTPUT_POOLED, OUTPUT_TOKENS } from "../protocol.js";
 import { checkDimensions, finishEmbedding } from "../vectors.js";
@@ -18,11 +18,13 @@ interface TruncationFields {
 }
 interface EmbedBody extends TruncationFields {
   inputs: string | string[];
+  prompt_name?: string | null;
   normalize: boolean;
   dimensions?: number | null;
 }
 interface EmbedAllBody extends TruncationFields {
   inputs: string | string[];
+  prompt_name?: string | null;
 }
 interface PredictBody extends TruncationFields {
   inputs: string | string[] | string[][];
@@ -30,6 +32,7 @@ interface PredictBody extends TruncationFields {
 }
 interface TokenizeBody {
   inputs: string | string[];
+  prompt_name?: string | null;
   add_special_tokens: boolean;
 }
 interface DecodeBody {
@@ -70,10 +73,18 @@ function utf8Offsets(text: string): Int32Array {
   return out;
 }
 
+/** TEI's prompts come from a sentence-transformers config bert-ts does not read; refuse rather than ignore. */
+function refusePromptName(body: { prompt_name?: string | null }): void {
+  if (body.prompt_name !== undefined && body.prompt_name !== null) {
+    throw new ApiError(422, "validation", "`prompt_name` is not supported: prepend the prompt to the input text");
+  }
+}
+
 export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const max = ctx.options.maxClientBatchSize;
 
   app.post<{ Body: EmbedBody }>("/embed", { schema: { body: embedSchema } }, async (req) => {
+    refusePromptName(req.body);
     const model = requireEmbedding(ctx);
     const texts = inputList(req.body.inputs, isString, max);
     checkDimensions(req.body.dimensions, model.info.dimension);
@@ -84,6 +95,7 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
   });
 
   app.post<{ Body: EmbedAllBody }>("/embed_all", { schema: { body: embedAllSchema } }, async (req) => {
+    refusePromptName(req.body);
     const model = requireEmbedding(ctx);
     const texts = inputList(req.body.inputs, isString, max);
     const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
@@ -109,6 +121,7 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
   });
 
   app.post<{ Body: TokenizeBody }>("/tokenize", { schema: { body: tokenizeSchema } }, async (req) => {
+    refusePromptName(req.body);
     const { tokenizer } = ctx.embedding ?? requireClassifier(ctx);
     const texts = inputList(req.body.inputs, isString, max);
     return texts.map((text) => {
