@@ -6,6 +6,7 @@
  */
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { mulberry32 } from "../test/helpers/random.js";
 
 export interface RandomModelShape {
   hidden: number;
@@ -18,16 +19,6 @@ export interface RandomModelShape {
 
 export const BERT_BASE: RandomModelShape = { hidden: 768, layers: 12, heads: 12, intermediate: 3072, vocab: 30522, maxPositions: 512 };
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Creates the folder unless it already exists; returns its path. tokenizerFrom: a folder with vocab.txt (+ tokenizer files). */
 export function makeRandomBert(dir: string, shape: RandomModelShape, tokenizerFrom: string, seed = 1234): string {

@@ -5,6 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { loadNativeAddon, type NativeAddon } from "../../src/backend/native.js";
+import { mulberry32 } from "../helpers/random.js";
+
+/** Seeded generator for kernel test data. */
+export const rng = mulberry32;
 
 const loaded = loadNativeAddon();
 if (!loaded.addon && (process.env.CI === "true" || process.env.BERT_TS_REQUIRE_NATIVE === "1")) {
@@ -24,17 +28,6 @@ export function isas(): string[] {
   return loaded.addon ? loaded.addon.info().isas : [];
 }
 
-/** mulberry32: small, seeded, reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Uniform values in [-scale, scale). */
 export function randomArray(n: number, rand: () => number, scale = 1): Float32Array {

@@ -1,17 +1,10 @@
 /** A seeded random BERT small enough for fast unit tests that need nothing from ../shared. */
 import { parseBertConfig, type BertConfig } from "../../src/config/bert-config.js";
 import type { WeightSource } from "../../src/models/checkpoint.js";
+import { mulberry32 } from "./random.js";
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
+
 
 export class MapWeights implements WeightSource {
   constructor(readonly map: Map<string, { shape: number[]; data: Float32Array }>) {}

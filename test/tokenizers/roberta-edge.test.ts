@@ -12,20 +12,10 @@ import { readFolderConfig } from "../../src/tokenizers/bert-tokenizer.js";
 import { parseMerges, vocabFromObject } from "../../src/tokenizers/models/index.js";
 import { RobertaTokenizer, type Encoding, type TokenizerJson } from "../../src/tokenizers/index.js";
 import { modelPath, skipUnlessModel } from "../helpers/paths.js";
+import { mulberry32 as rng } from "../helpers/random.js";
 
 const MODEL = "roberta-micro-random";
 
-/** mulberry32: small, seeded. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const POOLS: string[][] = [
   [..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"],
