@@ -11,13 +11,13 @@
 import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { AddedToken } from "./added-tokens.js";
 import { createDecoder, WordPieceDecoder } from "./decoders/index.js";
 import { createModel, loadVocabTxt, WordPiece, type Vocab } from "./models/index.js";
 import { BertNormalizer, createNormalizer } from "./normalizers/index.js";
 import { BertProcessing, createPostProcessor } from "./post-processors/index.js";
 import { BertPreTokenizer, createPreTokenizer } from "./pre-tokenizers/index.js";
-import type { TokenizerJson } from "./tokenizer-json.js";
+import type { AddedToken } from "./added-tokens.js";
+import { addedTokensFromJson, checkTokenizerJson, type TokenizerJson } from "./tokenizer-json.js";
 import { Tokenizer, type SpecialTokenNames, type TokenizerParts } from "./tokenizer.js";
 
 /** Which files to load from: "auto" prefers tokenizer.json. */
@@ -99,19 +99,9 @@ export class BertTokenizer extends Tokenizer {
 
   /** The fast tokenizer's description (tokenizer.json); its baked-in truncation/padding are ignored. */
   static fromTokenizerJson(json: TokenizerJson, folder: Partial<TokenizerFolderConfig> = {}, source = "tokenizer.json"): BertTokenizer {
-    if (typeof json !== "object" || json === null || typeof json.model !== "object" || json.model === null) {
-      throw new Error(`${source}: not a tokenizer.json (no "model" object)`);
-    }
+    checkTokenizerJson(json, source);
     const model = createModel(json.model, source);
-    const addedTokens: AddedToken[] = (json.added_tokens ?? []).map((t) => ({
-      id: t.id,
-      content: t.content,
-      special: t.special ?? false,
-      normalized: t.normalized ?? !(t.special ?? false),
-      lstrip: t.lstrip ?? false,
-      rstrip: t.rstrip ?? false,
-      singleWord: t.single_word ?? false,
-    }));
+    const addedTokens = addedTokensFromJson(json.added_tokens);
     const config = completeFolder(folder);
     const unkFromModel = json.model.type === "WordPiece" && typeof json.model.unk_token === "string" ? json.model.unk_token : undefined;
     const specialTokens = specialTokenNames(config, (t) => model.tokenToId(t) !== undefined || addedTokens.some((a) => a.content === t), unkFromModel);

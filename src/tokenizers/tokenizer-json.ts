@@ -2,6 +2,7 @@
  * The parts of Hugging Face's `tokenizer.json` (tokenizers library format, version "1.0") that we
  * read. Unknown stage types are kept as `{ type: string }` so the factories can name them in an error.
  */
+import type { AddedToken } from "./added-tokens.js";
 
 export interface AddedTokenJson {
   id: number;
@@ -113,4 +114,24 @@ export interface TokenizerJson {
   model: ModelJson;
   post_processor?: PostProcessorJson | null;
   decoder?: DecoderJson | null;
+}
+
+/** Rejects what is not a tokenizer.json at all, naming the file. */
+export function checkTokenizerJson(json: TokenizerJson, source: string): void {
+  if (typeof json !== "object" || json === null || typeof json.model !== "object" || json.model === null) {
+    throw new Error(`${source}: not a tokenizer.json (no "model" object)`);
+  }
+}
+
+/** tokenizer.json's added_tokens with the Rust library's defaults filled in. */
+export function addedTokensFromJson(list: readonly AddedTokenJson[] | undefined): AddedToken[] {
+  return (list ?? []).map((t) => ({
+    id: t.id,
+    content: t.content,
+    special: t.special ?? false,
+    normalized: t.normalized ?? !(t.special ?? false),
+    lstrip: t.lstrip ?? false,
+    rstrip: t.rstrip ?? false,
+    singleWord: t.single_word ?? false,
+  }));
 }
