@@ -64,6 +64,8 @@ describe("native linear", { skip: skipNative }, () => {
           [384, 384, 127],
           [31, 129, 1536],
           [2048, 17, 15],
+          [5, 40, 1023],
+          [9, 50, 1025],
         ];
         let seed = 1000;
         for (const [m, n, k] of shapes) checkLinear(nb, m, n, k, "none", seed++);

@@ -15,7 +15,7 @@ namespace avx512 {
 #define BT_ISA_NAME "avx512"
 #define BT_MR BT_AVX512_MR
 #define BT_NV BT_AVX512_NV
-#define BT_KC 256
+#define BT_KC 512  // B micro-panel 96 KB and an 8-panel chunk 768 KB: in the 1 MB L2 of Zen 4
 #define BT_PACK_A 0
 #define BT_MC 128
 #define BT_NCP 8
