@@ -1,8 +1,8 @@
 /**
  * The native linear kernels (every kernel set this CPU has) against the naive C++ kernel and the
  * TypeScript reference backend, on shapes that hit every edge path of the tiled GEMM: partial
- * micro-tiles in M and N (MR = 4/6/8, NR = 8/16/48), K around the K-block (256), M around the row
- * block (mc) and the thread split.
+ * micro-tiles in M and N (MR = 4/6/8, NR = 8/16/48), K around the K-blocks (256; 512 on AVX-512),
+ * M around the row block (mc) and the thread split.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
