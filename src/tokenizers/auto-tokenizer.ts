@@ -24,17 +24,17 @@ export async function loadTokenizer(dir: string, options: LoadTokenizerOptions =
   if (existsSync(jsonPath) && !slowFiles) {
     const json = await readJson<TokenizerJson>(jsonPath, true);
     const modelType = typeof json.model === "object" && json.model !== null ? json.model.type : undefined;
-    if (modelType === "WordPiece") return BertTokenizer.fromPretrained(dir, { source: "tokenizer.json" });
-    if (modelType === "BPE") {
-      const folder = await readFolderConfig(dir);
-      try {
-        return RobertaTokenizer.fromTokenizerJson(json, folder, jsonPath);
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        throw new Error(message.includes(jsonPath) ? message : `${jsonPath}: ${message}`);
-      }
+    if (modelType !== "WordPiece" && modelType !== "BPE") {
+      throw new Error(`${jsonPath}: model type ${JSON.stringify(modelType)} is not supported (WordPiece and BPE are)`);
     }
-    throw new Error(`${jsonPath}: model type ${JSON.stringify(modelType)} is not supported (WordPiece and BPE are)`);
+    // The parsed file is handed on, not read again: it is most of a tokenizer's load time.
+    const folder = await readFolderConfig(dir);
+    try {
+      return modelType === "WordPiece" ? BertTokenizer.fromTokenizerJson(json, folder, jsonPath) : RobertaTokenizer.fromTokenizerJson(json, folder, jsonPath);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new Error(message.includes(jsonPath) ? message : `${jsonPath}: ${message}`);
+    }
   }
   const tokenizerClass = (await readFolderConfig(dir)).tokenizerConfig.tokenizer_class;
   const wantsRoberta = typeof tokenizerClass === "string" && tokenizerClass.startsWith("Roberta");

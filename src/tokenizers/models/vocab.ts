@@ -36,12 +36,17 @@ export function parseVocabTxt(text: string, source = "vocab.txt"): Vocab {
 export function vocabFromObject(vocab: Record<string, number>, source: string): Vocab {
   if (typeof vocab !== "object" || vocab === null) throw new Error(`${source}: model.vocab is missing or not an object`);
   const tokenToId = new Map<string, number>();
-  const idToToken: (string | undefined)[] = [];
-  for (const [token, id] of Object.entries(vocab)) {
+  let maxId = -1;
+  for (const token in vocab) {
+    const id = vocab[token];
     if (!Number.isInteger(id) || id < 0) throw new Error(`${source}: vocabulary id of ${JSON.stringify(token)} is not a non-negative integer`);
     tokenToId.set(token, id);
-    idToToken[id] = token;
+    if (id > maxId) maxId = id;
   }
+  if (maxId >= 4 * tokenToId.size + 1024) throw new Error(`${source}: vocabulary id ${maxId} is far beyond its ${tokenToId.size} entries`);
+  // Sized once (a growing sparse array is slow); ids are usually dense.
+  const idToToken: (string | undefined)[] = new Array<string | undefined>(maxId + 1).fill(undefined);
+  for (const [token, id] of tokenToId) idToToken[id] = token;
   if (tokenToId.size === 0) throw new Error(`${source}: model.vocab is empty`);
   return { tokenToId, idToToken };
 }
