@@ -7,6 +7,10 @@
  * - a linear layer's weight is given as PyTorch stores it, [out, in], and the backend may repack it
  *   once at load time (prepareLinear) into whatever layout its kernel wants.
  *
+ * Outputs: each operation returns a new array, or writes into `out` when the caller passes one of
+ * the right length (the model reuses scratch buffers across layers: fresh memory costs page faults
+ * and zero-filling on every call). `out` must not alias an input.
+ *
  * Batch invariance contract: every output row must depend only on the same input row (and, for
  * attention, only on the rows of its own sequence), computed in an order that does not depend on
  * how many rows there are or where the row sits. A text's vectors are then bit-identical alone or
@@ -36,7 +40,7 @@ export interface Backend {
   prepareLinear(weight: Float32Array, bias: Float32Array | null, outFeatures: number, inFeatures: number): LinearParams;
 
   /** y[rows, out] = activation(x[rows, in] · Wᵀ + b). */
-  linear(x: Float32Array, rows: number, params: LinearParams, activation?: Activation): Float32Array;
+  linear(x: Float32Array, rows: number, params: LinearParams, activation?: Activation, out?: Float32Array): Float32Array;
 
   /** y[rows, cols] = LayerNorm(x + residual) · gamma + beta, per row; residual may be null. */
   addLayerNorm(
@@ -47,6 +51,7 @@ export interface Backend {
     gamma: Float32Array,
     beta: Float32Array,
     eps: number,
+    out?: Float32Array,
   ): Float32Array;
 
   /**
@@ -64,8 +69,16 @@ export interface Backend {
     headDim: number,
     scale: number,
     wantProbs?: boolean,
+    out?: Float32Array,
   ): AttentionResult;
 
   /** Releases native memory held for prepared weights, if any. Optional. */
   dispose?(): void;
+}
+
+/** The caller's buffer when it has the right length, else a new one. */
+export function output(out: Float32Array | undefined, length: number): Float32Array {
+  if (out === undefined) return new Float32Array(length);
+  if (out.length !== length) throw new Error(`Expected an output buffer of ${length} values but received ${out.length}`);
+  return out;
 }

@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { Activation, AttentionResult, Backend, LinearParams } from "./backend.js";
+import { output, type Activation, type AttentionResult, type Backend, type LinearParams } from "./backend.js";
 
 /** An opaque handle to packed weights owned by the addon (a napi External). */
 export interface NativeHandle {
@@ -180,14 +180,14 @@ export class NativeBackend implements Backend {
     return params;
   }
 
-  linear(x: Float32Array, rows: number, params: LinearParams, activation: Activation = "none"): Float32Array {
+  linear(x: Float32Array, rows: number, params: LinearParams, activation: Activation = "none", out?: Float32Array): Float32Array {
     if (!(params instanceof NativeLinear) || params.owner.isaCode !== this.isaCode) {
       throw new Error(`Expected LinearParams prepared by this native backend (${this.isa})`);
     }
     checkLength("linear's input", x, rows * params.inFeatures);
     const code = ACTIVATION_CODES[activation];
     if (code === undefined) throw new Error(`Unknown activation: ${String(activation)}`);
-    const y = new Float32Array(rows * params.outFeatures);
+    const y = output(out, rows * params.outFeatures);
     this.addon.linear(params.handle, x, rows, code, y);
     return y;
   }
@@ -200,12 +200,13 @@ export class NativeBackend implements Backend {
     gamma: Float32Array,
     beta: Float32Array,
     eps: number,
+    out?: Float32Array,
   ): Float32Array {
     checkLength("layer norm's input", x, rows * cols);
     if (residual) checkLength("the residual", residual, rows * cols);
     checkLength("gamma", gamma, cols);
     checkLength("beta", beta, cols);
-    const y = new Float32Array(rows * cols);
+    const y = output(out, rows * cols);
     this.addon.addLayerNorm(this.isaCode, x, residual, rows, cols, gamma, beta, eps, y);
     return y;
   }
@@ -217,11 +218,12 @@ export class NativeBackend implements Backend {
     headDim: number,
     scale: number,
     wantProbs = false,
+    out?: Float32Array,
   ): AttentionResult {
     const hidden = numHeads * headDim;
     const rows = seqStarts[seqStarts.length - 1];
     checkLength("qkv", qkv, rows * 3 * hidden);
-    const context = new Float32Array(rows * hidden);
+    const context = output(out, rows * hidden);
     if (!wantProbs) {
       this.addon.attention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, context, null);
       return { context };

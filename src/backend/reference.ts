@@ -3,7 +3,7 @@
  * against. Accumulation is in float64 for the dot products of linear layers; every output row is
  * computed from its own input row only, in a fixed order (batch invariance).
  */
-import type { Activation, AttentionResult, Backend, LinearParams } from "./backend.js";
+import { output, type Activation, type AttentionResult, type Backend, type LinearParams } from "./backend.js";
 import { applyActivation } from "./activations.js";
 
 interface ReferenceLinear extends LinearParams {
@@ -26,10 +26,10 @@ export class ReferenceBackend implements Backend {
     return params;
   }
 
-  linear(x: Float32Array, rows: number, params: LinearParams, activation: Activation = "none"): Float32Array {
+  linear(x: Float32Array, rows: number, params: LinearParams, activation: Activation = "none", out?: Float32Array): Float32Array {
     const { weight, bias, inFeatures: k, outFeatures: n } = params as ReferenceLinear;
     if (x.length !== rows * k) throw new Error(`linear: expected ${rows}x${k} inputs but received ${x.length}`);
-    const y = new Float32Array(rows * n);
+    const y = output(out, rows * n);
     // Four output columns at a time keeps the x row in registers/L1 while streaming W rows.
     for (let r = 0; r < rows; r++) {
       const xo = r * k;
@@ -69,8 +69,9 @@ export class ReferenceBackend implements Backend {
     gamma: Float32Array,
     beta: Float32Array,
     eps: number,
+    out?: Float32Array,
   ): Float32Array {
-    const y = new Float32Array(rows * cols);
+    const y = output(out, rows * cols);
     const tmp = new Float64Array(cols);
     for (let r = 0; r < rows; r++) {
       const o = r * cols;
@@ -101,11 +102,12 @@ export class ReferenceBackend implements Backend {
     headDim: number,
     scale: number,
     wantProbs = false,
+    out?: Float32Array,
   ): AttentionResult {
     const hidden = numHeads * headDim;
     const stride = 3 * hidden;
     const totalRows = seqStarts[seqStarts.length - 1];
-    const context = new Float32Array(totalRows * hidden);
+    const context = output(out, totalRows * hidden);
     const probs: Float32Array[] = [];
     for (let s = 0; s + 1 < seqStarts.length; s++) {
       const start = seqStarts[s];

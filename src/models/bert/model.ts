@@ -14,7 +14,7 @@ import { EncoderOutput } from "../output.js";
 import { packInputs } from "../packed.js";
 import { familyFor, type ModelFamily } from "../registry.js";
 import { BertEmbeddings } from "./embeddings.js";
-import { BertLayer } from "./layer.js";
+import { BertLayer, LayerScratch } from "./layer.js";
 import { BertPooler } from "./pooler.js";
 
 export interface ForwardOptions {
@@ -75,8 +75,11 @@ export class BertModel {
     let x = this.embeddings.forward(batch, this.backend); // (rows, h)
     const hiddenStates = options.outputHiddenStates ? [x] : undefined;
     const attentions = options.outputAttentions ? ([] as Float32Array[][]) : undefined;
+    const scratch = new LayerScratch(x.length / h, h, this.config.intermediate_size);
     for (const layer of this.layers) {
-      const out = layer.forward(x, batch.seqStarts, this.backend, options.outputAttentions === true);
+      // Without kept hidden states, each layer overwrites its input (the embedding output is ours).
+      const into = hiddenStates ? undefined : x;
+      const out = layer.forward(x, batch.seqStarts, this.backend, options.outputAttentions === true, scratch, into);
       x = out.hidden;
       hiddenStates?.push(x);
       if (attentions && out.attentionProbs) attentions.push(out.attentionProbs);
