@@ -194,7 +194,9 @@ function loadAndMemory(): Record<string, number> {
     const loadMs = performance.now() - t0;
     const texts = readFileSync(${JSON.stringify(join(WORK, "tokens128.txt"))}, "utf8").trim().split("\\n").slice(0, 32);
     await enc.embed(texts, { batchSize: 32 });
-    console.log(JSON.stringify({ loadMs, peakRssMB: process.resourceUsage().maxRSS / 1024 }));
+    // VmHWM, not resourceUsage().maxRSS: Linux carries maxRSS over exec from the forked parent.
+    const hwm = /VmHWM:\\s+(\\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+    console.log(JSON.stringify({ loadMs, peakRssMB: hwm ? Number(hwm[1]) / 1024 : process.resourceUsage().maxRSS / 1024 }));
   `;
   const loads: number[] = [];
   const rss: number[] = [];

@@ -15,6 +15,6 @@ const want = (name: string) => only.length === 0 || only.includes(name);
 
 const results = join(dirname(fileURLToPath(import.meta.url)), "results");
 mkdirSync(results, { recursive: true });
-if (want("gemm")) writeFileSync(join(results, "gemm.json"), JSON.stringify(runGemmBench({ print: true }), null, 2) + "\n");
+if (want("gemm")) writeFileSync(join(results, "gemm.json"), JSON.stringify(await runGemmBench({ print: true }), null, 2) + "\n");
 if (want("tokenizer")) await runTokenizerBench({ print: true });
 if (want("e2e")) await runE2eBench();
