@@ -7,16 +7,16 @@
  * Environment: BERT_TS_BENCH_MODEL (model folder), BERT_TS_CORPUS (text file, one text a line),
  * BERT_TS_BENCH_RUNS (default 7), BERT_TS_BENCH_SECONDS (target seconds per run, default 1.5).
  */
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { BertTokenizer, RobertaTokenizer } from "../src/tokenizers/index.js";
+import { PEERS_DIR, ensurePeers } from "./peers.js";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(benchDir, "..");
-const peersDir = join(benchDir, "peers");
+const peersDir = PEERS_DIR;
 
 /** The part of transformers.js' tokenizer the bench calls. */
 interface PeerTokenizer {
@@ -53,15 +53,7 @@ export interface TokenizerBenchResult {
 
 async function loadPeer(): Promise<{ module: PeerModule; version: string } | null> {
   const manifest = join(peersDir, "node_modules", "@huggingface", "transformers", "package.json");
-  if (!existsSync(manifest)) {
-    process.stderr.write("Installing the peer (@huggingface/transformers) into bench/peers ...\n");
-    try {
-      execFileSync("npm", ["install", "--prefix", peersDir, "--ignore-scripts", "--no-audit", "--no-fund"], { stdio: "inherit" });
-    } catch (err) {
-      process.stderr.write(`Could not install the peer (${err instanceof Error ? err.message : String(err)}); benchmarking bert-ts alone.\n`);
-      return null;
-    }
-  }
+  if (!ensurePeers()) return null;
   const require = createRequire(join(peersDir, "package.json"));
   const entry = require.resolve("@huggingface/transformers");
   const module = (await import(pathToFileURL(entry).href)) as PeerModule;

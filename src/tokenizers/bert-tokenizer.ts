@@ -247,7 +247,8 @@ function modelMaxLength(config: TokenizerFolderConfig): number {
   return config.maxPositionEmbeddings ?? 512;
 }
 
-function completeFolder(folder: Partial<TokenizerFolderConfig>): TokenizerFolderConfig {
+/** Fills what a folder lacks with empty configs (shared with RobertaTokenizer). */
+export function completeFolder(folder: Partial<TokenizerFolderConfig>): TokenizerFolderConfig {
   return {
     tokenizerConfig: folder.tokenizerConfig ?? {},
     specialTokensMap: folder.specialTokensMap ?? {},
@@ -256,7 +257,7 @@ function completeFolder(folder: Partial<TokenizerFolderConfig>): TokenizerFolder
   };
 }
 
-async function checkFolder(dir: string): Promise<void> {
+export async function checkFolder(dir: string): Promise<void> {
   let info;
   try {
     info = await stat(dir);

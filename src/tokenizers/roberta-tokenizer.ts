@@ -11,9 +11,9 @@
  * Lone surrogates are encoded as U+FFFD (Python's slow tokenizer would raise UnicodeEncodeError).
  */
 import { existsSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { readFolderConfig, readJson, type TokenizerConfigJson, type TokenizerFolderConfig } from "./bert-tokenizer.js";
+import { checkFolder, completeFolder, readFolderConfig, readJson, type TokenizerFolderConfig } from "./bert-tokenizer.js";
 import { ByteLevelDecoder, createDecoder } from "./decoders/index.js";
 import { Bpe, createModel, parseMerges, vocabFromObject, type Vocab } from "./models/index.js";
 import { createNormalizer } from "./normalizers/index.js";
@@ -201,25 +201,6 @@ function modelMaxLength(config: TokenizerFolderConfig): number {
   const m = config.tokenizerConfig.model_max_length;
   if (typeof m === "number" && Number.isInteger(m) && m > 0 && m < 1e9) return m;
   return config.maxPositionEmbeddings !== undefined && config.maxPositionEmbeddings > 2 ? config.maxPositionEmbeddings - 2 : 512;
-}
-
-function completeFolder(folder: Partial<TokenizerFolderConfig>): TokenizerFolderConfig {
-  return {
-    tokenizerConfig: folder.tokenizerConfig ?? ({} as TokenizerConfigJson),
-    specialTokensMap: folder.specialTokensMap ?? {},
-    maxPositionEmbeddings: folder.maxPositionEmbeddings,
-    addedTokensJson: folder.addedTokensJson,
-  };
-}
-
-async function checkFolder(dir: string): Promise<void> {
-  let info;
-  try {
-    info = await stat(dir);
-  } catch {
-    throw new Error(`Model folder not found: ${dir}`);
-  }
-  if (!info.isDirectory()) throw new Error(`Not a model folder (not a directory): ${dir}`);
 }
 
 async function readText(path: string): Promise<string> {
