@@ -33,6 +33,8 @@ export interface TextClassificationResult {
   labels: LabelScore[];
   /** Raw scores for every label in id order (Hugging Face's `logits`). */
   logits: number[];
+  /** Tokens cut to fit the model's maximum length (0 when the whole input was read). */
+  numTruncatedTokens: number;
 }
 
 export interface TextClassificationPipeline {
@@ -96,11 +98,16 @@ function classify(
   });
   const labels = parts.head.labels;
   return inBatches(texts, parts.batchSize, (batch) => {
-    const { logits } = parts.head.forward(encodeForModel(parts, batch));
+    const encodings = encodeForModel(parts, batch);
+    const { logits } = parts.head.forward(encodings);
     return batch.map((_, b) => {
       const row = Array.from(logits.row(b));
       const scores = applyClassificationFunction(row, fn);
-      return { labels: topIndices(scores, k).map((i) => ({ label: labels[i], score: scores[i] })), logits: row };
+      return {
+        labels: topIndices(scores, k).map((i) => ({ label: labels[i], score: scores[i] })),
+        logits: row,
+        numTruncatedTokens: encodings[b].numTruncatedTokens ?? 0,
+      };
     });
   });
 }

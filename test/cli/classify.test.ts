@@ -33,7 +33,11 @@ describe("bert-ts classify", { skip: skipUnlessModel(SEQCLS) || skipUnlessGolden
       assert.equal(o.label, ref.argmax_label);
       assertClose([o.score], [Math.max(...ref.softmax)], 1e-4, `line ${i} score`);
       assert.deepEqual(o.labels.map((l: any) => l.label).sort(), ["negative", "neutral", "positive"]);
+      assert.equal(o.num_truncated_tokens, inputs[i].num_tokens_untruncated - inputs[i].num_tokens);
     });
+    // The golden set holds texts over 512 tokens: truncation is said, not silent.
+    assert.ok(inputs.some((x: any) => x.truncated));
+    assert.match(res.stderr, /input\(s\) were longer than the model's 512 tokens and were truncated/);
   });
 
   it("takes pairs from a .jsonl file, --top-k, --function and --output", () => {

@@ -67,6 +67,10 @@ async function runClassify(texts: string[], flags: ClassifyFlags): Promise<void>
   } finally {
     await sink.close();
   }
+  const truncated = results.filter((r) => r.numTruncatedTokens > 0).length;
+  if (truncated > 0) {
+    process.stderr.write(`bert-ts: ${truncated} input(s) were longer than the model's ${clf.tokenizer.modelMaxLength} tokens and were truncated before classifying\n`);
+  }
 }
 
 function toJson(record: TextInputRecord, r: TextClassificationResult): Record<string, unknown> {
@@ -77,6 +81,7 @@ function toJson(record: TextInputRecord, r: TextClassificationResult): Record<st
     score: r.labels[0].score,
     labels: r.labels,
     logits: r.logits,
+    num_truncated_tokens: r.numTruncatedTokens,
   };
 }
 
