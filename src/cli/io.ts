@@ -10,10 +10,9 @@
  * - `--output FILE` writes there instead of stdout.
  * - Errors go to stderr as `bert-ts: message` with a non-zero exit code (thrown errors reach bin/).
  */
-import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
-import { access } from "node:fs/promises";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
-import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 
 /** One unit of input: a text, or a pair of texts. */
@@ -52,18 +51,11 @@ export async function readInputs(options: InputOptions): Promise<TextInputRecord
     records = options.args.map((text) => ({ text }));
   } else if (options.input !== undefined) {
     const fromStdin = options.input === "-";
-    if (!fromStdin) {
-      try {
-        await access(options.input);
-      } catch {
-        throw new CliError(`Input file not found: ${options.input}`);
-      }
-    }
-    const stream = fromStdin ? stdin : createReadStream(options.input, { encoding: "utf8" });
     const name = fromStdin ? "stdin" : options.input;
-    records = extname(options.input).toLowerCase() === ".jsonl" ? await readJsonl(stream, name) : await readTextLines(stream);
+    const text = fromStdin ? decodeUtf8(await readAll(stdin), name) : await readTextFile(options.input);
+    records = extname(options.input).toLowerCase() === ".jsonl" ? readJsonl(text, name) : readTextLines(text);
   } else if (!stdin.isTTY) {
-    records = await readTextLines(stdin);
+    records = readTextLines(decodeUtf8(await readAll(stdin), "stdin"));
   } else {
     throw new CliError("No input: give texts as arguments, use --input FILE, or pipe lines on stdin");
   }
@@ -76,36 +68,87 @@ export async function readInputs(options: InputOptions): Promise<TextInputRecord
   return records;
 }
 
-async function* lines(stream: Readable): AsyncGenerator<string> {
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
-  try {
-    for await (const line of rl) yield line;
-  } catch (err) {
-    throw new CliError(`Cannot read input: ${err instanceof Error ? err.message : String(err)}`);
-  }
+/** Lines as readline splits them (\n, \r\n or \r). */
+function splitLines(text: string): string[] {
+  return text.split(/\r\n|\r|\n/);
 }
 
-async function readTextLines(stream: Readable): Promise<TextInputRecord[]> {
-  const out: TextInputRecord[] = [];
-  for await (const line of lines(stream)) if (line.trim().length > 0) out.push({ text: line });
-  return out;
+function readTextLines(text: string): TextInputRecord[] {
+  return splitLines(text)
+    .filter((line) => line.trim().length > 0)
+    .map((line) => ({ text: line }));
 }
 
-async function readJsonl(stream: Readable, name: string): Promise<TextInputRecord[]> {
+function readJsonl(text: string, name: string): TextInputRecord[] {
   const out: TextInputRecord[] = [];
-  let lineNo = 0;
-  for await (const line of lines(stream)) {
-    lineNo++;
-    if (line.trim().length === 0) continue;
+  splitLines(text).forEach((line, i) => {
+    if (line.trim().length === 0) return;
     let value: unknown;
     try {
       value = JSON.parse(line);
     } catch (err) {
-      throw new CliError(`${name}:${lineNo}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+      throw new CliError(`${name}:${i + 1}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
     }
-    out.push(recordFromJson(value, `${name}:${lineNo}`));
-  }
+    out.push(recordFromJson(value, `${name}:${i + 1}`));
+  });
   return out;
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of stream) chunks.push(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : (chunk as Buffer));
+  } catch (err) {
+    throw new CliError(`Cannot read input: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return Buffer.concat(chunks);
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Decodes UTF-8 text, refusing invalid bytes with where they are: replacing them with U+FFFD
+ * silently would embed or classify something other than what the user has. A leading BOM is dropped.
+ */
+export function decodeUtf8(bytes: Uint8Array, name: string): string {
+  try {
+    return strictUtf8.decode(bytes).replace(/^\uFEFF/, "");
+  } catch {
+    // Find the first bad byte: the longest valid prefix decodes, one more byte does not.
+    let lo = 0;
+    let hi = bytes.length;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      try {
+        new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, mid), { stream: true });
+        lo = mid;
+      } catch {
+        hi = mid - 1;
+      }
+    }
+    // The prefix may end inside the bad sequence (a lead byte that is never completed): report its start.
+    try {
+      strictUtf8.decode(bytes.subarray(0, lo));
+    } catch {
+      while (lo > 0 && (bytes[lo - 1] & 0xc0) === 0x80) lo--;
+      if (lo > 0 && bytes[lo - 1] >= 0xc0) lo--;
+    }
+    let line = 1;
+    for (let i = 0; i < lo; i++) if (bytes[i] === 0x0a) line++;
+    throw new CliError(`${name}:${line}: invalid UTF-8 at byte ${lo}; save the file as UTF-8`);
+  }
+}
+
+/** A whole text file, strictly decoded (see decodeUtf8). */
+export async function readTextFile(path: string): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(code === "ENOENT" ? `Input file not found: ${path}` : `Cannot read ${path}: ${code ?? (err as Error).message}`);
+  }
+  return decodeUtf8(bytes, path);
 }
 
 function recordFromJson(value: unknown, where: string): TextInputRecord {

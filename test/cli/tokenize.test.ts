@@ -115,3 +115,21 @@ test("tokenize takes a hub id whose models-dir folder has tokenizer files but no
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout).input_ids, golden.input_ids);
 });
+
+test("invalid UTF-8 input is refused with its line and byte, never replaced silently", { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "bert-ts-utf8-"));
+  const file = join(dir, "bad.txt");
+  writeFileSync(file, Buffer.concat([Buffer.from("good line\nbad "), Buffer.from([0xff, 0xfe]), Buffer.from(" here\n")]));
+  const fromFile = run(["--input", file]);
+  assert.notEqual(fromFile.status, 0);
+  assert.match(fromFile.stderr, /bad\.txt:2: invalid UTF-8 at byte 14/);
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, "bin", "bert-ts.js"), "tokenize", "--model", modelPath(MODEL), "--format", "jsonl"], {
+    input: Buffer.concat([Buffer.from("ok\n"), Buffer.from([0xc3, 0x28])]),
+  });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr.toString(), /stdin:2: invalid UTF-8 at byte 3/);
+  // A BOM and CRLF line ends are fine.
+  const bom = run(["--format", "jsonl"], "\uFEFFhello\r\nworld\n");
+  assert.equal(bom.status, 0, bom.stderr);
+  assert.deepEqual(jsonl(bom.stdout).map((x) => x.text), ["hello", "world"]);
+});

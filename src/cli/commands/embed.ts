@@ -4,14 +4,13 @@
  * gives the token vectors ({"tokens", "embedding": [tokens][hidden]}).
  */
 import type { Command } from "commander";
-import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { SentenceEncoder, type LongInputMode } from "../../pipelines/sentence-encoder.js";
 import { parseLayerSelection } from "../../pooling/layers.js";
 import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
 import { resolveEmbeddingFormat, writeEmbeddings } from "../embedding-output.js";
-import { CliError, OutputSink, parsePositiveInt, readInputs } from "../io.js";
+import { CliError, OutputSink, parsePositiveInt, readInputs, readTextFile } from "../io.js";
 import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
 
 interface EmbedFlags {
@@ -55,7 +54,7 @@ export function registerEmbed(program: Command): void {
 async function readEmbedInputs(texts: string[], flags: EmbedFlags): Promise<string[]> {
   const ext = flags.input ? extname(flags.input).toLowerCase() : "";
   if (flags.input && ext === ".csv") {
-    const rows = parseCsv(await readFile(flags.input, "utf8"), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+    const rows = parseCsv(await readTextFile(flags.input), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
     const field = flags.field ?? "text";
     if (rows.length > 0 && !(field in rows[0])) {
       throw new CliError(`${flags.input}: no column "${field}" (columns: ${Object.keys(rows[0]).join(", ")}); choose one with --field`);
@@ -63,7 +62,7 @@ async function readEmbedInputs(texts: string[], flags: EmbedFlags): Promise<stri
     return rows.map((r) => r[field]);
   }
   if (flags.input && ext === ".jsonl" && flags.field !== "text") {
-    const lines = (await readFile(flags.input, "utf8")).split(/\r?\n/).filter((l) => l.trim());
+    const lines = (await readTextFile(flags.input)).split(/\r?\n/).filter((l) => l.trim());
     return lines.map((line, i) => {
       const obj = JSON.parse(line) as Record<string, unknown>;
       const v = obj?.[flags.field ?? "text"];

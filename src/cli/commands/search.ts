@@ -11,7 +11,7 @@ import type { SentenceEncoder } from "../../pipelines/sentence-encoder.js";
 import { semanticSearch } from "../../pipelines/semantic-search.js";
 import { addEncoderOptions, describeEncoder, loadEncoderFromFlags, parseEncoderFlags, type EncoderFlags } from "../encoder-flags.js";
 import { clip } from "../heatmap.js";
-import { CliError, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat } from "../io.js";
+import { CliError, decodeUtf8, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat } from "../io.js";
 import { cacheKey, cacheLocations, modelIdentity, newManifest, readCache, sha256, writeCache } from "../search-cache.js";
 
 interface SearchFlags extends EncoderFlags {
@@ -144,7 +144,7 @@ async function readCorpus(path: string, shown: string, field: string | undefined
     const code = (err as NodeJS.ErrnoException).code;
     throw new CliError(code === "ENOENT" ? `Corpus file not found: ${shown}` : `Cannot read corpus ${shown}: ${code ?? (err as Error).message}`);
   }
-  const text = bytes.toString("utf8").replace(/^\uFEFF/, "");
+  const text = decodeUtf8(bytes, shown);
   const ext = extname(path).toLowerCase();
   const entries: CorpusEntry[] = [];
   if (ext === ".csv") {
