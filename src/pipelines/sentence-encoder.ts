@@ -18,6 +18,7 @@ import { LAST_LAYER, type LayerSelection } from "../pooling/layers.js";
 import { needsHiddenStates, pool } from "../pooling/pool.js";
 import { cosineSimilarity, l2NormalizeInPlace, similarity, type SimilarityFunction } from "../pooling/similarity.js";
 import type { PoolingStrategy } from "../pooling/strategies.js";
+import { Tensor } from "../tensor/tensor.js";
 import type { Encoding } from "../tokenizers/encoding.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/index.js";
 
@@ -138,6 +139,14 @@ export class SentenceEncoder {
       if (this.normalize) l2NormalizeInPlace(result[i]);
     }
     return result;
+  }
+
+  /** All vectors as one row-major matrix [texts, dimension] (e.g. for a vector index or .npy). */
+  async embedMatrix(texts: readonly string[], options: EmbedOptions = {}): Promise<Tensor> {
+    const vectors = await this.embed(texts, options);
+    const matrix = new Float32Array(vectors.length * this.dimension);
+    vectors.forEach((v, i) => matrix.set(v, i * this.dimension));
+    return new Tensor(matrix, [vectors.length, this.dimension]);
   }
 
   /** Token vectors ([len][hidden], special tokens included) for each text: pooling "none". */

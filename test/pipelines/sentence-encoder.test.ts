@@ -54,6 +54,14 @@ describe("SentenceEncoder on all-MiniLM-L6-v2's architecture", { skip }, () => {
     }
   });
 
+  it("returns one row-major matrix on request", async () => {
+    const texts = singles.slice(0, 3).map((s) => s.text);
+    const m = await encoder.embedMatrix(texts);
+    assert.deepEqual(m.shape, [3, 384]);
+    const vs = await encoder.embed(texts);
+    vs.forEach((v, i) => assertBitIdentical(m.row(i), v, `row ${i}`));
+  });
+
   it("returns bit-identical vectors whatever the batch size and order", async () => {
     const texts = singles.map((s) => s.text).filter((_, k) => singles[k].tokens < 100);
     const a = await encoder.embed(texts, { batchSize: 1 });
