@@ -97,17 +97,7 @@ export async function runTokenizerBench(options: { print?: boolean } = {}): Prom
   // Same ids on every line (the peer's encode() adds [CLS]/[SEP] and does not truncate).
   let identicalIds: TokenizerBenchResult["identicalIds"] = null;
   if (peer) {
-    let mismatches = 0;
-    let firstMismatch: string | null = null;
-    for (const line of lines) {
-      const a = ours.encode(line).inputIds;
-      const b = peer.encode(line);
-      if (a.length !== b.length || a.some((id, i) => id !== b[i])) {
-        mismatches++;
-        firstMismatch ??= line;
-      }
-    }
-    identicalIds = { checked: lines.length, mismatches, firstMismatch };
+    identicalIds = compareIds(lines, (line) => ours.encode(line).inputIds, (line) => peer.encode(line));
   }
 
   let tokensPerPass = 0;
@@ -229,17 +219,7 @@ async function measureRoberta(
   const peer = peerModule ? await peerModule.AutoTokenizer.from_pretrained(model) : null;
   let identicalIds: NonNullable<TokenizerBenchResult["roberta"]>["identicalIds"] = null;
   if (peer) {
-    let mismatches = 0;
-    let firstMismatch: string | null = null;
-    for (const line of lines) {
-      const a = ours.encode(line).inputIds;
-      const b = peer.encode(line);
-      if (a.length !== b.length || a.some((id, i) => id !== b[i])) {
-        mismatches++;
-        firstMismatch ??= line;
-      }
-    }
-    identicalIds = { checked: lines.length, mismatches, firstMismatch };
+    identicalIds = compareIds(lines, (line) => ours.encode(line).inputIds, (line) => peer.encode(line));
   }
   let tokensPerPass = 0;
   for (const line of lines) tokensPerPass += ours.encode(line).inputIds.length;
@@ -268,4 +248,23 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     process.stderr.write(`bench:tokenizer: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
     process.exit(1);
   });
+}
+
+/** Lines on which two tokenizers give different ids. */
+function compareIds(
+  lines: readonly string[],
+  ours: (line: string) => readonly number[],
+  peer: (line: string) => ArrayLike<number>,
+): { checked: number; mismatches: number; firstMismatch: string | null } {
+  let mismatches = 0;
+  let firstMismatch: string | null = null;
+  for (const line of lines) {
+    const a = ours(line);
+    const b = peer(line);
+    if (a.length !== b.length || a.some((id, i) => id !== b[i])) {
+      mismatches++;
+      firstMismatch ??= line;
+    }
+  }
+  return { checked: lines.length, mismatches, firstMismatch };
 }

@@ -8,10 +8,10 @@ import assert from "node:assert/strict";
 import { describe, it, before } from "node:test";
 import { BertModel } from "../../src/models/bert/model.js";
 import { pool } from "../../src/pooling/pool.js";
-import type { PoolingStrategy } from "../../src/pooling/strategies.js";
 import { getBackend } from "../../src/backend/index.js";
 import { assertBitIdentical, assertClose } from "../helpers/assert.js";
 import { loadGolden, modelPath, skipUnlessGolden, skipUnlessModel } from "../helpers/paths.js";
+import { GOLDEN_POOLED } from "../helpers/golden-pooling.js";
 
 const TOL = 1e-4;
 const MODELS = [
@@ -26,16 +26,6 @@ const MODELS = [
   "roberta-nano-seqcls-random",
 ];
 
-/** golden pooled key → how we compute it. */
-const POOLED: Record<string, { strategy: PoolingStrategy; normalize: boolean }> = {
-  cls: { strategy: "cls", normalize: false },
-  mean: { strategy: "mean", normalize: false },
-  max: { strategy: "max", normalize: false },
-  mean_sqrt_len: { strategy: "mean_sqrt_len", normalize: false },
-  cls_mean_concat: { strategy: "cls_mean", normalize: false },
-  mean_l2_normalized: { strategy: "mean", normalize: true },
-  cls_l2_normalized: { strategy: "cls", normalize: true },
-};
 
 function l2Norms(x: Float32Array, rows: number, h: number): number[] {
   const out: number[] = [];
@@ -83,7 +73,7 @@ for (const name of MODELS) {
         } else {
           assert.throws(() => out.poolerOutput, /pooler_output is unavailable/);
         }
-        for (const [key, opts] of Object.entries(POOLED)) {
+        for (const [key, opts] of Object.entries(GOLDEN_POOLED)) {
           const [v] = pool(out, opts, L);
           assertClose(v, ref.pooled[key], TOL, `${label} pooled.${key}`);
         }

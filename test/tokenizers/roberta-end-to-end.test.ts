@@ -10,21 +10,12 @@ import { getBackend } from "../../src/backend/index.js";
 import { BertModel } from "../../src/models/bert/model.js";
 import { pipeline, type TextClassificationInput, type TextClassificationPipeline } from "../../src/pipelines/index.js";
 import { pool } from "../../src/pooling/pool.js";
-import type { PoolingStrategy } from "../../src/pooling/strategies.js";
 import { loadTokenizer, type Tokenizer } from "../../src/tokenizers/index.js";
 import { assertClose } from "../helpers/assert.js";
 import { loadGolden, modelPath, skipUnlessGolden, skipUnlessModel } from "../helpers/paths.js";
+import { GOLDEN_POOLED } from "../helpers/golden-pooling.js";
 
 const TOL = 1e-4;
-const POOLED: Record<string, { strategy: PoolingStrategy; normalize: boolean }> = {
-  cls: { strategy: "cls", normalize: false },
-  mean: { strategy: "mean", normalize: false },
-  max: { strategy: "max", normalize: false },
-  mean_sqrt_len: { strategy: "mean_sqrt_len", normalize: false },
-  cls_mean_concat: { strategy: "cls_mean", normalize: false },
-  mean_l2_normalized: { strategy: "mean", normalize: true },
-  cls_l2_normalized: { strategy: "cls", normalize: true },
-};
 
 const pairOf = (x: any): [string, string | null] => (x.is_pair ? x.input : [x.input, null]);
 
@@ -62,7 +53,7 @@ for (const name of ["roberta-micro-random", "roberta-nano-seqcls-random"]) {
         assertClose(batched.sequence(i).data, ref.last_hidden_state, TOL, `${label} last_hidden_state (batch)`);
         if (ref.embedding_output) assertClose(out.hiddenStateLayer(0), ref.embedding_output, TOL, `${label} embedding_output`);
         if (g.models.base.pooler_from_checkpoint) assertClose(out.poolerOutput.data, ref.pooler_output, TOL, `${label} pooler_output`);
-        for (const [key, opts] of Object.entries(POOLED)) {
+        for (const [key, opts] of Object.entries(GOLDEN_POOLED)) {
           const [v] = pool(out, opts, L);
           assertClose(v, ref.pooled[key], TOL, `${label} pooled.${key}`);
         }
