@@ -9,3 +9,14 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** A random string of up to about maxLength characters drawn from the pools (a pool first, then a character). */
+export function randomText(next: () => number, pools: readonly (readonly string[])[], maxLength: number): string {
+  const length = Math.floor(next() * next() * maxLength);
+  let s = "";
+  for (let i = 0; i < length; i++) {
+    const pool = pools[Math.floor(next() * pools.length)];
+    s += pool[Math.floor(next() * pool.length)];
+  }
+  return s;
+}

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { BertTokenizer, type Encoding, type Tokenizer } from "../../src/tokenizers/index.js";
 import { modelPath, skipUnlessModel } from "../helpers/paths.js";
-import { mulberry32 as rng } from "../helpers/random.js";
+import { mulberry32 as rng, randomText as randomTextFrom } from "../helpers/random.js";
 
 
 const POOLS: string[][] = [
@@ -24,15 +24,7 @@ const POOLS: string[][] = [
   ["[MASK]", "[CLS]", "[SEP]", "[PAD]", "[UNK]", "[mask]", "##", "[CL\u200bS]"],
 ];
 
-function randomText(next: () => number): string {
-  const length = Math.floor(next() * next() * 160);
-  let s = "";
-  for (let i = 0; i < length; i++) {
-    const pool = POOLS[Math.floor(next() * POOLS.length)];
-    s += pool[Math.floor(next() * pool.length)];
-  }
-  return s;
-}
+const randomText = (next: () => number): string => randomTextFrom(next, POOLS, 160);
 
 function checkOffsets(e: Encoding, texts: string[], label: string): void {
   let last = [-1, -1];

@@ -12,7 +12,7 @@ import { readFolderConfig } from "../../src/tokenizers/bert-tokenizer.js";
 import { parseMerges, vocabFromObject } from "../../src/tokenizers/models/index.js";
 import { RobertaTokenizer, type Encoding, type TokenizerJson } from "../../src/tokenizers/index.js";
 import { modelPath, skipUnlessModel } from "../helpers/paths.js";
-import { mulberry32 as rng } from "../helpers/random.js";
+import { mulberry32 as rng, randomText as randomTextFrom } from "../helpers/random.js";
 
 const MODEL = "roberta-micro-random";
 
@@ -31,15 +31,7 @@ const POOLS: string[][] = [
   ["<s>", "</s>", "<pad>", "<unk>", "<mask>", " <mask>", "<mask> ", "<MASK>", "<s"],
 ];
 
-function randomText(next: () => number): string {
-  const length = Math.floor(next() * next() * 120);
-  let s = "";
-  for (let i = 0; i < length; i++) {
-    const pool = POOLS[Math.floor(next() * POOLS.length)];
-    s += pool[Math.floor(next() * pool.length)];
-  }
-  return s;
-}
+const randomText = (next: () => number): string => randomTextFrom(next, POOLS, 120);
 
 /** What decode gives back: the text with each lone surrogate as U+FFFD. */
 const wellFormed = (s: string): string => s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");

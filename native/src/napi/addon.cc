@@ -183,24 +183,41 @@ const int32_t* seq_starts_arg(const Napi::CallbackInfo& info, size_t i, int* nse
   return s;
 }
 
+// The arguments attention and naiveAttention share, starting at index `first`:
+// (qkv, seqStarts, numHeads, headDim, scale, context, probs | null).
+struct AttentionArgs {
+  const float* qkv;
+  const int32_t* starts;
+  int nseq, heads, d;
+  float scale;
+  float* ctx;
+  float* probs;
+};
+
+AttentionArgs attention_args(const Napi::CallbackInfo& info, int first) {
+  AttentionArgs a;
+  a.starts = seq_starts_arg(info, first + 1, &a.nseq);
+  a.heads = int_arg(info, first + 2, "numHeads", 1);
+  a.d = int_arg(info, first + 3, "headDim", 1);
+  a.scale = (float)info[first + 4].As<Napi::Number>().DoubleValue();
+  const size_t rows = (size_t)a.starts[a.nseq], hidden = (size_t)a.heads * a.d;
+  a.qkv = f32_at_least(info, first, "qkv", rows * 3 * hidden);
+  a.ctx = f32_at_least(info, first + 5, "context", rows * hidden);
+  size_t nprobs = 0;
+  for (int s = 0; s < a.nseq; s++) {
+    size_t len = (size_t)(a.starts[s + 1] - a.starts[s]);
+    nprobs += (size_t)a.heads * len * len;
+  }
+  a.probs = const_cast<float*>(f32_or_null(info, first + 6, "probs", nprobs));
+  return a;
+}
+
 // attention(isa, qkv, seqStarts, numHeads, headDim, scale, context, probs | null)
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   int isa;
   isa_arg(info, 0, &isa);
-  int nseq;
-  const int32_t* starts = seq_starts_arg(info, 2, &nseq);
-  const int heads = int_arg(info, 3, "numHeads", 1), d = int_arg(info, 4, "headDim", 1);
-  const float scale = (float)info[5].As<Napi::Number>().DoubleValue();
-  const size_t rows = (size_t)starts[nseq], hidden = (size_t)heads * d;
-  const float* qkv = f32_at_least(info, 1, "qkv", rows * 3 * hidden);
-  float* ctx = f32_at_least(info, 6, "context", rows * hidden);
-  size_t nprobs = 0;
-  for (int s = 0; s < nseq; s++) {
-    size_t len = (size_t)(starts[s + 1] - starts[s]);
-    nprobs += (size_t)heads * len * len;
-  }
-  float* probs = const_cast<float*>(f32_or_null(info, 7, "probs", nprobs));
-  bt::attention(isa, qkv, starts, nseq, heads, d, scale, ctx, probs);
+  const AttentionArgs a = attention_args(info, 1);
+  bt::attention(isa, a.qkv, a.starts, a.nseq, a.heads, a.d, a.scale, a.ctx, a.probs);
   return info.Env().Undefined();
 }
 
@@ -240,20 +257,8 @@ Napi::Value NaiveAddLayerNorm(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NaiveAttention(const Napi::CallbackInfo& info) {
-  int nseq;
-  const int32_t* starts = seq_starts_arg(info, 1, &nseq);
-  const int heads = int_arg(info, 2, "numHeads", 1), d = int_arg(info, 3, "headDim", 1);
-  const float scale = (float)info[4].As<Napi::Number>().DoubleValue();
-  const size_t rows = (size_t)starts[nseq], hidden = (size_t)heads * d;
-  const float* qkv = f32_at_least(info, 0, "qkv", rows * 3 * hidden);
-  float* ctx = f32_at_least(info, 5, "context", rows * hidden);
-  size_t nprobs = 0;
-  for (int s = 0; s < nseq; s++) {
-    size_t len = (size_t)(starts[s + 1] - starts[s]);
-    nprobs += (size_t)heads * len * len;
-  }
-  float* probs = const_cast<float*>(f32_or_null(info, 6, "probs", nprobs));
-  bt::ref::attention(qkv, starts, nseq, heads, d, scale, ctx, probs);
+  const AttentionArgs a = attention_args(info, 0);
+  bt::ref::attention(a.qkv, a.starts, a.nseq, a.heads, a.d, a.scale, a.ctx, a.probs);
   return info.Env().Undefined();
 }
 
