@@ -71,7 +71,7 @@ function randomArray(n: number, seed: number): Float32Array {
 
 function timeOurs(addon: NativeAddon, isa: number, m: number, k: number, n: number, minRuns: number, seconds: number) {
   const x = randomArray(m * k, 1);
-  const handle = addon.prepareLinear(isa, randomArray(n * k, 2), null, n, k);
+  const handle = addon.prepareLinear(isa, randomArray(n * k, 2), 0, null, n, k);
   const y = new Float32Array(m * n);
   const run = () => {
     const t0 = process.hrtime.bigint();

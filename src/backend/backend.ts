@@ -4,8 +4,10 @@
  *
  * Layout conventions (all row-major float32):
  * - activations are packed: [rows, features] where rows = all real tokens of all sequences in the batch;
- * - a linear layer's weight is given as PyTorch stores it, [out, in], and the backend may repack it
- *   once at load time (prepareLinear) into whatever layout its kernel wants.
+ * - a linear layer's weight is given as PyTorch stores it, [out, in], in float32 or in the half
+ *   precision the checkpoint stored (converted exactly, never rounded); the backend copies it once at
+ *   load time (prepareLinear) into whatever layout its kernel wants and never keeps the caller's array,
+ *   so a loader may read weights through one reused buffer.
  *
  * Outputs: each operation returns a new array, or writes into `out` when the caller passes one of
  * the right length (the model reuses scratch buffers across layers: fresh memory costs page faults
@@ -17,7 +19,18 @@
  * in any batch.
  */
 
+import { convertBF16, convertF16 } from "../io/dtype.js";
+
 export type Activation = "none" | "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "relu" | "tanh";
+
+/** Half-precision values as the checkpoint stored them: the raw bits of each f16 or bf16 element. */
+export interface HalfValues {
+  readonly format: "f16" | "bf16";
+  readonly bits: Uint16Array;
+}
+
+/** A weight matrix's values: float32, or f16/bf16 bits that convert to float32 exactly. */
+export type WeightValues = Float32Array | HalfValues;
 
 /** A dense layer's parameters after the backend prepared them. Opaque beyond its sizes. */
 export interface LinearParams {
@@ -36,8 +49,11 @@ export interface Backend {
   /** "reference" or "native" (with details such as the selected kernel, e.g. "native avx512 x2 threads"). */
   readonly name: string;
 
-  /** weight: [outFeatures, inFeatures] (nn.Linear layout); bias: [outFeatures] or null. */
-  prepareLinear(weight: Float32Array, bias: Float32Array | null, outFeatures: number, inFeatures: number): LinearParams;
+  /**
+   * weight: [outFeatures, inFeatures] (nn.Linear layout); bias: [outFeatures] or null. Both are
+   * copied: the caller may reuse their memory once this returns.
+   */
+  prepareLinear(weight: WeightValues, bias: Float32Array | null, outFeatures: number, inFeatures: number): LinearParams;
 
   /** y[rows, out] = activation(x[rows, in] · Wᵀ + b). */
   linear(x: Float32Array, rows: number, params: LinearParams, activation?: Activation, out?: Float32Array): Float32Array;
@@ -74,6 +90,20 @@ export interface Backend {
 
   /** Releases native memory held for prepared weights, if any. Optional. */
   dispose?(): void;
+}
+
+/** Number of values in a weight matrix, whatever its storage. */
+export function weightLength(w: WeightValues): number {
+  return w instanceof Float32Array ? w.length : w.bits.length;
+}
+
+/** A new float32 copy of a weight matrix (half precision converted exactly). */
+export function weightsToFloat32(w: WeightValues): Float32Array {
+  if (w instanceof Float32Array) return w.slice();
+  const out = new Float32Array(w.bits.length);
+  const src = new Uint8Array(w.bits.buffer, w.bits.byteOffset, w.bits.byteLength);
+  (w.format === "f16" ? convertF16 : convertBF16)(src, new Uint32Array(out.buffer));
+  return out;
 }
 
 /** The caller's buffer when it has the right length, else a new one. */

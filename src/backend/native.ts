@@ -11,7 +11,15 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { output, type Activation, type AttentionResult, type Backend, type LinearParams } from "./backend.js";
+import {
+  output,
+  weightLength,
+  type Activation,
+  type AttentionResult,
+  type Backend,
+  type LinearParams,
+  type WeightValues,
+} from "./backend.js";
 
 /** An opaque handle to packed weights owned by the addon (a napi External). */
 export interface NativeHandle {
@@ -33,7 +41,8 @@ export interface NativeAddon {
   info(): NativeInfo;
   isaIndex(name: string): number;
   setThreads(n: number): void;
-  prepareLinear(isa: number, weight: Float32Array, bias: Float32Array | null, out: number, inp: number): NativeHandle;
+  /** format: 0 = float32 weight, 1 = f16 bits, 2 = bf16 bits (a Uint16Array). Copies what it is given. */
+  prepareLinear(isa: number, weight: Float32Array | Uint16Array, format: number, bias: Float32Array | null, out: number, inp: number): NativeHandle;
   freeLinear(handle: NativeHandle): void;
   linear(handle: NativeHandle, x: Float32Array, rows: number, activation: number, y: Float32Array): void;
   addLayerNorm(
@@ -168,10 +177,16 @@ export class NativeBackend implements Backend {
     this.name = `native ${want} x${info.threads} threads`;
   }
 
-  prepareLinear(weight: Float32Array, bias: Float32Array | null, outFeatures: number, inFeatures: number): LinearParams {
-    checkLength("the weight", weight, outFeatures * inFeatures);
+  prepareLinear(weight: WeightValues, bias: Float32Array | null, outFeatures: number, inFeatures: number): LinearParams {
+    if (weightLength(weight) !== outFeatures * inFeatures) {
+      throw new Error(`Expected ${outFeatures * inFeatures} values for the weight but received ${weightLength(weight)}`);
+    }
     if (bias) checkLength("the bias", bias, outFeatures);
-    const handle = this.addon.prepareLinear(this.isaCode, weight, bias, outFeatures, inFeatures);
+    // Half-precision weights go to the addon as stored: it converts them while packing.
+    const handle =
+      weight instanceof Float32Array
+        ? this.addon.prepareLinear(this.isaCode, weight, 0, bias, outFeatures, inFeatures)
+        : this.addon.prepareLinear(this.isaCode, weight.bits, weight.format === "f16" ? 1 : 2, bias, outFeatures, inFeatures);
     const params = new NativeLinear(inFeatures, outFeatures, handle, this);
     if (this.prepared.length > 64 && this.prepared.length % 64 === 0) {
       this.prepared = this.prepared.filter((r) => r.deref() !== undefined);

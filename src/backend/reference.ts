@@ -3,7 +3,16 @@
  * against. Accumulation is in float64 for the dot products of linear layers; every output row is
  * computed from its own input row only, in a fixed order (batch invariance).
  */
-import { output, type Activation, type AttentionResult, type Backend, type LinearParams } from "./backend.js";
+import {
+  output,
+  weightLength,
+  weightsToFloat32,
+  type Activation,
+  type AttentionResult,
+  type Backend,
+  type LinearParams,
+  type WeightValues,
+} from "./backend.js";
 import { applyActivation } from "./activations.js";
 
 interface ReferenceLinear extends LinearParams {
@@ -15,14 +24,15 @@ interface ReferenceLinear extends LinearParams {
 export class ReferenceBackend implements Backend {
   readonly name = "reference";
 
-  prepareLinear(weight: Float32Array, bias: Float32Array | null, outFeatures: number, inFeatures: number): LinearParams {
-    if (weight.length !== outFeatures * inFeatures) {
-      throw new Error(`Expected a weight of ${outFeatures}x${inFeatures} values but received ${weight.length}`);
+  prepareLinear(weight: WeightValues, bias: Float32Array | null, outFeatures: number, inFeatures: number): LinearParams {
+    if (weightLength(weight) !== outFeatures * inFeatures) {
+      throw new Error(`Expected a weight of ${outFeatures}x${inFeatures} values but received ${weightLength(weight)}`);
     }
     if (bias && bias.length !== outFeatures) {
       throw new Error(`Expected a bias of ${outFeatures} values but received ${bias.length}`);
     }
-    const params: ReferenceLinear = { inFeatures, outFeatures, weight, bias };
+    // Copies: the caller may reuse its buffers (the weight loader does).
+    const params: ReferenceLinear = { inFeatures, outFeatures, weight: weightsToFloat32(weight), bias: bias && bias.slice() };
     return params;
   }
 

@@ -4,6 +4,7 @@
  * a WeightFileError that names the file and, when known, the tensor.
  */
 import { constants as bufferConstants } from "node:buffer";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
 
 export class WeightFileError extends Error {
@@ -64,6 +65,76 @@ export async function withWeightFile<T>(file: string, use: (handle: WeightFileHa
     throw new WeightFileError(file, `cannot read: ${(err as Error).message}`, { cause: err });
   } finally {
     await opened.close();
+  }
+}
+
+/** Closes the descriptors of OpenWeightFiles nobody references any more. */
+const unreachableFiles = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+});
+
+/**
+ * A weight file kept open so tensors can be read when the model asks for them, one at a time, with
+ * synchronous positional reads: nothing but the header stays in memory. Read failures become
+ * WeightFileErrors. The descriptor is closed by close(), or when the object becomes unreachable.
+ */
+export class OpenWeightFile {
+  readonly size: number;
+  private fd: number | undefined;
+
+  private constructor(readonly file: string, fd: number, size: number) {
+    this.fd = fd;
+    this.size = size;
+    unreachableFiles.register(this, fd, this);
+  }
+
+  static open(file: string): OpenWeightFile {
+    let fd: number;
+    try {
+      fd = openSync(file, "r");
+    } catch (err) {
+      throw new WeightFileError(file, `cannot open: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      return new OpenWeightFile(file, fd, fstatSync(fd).size);
+    } catch (err) {
+      closeSync(fd);
+      throw new WeightFileError(file, `cannot read: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Fills `target` with the bytes at [position, position + target.length). */
+  readInto(target: Uint8Array, position: number, tensor?: string): void {
+    if (this.fd === undefined) throw new WeightFileError(this.file, "read after the file was closed", { tensor });
+    let done = 0;
+    while (done < target.length) {
+      const want = Math.min(READ_CHUNK, target.length - done);
+      let bytesRead: number;
+      try {
+        bytesRead = readSync(this.fd, target, done, want, position + done);
+      } catch (err) {
+        throw new WeightFileError(this.file, `cannot read: ${(err as Error).message}`, { tensor, cause: err });
+      }
+      if (bytesRead === 0) {
+        throw new WeightFileError(
+          this.file,
+          `file ended at byte ${position + done} while reading up to ${position + target.length} (changed since it was opened?)`,
+          { tensor },
+        );
+      }
+      done += bytesRead;
+    }
+  }
+
+  close(): void {
+    if (this.fd === undefined) return;
+    unreachableFiles.unregister(this);
+    closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 

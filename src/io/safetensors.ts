@@ -3,12 +3,13 @@
  * The header is validated the way the reference implementation (huggingface/safetensors) does
  * before any tensor is touched: size cap, UTF-8, a JSON object, known dtypes, integer shapes,
  * offsets that tile the data area exactly (no gap, no overlap, nothing left over), and
- * shape × dtype size = byte length. Only then are tensors converted, so a lying header can never
- * make us allocate more than twice the file's size.
+ * shape × dtype size = byte length. Only then are tensors read, one at a time, so a lying header can
+ * never make us allocate more than the file holds.
  */
-import { assertLittleEndianHost, convertBF16, convertF16, DTYPE_BYTES, isWeightDType, toFloat32 } from "./dtype.js";
+import { assertLittleEndianHost, DTYPE_BYTES, isWeightDType, toFloat32 } from "./dtype.js";
 import type { WeightDType, WeightTensor } from "./dtype.js";
-import { allocateFor, WeightFileError, withWeightFile } from "./errors.js";
+import { OpenWeightFile, WeightFileError } from "./errors.js";
+import { lazyTensor, type StoredTensor } from "./stored-tensor.js";
 
 /** Same cap as the reference implementation: real headers are a few hundred KB at most. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -168,55 +169,46 @@ export function parseSafetensors(buf: Uint8Array, file: string): WeightTensor[] 
 }
 
 /**
- * Converts an all-f16/bf16 data area in place: `buf` holds the data area at byte `srcStart`
- * (>= dataLen, 4-aligned) and receives float32 values at [0, 2·dataLen). A tensor at data offset
- * b is read from srcStart + b and written to 2·b: its source starts srcStart - b >= its own byte
- * length after its output, which is what convertF16/convertBF16 need, and going through the
- * tensors in offset order never overwrites a later tensor's input.
- * This saves allocating (and page-faulting) a second buffer as large as the file.
+ * Opens a safetensors file for reading tensor by tensor: the header is read and validated now
+ * (before anything large is allocated); each tensor's bytes are read from disk when asked for, so the
+ * file is never held in memory as a whole. The file stays open until `close()` (or until nothing
+ * references it).
  */
-function expandHalvesInPlace(buf: Buffer, srcStart: number, entries: readonly HeaderEntry[]): WeightTensor[] {
-  const out = new Map<HeaderEntry, Float32Array>();
-  for (const e of [...entries].sort((a, b) => a.begin - b.begin)) {
-    const src = buf.subarray(srcStart + e.begin, srcStart + e.end);
-    const dst = new Uint32Array(buf.buffer, buf.byteOffset + 2 * e.begin, e.numel);
-    (e.dtype === "F16" ? convertF16 : convertBF16)(src, dst);
-    out.set(e, new Float32Array(dst.buffer, dst.byteOffset, e.numel));
-  }
-  return entries.map((e) => ({ name: e.name, dtype: e.dtype, shape: e.shape, data: out.get(e)! }));
-}
-
-/**
- * Reads a safetensors file: header first (validated before anything large is allocated), then the
- * data area once. f16/bf16-only files are read straight into the upper half of their float32
- * output and expanded in place; other files keep their bytes, with aligned f32 tensors as views.
- */
-export async function readSafetensorsFile(file: string): Promise<{ tensors: WeightTensor[]; bytes: number }> {
+export function openSafetensorsFile(file: string): { tensors: StoredTensor[]; bytes: number; close(): void } {
   assertLittleEndianHost(file);
-  return withWeightFile(file, async (handle) => {
+  const handle = OpenWeightFile.open(file);
+  try {
     const first8 = new Uint8Array(8);
-    if (handle.size >= 8) await handle.readInto(first8, 0);
+    if (handle.size >= 8) handle.readInto(first8, 0);
     const n = headerLength(first8, handle.size, file);
     const headerBytes = new Uint8Array(n);
-    await handle.readInto(headerBytes, 8);
+    handle.readInto(headerBytes, 8);
     const dataStart = 8 + n;
-    const dataLen = handle.size - dataStart;
-    const { entries } = parseHeader(headerBytes, dataLen, file);
-
-    const halves = entries.length > 0 && entries.every((e) => e.dtype === "F16" || e.dtype === "BF16");
-    if (halves) {
-      const srcStart = Math.ceil(dataLen / 4) * 4;
-      const buf = allocateFor(file, srcStart + dataLen);
-      await handle.readInto(buf.subarray(srcStart, srcStart + dataLen), dataStart);
-      return { tensors: expandHalvesInPlace(buf, srcStart, entries), bytes: handle.size };
-    }
-    const data = allocateFor(file, dataLen);
-    await handle.readInto(data, dataStart);
-    const tensors = entries.map((e) => ({ name: e.name, dtype: e.dtype, shape: e.shape, data: toFloat32(data, e.begin, e.numel, e.dtype) }));
-    return { tensors, bytes: handle.size };
-  });
+    const { entries } = parseHeader(headerBytes, handle.size - dataStart, file);
+    const tensors = entries.map((e) =>
+      lazyTensor(
+        e.name,
+        e.dtype,
+        e.shape,
+        e.numel,
+        (target) => handle.readInto(target, dataStart + e.begin, e.name),
+        (bytes) => toFloat32(bytes, 0, e.numel, e.dtype),
+        DTYPE_BYTES[e.dtype],
+      ),
+    );
+    return { tensors, bytes: handle.size, close: () => handle.close() };
+  } catch (err) {
+    handle.close();
+    throw err;
+  }
 }
 
+/** Reads every tensor of a safetensors file into memory as float32 (f16/bf16 up-cast exactly). */
 export async function readSafetensors(file: string): Promise<WeightTensor[]> {
-  return (await readSafetensorsFile(file)).tensors;
+  const opened = openSafetensorsFile(file);
+  try {
+    return opened.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: t.float32() }));
+  } finally {
+    opened.close();
+  }
 }

@@ -5,28 +5,42 @@
  */
 import { stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import type { WeightTensor } from "./dtype.js";
 import { readWholeFile, WeightFileError } from "./errors.js";
-import { readSafetensorsFile } from "./safetensors.js";
+import { openSafetensorsFile } from "./safetensors.js";
+import { inMemoryTensor, type StoredTensor } from "./stored-tensor.js";
 import { readTorchCheckpointFile } from "./torch-checkpoint.js";
 
 export type { WeightDType, WeightTensor } from "./dtype.js";
+export type { StoredTensor, ValueStorage } from "./stored-tensor.js";
 export { WeightFileError } from "./errors.js";
 
+/**
+ * A checkpoint's tensors by name. safetensors files stay open and each tensor is read when asked
+ * for (StoredTensor.float32 / copyTo), so loading a model never holds the whole file in memory;
+ * pytorch_model.bin files are read whole (pickle needs it). close() releases the open files; it
+ * also happens once the store is unreachable.
+ */
 export class WeightStore {
   /** The weight files read (shards, not the index), absolute paths. */
   readonly files: readonly string[];
   /** Bytes of those files. */
   readonly totalBytes: number;
-  private readonly tensors: ReadonlyMap<string, WeightTensor>;
+  private readonly tensors: ReadonlyMap<string, StoredTensor>;
+  private readonly closers: readonly (() => void)[];
 
-  constructor(tensors: ReadonlyMap<string, WeightTensor>, files: readonly string[], totalBytes: number) {
+  constructor(tensors: ReadonlyMap<string, StoredTensor>, files: readonly string[], totalBytes: number, closers: readonly (() => void)[] = []) {
     this.tensors = tensors;
     this.files = files;
     this.totalBytes = totalBytes;
+    this.closers = closers;
   }
 
-  get(name: string): WeightTensor | undefined {
+  /** Closes the open weight files; tensors cannot be read afterwards. */
+  close(): void {
+    for (const close of this.closers) close();
+  }
+
+  get(name: string): StoredTensor | undefined {
     return this.tensors.get(name);
   }
 
@@ -44,8 +58,15 @@ export class WeightStore {
   }
 }
 
-/** Reads one weight file (each byte once) into tensors, reporting the file's size. */
-type Reader = (file: string) => Promise<{ tensors: WeightTensor[]; bytes: number }>;
+/** Opens one weight file (reading each byte at most once), reporting the file's size. */
+type Reader = (file: string) => Promise<{ tensors: StoredTensor[]; bytes: number; close?: () => void }>;
+
+const readSafetensorsLazily: Reader = async (file) => openSafetensorsFile(file);
+
+const readTorchCheckpoint: Reader = async (file) => {
+  const { tensors, bytes } = await readTorchCheckpointFile(file);
+  return { tensors: tensors.map(inMemoryTensor), bytes };
+};
 
 interface WeightFormat {
   readonly file: string;
@@ -55,10 +76,10 @@ interface WeightFormat {
 
 /** Hugging Face's order of preference. */
 const FORMATS: readonly WeightFormat[] = [
-  { file: "model.safetensors", sharded: false, read: readSafetensorsFile },
-  { file: "model.safetensors.index.json", sharded: true, read: readSafetensorsFile },
-  { file: "pytorch_model.bin", sharded: false, read: readTorchCheckpointFile },
-  { file: "pytorch_model.bin.index.json", sharded: true, read: readTorchCheckpointFile },
+  { file: "model.safetensors", sharded: false, read: readSafetensorsLazily },
+  { file: "model.safetensors.index.json", sharded: true, read: readSafetensorsLazily },
+  { file: "pytorch_model.bin", sharded: false, read: readTorchCheckpoint },
+  { file: "pytorch_model.bin.index.json", sharded: true, read: readTorchCheckpoint },
 ];
 
 async function isFile(path: string): Promise<boolean> {
@@ -87,13 +108,18 @@ export async function loadWeights(dir: string): Promise<WeightStore> {
 }
 
 async function loadSingle(file: string, read: Reader): Promise<WeightStore> {
-  const { tensors: list, bytes } = await read(file);
-  const tensors = new Map<string, WeightTensor>();
-  for (const t of list) addUnique(tensors, t, file);
-  return new WeightStore(tensors, [file], bytes);
+  const { tensors: list, bytes, close } = await read(file);
+  const tensors = new Map<string, StoredTensor>();
+  try {
+    for (const t of list) addUnique(tensors, t, file);
+  } catch (err) {
+    close?.();
+    throw err;
+  }
+  return new WeightStore(tensors, [file], bytes, close ? [close] : []);
 }
 
-function addUnique(tensors: Map<string, WeightTensor>, t: WeightTensor, file: string): void {
+function addUnique(tensors: Map<string, StoredTensor>, t: StoredTensor, file: string): void {
   if (tensors.has(t.name)) throw new WeightFileError(file, "tensor name appears twice", { tensor: t.name });
   tensors.set(t.name, t);
 }
@@ -136,9 +162,28 @@ async function loadSharded(folder: string, indexFile: string, read: Reader): Pro
       throw new WeightFileError(indexFile, `weight_map names shard "${shard}", which does not exist`, { tensor });
     }
   }
-  // Each shard is read exactly once; the reads overlap.
-  const shards = await Promise.all(shardNames.map((s) => read(join(folder, s))));
-  const tensors = new Map<string, WeightTensor>();
+  // Each shard is opened once; the reads overlap.
+  const opened = await Promise.allSettled(shardNames.map((s) => read(join(folder, s))));
+  const closers = opened.flatMap((o) => (o.status === "fulfilled" && o.value.close ? [o.value.close] : []));
+  try {
+    return collectShards(folder, shardNames, weightMap, opened.map((o) => {
+      if (o.status === "rejected") throw o.reason;
+      return o.value;
+    }), closers);
+  } catch (err) {
+    for (const close of closers) close();
+    throw err;
+  }
+}
+
+function collectShards(
+  folder: string,
+  shardNames: string[],
+  weightMap: Map<string, string>,
+  shards: { tensors: StoredTensor[]; bytes: number }[],
+  closers: (() => void)[],
+): WeightStore {
+  const tensors = new Map<string, StoredTensor>();
   const shardOf = new Map<string, string>();
   let totalBytes = 0;
   shardNames.forEach((shard, i) => {
@@ -157,5 +202,5 @@ async function loadSharded(folder: string, indexFile: string, read: Reader): Pro
       throw new WeightFileError(join(folder, shard), `index maps this tensor to shard "${shard}" but it is not there`, { tensor });
     }
   }
-  return new WeightStore(tensors, shardNames.map((s) => join(folder, s)), totalBytes);
+  return new WeightStore(tensors, shardNames.map((s) => join(folder, s)), totalBytes, closers);
 }

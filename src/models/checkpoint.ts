@@ -7,9 +7,12 @@
  * Hugging Face's `output_loading_info`.
  */
 
-/** What a weight file loader provides (io/WeightStore satisfies it). Data is always float32. */
+import type { HalfValues, WeightValues } from "../backend/backend.js";
+import type { StoredTensor } from "../io/stored-tensor.js";
+
+/** What a weight file loader provides (io/WeightStore satisfies it): tensors whose values are read on demand. */
 export interface WeightSource {
-  get(name: string): { readonly shape: readonly number[]; readonly data: Float32Array } | undefined;
+  get(name: string): StoredTensor | undefined;
   names(): string[];
 }
 
@@ -33,6 +36,9 @@ export class Checkpoint {
   private readonly byName = new Map<string, string>(); // canonical name → file name
   private readonly used = new Set<string>();
   private readonly missing: string[] = [];
+  /** Reused buffers of stackedBaseWeights. */
+  private bits?: Uint16Array;
+  private floats?: Float32Array;
 
   constructor(private readonly source: WeightSource, baseModelPrefix: string, readonly label = "checkpoint") {
     const names = source.names();
@@ -59,29 +65,90 @@ export class Checkpoint {
 
   /** A tensor by its full name (heads: "classifier.weight", "cls.predictions.bias"). */
   require(name: string, shape: readonly number[]): Float32Array {
-    const t = this.optional(name, shape);
-    if (!t) {
-      this.missing.push(name);
-      throw new CheckpointError(`${this.label}: missing weight "${name}" (expected shape [${shape.join(", ")}])`);
-    }
-    return t;
+    return this.optional(name, shape) ?? this.missingWeight(name, shape);
   }
 
   /** Like require(), but absence is recorded as missing instead of thrown (the caller degrades). */
   optional(name: string, shape: readonly number[]): Float32Array | undefined {
+    return this.tensor(name, shape)?.float32();
+  }
+
+  /**
+   * A base-model weight matrix in the form the file stores it (f16/bf16 bits stay half precision), in
+   * a new array the caller keeps: for tables such as the word embeddings, which are gathered by row.
+   */
+  baseValues(name: string, shape: readonly number[]): WeightValues {
+    const t = this.tensor(this.basePrefix + name, shape);
+    if (!t) return this.missingWeight(this.basePrefix + name, shape);
+    if (t.storage === "f32") return t.float32();
+    const bits = new Uint16Array(t.numel);
+    t.copyTo(bits);
+    return { format: t.storage, bits };
+  }
+
+  /**
+   * Base-model matrices of `cols` columns stacked by rows (e.g. query, key and value into one fused
+   * projection), in their stored precision when they share it. The result lives in a buffer this
+   * checkpoint reuses on the next call: hand it straight to Backend.prepareLinear, which copies it.
+   * This keeps loading from allocating (and leaving for the garbage collector) a copy of every layer.
+   */
+  stackedBaseWeights(names: readonly string[], rowsEach: readonly number[], cols: number): WeightValues {
+    const tensors = names.map((n, i) => {
+      const t = this.tensor(this.basePrefix + n, [rowsEach[i], cols]);
+      return t ?? this.missingWeight(this.basePrefix + n, [rowsEach[i], cols]);
+    });
+    const total = tensors.reduce((a, t) => a + t.numel, 0);
+    const half = tensors[0].storage;
+    if (half !== "f32" && tensors.every((t) => t.storage === half)) {
+      const bits = this.scratch16(total);
+      let at = 0;
+      for (const t of tensors) {
+        t.copyTo(bits.subarray(at, at + t.numel));
+        at += t.numel;
+      }
+      return { format: half, bits } satisfies HalfValues;
+    }
+    const values = this.scratch32(total);
+    let at = 0;
+    for (const t of tensors) {
+      const part = values.subarray(at, at + t.numel);
+      if (t.storage === "f32") t.copyTo(part);
+      else part.set(t.float32());
+      at += t.numel;
+    }
+    return values;
+  }
+
+  private scratch16(n: number): Uint16Array {
+    if (!this.bits || this.bits.length < n) this.bits = new Uint16Array(n);
+    return this.bits.subarray(0, n);
+  }
+
+  private scratch32(n: number): Float32Array {
+    if (!this.floats || this.floats.length < n) this.floats = new Float32Array(n);
+    return this.floats.subarray(0, n);
+  }
+
+  private missingWeight(name: string, shape: readonly number[]): never {
+    this.missing.push(name);
+    throw new CheckpointError(`${this.label}: missing weight "${name}" (expected shape [${shape.join(", ")}])`);
+  }
+
+  /** The named tensor after checking its shape, marked as used; undefined when the file lacks it. */
+  private tensor(name: string, shape: readonly number[]): StoredTensor | undefined {
     const fileName = this.byName.get(name);
     if (fileName === undefined) return undefined;
     const t = this.source.get(fileName);
     if (!t) return undefined;
     const expected = shape.reduce((a, b) => a * b, 1);
     const sameShape = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
-    if (!sameShape || t.data.length !== expected) {
+    if (!sameShape || t.numel !== expected) {
       throw new CheckpointError(
         `${this.label}: weight "${fileName}" has shape [${t.shape.join(", ")}] but the config implies [${shape.join(", ")}]`,
       );
     }
     this.used.add(fileName);
-    return t.data;
+    return t;
   }
 
   /** Records an expected-but-absent parameter without failing (e.g. the pooler of a token classifier). */

@@ -113,12 +113,12 @@ describe("native batch invariance", { skip: skipNative }, () => {
     const a = addon();
     const isa = a.isaIndex(a.info().best);
     const want = new Float32Array(m * n);
-    a.linear(a.prepareLinear(isa, w, null, n, k), x, m, 1, want);
+    a.linear(a.prepareLinear(isa, w, 0, null, n, k), x, m, 1, want);
     // Plain CommonJS so the worker needs no TypeScript loader.
     const code = `
       const { parentPort, workerData } = require("node:worker_threads");
       const a = require(workerData.path);
-      const h = a.prepareLinear(workerData.isa, workerData.w, null, workerData.n, workerData.k);
+      const h = a.prepareLinear(workerData.isa, workerData.w, 0, null, workerData.n, workerData.k);
       const outs = [];
       for (let i = 0; i < 20; i++) {
         const y = new Float32Array(workerData.m * workerData.n);
@@ -138,7 +138,7 @@ describe("native batch invariance", { skip: skipNative }, () => {
         }),
     );
     // Meanwhile the main thread keeps computing too.
-    const h = a.prepareLinear(isa, w, null, n, k);
+    const h = a.prepareLinear(isa, w, 0, null, n, k);
     for (let i = 0; i < 20; i++) {
       const y = new Float32Array(m * n);
       a.linear(h, x, m, 1, y);

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { ACTIVATION_CODES, NativeBackend } from "../../src/backend/native.js";
-import type { Activation } from "../../src/backend/backend.js";
+import { weightsToFloat32, type Activation } from "../../src/backend/backend.js";
 import { abs, addon, assertClose, isas, randomArray, rng, skipNative } from "./native-helpers.js";
 
 const ACTIVATIONS: Activation[] = ["none", "gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "tanh"];
@@ -121,6 +121,38 @@ describe("native linear", { skip: skipNative }, () => {
           const scale = want.map((v, i) => Math.abs(v) * (act.startsWith("gelu") ? 1 + x[i] * x[i] : 1));
           assertClose(`${isa} ${act}`, got, want, { rel: 3e-7, abs: 1e-9, scale });
         }
+      });
+
+      it("packs f16 and bf16 weights exactly as their float32 conversion, special values included", () => {
+        const rand = rng(11);
+        // odd sizes hit the partial last panel; the first bit patterns cover ±0, subnormals, ±inf and NaN
+        const [m, n, k] = [7, 53, 37];
+        const specials = [0x0000, 0x8000, 0x0001, 0x83ff, 0x0400, 0x7bff, 0xfbff, 0x3c00, 0x7c00, 0xfc00, 0x7e01];
+        const bits = Uint16Array.from({ length: n * k }, (_, i) => (i < specials.length ? specials[i] : Math.floor(rand() * 65536)));
+        const x = randomArray(m * k, rand);
+        const b = randomArray(n, rand);
+        for (const format of ["f16", "bf16"] as const) {
+          const half = { format, bits };
+          // weightsToFloat32 converts with the JS table the checkpoint loader tests check against numpy
+          const fromFloat = nb.linear(x, m, nb.prepareLinear(weightsToFloat32(half), b, n, k));
+          const fromHalf = nb.linear(x, m, nb.prepareLinear(half, b, n, k));
+          assert.deepEqual(
+            new Uint32Array(fromHalf.buffer),
+            new Uint32Array(fromFloat.buffer),
+            `${isa} ${format}: packing from half bits gives the same outputs bit for bit`,
+          );
+        }
+      });
+
+      it("copies its weight: the caller may reuse the buffer", () => {
+        const rand = rng(12);
+        const [m, n, k] = [5, 40, 30];
+        const w = randomArray(n * k, rand);
+        const x = randomArray(m * k, rand);
+        const want = nb.linear(x, m, nb.prepareLinear(w.slice(), null, n, k));
+        const p = nb.prepareLinear(w, null, n, k);
+        w.fill(0);
+        assert.deepEqual(nb.linear(x, m, p), want);
       });
 
       it("rejects inputs of the wrong size and released weights", () => {

@@ -15,7 +15,7 @@ const child = `
   const isa = a.isaIndex(a.info().best);
   const [m, n, k] = [64, 256, 256];
   const x = new Float32Array(m * k).map((_, i) => Math.sin(i));
-  const h = a.prepareLinear(isa, new Float32Array(n * k).map((_, i) => Math.cos(i)), null, n, k);
+  const h = a.prepareLinear(isa, new Float32Array(n * k).map((_, i) => Math.cos(i)), 0, null, n, k);
   const y1 = new Float32Array(m * n), y = new Float32Array(m * n);
   a.setThreads(1);
   a.linear(h, x, m, 0, y1);

@@ -1,5 +1,6 @@
 /** A seeded random BERT small enough for fast unit tests that need nothing from ../shared. */
 import { parseBertConfig, type BertConfig } from "../../src/config/bert-config.js";
+import { inMemoryTensor, type StoredTensor } from "../../src/io/stored-tensor.js";
 import type { WeightSource } from "../../src/models/checkpoint.js";
 import { mulberry32 } from "./random.js";
 
@@ -8,8 +9,9 @@ export { mulberry32 };
 
 export class MapWeights implements WeightSource {
   constructor(readonly map: Map<string, { shape: number[]; data: Float32Array }>) {}
-  get(name: string) {
-    return this.map.get(name);
+  get(name: string): StoredTensor | undefined {
+    const t = this.map.get(name);
+    return t && inMemoryTensor({ name, dtype: "F32", shape: t.shape, data: t.data });
   }
   names() {
     return [...this.map.keys()];

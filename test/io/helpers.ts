@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WeightFileError } from "../../src/io/errors.js";
 import type { WeightTensor } from "../../src/io/dtype.js";
+import type { StoredTensor } from "../../src/io/stored-tensor.js";
 
 /** A fresh temp folder; call the returned cleanup in after(). */
 export function makeTempDir(prefix = "bert-ts-io-"): { dir: string; cleanup: () => void } {
@@ -64,12 +65,13 @@ export async function assertWeightError(
 }
 
 /** sha256 over name + float32 bytes of each tensor, names sorted: every value of every tensor. */
-export function digestTensors(tensors: Iterable<WeightTensor>): string {
+export function digestTensors(tensors: Iterable<WeightTensor | StoredTensor>): string {
   const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const h = createHash("sha256");
   for (const t of sorted) {
     h.update(t.name);
-    h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    const data = "data" in t ? t.data : t.float32();
+    h.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
   return h.digest("hex");
 }

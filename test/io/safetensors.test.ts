@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { parseSafetensors, readSafetensors } from "../../src/io/safetensors.js";
+import { truncateSync } from "node:fs";
+import { openSafetensorsFile, parseSafetensors, readSafetensors } from "../../src/io/safetensors.js";
 import { assertWeightError, buildSafetensors, f32Bytes, makeTempDir, safetensorsBytes, writeFile } from "./helpers.js";
 
 const tmp = makeTempDir();
@@ -37,12 +38,14 @@ describe("readSafetensors: valid files", () => {
     assert.equal(byName.get("empty")?.data.length, 0);
   });
 
-  test("aligned f32 data is a view on the file buffer; an odd offset is copied", async () => {
+  test("each tensor gets its own array (nothing keeps the whole file alive); an odd offset reads correctly", async () => {
     const aligned = await readSafetensors(writeFile(tmp.dir, "al.safetensors", buildSafetensors([
       { name: "a", dtype: "F32", shape: [2], bytes: f32Bytes([1, 2]) },
       { name: "b", dtype: "F32", shape: [1], bytes: f32Bytes([3]) },
     ])));
-    assert.equal(aligned[0].data.buffer, aligned[1].data.buffer, "both views share the file buffer");
+    assert.notEqual(aligned[0].data.buffer, aligned[1].data.buffer);
+    assert.equal(aligned[0].data.buffer.byteLength, 8);
+    assert.deepEqual(Array.from(aligned[1].data), [3]);
     // a U8 tensor of 1 byte first pushes the f32 data to an odd offset
     const data = Buffer.concat([Buffer.from([9]), f32Bytes([0.25, -8])]);
     const file = writeFile(tmp.dir, "odd.safetensors", safetensorsBytes({ u: entry("U8", [1], 0, 1), f: entry("F32", [2], 1, 9) }, data));
@@ -52,7 +55,7 @@ describe("readSafetensors: valid files", () => {
   });
 });
 
-describe("readSafetensors: f16/bf16-only files (expanded in place)", () => {
+describe("readSafetensors: f16/bf16 files", () => {
   const halves = (values: number[]) => new Uint8Array(new Uint16Array(values).buffer);
   // odd element counts, mixed f16/bf16, a zero-size tensor and a scalar: every alignment case
   const tensors = [
@@ -102,6 +105,57 @@ describe("readSafetensors: f16/bf16-only files (expanded in place)", () => {
       const b = new Uint32Array(inMemory[i].data.buffer, inMemory[i].data.byteOffset, inMemory[i].data.length);
       assert.deepEqual(a, b, big[i].name);
     }
+  });
+});
+
+describe("openSafetensorsFile: tensors read on demand", () => {
+  const halves = (values: number[]) => new Uint8Array(new Uint16Array(values).buffer);
+  const build = () =>
+    buildSafetensors([
+      { name: "h", dtype: "F16", shape: [2, 2], bytes: halves([0x3c00, 0xc000, 0x0001, 0x7e01]) },
+      { name: "b", dtype: "BF16", shape: [3], bytes: halves([0x3fc0, 0x8000, 0x7f80]) },
+      { name: "f", dtype: "F32", shape: [2], bytes: f32Bytes([0.5, -3]) },
+      { name: "i", dtype: "I64", shape: [2], bytes: new Uint8Array(new BigInt64Array([5n, -7n]).buffer) },
+    ]);
+
+  test("half-precision tensors copy out their stored bits; others as float32", () => {
+    const file = writeFile(tmp.dir, "lazy.safetensors", build());
+    const opened = openSafetensorsFile(file);
+    try {
+      const byName = new Map(opened.tensors.map((t) => [t.name, t]));
+      const h = byName.get("h")!, b = byName.get("b")!, f = byName.get("f")!, i = byName.get("i")!;
+      assert.deepEqual([h.storage, b.storage, f.storage, i.storage], ["f16", "bf16", "f32", "f32"]);
+      assert.deepEqual([h.numel, b.numel, f.numel, i.numel], [4, 3, 2, 2]);
+      const bits = new Uint16Array(4);
+      h.copyTo(bits);
+      assert.deepEqual(Array.from(bits), [0x3c00, 0xc000, 0x0001, 0x7e01], "the file's bits, NaN payload included");
+      const bb = new Uint16Array(3);
+      b.copyTo(bb);
+      assert.deepEqual(Array.from(bb), [0x3fc0, 0x8000, 0x7f80]);
+      const ff = new Float32Array(2);
+      f.copyTo(ff);
+      assert.deepEqual(Array.from(ff), [0.5, -3]);
+      const ii = new Float32Array(2);
+      i.copyTo(ii);
+      assert.deepEqual(Array.from(ii), [5, -7]);
+      assert.deepEqual(Array.from(h.float32()).slice(0, 3), [1, -2, 2 ** -24]);
+      assert.notEqual(f.float32(), f.float32(), "each float32() call reads into a new array");
+      assert.throws(() => h.copyTo(new Float32Array(4)), /Expected a Uint16Array of 4 values to copy "h"/);
+      assert.throws(() => f.copyTo(new Float32Array(3)), /Expected a Float32Array of 2 values/);
+    } finally {
+      opened.close();
+    }
+  });
+
+  test("a read after close, or from a file cut short after opening, is a WeightFileError naming the tensor", () => {
+    const file = writeFile(tmp.dir, "lazy-cut.safetensors", build());
+    const opened = openSafetensorsFile(file);
+    const f = opened.tensors.find((t) => t.name === "f")!;
+    truncateSync(file, 40);
+    assert.throws(() => f.float32(), (err: Error) => err.name === "WeightFileError" && /tensor "f"/.test(err.message) && /file ended at byte/.test(err.message));
+    opened.close();
+    opened.close(); // idempotent
+    assert.throws(() => f.float32(), /tensor "f": read after the file was closed/);
   });
 });
 

@@ -279,7 +279,7 @@ describe("pytorch_model.bin through loadWeights", () => {
     let numel = 0;
     for (const name of store.names()) {
       assert.equal(store.get(name)?.dtype, "F32");
-      numel += store.get(name)!.data.length;
+      numel += store.get(name)!.float32().length;
     }
     assert.equal(numel, 2053961);
     // from a one-off script: python's zipfile + pickle.Unpickler (find_class / persistent_load mapped to numpy), not committed
@@ -291,7 +291,7 @@ describe("pytorch_model.bin through loadWeights", () => {
     };
     for (const [name, { shape, at }] of Object.entries(expected)) {
       assert.deepEqual(store.get(name)?.shape, shape, name);
-      for (const [i, v] of at) assert.equal(store.get(name)!.data[i], v, `${name}[${i}]`);
+      for (const [i, v] of at) assert.equal(store.get(name)!.float32()[i], v, `${name}[${i}]`);
     }
     // sha256 over sorted names + float32 bytes, same recipe in python
     assert.equal(digestTensors(store.names().map((n) => store.get(n)!)), "d467ea9f18af6f61331a86a6b634c4de64bf6d041fe373f2f23c1a503a6cbec5");
@@ -305,8 +305,8 @@ describe("pytorch_model.bin through loadWeights", () => {
     writeFile(dir, "pytorch_model.bin.index.json", JSON.stringify({ weight_map: { a: "pytorch_model-00001-of-00002.bin", b: "pytorch_model-00002-of-00002.bin" } }));
     const store = await loadWeights(dir);
     assert.deepEqual(store.names().sort(), ["a", "b"]);
-    assert.deepEqual(Array.from(store.get("a")!.data), [1, 2]);
-    assert.deepEqual(Array.from(store.get("b")!.data), [3]);
+    assert.deepEqual(Array.from(store.get("a")!.float32()), [1, 2]);
+    assert.deepEqual(Array.from(store.get("b")!.float32()), [3]);
     assert.equal(store.files.length, 2);
   });
 });

@@ -111,15 +111,18 @@ describe("loadWeights on the shared models", () => {
         const tensor = store.get(name)!;
         assert.equal(tensor.name, name);
         assert.equal(tensor.dtype, want.dtype, name);
-        assert.equal(tensor.data.length, tensor.shape.reduce((a, b) => a * b, 1), name);
-        numel += tensor.data.length;
+        const data = tensor.float32();
+        assert.equal(data.length, tensor.shape.reduce((a, b) => a * b, 1), name);
+        assert.equal(tensor.numel, data.length, name);
+        numel += data.length;
       }
       assert.equal(numel, want.numel);
       for (const [name, { shape, at }] of Object.entries(want.values)) {
         const tensor = store.get(name);
         assert.ok(tensor, `${name} present`);
         assert.deepEqual(tensor.shape, shape);
-        for (const [i, v] of at) assert.equal(tensor.data[i], v, `${name}[${i}]`);
+        const data = tensor.float32();
+        for (const [i, v] of at) assert.equal(data[i], v, `${name}[${i}]`);
       }
       assert.equal(digestTensors(store.names().map((n) => store.get(n)!)), want.sha256, "every value matches numpy");
     });
@@ -196,7 +199,7 @@ describe("loadWeights: sharded safetensors", () => {
     const dir = shardedDir("ok", { metadata: {}, weight_map: { a: "s1.safetensors", b: "s2.safetensors" } }, { "s1.safetensors": shardA, "s2.safetensors": shardB });
     const store = await loadWeights(dir);
     assert.deepEqual(store.names().sort(), ["a", "b"]);
-    assert.deepEqual(Array.from(store.get("b")!.data), [3]);
+    assert.deepEqual(Array.from(store.get("b")!.float32()), [3]);
     assert.equal(store.totalBytes, shardA.length + shardB.length);
   });
 

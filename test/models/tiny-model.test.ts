@@ -4,19 +4,28 @@
  * name handling and load errors.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { erf } from "../../src/backend/activations.js";
 import { BertModel } from "../../src/models/bert/model.js";
 import { parseBertConfig } from "../../src/config/bert-config.js";
+import { NativeBackend } from "../../src/backend/native.js";
+import type { Backend } from "../../src/backend/backend.js";
+import { loadWeights } from "../../src/io/weights.js";
+import { readSafetensors } from "../../src/io/safetensors.js";
+import { rowBlocks } from "../../src/models/bert/model.js";
 import { assertBitIdentical, assertClose } from "../helpers/assert.js";
 import { MapWeights, tinyConfig, tinyWeights } from "../helpers/tiny-model.js";
+import { addon, skipNative } from "../backend/native-helpers.js";
+import { buildSafetensors, makeTempDir, writeFile } from "../io/helpers.js";
 
 const backend = new ReferenceBackend();
 
 /** Straightforward BERT forward in float64 on one unpadded sequence: the oracle. */
 function naiveBert(w: MapWeights, cfg: ReturnType<typeof tinyConfig>, ids: number[], types: number[]) {
-  const g = (n: string) => Array.from(w.get(n)!.data);
+  const g = (n: string) => Array.from(w.get(n)!.float32());
   const h = cfg.hidden_size, heads = cfg.num_attention_heads, d = h / heads, n = ids.length;
   const ln = (x: number[][], gamma: number[], beta: number[]) =>
     x.map((row) => {
@@ -138,4 +147,89 @@ describe("BertConfig validation", () => {
     assert.throws(() => parseBertConfig([]), /JSON object/);
     assert.deepEqual(parseBertConfig({ some_new_field: 1 }).unused_keys, ["some_new_field"]);
   });
+});
+
+describe("row blocks: layers run over whole sequences, a block of rows at a time", () => {
+  it("groups consecutive whole sequences up to the block size; a longer sequence is a block alone", () => {
+    const starts = Int32Array.from([0, 3, 8, 8 + 20, 8 + 20 + 2, 8 + 20 + 2 + 4]);
+    const blocks = rowBlocks(starts, 8);
+    assert.deepEqual(
+      blocks.map((b) => [b.firstRow, b.rows, Array.from(b.seqStarts)]),
+      [
+        [0, 8, [0, 3, 8]],
+        [8, 20, [0, 20]],
+        [28, 6, [0, 2, 6]],
+      ],
+    );
+    assert.deepEqual(rowBlocks(Int32Array.from([0, 5]), 512).map((b) => b.rows), [5]);
+  });
+
+  it("a batch of many blocks gives every text's vectors bit for bit as alone, attentions included", () => {
+    const cfg = tinyConfig();
+    const model = BertModel.fromWeights(cfg, tinyWeights(cfg, 5), backend);
+    // 60 texts of 7..40 tokens: about 1,400 rows, so several 512-row blocks
+    const texts = Array.from({ length: 60 }, (_, i) => {
+      const n = 7 + ((i * 13) % 34);
+      return { inputIds: Array.from({ length: n }, (_, t) => 1 + ((i * 7 + t * 3) % 49)) };
+    });
+    const batch = model.forward(texts, { outputAttentions: true, outputHiddenStates: true });
+    assert.ok(texts.reduce((a, t) => a + t.inputIds.length, 0) > 1024);
+    assert.equal(batch.attentions?.length, cfg.num_hidden_layers);
+    for (const [i, text] of texts.entries()) {
+      const alone = model.forward(text, { outputAttentions: true });
+      assertBitIdentical(batch.sequence(i).data, alone.sequence(0).data, `text ${i}`);
+      for (let l = 0; l < cfg.num_hidden_layers; l++) {
+        assertBitIdentical(batch.attentions![l][i], alone.attentions![l][0], `text ${i} layer ${l} attention`);
+      }
+    }
+  });
+});
+
+describe("half-precision checkpoints", () => {
+  const tmp = makeTempDir("bert-ts-half-");
+  after(tmp.cleanup);
+  const cfg = tinyConfig();
+  const source = tinyWeights(cfg, 9);
+
+  /** f32 → f16 bits by truncating the mantissa (tiny values flush to zero): any f16 values will do. */
+  const f16 = (v: number) => {
+    const u = new Uint32Array(Float32Array.of(v).buffer)[0];
+    const sign = (u >>> 16) & 0x8000, exp = ((u >>> 23) & 0xff) - 112;
+    if (exp <= 0) return sign;
+    return sign | (Math.min(exp, 30) << 10) | ((u >>> 13) & 0x3ff);
+  };
+  const bf16 = (v: number) => new Uint32Array(Float32Array.of(v).buffer)[0] >>> 16;
+
+  const backends: [string, () => Backend][] = [["reference", () => backend]];
+  if (!skipNative) backends.push(["native", () => new NativeBackend(addon())]);
+
+  for (const [dtype, toBits] of [["F16", f16], ["BF16", bf16]] as const) {
+    for (const [label, make] of backends) {
+      it(`${dtype} weights, kept in half precision and converted while packing, equal their float32 conversion bit for bit (${label})`, async () => {
+        const dir = join(tmp.dir, `${dtype}-${label}`);
+        mkdirSync(dir);
+        const file = writeFile(
+          dir,
+          "model.safetensors",
+          buildSafetensors(
+            [...source.map].map(([name, t]) => ({
+              name,
+              dtype,
+              shape: t.shape,
+              bytes: new Uint8Array(Uint16Array.from(t.data, toBits).buffer),
+            })),
+          ),
+        );
+        const lazy = await loadWeights(dir);
+        const converted = new MapWeights(new Map((await readSafetensors(file)).map((t) => [t.name, { shape: [...t.shape], data: t.data }])));
+        assert.ok([...lazy.names()].every((n) => lazy.get(n)!.storage === dtype.toLowerCase()));
+        const inputs = [{ inputIds: [1, 5, 9, 33, 2], tokenTypeIds: [0, 0, 0, 1, 1] }, { inputIds: [1, 44, 2] }];
+        const fromHalves = BertModel.fromWeights(cfg, lazy, make()).forward(inputs);
+        const fromFloats = BertModel.fromWeights(cfg, converted, make()).forward(inputs);
+        assertBitIdentical(fromHalves.lastHiddenState.data, fromFloats.lastHiddenState.data, "last_hidden_state");
+        assertBitIdentical(fromHalves.poolerOutput.data, fromFloats.poolerOutput.data, "pooler_output");
+        lazy.close();
+      });
+    }
+  }
 });

@@ -93,7 +93,68 @@ struct Scratch {
 thread_local Scratch tls_scratch;
 }  // namespace
 
-PackedLinear* pack_linear(int isa, const float* weight, const float* bias, int n, int k) {
+// Stored element -> float32, exactly (what torch's .float() gives). f16 by hand rather than F16C so
+// the portable build converts the same way; subnormals are scaled exactly by a power of two.
+static inline float f16_to_f32(uint16_t h) {
+  const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0) {
+    const float v = (float)mant * 5.9604644775390625e-8f;  // mant * 2^-24, exact
+    memcpy(&bits, &v, 4);
+    bits |= sign;
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (mant << 13);  // inf / NaN (payload kept)
+  } else {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  }
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+static inline float bf16_to_f32(uint16_t h) {
+  const uint32_t bits = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+namespace {
+struct PackJob {
+  const void* weight;
+  int format;
+  PackedLinear* w;
+};
+
+template <typename T, float (*Convert)(T)>
+void pack_panel(const T* weight, PackedLinear* w, int p) {
+  const int k = w->k, nr = w->nr, n = w->n;
+  float* dst = w->b + (size_t)p * k * nr;
+  const int cols = n - p * nr < nr ? n - p * nr : nr;
+  const T* src = weight + (size_t)p * nr * k;
+  // Writes in order (k outer, the panel's columns inner): nr read streams, one write stream.
+  for (int kk = 0; kk < k; kk++) {
+    float* d = dst + (size_t)kk * nr;
+    int c = 0;
+    for (; c < cols; c++) d[c] = Convert(src[(size_t)c * k + kk]);
+    for (; c < nr; c++) d[c] = 0.0f;
+  }
+}
+
+inline float same(float v) { return v; }
+
+void pack_task(void* ctx, int p) {
+  const PackJob& j = *static_cast<const PackJob*>(ctx);
+  switch (j.format) {
+    case kWeightF16: pack_panel<uint16_t, f16_to_f32>(static_cast<const uint16_t*>(j.weight), j.w, p); break;
+    case kWeightBF16: pack_panel<uint16_t, bf16_to_f32>(static_cast<const uint16_t*>(j.weight), j.w, p); break;
+    default: pack_panel<float, same>(static_cast<const float*>(j.weight), j.w, p); break;
+  }
+}
+}  // namespace
+
+PackedLinear* pack_linear(int isa, const void* weight, int format, const float* bias, int n, int k) {
   const IsaKernels* kn = kernels_for(isa);
   if (!kn) return nullptr;
   PackedLinear* w = static_cast<PackedLinear*>(calloc(1, sizeof(PackedLinear)));
@@ -111,20 +172,15 @@ PackedLinear* pack_linear(int isa, const float* weight, const float* bias, int n
     return nullptr;
   }
   w->bytes = nb * sizeof(float) + (bias ? (size_t)w->panels * w->nr * sizeof(float) : 0);
-  const int nr = w->nr;
-  for (int p = 0; p < w->panels; p++) {
-    float* dst = w->b + (size_t)p * k * nr;
-    for (int c = 0; c < nr; c++) {
-      const int col = p * nr + c;
-      if (col < n) {
-        const float* src = weight + (size_t)col * k;
-        for (int kk = 0; kk < k; kk++) dst[(size_t)kk * nr + c] = src[kk];
-      } else {
-        for (int kk = 0; kk < k; kk++) dst[(size_t)kk * nr + c] = 0.0f;
-      }
-    }
+  // Panels are independent: both cores pack (and fault in) the weights of a large layer.
+  PackJob job{weight, format, w};
+  if (pool_threads() > 1 && (size_t)n * k >= 65536) {
+    parallel_for(w->panels, pack_task, &job);
+  } else {
+    for (int p = 0; p < w->panels; p++) pack_task(&job, p);
   }
   if (bias) {
+    const int nr = w->nr;
     for (int c = 0; c < w->panels * nr; c++) w->bias[c] = c < n ? bias[c] : 0.0f;
   }
   return w;

@@ -14,9 +14,12 @@ const IsaKernels* kernels_for(int isa);
 int best_isa();
 const char* isa_name(int isa);
 
-// Packs an nn.Linear weight [n, k] (and optional bias [n]) for the ISA's micro-kernel.
-// Returns nullptr when out of memory.
-PackedLinear* pack_linear(int isa, const float* weight, const float* bias, int n, int k);
+// Element formats a weight may be packed from (converted exactly to float32 while packing).
+enum WeightFormat : int { kWeightF32 = 0, kWeightF16 = 1, kWeightBF16 = 2 };
+
+// Packs an nn.Linear weight [n, k] stored as `format` (and optional float32 bias [n]) for the
+// ISA's micro-kernel. Returns nullptr when out of memory.
+PackedLinear* pack_linear(int isa, const void* weight, int format, const float* bias, int n, int k);
 void free_linear(PackedLinear* w);
 
 // y[m, n] = act(x[m, k] . W^T + b).

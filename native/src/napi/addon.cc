@@ -108,15 +108,33 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// prepareLinear(isa, weight, bias | null, outFeatures, inFeatures) -> handle
+// prepareLinear(isa, weight, format, bias | null, outFeatures, inFeatures) -> handle
+// weight: a Float32Array (format 0), or the bits of f16 (1) / bf16 (2) values in a Uint16Array.
+// It is copied into the packed layout, so the caller may reuse its memory afterwards.
 Napi::Value PrepareLinear(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int isa;
   isa_arg(info, 0, &isa);
-  const int n = int_arg(info, 3, "outFeatures", 1), k = int_arg(info, 4, "inFeatures", 0);
-  const float* w = f32_at_least(info, 1, "weight", (size_t)n * k);
-  const float* b = f32_or_null(info, 2, "bias", (size_t)n);
-  bt::PackedLinear* p = bt::pack_linear(isa, w, b, n, k);
+  const int format = int_arg(info, 2, "format");
+  const int n = int_arg(info, 4, "outFeatures", 1), k = int_arg(info, 5, "inFeatures", 0);
+  const size_t want = (size_t)n * k;
+  const void* w;
+  if (format == bt::kWeightF32) {
+    w = f32_at_least(info, 1, "weight", want);
+  } else if (format == bt::kWeightF16 || format == bt::kWeightBF16) {
+    Napi::Value v = info[1];
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array)
+      throw_type(env, "Expected a Uint16Array of half-precision bits for weight");
+    Napi::Uint16Array a = v.As<Napi::Uint16Array>();
+    if (a.ElementLength() < want)
+      throw Napi::RangeError::New(env, "Expected at least " + std::to_string(want) + " values for weight but received " +
+                                           std::to_string(a.ElementLength()));
+    w = a.Data();
+  } else {
+    throw Napi::RangeError::New(env, "Unknown weight format " + std::to_string(format));
+  }
+  const float* b = f32_or_null(info, 3, "bias", (size_t)n);
+  bt::PackedLinear* p = bt::pack_linear(isa, w, format, b, n, k);
   if (!p) throw Napi::Error::New(env, "Out of memory packing a linear layer");
   LinearHandle* h = new LinearHandle{p};
   const int64_t bytes = (int64_t)p->bytes;

@@ -1,5 +1,6 @@
 /** BertEmbeddings: word + token type + position embeddings, then LayerNorm (modeling_bert.py BertEmbeddings). */
-import type { Backend } from "../../backend/backend.js";
+import type { Backend, WeightValues } from "../../backend/backend.js";
+import { convertBF16, convertF16 } from "../../io/dtype.js";
 import type { BertConfig } from "../../config/bert-config.js";
 import type { Checkpoint } from "../checkpoint.js";
 import type { PackedBatch } from "../packed.js";
@@ -10,7 +11,8 @@ export type PositionRule = "absolute" | "roberta";
 export class BertEmbeddings {
   private constructor(
     private readonly config: BertConfig,
-    private readonly wordEmbeddings: Float32Array, // [vocab, hidden]
+    /** [vocab, hidden], kept in the checkpoint's precision (half the memory for f16 files); rows are converted exactly when gathered. */
+    private readonly wordEmbeddings: WeightValues,
     private readonly positionEmbeddings: Float32Array, // [maxPositions, hidden]
     private readonly tokenTypeEmbeddings: Float32Array, // [typeVocab, hidden]
     private readonly gamma: Float32Array,
@@ -22,7 +24,7 @@ export class BertEmbeddings {
     const h = config.hidden_size;
     return new BertEmbeddings(
       config,
-      ckpt.base("embeddings.word_embeddings.weight", [config.vocab_size, h]),
+      ckpt.baseValues("embeddings.word_embeddings.weight", [config.vocab_size, h]),
       ckpt.base("embeddings.position_embeddings.weight", [config.max_position_embeddings, h]),
       ckpt.base("embeddings.token_type_embeddings.weight", [config.type_vocab_size, h]),
       ckpt.base("embeddings.LayerNorm.weight", [h]),
@@ -32,7 +34,7 @@ export class BertEmbeddings {
   }
 
   /** The word embedding matrix, shared with the masked-LM decoder (tied weights). */
-  get wordEmbeddingMatrix(): Float32Array {
+  get wordEmbeddingMatrix(): WeightValues {
     return this.wordEmbeddings;
   }
 
@@ -59,6 +61,11 @@ export class BertEmbeddings {
     const rows = batch.inputIds.length;
     const positions = this.positionIds(batch);
     const x = new Float32Array(rows * h);
+    const words = this.wordEmbeddings;
+    // Half-precision tables: each gathered row is converted into `row` first (exact).
+    const row = words instanceof Float32Array ? undefined : new Float32Array(h);
+    const convert = words instanceof Float32Array ? undefined : words.format === "f16" ? convertF16 : convertBF16;
+    const rowBits = row && new Uint32Array(row.buffer);
     for (let r = 0; r < rows; r++) {
       const id = batch.inputIds[r];
       const type = batch.tokenTypeIds[r];
@@ -69,10 +76,19 @@ export class BertEmbeddings {
         throw new RangeError(`Sequence too long: position ${pos} exceeds max_position_embeddings ${maxPos}; truncate the input`);
       }
       const o = r * h;
-      const wo = id * h, to = type * h, po = pos * h;
+      const to = type * h, po = pos * h;
+      let word: Float32Array, wo: number;
+      if (words instanceof Float32Array) {
+        word = words;
+        wo = id * h;
+      } else {
+        convert!(new Uint8Array(words.bits.buffer, words.bits.byteOffset + id * h * 2, h * 2), rowBits!);
+        word = row!;
+        wo = 0;
+      }
       // Same float32 order as PyTorch: (word + type) + position.
       for (let c = 0; c < h; c++) {
-        x[o + c] = this.wordEmbeddings[wo + c] + this.tokenTypeEmbeddings[to + c];
+        x[o + c] = word[wo + c] + this.tokenTypeEmbeddings[to + c];
         x[o + c] += this.positionEmbeddings[po + c];
       }
     }

@@ -12,25 +12,53 @@ export interface LayerOutput {
 }
 
 /**
- * Intermediate buffers of one forward pass, shared by all its layers: allocating them per layer
- * costs page faults and zero-filling on every call (~10% of a MiniLM forward pass).
+ * Intermediate buffers of one forward pass, shared by all its layers and row blocks: allocating them
+ * per layer costs page faults and zero-filling on every call (~10% of a MiniLM forward pass), and
+ * sizing them for a block of rows rather than the whole batch keeps peak memory flat in batch size.
  */
 export class LayerScratch {
-  readonly qkv: Float32Array; // (rows, 3h)
-  readonly context: Float32Array; // (rows, h)
-  readonly projected: Float32Array; // (rows, h)
-  readonly attended: Float32Array; // (rows, h)
-  readonly inner: Float32Array; // (rows, ff)
-  readonly ffnOut: Float32Array; // (rows, h)
+  private readonly qkv: Float32Array; // (rows, 3h)
+  private readonly context: Float32Array; // (rows, h)
+  private readonly projected: Float32Array; // (rows, h)
+  private readonly attended: Float32Array; // (rows, h)
+  private readonly inner: Float32Array; // (rows, ff)
+  private readonly ffnOut: Float32Array; // (rows, h)
 
-  constructor(rows: number, hidden: number, intermediate: number) {
-    this.qkv = new Float32Array(rows * 3 * hidden);
-    this.context = new Float32Array(rows * hidden);
-    this.projected = new Float32Array(rows * hidden);
-    this.attended = new Float32Array(rows * hidden);
-    this.inner = new Float32Array(rows * intermediate);
-    this.ffnOut = new Float32Array(rows * hidden);
+  constructor(
+    readonly maxRows: number,
+    private readonly hidden: number,
+    private readonly intermediate: number,
+  ) {
+    this.qkv = new Float32Array(maxRows * 3 * hidden);
+    this.context = new Float32Array(maxRows * hidden);
+    this.projected = new Float32Array(maxRows * hidden);
+    this.attended = new Float32Array(maxRows * hidden);
+    this.inner = new Float32Array(maxRows * intermediate);
+    this.ffnOut = new Float32Array(maxRows * hidden);
   }
+
+  /** The buffers cut to exactly `rows` rows (backends want outputs of the exact length). */
+  forRows(rows: number): LayerBuffers {
+    if (rows > this.maxRows) throw new Error(`Expected at most ${this.maxRows} rows in a block but received ${rows}`);
+    const h = this.hidden;
+    return {
+      qkv: this.qkv.subarray(0, rows * 3 * h),
+      context: this.context.subarray(0, rows * h),
+      projected: this.projected.subarray(0, rows * h),
+      attended: this.attended.subarray(0, rows * h),
+      inner: this.inner.subarray(0, rows * this.intermediate),
+      ffnOut: this.ffnOut.subarray(0, rows * h),
+    };
+  }
+}
+
+export interface LayerBuffers {
+  qkv: Float32Array;
+  context: Float32Array;
+  projected: Float32Array;
+  attended: Float32Array;
+  inner: Float32Array;
+  ffnOut: Float32Array;
 }
 
 export class BertLayer {
@@ -49,35 +77,38 @@ export class BertLayer {
     const ff = config.intermediate_size;
     const p = `encoder.layer.${index}.`;
     const w = (name: string, shape: number[]) => ckpt.base(p + name, shape);
+    // Weights go to the backend in the checkpoint's precision through a reused buffer; only the
+    // backend's packed copy stays.
+    const dense = (name: string, out: number, inp: number) =>
+      backend.prepareLinear(ckpt.stackedBaseWeights([`${p}${name}.weight`], [out], inp), w(`${name}.bias`, [out]), out, inp);
 
     // Fuse the three projections: rows 0..h-1 = query, h..2h-1 = key, 2h..3h-1 = value.
-    const qkvWeight = new Float32Array(3 * h * h);
+    const qkvNames = ["query", "key", "value"].map((n) => `attention.self.${n}`);
     const qkvBias = new Float32Array(3 * h);
-    (["query", "key", "value"] as const).forEach((name, i) => {
-      qkvWeight.set(w(`attention.self.${name}.weight`, [h, h]), i * h * h);
-      qkvBias.set(w(`attention.self.${name}.bias`, [h]), i * h);
-    });
+    qkvNames.forEach((name, i) => qkvBias.set(w(`${name}.bias`, [h]), i * h));
+    const qkvWeight = ckpt.stackedBaseWeights(qkvNames.map((n) => `${p}${n}.weight`), [h, h, h], h);
     return new BertLayer(
       config,
       backend.prepareLinear(qkvWeight, qkvBias, 3 * h, h),
-      backend.prepareLinear(w("attention.output.dense.weight", [h, h]), w("attention.output.dense.bias", [h]), h, h),
+      dense("attention.output.dense", h, h),
       { gamma: w("attention.output.LayerNorm.weight", [h]), beta: w("attention.output.LayerNorm.bias", [h]) },
-      backend.prepareLinear(w("intermediate.dense.weight", [ff, h]), w("intermediate.dense.bias", [ff]), ff, h),
-      backend.prepareLinear(w("output.dense.weight", [h, ff]), w("output.dense.bias", [h]), h, ff),
+      dense("intermediate.dense", ff, h),
+      dense("output.dense", h, ff),
       { gamma: w("output.LayerNorm.weight", [h]), beta: w("output.LayerNorm.bias", [h]) },
     );
   }
 
   /**
-   * x: (rows, hidden). The result is written into `into` when given (it may be x itself: x is last
-   * read before the output is written), else into a new array.
+   * x: (rows, hidden), whole sequences (seqStarts relative to x's first row). The result is written
+   * into `into` when given (it may be x itself: x is last read before the output is written), else
+   * into a new array.
    */
   forward(
     x: Float32Array,
     seqStarts: Int32Array,
     backend: Backend,
     wantAttentions: boolean,
-    scratch: LayerScratch,
+    scratch: LayerBuffers,
     into?: Float32Array,
   ): LayerOutput {
     const { hidden_size: h, num_attention_heads: heads, layer_norm_eps: eps } = this.config;

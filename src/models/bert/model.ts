@@ -75,14 +75,27 @@ export class BertModel {
     let x = this.embeddings.forward(batch, this.backend); // (rows, h)
     const hiddenStates = options.outputHiddenStates ? [x] : undefined;
     const attentions = options.outputAttentions ? ([] as Float32Array[][]) : undefined;
-    const scratch = new LayerScratch(x.length / h, h, this.config.intermediate_size);
+    const blocks = rowBlocks(batch.seqStarts, BLOCK_ROWS);
+    const scratch = new LayerScratch(Math.max(...blocks.map((b) => b.rows)), h, this.config.intermediate_size);
     for (const layer of this.layers) {
       // Without kept hidden states, each layer overwrites its input (the embedding output is ours).
-      const into = hiddenStates ? undefined : x;
-      const out = layer.forward(x, batch.seqStarts, this.backend, options.outputAttentions === true, scratch, into);
-      x = out.hidden;
+      const next = hiddenStates ? new Float32Array(x.length) : x;
+      const probs: Float32Array[] = [];
+      for (const b of blocks) {
+        const span = [b.firstRow * h, (b.firstRow + b.rows) * h] as const;
+        const out = layer.forward(
+          x.subarray(...span),
+          b.seqStarts,
+          this.backend,
+          options.outputAttentions === true,
+          scratch.forRows(b.rows),
+          next.subarray(...span),
+        );
+        if (out.attentionProbs) probs.push(...out.attentionProbs);
+      }
+      x = next;
       hiddenStates?.push(x);
-      if (attentions && out.attentionProbs) attentions.push(out.attentionProbs);
+      attentions?.push(probs);
     }
     const numSeqs = list.length;
     let pooled: Float32Array | undefined;
@@ -103,6 +116,40 @@ export class BertModel {
       attentions,
     );
   }
+}
+
+/**
+ * Rows per block: each layer runs over the batch a block of whole sequences at a time, so its
+ * intermediate buffers (≈ 7·hidden + intermediate floats per row) stay the same size whatever the
+ * batch. 512 rows keep the matrix products as fast as on the whole batch, and every row's arithmetic
+ * is independent of which block it is in (the Backend's batch-invariance contract).
+ */
+const BLOCK_ROWS = 512;
+
+interface RowBlock {
+  firstRow: number;
+  rows: number;
+  /** Sequence offsets relative to firstRow. */
+  seqStarts: Int32Array;
+}
+
+/** Consecutive whole sequences grouped into blocks of at most maxRows rows (a longer sequence is a block of its own). */
+export function rowBlocks(seqStarts: Int32Array, maxRows: number): RowBlock[] {
+  const blocks: RowBlock[] = [];
+  const numSeqs = seqStarts.length - 1;
+  let first = 0;
+  while (first < numSeqs) {
+    let end = first + 1;
+    while (end < numSeqs && seqStarts[end + 1] - seqStarts[first] <= maxRows) end++;
+    const firstRow = seqStarts[first];
+    blocks.push({
+      firstRow,
+      rows: seqStarts[end] - firstRow,
+      seqStarts: seqStarts.slice(first, end + 1).map((r) => r - firstRow),
+    });
+    first = end;
+  }
+  return blocks;
 }
 
 function isBatch(x: ModelInput | readonly ModelInput[]): x is readonly ModelInput[] {
