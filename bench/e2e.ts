@@ -5,15 +5,15 @@
  *      corpus and on 128-token inputs, batch 1 and 32; plus the embeddings' agreement (cosine).
  *   2. A bert-base-shaped model (seeded random weights generated on demand) at 128 tokens:
  *      sentences/s and achieved GFLOP/s next to numpy/OpenBLAS sgemm on the same machine.
- *   3. Cold model load time and peak RSS.
+ *   3. Cold model load time and peak RSS (f16 and f32 files; transformers.js alongside).
  * Medians of several runs; a table is printed and JSON written to bench/results/e2e.json.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { BERT_BASE, makeRandomBert } from "./make-random-model.js";
+import { BERT_BASE, makeFloat32Copy, makeRandomBert } from "./make-random-model.js";
 import { PEERS_DIR, ensurePeers } from "./peers.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -184,29 +184,59 @@ async function bertBaseRow(): Promise<Record<string, number | string | null>> {
   };
 }
 
-/** Cold load time and peak RSS in a fresh process: load minilm, embed 32 × 128 tokens. */
-function loadAndMemory(): Record<string, number> {
-  const script = `
-    const { SentenceEncoder } = await import(${JSON.stringify(join(ROOT, "dist", "index.js"))});
-    const { readFileSync } = await import("node:fs");
-    const t0 = performance.now();
-    const enc = await SentenceEncoder.load(${JSON.stringify(MINILM)});
-    const loadMs = performance.now() - t0;
-    const texts = readFileSync(${JSON.stringify(join(WORK, "tokens128.txt"))}, "utf8").trim().split("\\n").slice(0, 32);
-    await enc.embed(texts, { batchSize: 32 });
-    // VmHWM, not resourceUsage().maxRSS: Linux carries maxRSS over exec from the forked parent.
-    const hwm = /VmHWM:\\s+(\\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-    console.log(JSON.stringify({ loadMs, peakRssMB: hwm ? Number(hwm[1]) / 1024 : process.resourceUsage().maxRSS / 1024 }));
-  `;
-  const loads: number[] = [];
-  const rss: number[] = [];
-  for (let r = 0; r < Math.max(RUNS, 5); r++) {
-    const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }).trim().split("\n").pop()!) as { loadMs: number; peakRssMB: number };
-    loads.push(out.loadMs);
-    rss.push(out.peakRssMB);
+interface LoadRow {
+  what: string;
+  weightFileMB: number;
+  loadMs: number;
+  peakRssMB: number;
+}
+
+/**
+ * Cold load time and peak RSS (VmHWM) in fresh processes: load the model, embed 32 × 128 tokens.
+ * bert-ts on the f16 file of minilm-l6-h384-random and on a float32 copy (the form all-MiniLM-L6-v2 is
+ * published in, 91 MB), and transformers.js on the fp32 ONNX export, in the same run.
+ */
+export async function loadAndMemory(peers: boolean): Promise<LoadRow[]> {
+  const float32Dir = await makeFloat32Copy(MINILM, join(ROOT, ".bench-models", "minilm-l6-h384-random-f32"));
+  const tokens128 = join(WORK, "tokens128.txt");
+  const ours = (dir: string) => () => {
+    const script = `
+      const { SentenceEncoder } = await import(${JSON.stringify(join(ROOT, "dist", "index.js"))});
+      const { readFileSync } = await import("node:fs");
+      const t0 = performance.now();
+      const enc = await SentenceEncoder.load(${JSON.stringify(dir)});
+      const loadMs = performance.now() - t0;
+      const texts = readFileSync(${JSON.stringify(tokens128)}, "utf8").trim().split("\\n").slice(0, 32);
+      await enc.embed(texts, { batchSize: 32 });
+      // VmHWM, not resourceUsage().maxRSS: Linux carries maxRSS over exec from the forked parent.
+      const hwm = /VmHWM:\\s+(\\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+      console.log(JSON.stringify({ loadMs, peakRssMB: Number(hwm[1]) / 1024 }));
+    `;
+    return JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }).trim().split("\n").pop()!) as { loadMs: number; peakRssMB: number };
+  };
+  const peer = () => {
+    const report = join(WORK, "peer-load.json");
+    execFileSync(process.execPath, [join(PEERS_DIR, "embed-transformersjs.mjs"), "--model", MINILM, "--input", tokens128, "--limit", "32", "--batch-size", "32", "--output", join(WORK, "peer-load.jsonl"), "--report", report], { cwd: PEERS_DIR, stdio: ["ignore", "ignore", "inherit"] });
+    return JSON.parse(readFileSync(report, "utf8")) as { loadMs: number; peakRssMB: number };
+  };
+  const mb = (file: string) => statSync(file).size / 1e6;
+  const cases: [string, number, () => { loadMs: number; peakRssMB: number }][] = [
+    ["bert-ts, f16 safetensors", mb(join(MINILM, "model.safetensors")), ours(MINILM)],
+    ["bert-ts, f32 safetensors", mb(join(float32Dir, "model.safetensors")), ours(float32Dir)],
+  ];
+  if (peers) cases.push(["transformers.js, fp32 ONNX", mb(join(MINILM, "onnx", "model.onnx")), peer]);
+  const rows: LoadRow[] = [];
+  for (const [what, weightFileMB, run] of cases) {
+    const loads: number[] = [];
+    const rss: number[] = [];
+    for (let r = 0; r < Math.max(RUNS, 5); r++) {
+      const out = run();
+      loads.push(out.loadMs);
+      rss.push(out.peakRssMB);
+    }
+    rows.push({ what, weightFileMB, loadMs: median(loads), peakRssMB: median(rss) });
   }
-  const weightsMB = 45437760 / 1e6;
-  return { loadMs: median(loads), peakRssMB: median(rss), weightFileMB: weightsMB, float32WeightsMB: weightsMB * 2 };
+  return rows;
 }
 
 export async function runE2eBench(): Promise<void> {
@@ -216,8 +246,11 @@ export async function runE2eBench(): Promise<void> {
   const base = await bertBaseRow();
   console.log(`bert-base-shaped (768/12/12), 32 × 128 tokens on ${base.backend}: ${(base.sentencesPerSecond as number).toFixed(1)} sentences/s, ${(base.gflops as number).toFixed(1)} GFLOP/s` +
     (base.openBlasGflops ? ` = ${((base.fractionOfOpenBlas as number) * 100).toFixed(0)}% of numpy/OpenBLAS sgemm (${(base.openBlasGflops as number).toFixed(1)} GFLOP/s)` : ""));
-  const mem = loadAndMemory();
-  console.log(`minilm-l6-h384 cold load ${mem.loadMs.toFixed(0)} ms; peak RSS ${mem.peakRssMB.toFixed(0)} MB for 32 × 128 tokens (weights ${mem.float32WeightsMB.toFixed(0)} MB as float32, ${mem.weightFileMB.toFixed(0)} MB on disk)`);
+  const mem = await loadAndMemory(peers);
+  console.log("minilm-l6-h384: cold load, then peak RSS (VmHWM) after embedding 32 × 128 tokens, fresh processes");
+  for (const m of mem) {
+    console.log(`  ${m.what.padEnd(28)} weights ${m.weightFileMB.toFixed(0).padStart(3)} MB  load ${m.loadMs.toFixed(0).padStart(4)} ms  peak RSS ${m.peakRssMB.toFixed(0).padStart(4)} MB`);
+  }
   mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
   writeFileSync(join(ROOT, "bench", "results", "e2e.json"), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows, bertBase: base, load: mem }, null, 2));
 }

@@ -4,7 +4,7 @@
  * for benchmarks at shapes no shared model has (bert-base: 768 hidden, 12 layers).
  * Generated on demand into .bench-models/ (git-ignored); never committed.
  */
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { mulberry32 } from "../test/helpers/random.js";
 
@@ -53,26 +53,18 @@ export function makeRandomBert(dir: string, shape: RandomModelShape, tokenizerFr
   add("pooler.dense.weight", [h, h]);
   add("pooler.dense.bias", [h], 0, 0.02);
 
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const [name, s] of tensors) {
-    const bytes = s.reduce((a, b) => a * b, 1) * 4;
-    header[name] = { dtype: "F32", shape: s, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let headerJson = JSON.stringify(header);
-  headerJson += " ".repeat((8 - (headerJson.length % 8)) % 8); // keep the data 8-byte aligned
-  const fd = openSync(join(dir, "model.safetensors.tmp"), "w");
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(headerJson.length));
-  writeSync(fd, len);
-  writeSync(fd, Buffer.from(headerJson, "utf8"));
-  for (const [, s, center, spread] of tensors) {
-    const data = new Float32Array(s.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < data.length; i++) data[i] = center + (rand() * 2 - 1) * spread;
-    writeSync(fd, new Uint8Array(data.buffer));
-  }
-  closeSync(fd);
+  writeFloat32Safetensors(
+    join(dir, "model.safetensors.tmp"),
+    tensors.map(([name, s, center, spread]) => ({
+      name,
+      shape: s,
+      values: () => {
+        const data = new Float32Array(s.reduce((a, b) => a * b, 1));
+        for (let i = 0; i < data.length; i++) data[i] = center + (rand() * 2 - 1) * spread;
+        return data;
+      },
+    })),
+  );
   const config = {
     architectures: ["BertModel"],
     model_type: "bert",
@@ -93,6 +85,45 @@ export function makeRandomBert(dir: string, shape: RandomModelShape, tokenizerFr
   }
   writeFileSync(join(dir, "GENERATED.json"), JSON.stringify({ note: "seeded random weights for benchmarks", seed, shape }, null, 2));
   // Rename last: an interrupted run leaves no half-written model.safetensors.
+  renameSync(join(dir, "model.safetensors.tmp"), join(dir, "model.safetensors"));
+  return dir;
+}
+
+/** Writes an F32 safetensors file; each tensor's values are produced (and dropped) one at a time. */
+function writeFloat32Safetensors(file: string, tensors: { name: string; shape: readonly number[]; values: () => Float32Array }[]): void {
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const { name, shape } of tensors) {
+    const bytes = shape.reduce((a, b) => a * b, 1) * 4;
+    header[name] = { dtype: "F32", shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let headerJson = JSON.stringify(header);
+  headerJson += " ".repeat((8 - (headerJson.length % 8)) % 8); // keep the data 8-byte aligned
+  const fd = openSync(file, "w");
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(headerJson.length));
+  writeSync(fd, len);
+  writeSync(fd, Buffer.from(headerJson, "utf8"));
+  for (const t of tensors) writeSync(fd, new Uint8Array(t.values().buffer));
+  closeSync(fd);
+}
+
+/**
+ * A copy of a model folder whose weights are stored as float32 (the values up-cast exactly): the form
+ * all-MiniLM-L6-v2 itself is published in, for measuring load time and memory on it.
+ */
+export async function makeFloat32Copy(src: string, dir: string): Promise<string> {
+  if (existsSync(join(dir, "model.safetensors"))) return dir;
+  mkdirSync(dir, { recursive: true });
+  const { openSafetensorsFile } = await import("../src/io/safetensors.js");
+  const opened = openSafetensorsFile(join(src, "model.safetensors"));
+  try {
+    writeFloat32Safetensors(join(dir, "model.safetensors.tmp"), opened.tensors.map((t) => ({ name: t.name, shape: t.shape, values: () => t.float32() })));
+  } finally {
+    opened.close();
+  }
+  cpSync(src, dir, { recursive: true, filter: (from) => !/\.(safetensors|bin|onnx)$/.test(from) && !from.endsWith("/onnx") });
   renameSync(join(dir, "model.safetensors.tmp"), join(dir, "model.safetensors"));
   return dir;
 }

@@ -119,6 +119,12 @@ export class Checkpoint {
     return values;
   }
 
+  /** Drops the buffers stackedBaseWeights reuses (once the model is built; a later call allocates again). */
+  releaseBuffers(): void {
+    this.bits = undefined;
+    this.floats = undefined;
+  }
+
   private scratch16(n: number): Uint16Array {
     if (!this.bits || this.bits.length < n) this.bits = new Uint16Array(n);
     return this.bits.subarray(0, n);

@@ -9,13 +9,12 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { erf } from "../../src/backend/activations.js";
-import { BertModel } from "../../src/models/bert/model.js";
+import { BertModel, rowBlocks } from "../../src/models/bert/model.js";
 import { parseBertConfig } from "../../src/config/bert-config.js";
 import { NativeBackend } from "../../src/backend/native.js";
 import type { Backend } from "../../src/backend/backend.js";
 import { loadWeights } from "../../src/io/weights.js";
 import { readSafetensors } from "../../src/io/safetensors.js";
-import { rowBlocks } from "../../src/models/bert/model.js";
 import { assertBitIdentical, assertClose } from "../helpers/assert.js";
 import { MapWeights, tinyConfig, tinyWeights } from "../helpers/tiny-model.js";
 import { addon, skipNative } from "../backend/native-helpers.js";
@@ -167,7 +166,7 @@ describe("row blocks: layers run over whole sequences, a block of rows at a time
   it("a batch of many blocks gives every text's vectors bit for bit as alone, attentions included", () => {
     const cfg = tinyConfig();
     const model = BertModel.fromWeights(cfg, tinyWeights(cfg, 5), backend);
-    // 60 texts of 7..40 tokens: about 1,400 rows, so several 512-row blocks
+    // 60 texts of 7..40 tokens: about 1,400 rows, so several blocks
     const texts = Array.from({ length: 60 }, (_, i) => {
       const n = 7 + ((i * 13) % 34);
       return { inputIds: Array.from({ length: n }, (_, t) => 1 + ((i * 7 + t * 3) % 49)) };

@@ -8,6 +8,8 @@ import type { PackedBatch } from "../packed.js";
 /** How position ids are derived: BERT counts from 0; RoBERTa from pad_token_id + 1, skipping padding. */
 export type PositionRule = "absolute" | "roberta";
 
+const CHUNK_ROWS = 512;
+
 export class BertEmbeddings {
   private constructor(
     private readonly config: BertConfig,
@@ -60,13 +62,16 @@ export class BertEmbeddings {
     const { vocab_size: vocab, type_vocab_size: types, max_position_embeddings: maxPos, hidden_size: h } = this.config;
     const rows = batch.inputIds.length;
     const positions = this.positionIds(batch);
-    const x = new Float32Array(rows * h);
+    const out = new Float32Array(rows * h);
+    // The sums before LayerNorm are formed a chunk of rows at a time, so only the output is batch-sized.
+    const x = new Float32Array(Math.min(rows, CHUNK_ROWS) * h);
     const words = this.wordEmbeddings;
     // Half-precision tables: each gathered row is converted into `row` first (exact).
     const row = words instanceof Float32Array ? undefined : new Float32Array(h);
     const convert = words instanceof Float32Array ? undefined : words.format === "f16" ? convertF16 : convertBF16;
     const rowBits = row && new Uint32Array(row.buffer);
     for (let r = 0; r < rows; r++) {
+      const chunkRow = r % CHUNK_ROWS;
       const id = batch.inputIds[r];
       const type = batch.tokenTypeIds[r];
       const pos = positions[r];
@@ -75,7 +80,7 @@ export class BertEmbeddings {
       if (pos < 0 || pos >= maxPos) {
         throw new RangeError(`Sequence too long: position ${pos} exceeds max_position_embeddings ${maxPos}; truncate the input`);
       }
-      const o = r * h;
+      const o = chunkRow * h;
       const to = type * h, po = pos * h;
       let word: Float32Array, wo: number;
       if (words instanceof Float32Array) {
@@ -91,7 +96,11 @@ export class BertEmbeddings {
         x[o + c] = word[wo + c] + this.tokenTypeEmbeddings[to + c];
         x[o + c] += this.positionEmbeddings[po + c];
       }
+      if (chunkRow === CHUNK_ROWS - 1 || r === rows - 1) {
+        const first = r - chunkRow, n = chunkRow + 1;
+        backend.addLayerNorm(x.subarray(0, n * h), null, n, h, this.gamma, this.beta, this.config.layer_norm_eps, out.subarray(first * h, (first + n) * h));
+      }
     }
-    return backend.addLayerNorm(x, null, rows, h, this.gamma, this.beta, this.config.layer_norm_eps);
+    return out;
   }
 }
