@@ -196,7 +196,7 @@ interface LoadRow {
  * bert-ts on the f16 file of minilm-l6-h384-random and on a float32 copy (the form all-MiniLM-L6-v2 is
  * published in, 91 MB), and transformers.js on the fp32 ONNX export, in the same run.
  */
-export async function loadAndMemory(peers: boolean): Promise<LoadRow[]> {
+async function loadAndMemory(peers: boolean): Promise<LoadRow[]> {
   const float32Dir = await makeFloat32Copy(MINILM, join(ROOT, ".bench-models", "minilm-l6-h384-random-f32"));
   const tokens128 = join(WORK, "tokens128.txt");
   const ours = (dir: string) => () => {
@@ -225,18 +225,16 @@ export async function loadAndMemory(peers: boolean): Promise<LoadRow[]> {
     ["bert-ts, f32 safetensors", mb(join(float32Dir, "model.safetensors")), ours(float32Dir)],
   ];
   if (peers) cases.push(["transformers.js, fp32 ONNX", mb(join(MINILM, "onnx", "model.onnx")), peer]);
-  const rows: LoadRow[] = [];
-  for (const [what, weightFileMB, run] of cases) {
-    const loads: number[] = [];
-    const rss: number[] = [];
-    for (let r = 0; r < Math.max(RUNS, 5); r++) {
+  // Rounds over all cases (not case after case), so a noisy spell of the machine hits them alike.
+  const runs = cases.map(() => ({ loads: [] as number[], rss: [] as number[] }));
+  for (let r = 0; r < Math.max(RUNS, 5); r++) {
+    cases.forEach(([, , run], i) => {
       const out = run();
-      loads.push(out.loadMs);
-      rss.push(out.peakRssMB);
-    }
-    rows.push({ what, weightFileMB, loadMs: median(loads), peakRssMB: median(rss) });
+      runs[i].loads.push(out.loadMs);
+      runs[i].rss.push(out.peakRssMB);
+    });
   }
-  return rows;
+  return cases.map(([what, weightFileMB], i) => ({ what, weightFileMB, loadMs: median(runs[i].loads), peakRssMB: median(runs[i].rss) }));
 }
 
 export async function runE2eBench(): Promise<void> {
