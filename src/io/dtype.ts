@@ -87,9 +87,7 @@ export function f16ToF32Bits(): Uint32Array {
 }
 
 /**
- * f16 → float32 bits; `src` holds dst.length halves. Works forward and reads each word before
- * writing its results, so dst may share memory with src as long as src starts at least
- * src.byteLength bytes after dst (the in-place expansion readSafetensorsFile uses).
+ * f16 → float32 bits; `src` holds dst.length halves (e.g. one word-embedding row at gather time).
  */
 export function convertF16(src: Uint8Array, dst: Uint32Array): void {
   const table = f16ToF32Bits();
@@ -112,7 +110,7 @@ export function convertF16(src: Uint8Array, dst: Uint32Array): void {
   }
 }
 
-/** bf16 → float32 bits: bf16 is the top half of a float32, so this is exact. Same overlap rule as convertF16. */
+/** bf16 → float32 bits: bf16 is the top half of a float32, so this is exact. */
 export function convertBF16(src: Uint8Array, dst: Uint32Array): void {
   const n = dst.length;
   if (src.byteOffset % 4 === 0) {

@@ -52,7 +52,10 @@ export function inMemoryTensor(t: WeightTensor): StoredTensor {
   return tensor;
 }
 
-/** A tensor whose values are read on demand: `read` copies its stored bytes (numel × element size) into the target. */
+/**
+ * A tensor whose values are read on demand: `readBytes` copies its stored bytes (numel ×
+ * elementBytes) into the target; `toFloat32` converts such bytes for dtypes other than F32.
+ */
 export function lazyTensor(
   name: string,
   dtype: WeightDType,
