@@ -19,7 +19,7 @@
  * in any batch.
  */
 
-import { convertBF16, convertF16 } from "../io/dtype.js";
+import { halfBitsToFloat32 } from "../io/dtype.js";
 
 export type Activation = "none" | "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "relu" | "tanh";
 
@@ -101,8 +101,7 @@ export function weightLength(w: WeightValues): number {
 export function weightsToFloat32(w: WeightValues): Float32Array {
   if (w instanceof Float32Array) return w.slice();
   const out = new Float32Array(w.bits.length);
-  const src = new Uint8Array(w.bits.buffer, w.bits.byteOffset, w.bits.byteLength);
-  (w.format === "f16" ? convertF16 : convertBF16)(src, new Uint32Array(out.buffer));
+  halfBitsToFloat32(w.format, w.bits, 0, out);
   return out;
 }
 

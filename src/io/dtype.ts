@@ -87,7 +87,7 @@ export function f16ToF32Bits(): Uint32Array {
 }
 
 /**
- * f16 → float32 bits; `src` holds dst.length halves (e.g. one word-embedding row at gather time).
+ * f16 → float32 bits; `src` holds dst.length halves.
  */
 export function convertF16(src: Uint8Array, dst: Uint32Array): void {
   const table = f16ToF32Bits();
@@ -124,6 +124,20 @@ export function convertBF16(src: Uint8Array, dst: Uint32Array): void {
     if (n & 1) dst[n - 1] = (src[2 * n - 2] | (src[2 * n - 1] << 8)) << 16;
   } else {
     for (let i = 0; i < n; i++) dst[i] = (src[2 * i] | (src[2 * i + 1] << 8)) << 16;
+  }
+}
+
+/**
+ * Half-precision bits (f16 or bf16) → float32, exactly: bits[start .. start + out.length) into out.
+ * For weights kept in the checkpoint's precision (word-embedding rows at gather time, weight copies).
+ */
+export function halfBitsToFloat32(format: "f16" | "bf16", bits: Uint16Array, start: number, out: Float32Array): void {
+  const dst = new Uint32Array(out.buffer, out.byteOffset, out.length);
+  if (format === "f16") {
+    const table = f16ToF32Bits();
+    for (let i = 0; i < dst.length; i++) dst[i] = table[bits[start + i]];
+  } else {
+    for (let i = 0; i < dst.length; i++) dst[i] = bits[start + i] << 16;
   }
 }
 

@@ -171,19 +171,35 @@ Napi::Value Linear(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The arguments addLayerNorm and naiveAddLayerNorm share, starting at index `first`:
+// (x, residual | null, rows, cols, gamma, beta, eps, y).
+struct LayerNormCall {
+  const float *x, *residual, *gamma, *beta;
+  int rows, cols;
+  float eps;
+  float* y;
+};
+
+LayerNormCall layernorm_args(const Napi::CallbackInfo& info, int first) {
+  LayerNormCall a;
+  a.rows = int_arg(info, first + 2, "rows");
+  a.cols = int_arg(info, first + 3, "cols");
+  const size_t total = (size_t)a.rows * a.cols;
+  a.x = f32_at_least(info, first, "x", total);
+  a.residual = f32_or_null(info, first + 1, "residual", total);
+  a.gamma = f32_at_least(info, first + 4, "gamma", (size_t)a.cols);
+  a.beta = f32_at_least(info, first + 5, "beta", (size_t)a.cols);
+  a.eps = (float)info[first + 6].As<Napi::Number>().DoubleValue();
+  a.y = f32_at_least(info, first + 7, "y", total);
+  return a;
+}
+
 // addLayerNorm(isa, x, residual | null, rows, cols, gamma, beta, eps, y)
 Napi::Value AddLayerNorm(const Napi::CallbackInfo& info) {
   int isa;
   isa_arg(info, 0, &isa);
-  const int rows = int_arg(info, 3, "rows"), cols = int_arg(info, 4, "cols");
-  const size_t total = (size_t)rows * cols;
-  const float* x = f32_at_least(info, 1, "x", total);
-  const float* r = f32_or_null(info, 2, "residual", total);
-  const float* g = f32_at_least(info, 5, "gamma", (size_t)cols);
-  const float* b = f32_at_least(info, 6, "beta", (size_t)cols);
-  const float eps = (float)info[7].As<Napi::Number>().DoubleValue();
-  float* y = f32_at_least(info, 8, "y", total);
-  bt::add_layernorm(isa, x, r, rows, cols, g, b, eps, y);
+  const LayerNormCall a = layernorm_args(info, 1);
+  bt::add_layernorm(isa, a.x, a.residual, a.rows, a.cols, a.gamma, a.beta, a.eps, a.y);
   return info.Env().Undefined();
 }
 
@@ -262,15 +278,8 @@ Napi::Value NaiveLinear(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NaiveAddLayerNorm(const Napi::CallbackInfo& info) {
-  const int rows = int_arg(info, 2, "rows"), cols = int_arg(info, 3, "cols");
-  const size_t total = (size_t)rows * cols;
-  const float* x = f32_at_least(info, 0, "x", total);
-  const float* r = f32_or_null(info, 1, "residual", total);
-  const float* g = f32_at_least(info, 4, "gamma", (size_t)cols);
-  const float* b = f32_at_least(info, 5, "beta", (size_t)cols);
-  const float eps = (float)info[6].As<Napi::Number>().DoubleValue();
-  float* y = f32_at_least(info, 7, "y", total);
-  bt::ref::add_layernorm(x, r, rows, cols, g, b, eps, y);
+  const LayerNormCall a = layernorm_args(info, 0);
+  bt::ref::add_layernorm(a.x, a.residual, a.rows, a.cols, a.gamma, a.beta, a.eps, a.y);
   return info.Env().Undefined();
 }
 

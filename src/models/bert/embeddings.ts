@@ -1,6 +1,6 @@
 /** BertEmbeddings: word + token type + position embeddings, then LayerNorm (modeling_bert.py BertEmbeddings). */
 import type { Backend, WeightValues } from "../../backend/backend.js";
-import { convertBF16, convertF16 } from "../../io/dtype.js";
+import { halfBitsToFloat32 } from "../../io/dtype.js";
 import type { BertConfig } from "../../config/bert-config.js";
 import type { Checkpoint } from "../checkpoint.js";
 import type { PackedBatch } from "../packed.js";
@@ -68,8 +68,6 @@ export class BertEmbeddings {
     const words = this.wordEmbeddings;
     // Half-precision tables: each gathered row is converted into `row` first (exact).
     const row = words instanceof Float32Array ? undefined : new Float32Array(h);
-    const convert = words instanceof Float32Array ? undefined : words.format === "f16" ? convertF16 : convertBF16;
-    const rowBits = row && new Uint32Array(row.buffer);
     for (let r = 0; r < rows; r++) {
       const chunkRow = r % CHUNK_ROWS;
       const id = batch.inputIds[r];
@@ -87,7 +85,7 @@ export class BertEmbeddings {
         word = words;
         wo = id * h;
       } else {
-        convert!(new Uint8Array(words.bits.buffer, words.bits.byteOffset + id * h * 2, h * 2), rowBits!);
+        halfBitsToFloat32(words.format, words.bits, id * h, row!);
         word = row!;
         wo = 0;
       }
