@@ -15,8 +15,17 @@ function find(dir) {
   return out;
 }
 
-const filter = process.argv.slice(2);
-let files = find("test");
+// `--dir DIR` runs another tree: test-reliability/ holds the long fault and soak suites
+// (npm run test:reliability), kept out of `npm test`.
+const args = process.argv.slice(2);
+let root = "test";
+const dirAt = args.indexOf("--dir");
+if (dirAt >= 0) {
+  root = args[dirAt + 1];
+  args.splice(dirAt, 2);
+}
+const filter = args;
+let files = find(root);
 if (filter.length) files = files.filter((f) => filter.some((s) => f.includes(s)));
 if (files.length === 0) {
   console.error("no test files matched");
