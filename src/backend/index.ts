@@ -1,10 +1,10 @@
 /**
  * Chooses the compute backend: the native addon when it is built and loads, else the TypeScript
  * reference (with one notice on stderr saying why it is slow). BERT_TS_BACKEND=reference|native
- * forces one; forcing native when it cannot load is an error. A dtype other than float32 needs the
- * native backend.
+ * forces one; forcing native when it cannot load is an error. The dtype is the caller's, else
+ * BERT_TS_DTYPE (the CLI's --dtype), else float32; bf16 and int8 need the native backend.
  */
-import type { Backend, Dtype } from "./backend.js";
+import { parseDtype, type Backend, type Dtype } from "./backend.js";
 import { ReferenceBackend } from "./reference.js";
 import { tryLoadNativeBackend } from "./native.js";
 
@@ -17,7 +17,7 @@ let warned = false;
 
 export function getBackend(name?: BackendName, options: { dtype?: Dtype } = {}): Backend {
   const requested = name ?? parseEnv(process.env.BERT_TS_BACKEND);
-  const dtype = options.dtype ?? "float32";
+  const dtype = options.dtype ?? (process.env.BERT_TS_DTYPE ? parseDtype(process.env.BERT_TS_DTYPE, "BERT_TS_DTYPE") : "float32");
   if (dtype !== "float32") {
     if (requested === "reference") throw new Error(`dtype ${dtype} needs the native backend; the reference backend computes in float32 only`);
     const hit = cachedLowp.get(dtype);

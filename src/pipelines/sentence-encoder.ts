@@ -10,7 +10,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Backend } from "../backend/backend.js";
+import type { Backend, Dtype } from "../backend/backend.js";
 import { resolveModel, type ResolveOptions } from "../io/hub.js";
 import { BertModel } from "../models/bert/model.js";
 import { readDefaultPooling, type DefaultPooling } from "../pooling/defaults.js";
@@ -31,6 +31,8 @@ export interface SentenceEncoderOptions {
   maxLength?: number;
   layers?: LayerSelection;
   backend?: Backend;
+  /** What the linear layers compute in: float32 (default), bf16 or int8 (native backend). */
+  dtype?: Dtype;
   /** How a model id is found or downloaded. */
   resolve?: ResolveOptions;
 }
@@ -78,7 +80,7 @@ export class SentenceEncoder {
 
   static async load(nameOrPath: string, options: SentenceEncoderOptions = {}): Promise<SentenceEncoder> {
     const { dir } = await resolveModel(nameOrPath, options.resolve);
-    const [model, tokenizer] = await Promise.all([BertModel.fromPretrained(dir, { backend: options.backend }), loadTokenizer(dir)]);
+    const [model, tokenizer] = await Promise.all([BertModel.fromPretrained(dir, { backend: options.backend, dtype: options.dtype }), loadTokenizer(dir)]);
     const defaults: DefaultPooling = await readDefaultPooling(dir, model.hasPooler, model.family.defaultPooling);
     const pooling = options.pooling ?? defaults.strategy;
     if (pooling === "pooler" && !model.hasPooler) {

@@ -11,7 +11,7 @@ import { parseLayerSelection } from "../../pooling/layers.js";
 import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
 import { resolveEmbeddingFormat, writeEmbeddings } from "../embedding-output.js";
 import { CliError, OutputSink, parsePositiveInt, readInputs, readTextFile } from "../io.js";
-import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
+import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface EmbedFlags {
   model?: string;
@@ -26,6 +26,7 @@ interface EmbedFlags {
   maxLength?: number;
   longInputs: string;
   threads?: number;
+  dtype?: string;
   progress: boolean;
 }
 
@@ -47,6 +48,7 @@ export function registerEmbed(program: Command): void {
     .option("--max-length <n>", "token limit per text (default: the model's)", parsePositiveInt("--max-length"))
     .option("--long-inputs <mode>", "texts over the limit: truncate (reported), chunk (overlapping windows averaged) or error", "truncate")
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
+    .option("--dtype <dtype>", DTYPE_HELP)
     .option("--no-progress", "no progress bar on stderr")
     .action(async (texts: string[], flags: EmbedFlags) => runEmbed(texts, flags));
 }
@@ -83,6 +85,7 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   if (!["truncate", "chunk", "error"].includes(longInputs)) throw new CliError(`Unknown --long-inputs ${JSON.stringify(flags.longInputs)}`);
   const pooling: PoolingStrategy | undefined = flags.pooling === undefined ? undefined : parsePoolingStrategy(flags.pooling);
   applyThreads(flags.threads);
+  applyDtype(flags.dtype);
   const inputs = await readEmbedInputs(texts, flags);
   const started = performance.now();
   const dir = await resolveModelArg(flags.model, DEFAULT_EMBEDDING_MODEL);

@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { startServer } from "../../server/app.js";
 import { DEFAULT_SERVER_OPTIONS } from "../../server/options.js";
 import { CliError, parsePositiveInt } from "../io.js";
-import { applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
+import { applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface ServeFlags {
   model?: string;
@@ -20,6 +20,7 @@ interface ServeFlags {
   maxQueue: number;
   autoTruncate: boolean;
   threads?: number;
+  dtype?: string;
   log: boolean;
 }
 
@@ -44,6 +45,7 @@ export function registerServe(program: Command): void {
     .option("--max-queue <n>", "most requests queued or running; more get 429", parsePositiveInt("--max-queue"), d.maxQueue)
     .option("--auto-truncate", "truncate over-long inputs when a request does not say (default: 413 error)", false)
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
+    .option("--dtype <dtype>", DTYPE_HELP)
     .option("--log", "log every request to stderr", false)
     .action(async (flags: ServeFlags) => runServe(flags));
 }
@@ -51,6 +53,7 @@ export function registerServe(program: Command): void {
 async function runServe(flags: ServeFlags): Promise<void> {
   if (!flags.model && !flags.classifier) throw new CliError("serve needs --model (embeddings) and/or --classifier (/predict)");
   applyThreads(flags.threads);
+  applyDtype(flags.dtype);
   const model = flags.model === undefined ? undefined : await resolveModelArg(flags.model);
   const classifier = flags.classifier === undefined ? undefined : await resolveModelArg(flags.classifier);
   for (const dir of [model, classifier]) if (dir) warnIfRandomWeights(dir);
