@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { loadTokenizer, type Encoding, type Tokenizer, type TruncationStrategy } from "../../tokenizers/index.js";
-import { CliError, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat, type TextInputRecord } from "../io.js";
+import { ByteWriter, CliError, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat, type TextInputRecord } from "../io.js";
 import { resolveModelArg } from "../model-arg.js";
 
 interface TokenizeFlags {
@@ -52,31 +52,38 @@ async function runTokenize(texts: string[], flags: TokenizeFlags): Promise<void>
   const records = await readInputs({ args: texts, input: flags.input, pair: flags.pair });
   const sink = new OutputSink(flags.output);
   const options = { truncation, maxLength: flags.maxLength, addSpecialTokens: flags.specialTokens };
+  const out = new ByteWriter(sink);
   try {
     records.forEach((record, index) => {
       const encoding = tokenizer.encode(record.text, record.pair ?? null, options);
-      if (format === "jsonl") sink.writeJsonLine(toJson(record, encoding));
+      if (format === "jsonl") writeJsonLine(out, record, encoding);
       else sink.write((index > 0 ? "\n" : "") + toReadable(record, encoding, tokenizer) + "\n");
     });
+    out.flush();
   } finally {
     await sink.close();
   }
 }
 
-/** One JSONL object, Hugging Face's field names. */
-function toJson(record: TextInputRecord, e: Encoding): Record<string, unknown> {
-  return {
-    text: record.text,
-    ...(record.pair !== undefined ? { text_pair: record.pair } : {}),
-    tokens: e.tokens,
-    input_ids: e.inputIds,
-    token_type_ids: e.tokenTypeIds,
-    attention_mask: e.attentionMask,
-    special_tokens_mask: e.specialTokensMask,
-    offsets: e.offsets,
-    word_ids: e.wordIds,
-    num_truncated_tokens: e.numTruncatedTokens ?? 0,
-  };
+/**
+ * One JSONL line, Hugging Face's field names: byte for byte what JSON.stringify gives for
+ * { text, text_pair?, tokens, input_ids, token_type_ids, attention_mask, special_tokens_mask,
+ * offsets, word_ids, num_truncated_tokens }, written straight into the output chunk.
+ */
+export function writeJsonLine(out: ByteWriter, record: TextInputRecord, e: Encoding): void {
+  out.text(`{"text":${JSON.stringify(record.text)}`);
+  if (record.pair !== undefined) out.text(`,"text_pair":${JSON.stringify(record.pair)}`);
+  out.text(`,"tokens":${JSON.stringify(e.tokens)},"input_ids":`).uints(e.inputIds);
+  out.text(`,"token_type_ids":`).uints(e.tokenTypeIds).text(`,"attention_mask":`).uints(e.attentionMask);
+  out.text(`,"special_tokens_mask":`).uints(e.specialTokensMask).text(`,"offsets":[`);
+  e.offsets.forEach(([s, t], k) => out.text(k ? ",[" : "[").uint(s).text(",").uint(t).text("]"));
+  out.text(`],"word_ids":[`);
+  e.wordIds.forEach((w, k) => {
+    if (k) out.text(",");
+    if (w === null) out.text("null");
+    else out.uint(w);
+  });
+  out.text(`],"num_truncated_tokens":`).uint(e.numTruncatedTokens ?? 0).text("}\n");
 }
 
 /** Tokens with ids, token types and offsets in aligned columns. */
