@@ -28,6 +28,25 @@ function naive(x: Float32Array, w: Float32Array, b: Float32Array | null, m: numb
 }
 
 describe("native low-precision linear", { skip: skipNative }, () => {
+  it("BERT_TS_KERNELS forces a kernel set, for float32 and low precision alike", () => {
+    const saved = process.env.BERT_TS_KERNELS;
+    try {
+      for (const isa of isas()) {
+        process.env.BERT_TS_KERNELS = isa;
+        for (const dtype of ["float32", "int8"] as const) {
+          const nb = new NativeBackend(addon(), undefined, dtype);
+          assert.equal(nb.isa, isa);
+          assert.match(nb.name, dtype === "int8" ? new RegExp(`native ${isa} int8 \\(${addon().info().lowp[isa]}\\)`) : new RegExp(`native ${isa} x`));
+        }
+      }
+      process.env.BERT_TS_KERNELS = "sse9";
+      assert.throws(() => new NativeBackend(addon()), /kernel set this CPU supports/);
+    } finally {
+      if (saved === undefined) delete process.env.BERT_TS_KERNELS;
+      else process.env.BERT_TS_KERNELS = saved;
+    }
+  });
+
   for (const isa of isas()) {
     describe(isa, () => {
       const int8 = new NativeBackend(addon(), isa, "int8");
