@@ -257,6 +257,7 @@ void pack_panel(const T* weight, PackedLinear* w, int p) {
 inline float same(float v) { return v; }
 
 // float32 -> bf16 bits, round to nearest even (torch's .to(torch.bfloat16)); NaN stays a quiet NaN.
+// (lowp_impl.inc has its own copy for the rows: no inline code is shared with the ISA files.)
 static inline uint16_t f32_to_bf16(float f) {
   uint32_t u;
   memcpy(&u, &f, 4);
@@ -410,6 +411,30 @@ void gemm_task(void* ctx, int t) {
 }
 }  // namespace
 
+// Work split of a GEMM, never over K (so a row's arithmetic is the same whatever the split): about
+// four tasks per thread, handed out dynamically, so that a thread the OS delays (busy machine) holds
+// back little. Rows first, at least 32 per task (each task streams all of its panels of W), then
+// panels. One task when single-threaded or small. Returns the number of tasks.
+static int split_gemm(int m, const PackedLinear& w, int mr, int* rows_per_task, int* panels_per_task, int* ptasks) {
+  const int threads = pool_threads();
+  if (threads <= 1 || 2.0 * m * w.n * w.k < 4e5) {
+    *rows_per_task = m;
+    *panels_per_task = w.panels;
+    *ptasks = 1;
+    return 1;
+  }
+  const int want = 4 * threads;
+  int mt = (m + 31) / 32;
+  mt = mt > want ? want : mt < 1 ? 1 : mt;
+  *rows_per_task = ((m + mt - 1) / mt + mr - 1) / mr * mr;
+  mt = (m + *rows_per_task - 1) / *rows_per_task;
+  int pt = (want + mt - 1) / mt;
+  if (pt > w.panels) pt = w.panels;
+  *panels_per_task = (w.panels + pt - 1) / pt;
+  *ptasks = (w.panels + *panels_per_task - 1) / *panels_per_task;
+  return mt * *ptasks;
+}
+
 static void linear_f32(const PackedLinear& w, const float* x, int m, float* y, int act) {
   const IsaKernels* kn = kernels_for(w.isa);
   GemmJob j;
@@ -421,32 +446,9 @@ static void linear_f32(const PackedLinear& w, const float* x, int m, float* y, i
   j.args.ldy = w.n;
   j.args.m = m;
   j.args.act = act;
-  const int threads = pool_threads();
-  const double flops = 2.0 * m * w.n * w.k;
-  const int mr = kn->mr;
-  if (threads <= 1 || flops < 4e5) {
-    j.rows_per_task = m;
-    j.panels_per_task = w.panels;
-    j.ptasks = 1;
-    gemm_task(&j, 0);
-    return;
-  }
-  // Work split, never over K (so a row's arithmetic is the same whatever the split): about four
-  // tasks per thread, handed out dynamically, so that a thread the OS delays (busy machine) holds
-  // back little. Rows first, at least 32 per task (each task streams all of its panels of W), then
-  // panels.
-  const int want = 4 * threads;
-  int mt = (m + 31) / 32;
-  if (mt > want) mt = want;
-  if (mt < 1) mt = 1;
-  j.rows_per_task = ((m + mt - 1) / mt + mr - 1) / mr * mr;
-  mt = (m + j.rows_per_task - 1) / j.rows_per_task;
-  int pt = (want + mt - 1) / mt;
-  if (pt > w.panels) pt = w.panels;
-  j.panels_per_task = (w.panels + pt - 1) / pt;
-  j.ptasks = (w.panels + j.panels_per_task - 1) / j.panels_per_task;
-  const int mtasks = (m + j.rows_per_task - 1) / j.rows_per_task;
-  parallel_for(mtasks * j.ptasks, gemm_task, &j);
+  const int tasks = split_gemm(m, w, kn->mr, &j.rows_per_task, &j.panels_per_task, &j.ptasks);
+  if (tasks == 1) gemm_task(&j, 0);
+  else parallel_for(tasks, gemm_task, &j);
 }
 
 // Low precision: rows converted once (in parallel), then tasks over rows x panels as above.
@@ -496,7 +498,7 @@ static void linear_lowp(const PackedLinear& w, const float* x, int m, float* y, 
   float* buf = tls_lowp_x.get(xbytes / 4 + 2 * (size_t)m);
   if (!buf) abort();
   ConvertJob cj{w.lowp, x, m, w.k, w.kp, w.dtype, 0, buf, buf + xbytes / 4, reinterpret_cast<int32_t*>(buf + xbytes / 4 + m)};
-  cj.per = (int)(16384 / (w.k > 0 ? w.k : 1)) > 1 ? (int)(16384 / (w.k > 0 ? w.k : 1)) : 1;
+  cj.per = 16384 / w.k > 1 ? 16384 / w.k : 1;  // ~64 KB of x a task (k > 0 here)
   const int ctasks = (m + cj.per - 1) / cj.per;
   if (threads > 1 && ctasks > 1) parallel_for(ctasks, convert_task, &cj);
   else for (int t = 0; t < ctasks; t++) convert_task(&cj, t);
@@ -504,25 +506,9 @@ static void linear_lowp(const PackedLinear& w, const float* x, int m, float* y, 
   LowpJob j;
   j.args = LowpArgs{&w, cj.xq, cj.xscale, cj.xzp, y, w.n, act, kn->activate};
   j.m = m;
-  const int mr = w.lowp->mr;
-  if (threads <= 1 || 2.0 * m * w.n * w.k < 4e5) {
-    j.rows_per_task = m;
-    j.panels_per_task = w.panels;
-    j.ptasks = 1;
-    lowp_task(&j, 0);
-    return;
-  }
-  // The same split as the float32 GEMM: rows first (at least 32 a task), then panels, ~4 tasks a thread.
-  const int want = 4 * threads;
-  int mt = (m + 31) / 32;
-  mt = mt > want ? want : mt < 1 ? 1 : mt;
-  j.rows_per_task = ((m + mt - 1) / mt + mr - 1) / mr * mr;
-  mt = (m + j.rows_per_task - 1) / j.rows_per_task;
-  int pt = (want + mt - 1) / mt;
-  if (pt > w.panels) pt = w.panels;
-  j.panels_per_task = (w.panels + pt - 1) / pt;
-  j.ptasks = (w.panels + j.panels_per_task - 1) / j.panels_per_task;
-  parallel_for(mt * j.ptasks, lowp_task, &j);
+  const int tasks = split_gemm(m, w, w.lowp->mr, &j.rows_per_task, &j.panels_per_task, &j.ptasks);
+  if (tasks == 1) lowp_task(&j, 0);
+  else parallel_for(tasks, lowp_task, &j);
 }
 
 void linear(const PackedLinear& w, const float* x, int m, float* y, int act) {
