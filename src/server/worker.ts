@@ -9,7 +9,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { BertForSequenceClassification } from "../heads/sequence-classification.js";
 import { defaultClassificationFunction } from "../pipelines/text-classification.js";
 import { SentenceEncoder } from "../pipelines/sentence-encoder.js";
-import { needsHiddenStates, pool } from "../pooling/pool.js";
+import { forwardOptionsFor, pool } from "../pooling/pool.js";
 import type { ModelInput } from "../tokenizers/encoding.js";
 import { OUTPUT_TOKENS, type BatchRequest, type BatchResult, type WorkerConfig, type WorkerMessage, type WorkerReady } from "./protocol.js";
 
@@ -66,7 +66,7 @@ function inputsOf(req: BatchRequest): ModelInput[] {
 /** Pooled vectors (the encoder's own pooling, not normalised: that is per request) or token vectors. */
 function runEmbedding(model: SentenceEncoder, req: BatchRequest): Float32Array[] {
   const options = { strategy: model.pooling, layers: model.layers, normalize: false };
-  const out = model.model.forward(inputsOf(req), { outputHiddenStates: needsHiddenStates(options) });
+  const out = model.model.forward(inputsOf(req), forwardOptionsFor(options));
   const anyPooled = req.outputs.some((o) => o !== OUTPUT_TOKENS);
   const pooled = anyPooled ? pool(out, options, model.model.config.num_hidden_layers) : [];
   return Array.from(req.outputs, (kind, i) => (kind === OUTPUT_TOKENS ? out.sequence(i).data : pooled[i]));
