@@ -15,6 +15,7 @@ import { resolveModel, type ResolveOptions } from "../io/hub.js";
 import { BertModel } from "../models/bert/model.js";
 import { readDefaultPooling, type DefaultPooling } from "../pooling/defaults.js";
 import { LAST_LAYER, type LayerSelection } from "../pooling/layers.js";
+import { explainPooling, type PoolingExplanation } from "../pooling/explain.js";
 import { forwardOptionsFor, pool } from "../pooling/pool.js";
 import { combineParts, splitSentences, type PartPooling } from "../pooling/parts.js";
 import { cosineSimilarity, l2NormalizeInPlace, similarity, type SimilarityFunction } from "../pooling/similarity.js";
@@ -243,6 +244,18 @@ export class SentenceEncoder {
       });
     }
     return out;
+  }
+
+  /**
+   * What this encoder's pooling looks at in a text: its tokens (truncated to maxLength) and one
+   * value per token (see PoolingExplanation), e.g. the cls_attention weights.
+   */
+  explain(text: string): PoolingExplanation & { tokens: string[]; offsets: [number, number][]; strategy: PoolingStrategy } {
+    if (typeof text !== "string") throw new TypeError(`Expected a string but received ${typeof text}`);
+    const encoding = this.tokenizer.encode(text, undefined, { truncation: true, maxLength: this.maxLength });
+    const out = this.model.forward(encoding, forwardOptionsFor({ strategy: this.pooling, layers: this.layers }));
+    const explanation = explainPooling(out, 0, this.pooling, this.model.config.num_hidden_layers, this.layers);
+    return { strategy: this.pooling, tokens: encoding.tokens, offsets: encoding.offsets, ...explanation };
   }
 
   /** The encodings embed() runs for one text: the text itself, or its overlapping windows (chunk mode). */
