@@ -16,6 +16,11 @@ export interface PoolingExplanation {
   values: number[];
 }
 
+/** What explainPooling's values are for a strategy. */
+export function explanationMeasure(strategy: PoolingStrategy): ExplanationMeasure {
+  return strategy === "max" ? "dimensions_won" : "weight";
+}
+
 /** Which token each output dimension's maximum comes from (the first on ties, like torch.max), counted per token. */
 function dimensionsWon(tokens: Float32Array, len: number): number[] {
   const width = tokens.length / len;
@@ -54,7 +59,7 @@ export function explainPooling(out: EncoderOutput, i: number, strategy: PoolingS
       // Half the output is the first token's vector, half the mean.
       return weights(Array.from({ length: len }, (_, t) => (t === 0 ? 0.5 : 0) + 0.5 / len));
     case "max":
-      return { measure: "dimensions_won", values: dimensionsWon(selectTokenVectors(out, i, layers, numLayers), len) };
+      return { measure: explanationMeasure(strategy), values: dimensionsWon(selectTokenVectors(out, i, layers, numLayers), len) };
     case "none":
       throw new Error('Pooling "none" keeps every token vector: there is nothing to explain');
   }
