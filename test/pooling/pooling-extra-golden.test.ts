@@ -11,7 +11,7 @@ import { tryLoadNativeBackend } from "../../src/backend/native.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { SentenceEncoder } from "../../src/pipelines/sentence-encoder.js";
 import { clsAttentionWeights } from "../../src/pooling/strategies.js";
-import { assertClose } from "../helpers/assert.js";
+import { assertBitIdentical, assertClose } from "../helpers/assert.js";
 import { loadGolden, modelPath, skipUnlessGolden, skipUnlessModel } from "../helpers/paths.js";
 
 const MINILM = "minilm-l6-h384-random";
@@ -76,6 +76,15 @@ for (const [name, makeBackend, skipBackend] of backends) {
           assertClose(normalisedDoc, normalized(doc[DOC_KEYS[mode]]), 1e-4, `document ${k} ${mode} normalised`);
         }
       }
+    });
+
+    it("cls_attention vectors are bit-identical alone or in a batch, and read the last layer only", async () => {
+      const backend = makeBackend();
+      const encoder = await SentenceEncoder.load(modelPath(MINILM), { pooling: "cls_attention", backend });
+      const texts = ["A short one.", "Another, slightly longer text to embed with attention weights.", "x"];
+      const batch = await encoder.embed(texts);
+      for (const [k, t] of texts.entries()) assertBitIdentical(await encoder.embed(t), batch[k], `text ${k}`);
+      await assert.rejects(SentenceEncoder.load(modelPath(MINILM), { pooling: "cls_attention", layers: { kind: "first_last_avg" }, backend }), /reads the last layer only/);
     });
   });
 }
