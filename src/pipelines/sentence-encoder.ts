@@ -118,8 +118,8 @@ export class SentenceEncoder {
     if (pooling === "pooler" && !model.hasPooler) {
       throw new Error(`${dir} has no pooler weights, so pooling "pooler" is unavailable; use "cls" for the raw [CLS] vector`);
     }
-    if ((pooling === "pooler" || pooling === "cls_attention") && options.layers !== undefined && options.layers.kind !== "last") {
-      throw new Error(`Pooling "${pooling}" reads the last layer only; leave out the layer selection`);
+    if (pooling === "cls_attention" && options.layers !== undefined && options.layers.kind !== "last") {
+      throw new Error('Pooling "cls_attention" reads the last layer only (its weights are that layer\'s attention); leave out the layer selection');
     }
     const limit = Math.min(model.config.max_position_embeddings - (model.family.positionRule === "roberta" ? model.config.pad_token_id + 1 : 0), tokenizer.modelMaxLength);
     const maxLength = options.maxLength ?? Math.min(defaults.maxSeqLength ?? limit, limit);
