@@ -85,9 +85,8 @@ export class BertModel {
     const scratch = new LayerScratch(Math.max(...blocks.map((b) => b.rows)), h, this.config.intermediate_size);
     // (heads, len) per sequence, sequence s at heads · seqStarts[s]: blocks hold whole sequences in order.
     let firstTokenAttention: Float32Array | undefined;
-    const lastLayer = this.layers[this.layers.length - 1];
-    for (const layer of this.layers) {
-      const wantFirstRow = options.outputFirstTokenAttention === true && layer === lastLayer;
+    for (const [index, layer] of this.layers.entries()) {
+      const wantFirstRow = options.outputFirstTokenAttention === true && index === this.layers.length - 1;
       if (wantFirstRow) firstTokenAttention = new Float32Array(this.config.num_attention_heads * batch.seqStarts[list.length]);
       // Without kept hidden states, each layer overwrites its input (the embedding output is ours).
       const next = hiddenStates ? new Float32Array(x.length) : x;
