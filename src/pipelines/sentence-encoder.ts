@@ -171,7 +171,8 @@ export class SentenceEncoder {
 
   /**
    * Each text cut into sentences (Intl.Segmenter), every sentence embedded alone (as embed() would
-   * embed it), and the sentence vectors combined into the document vector.
+   * embed it), and the sentence vectors combined into the document vector. onProgress counts
+   * sentences; onTruncate names the text a truncated sentence belongs to.
    */
   async embedSentences(texts: readonly string[], options: SentenceEmbedOptions = {}): Promise<(DocumentEmbedding & { sentences: string[] })[]> {
     const { locale, sentencePooling = "mean", ...rest } = options;
