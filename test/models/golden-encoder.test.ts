@@ -24,6 +24,12 @@ const MODELS = [
   "minilm-l6-h384-random",
   "roberta-micro-random",
   "roberta-nano-seqcls-random",
+  "distilbert-micro-random",
+  "distilbert-micro-seqcls-random",
+  "electra-micro-seqcls-random",
+  "albert-micro-random",
+  "mpnet-micro-random",
+  "xlm-roberta-micro-random",
 ];
 
 

@@ -290,7 +290,7 @@ function reportAsArchitecture(model: BertModel, tasks: readonly HeadTask[]): Ins
       errors.push(`${task}: ${(err as Error).message}`);
     }
   }
-  const as = loaded.length > 0 ? model.config.architectures.join(", ") : `${model.family.modelType === "roberta" ? "RobertaModel" : "BertModel"} (encoder only)`;
+  const as = loaded.length > 0 ? model.config.architectures.join(", ") : `${model.family.className}Model (encoder only)`;
   // One head: its own report (HF's, pooler rules included); several: what none of them used.
   const report = loaded.length === 1 ? loaded[0].loadReport : model.loadReport;
   const declared = model.config.architectures.filter((a) => !/(Bert|Roberta)Model$/.test(a));
