@@ -86,6 +86,11 @@ for (const name of MODELS) {
       }
     });
 
+    it("reports missing/unexpected keys like Hugging Face's loading_info for the base model", { skip: skip || (!loadGolden(golden).models.base && "no base model in the reference") }, () => {
+      const info = g.models.base.loading_info;
+      assert.deepEqual(model.loadReport, { missingKeys: info.missing_keys, unexpectedKeys: info.unexpected_keys });
+    });
+
     it("gives bit-identical vectors alone and in a padded batch (and matches the batched reference)", () => {
       const batch = (g.models.base ?? Object.values(g.models)[0]).batch;
       const inputs = batch.input_ids.map((ids: number[], b: number) => ({
