@@ -82,7 +82,8 @@ export class SentenceEncoder {
     const defaults: DefaultPooling = await readDefaultPooling(dir, model.hasPooler, model.family.defaultPooling);
     const pooling = options.pooling ?? defaults.strategy;
     if (pooling === "pooler" && !model.hasPooler) {
-      throw new Error(`${dir} has no pooler weights, so pooling "pooler" is unavailable; use "cls" for the raw [CLS] vector`);
+      const why = model.family.pooler === undefined ? `no pooler (${model.family.className}Model has none)` : "no pooler weights";
+      throw new Error(`${dir} has ${why}, so pooling "pooler" is unavailable; use "cls" for the raw ${model.family.firstTokenName} vector`);
     }
     const limit = Math.min(model.config.max_position_embeddings - (model.family.positionRule === "roberta" ? model.config.pad_token_id + 1 : 0), tokenizer.modelMaxLength);
     const maxLength = options.maxLength ?? Math.min(defaults.maxSeqLength ?? limit, limit);

@@ -4,11 +4,13 @@
  * - the registry: own-property lookups, a clear error for unknown model types;
  * - MPNet's relative position buckets, hand-computed from modeling_mpnet.py relative_position_bucket;
  * - DistilBERT's sinusoidal position table (no shared checkpoint uses sinusoidal_pos_embds) against
- *   an independent float64 formula, and its use when the checkpoint stores no table;
+ *   an independent float64 formula and the SHA-256 of transformers' own table, and its use when the
+ *   checkpoint stores no table;
  * - ALBERT's layer sharing with several groups and inner layers (the shared folder has one of each),
  *   against the same weights unrolled into separate layers in the order AlbertTransformer runs them.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { ConfigError, parseBertConfig, type BertConfig } from "../../src/config/bert-config.js";
@@ -89,7 +91,7 @@ describe("MPNet relative position buckets (modeling_mpnet.py relative_position_b
   });
 });
 
-describe("DistilBERT sinusoidal positions (sinusoidal_pos_embds; no PyTorch reference covers them)", () => {
+describe("DistilBERT sinusoidal positions (sinusoidal_pos_embds; no shared checkpoint uses them)", () => {
   const [numPositions, dim] = [40, 16];
 
   it("equals sin/cos of pos / 10000^(2i/dim) computed in float64", () => {
@@ -104,6 +106,14 @@ describe("DistilBERT sinusoidal positions (sinusoidal_pos_embds; no PyTorch refe
     assertClose(table, want, 1e-6, "sinusoidal table");
     // Row 0 is sin 0 = 0 and cos 0 = 1, alternating.
     assert.deepEqual(Array.from(table.subarray(0, 4)), [0, 1, 0, 1]);
+  });
+
+  it("is bit-identical to transformers 4.38's _create_sinusoidal_embeddings", () => {
+    // SHA-256 of the float32 little-endian bytes of _create_sinusoidal_embeddings(n_pos, dim, out),
+    // run with ../shared/reference's kit (PyTorch 1.13) on 2026-11-29.
+    const sha = (n: number, d: number) => createHash("sha256").update(new Uint8Array(sinusoidalPositionTable(n, d).buffer)).digest("hex");
+    assert.equal(sha(512, 32), "849be61b088d3b6a41d7f6a9a7c652a0b525b47e957e0eacb015249109803807");
+    assert.equal(sha(512, 768), "8d6fbfc7dc2988fe01e17ab981c41cb9d4f1a82cd7a41c59fe9882bfdc8fff0a");
   });
 
   function distilbert(sinusoidal: boolean, positions?: Float32Array) {
