@@ -5,9 +5,8 @@
  * - MPNet's relative position buckets, hand-computed from modeling_mpnet.py relative_position_bucket;
  * - DistilBERT's sinusoidal position table (no shared checkpoint uses sinusoidal_pos_embds) against
  *   an independent float64 formula and the SHA-256 of transformers' own table, and its use when the
- *   checkpoint stores no table;
- * - ALBERT's layer sharing with several groups and inner layers (the shared folder has one of each),
- *   against the same weights unrolled into separate layers in the order AlbertTransformer runs them.
+ *   checkpoint stores no table.
+ * families-pytorch.test.ts holds the variants checked against PyTorch outputs (ALBERT layer groups...).
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -20,21 +19,11 @@ import { sinusoidalPositionTable } from "../../src/models/distilbert/sinusoidal.
 import { relativePositionBucket } from "../../src/models/mpnet/position-bias.js";
 import { familyFor } from "../../src/models/registry.js";
 import { assertBitIdentical, assertClose } from "../helpers/assert.js";
-import { MapWeights, mulberry32 } from "../helpers/tiny-model.js";
+import { MapWeights, seededWeights } from "../helpers/tiny-model.js";
 
 const backend = new ReferenceBackend();
 
-/** Seeded random tensors under the given names (LayerNorm gains around 1). */
-function randomWeights(specs: Record<string, number[]>, seed: number): MapWeights {
-  const rand = mulberry32(seed);
-  const map = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [name, shape] of Object.entries(specs)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const center = /(LayerNorm|layer_norm)\.weight$/.test(name) ? 1 : 0;
-    map.set(name, { shape, data: Float32Array.from({ length: n }, () => center + (rand() * 2 - 1) * 0.5) });
-  }
-  return new MapWeights(map);
-}
+const randomWeights = (specs: Record<string, number[]>, seed: number) => seededWeights(Object.entries(specs), seed);
 
 describe("family configs", () => {
   it("reads DistilBERT's keys (dim, n_layers, n_heads, hidden_dim, activation)", () => {
@@ -156,76 +145,5 @@ describe("DistilBERT sinusoidal positions (sinusoidal_pos_embds; no shared check
     const storedWins = distilbert(true, other).forward(input).sequence(0).data;
     assertBitIdentical(storedWins, distilbert(false, other).forward(input).sequence(0).data, "stored table with sinusoidal_pos_embds");
     assert.throws(() => distilbert(false), /missing weight "embeddings.position_embeddings.weight"/);
-  });
-});
-
-describe("ALBERT layer sharing (num_hidden_groups 2, inner_group_num 2, 4 layers)", () => {
-  const [h, e, ff, vocab, maxPos] = [16, 8, 24, 30, 20];
-  const layerTensors = (prefix: string, names: Record<string, string>): Record<string, number[]> => ({
-    [`${prefix}${names.q}.weight`]: [h, h], [`${prefix}${names.q}.bias`]: [h],
-    [`${prefix}${names.k}.weight`]: [h, h], [`${prefix}${names.k}.bias`]: [h],
-    [`${prefix}${names.v}.weight`]: [h, h], [`${prefix}${names.v}.bias`]: [h],
-    [`${prefix}${names.o}.weight`]: [h, h], [`${prefix}${names.o}.bias`]: [h],
-    [`${prefix}${names.n1}.weight`]: [h], [`${prefix}${names.n1}.bias`]: [h],
-    [`${prefix}${names.f1}.weight`]: [ff, h], [`${prefix}${names.f1}.bias`]: [ff],
-    [`${prefix}${names.f2}.weight`]: [h, ff], [`${prefix}${names.f2}.bias`]: [h],
-    [`${prefix}${names.n2}.weight`]: [h], [`${prefix}${names.n2}.bias`]: [h],
-  });
-  const ALBERT_NAMES = { q: "attention.query", k: "attention.key", v: "attention.value", o: "attention.dense", n1: "attention.LayerNorm", f1: "ffn", f2: "ffn_output", n2: "full_layer_layer_norm" };
-  const BERT_NAMES = { q: "attention.self.query", k: "attention.self.key", v: "attention.self.value", o: "attention.output.dense", n1: "attention.output.LayerNorm", f1: "intermediate.dense", f2: "output.dense", n2: "output.LayerNorm" };
-  const common = { vocab_size: vocab, hidden_size: h, embedding_size: e, num_attention_heads: 2, intermediate_size: ff, max_position_embeddings: maxPos, hidden_act: "gelu_new" };
-
-  it("runs layer i with group ⌊i / (layers / groups)⌋, each group's inner layers in order; hidden_states once per layer", () => {
-    const embeddings = {
-      "embeddings.word_embeddings.weight": [vocab, e],
-      "embeddings.position_embeddings.weight": [maxPos, e],
-      "embeddings.token_type_embeddings.weight": [2, e],
-      "embeddings.LayerNorm.weight": [e],
-      "embeddings.LayerNorm.bias": [e],
-    };
-    const albertWeights = randomWeights(
-      {
-        ...embeddings,
-        "encoder.embedding_hidden_mapping_in.weight": [h, e],
-        "encoder.embedding_hidden_mapping_in.bias": [h],
-        ...layerTensors("encoder.albert_layer_groups.0.albert_layers.0.", ALBERT_NAMES),
-        ...layerTensors("encoder.albert_layer_groups.0.albert_layers.1.", ALBERT_NAMES),
-        ...layerTensors("encoder.albert_layer_groups.1.albert_layers.0.", ALBERT_NAMES),
-        ...layerTensors("encoder.albert_layer_groups.1.albert_layers.1.", ALBERT_NAMES),
-        "pooler.weight": [h, h],
-        "pooler.bias": [h],
-      },
-      9,
-    );
-    const albert = BertModel.fromWeights(
-      parseBertConfig({ model_type: "albert", ...common, num_hidden_layers: 4, num_hidden_groups: 2, inner_group_num: 2 }),
-      albertWeights,
-      backend,
-    );
-
-    // The same weights as an ELECTRA (BERT layers, embeddings projected after their LayerNorm) with
-    // 8 separate layers: AlbertTransformer runs groups 0, 0, 1, 1, each as its layers 0 then 1.
-    const unrolled = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const name of Object.keys(embeddings)) unrolled.set(name, albertWeights.map.get(name)!);
-    for (const s of ["weight", "bias"]) unrolled.set(`embeddings_project.${s}`, albertWeights.map.get(`encoder.embedding_hidden_mapping_in.${s}`)!);
-    const order = [[0, 0], [0, 1], [0, 0], [0, 1], [1, 0], [1, 1], [1, 0], [1, 1]];
-    order.forEach(([group, inner], layer) => {
-      for (const k of Object.keys(ALBERT_NAMES) as (keyof typeof ALBERT_NAMES)[]) {
-        for (const s of ["weight", "bias"]) {
-          unrolled.set(`encoder.layer.${layer}.${BERT_NAMES[k]}.${s}`, albertWeights.map.get(`encoder.albert_layer_groups.${group}.albert_layers.${inner}.${ALBERT_NAMES[k]}.${s}`)!);
-        }
-      }
-    });
-    const electra = BertModel.fromWeights(parseBertConfig({ model_type: "electra", ...common, num_hidden_layers: 8 }), new MapWeights(unrolled), backend);
-
-    const input = { inputIds: [2, 9, 14, 27, 3], tokenTypeIds: [0, 0, 1, 1, 1] };
-    const a = albert.forward(input, { outputHiddenStates: true, outputAttentions: true });
-    const b = electra.forward(input, { outputHiddenStates: true, outputAttentions: true });
-    assert.equal(a.packedHiddenStates!.length, 5);
-    for (let layer = 0; layer <= 4; layer++) assertBitIdentical(a.hiddenStateLayer(layer), b.hiddenStateLayer(2 * layer), `ALBERT hidden_states[${layer}]`);
-    // One attention map per layer run, as AlbertModel's output_attentions.
-    assert.equal(a.attentions!.length, 8);
-    assert.ok(a.hasPoolerOutput);
-    assert.deepEqual(albert.loadReport, { missingKeys: [], unexpectedKeys: [] });
   });
 });
