@@ -41,7 +41,6 @@ const HEAD_BUILDERS: { [T in HeadTask]: (model: BertModel) => HeadsByTask[T] } =
 
 /** config.json architectures → tasks its checkpoint has head weights for (first = the default). */
 const ARCHITECTURE_TASKS: Record<string, readonly HeadTask[]> = {
-  BertForMaskedLM: ["fill-mask"],
   BertForNextSentencePrediction: ["next-sentence"],
   BertForPreTraining: ["fill-mask", "next-sentence"],
 };
@@ -54,6 +53,7 @@ const FAMILY_HEAD_TASKS: Record<string, HeadTask> = {
   ForSequenceClassification: "text-classification",
   ForTokenClassification: "token-classification",
   ForQuestionAnswering: "question-answering",
+  ForMaskedLM: "fill-mask",
 };
 
 function tasksOfArchitecture(architecture: string, familyStem: string): readonly HeadTask[] {

@@ -24,6 +24,20 @@ export type SequenceClassifierSpec =
   /** classifier(activation(dense(h_first))), no pooler: RoBERTa (tanh), ELECTRA (gelu), DistilBERT (relu). */
   | { input: "first-token"; dense: string; activation: Activation; classifier: string };
 
+/**
+ * A family's *ForMaskedLM head: logits = decoder(LayerNorm(activation(dense(h)))) + bias, the decoder
+ * tied to the word embeddings unless the checkpoint stores it. dense maps hidden_size to
+ * embedding_size (ELECTRA and ALBERT predict in their narrower embedding space).
+ */
+export interface MaskedLMSpec {
+  dense: string;
+  /** "hidden_act": the config's activation (BERT, DistilBERT, ALBERT); else fixed (RoBERTa, ELECTRA: gelu). */
+  activation: Activation | "hidden_act";
+  norm: string;
+  decoder: string;
+  bias: string;
+}
+
 export interface ModelFamily {
   /** config.json model_type. */
   modelType: string;
@@ -47,6 +61,7 @@ export interface ModelFamily {
    */
   defaultPooling: "pooler" | "cls";
   sequenceClassifier: SequenceClassifierSpec;
+  maskedLM: MaskedLMSpec;
 }
 
 const FAMILIES: Record<string, ModelFamily> = {

@@ -3,7 +3,8 @@
  * transformers 4.38 on seeded weights this test regenerates): ALBERT with several layer groups and
  * inner layers under "albert." with AlbertForSequenceClassification, MPNetForSequenceClassification,
  * DistilBERT with sinusoidal_pos_embds (the stored table is used, as from_pretrained does) and its QA
- * and token-classification heads, ELECTRA token classification, XLM-RoBERTa QA. Hidden states,
+ * and token-classification heads, ELECTRA token classification, XLM-RoBERTa QA, and each family's
+ * *ForMaskedLM (ELECTRA and ALBERT predict in embedding_size, decoders tied). Hidden states,
  * pooler, per-layer norms and head logits within 1e-4; load reports as loading_info.
  */
 import assert from "node:assert/strict";
@@ -60,6 +61,9 @@ for (const c of cases) {
           assertClose(out.startLogits(i), inp.start_logits, TOL, `${c.id} input ${i} start_logits`);
           assertClose(out.endLogits(i), inp.end_logits, TOL, `${c.id} input ${i} end_logits`);
         });
+      } else if (task === "fill-mask") {
+        const out = headForModel(task, model).forward(inputs);
+        c.inputs.forEach((inp: any, i: number) => assertClose(out.logits[i].data, inp.logits, TOL, `${c.id} input ${i} vocabulary logits`));
       } else {
         assert.fail(`${c.id}: unexpected task ${task}`);
       }

@@ -39,4 +39,5 @@ export const ALBERT: ModelFamily = {
   firstTokenName: "[CLS]",
   defaultPooling: "pooler",
   sequenceClassifier: { input: "pooler", classifier: "classifier" },
+  maskedLM: { dense: "predictions.dense", activation: "hidden_act", norm: "predictions.LayerNorm", decoder: "predictions.decoder", bias: "predictions.bias" },
 };

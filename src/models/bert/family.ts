@@ -13,4 +13,5 @@ export const BERT: ModelFamily = {
   firstTokenName: "[CLS]",
   defaultPooling: "pooler",
   sequenceClassifier: { input: "pooler", classifier: "classifier" },
+  maskedLM: { dense: "cls.predictions.transform.dense", activation: "hidden_act", norm: "cls.predictions.transform.LayerNorm", decoder: "cls.predictions.decoder", bias: "cls.predictions.bias" },
 };

@@ -31,4 +31,5 @@ export const DISTILBERT: ModelFamily = {
   firstTokenName: "[CLS]",
   defaultPooling: "cls",
   sequenceClassifier: { input: "first-token", dense: "pre_classifier", activation: "relu", classifier: "classifier" },
+  maskedLM: { dense: "vocab_transform", activation: "hidden_act", norm: "vocab_layer_norm", decoder: "vocab_projector", bias: "vocab_projector.bias" },
 };

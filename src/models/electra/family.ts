@@ -17,4 +17,5 @@ export const ELECTRA: ModelFamily = {
   defaultPooling: "cls",
   // get_activation("gelu") whatever hidden_act says: the exact erf GELU.
   sequenceClassifier: { input: "first-token", dense: "classifier.dense", activation: "gelu", classifier: "classifier.out_proj" },
+  maskedLM: { dense: "generator_predictions.dense", activation: "gelu", norm: "generator_predictions.LayerNorm", decoder: "generator_lm_head", bias: "generator_lm_head.bias" },
 };

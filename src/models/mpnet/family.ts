@@ -30,4 +30,5 @@ export const MPNET: ModelFamily = {
   firstTokenName: "<s>",
   defaultPooling: "cls",
   sequenceClassifier: { input: "first-token", dense: "classifier.dense", activation: "tanh", classifier: "classifier.out_proj" },
+  maskedLM: { dense: "lm_head.dense", activation: "gelu", norm: "lm_head.layer_norm", decoder: "lm_head.decoder", bias: "lm_head.bias" },
 };

@@ -17,4 +17,5 @@ export const ROBERTA: ModelFamily = {
   // RoBERTa dropped next-sentence prediction, so its pooler was never trained for sentences.
   defaultPooling: "cls",
   sequenceClassifier: { input: "first-token", dense: "classifier.dense", activation: "tanh", classifier: "classifier.out_proj" },
+  maskedLM: { dense: "lm_head.dense", activation: "gelu", norm: "lm_head.layer_norm", decoder: "lm_head.decoder", bias: "lm_head.bias" },
 };
