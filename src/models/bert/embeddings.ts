@@ -30,7 +30,7 @@ const CHUNK_ROWS = 512;
 export class BertEmbeddings {
   private constructor(
     private readonly config: BertConfig,
-    /** [vocab, hidden], kept in the checkpoint's precision (half the memory for f16 files); rows are converted exactly when gathered. */
+    /** [vocab, embedding_size], kept in the checkpoint's precision (half the memory for f16 files); rows are converted exactly when gathered. */
     private readonly wordEmbeddings: WeightValues,
     private readonly positionEmbeddings: Float32Array, // [maxPositions, embedding_size]
     private readonly tokenTypeEmbeddings: Float32Array | undefined, // [typeVocab, embedding_size]
@@ -87,6 +87,7 @@ export class BertEmbeddings {
 
   /** (rows, hidden) embedding output after LayerNorm (and the projection to hidden_size, if any). */
   forward(batch: PackedBatch, backend: Backend): Float32Array {
+    // h: the width of the tables (embedding_size; hidden_size except for ELECTRA and ALBERT).
     const { vocab_size: vocab, type_vocab_size: types, max_position_embeddings: maxPos, embedding_size: h } = this.config;
     const tokenTypes = this.tokenTypeEmbeddings;
     const rows = batch.inputIds.length;
