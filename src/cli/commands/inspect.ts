@@ -225,7 +225,10 @@ function countParameters(store: WeightStore, basePrefix: string): InspectReport[
 
 /** Head kind of a non-base tensor, from its name (and, for "classifier.*", the architectures). */
 function headKindOf(name: string, config: BertConfig): HeadKind {
-  if (name.startsWith("cls.predictions.") || name.startsWith("lm_head.")) return "masked-lm";
+  const mlm = familyFor(config.model_type).maskedLM;
+  if (name.startsWith("cls.predictions.") || name.startsWith("lm_head.") || [mlm.dense, mlm.norm, mlm.decoder].some((p) => name.startsWith(`${p}.`)) || name === mlm.bias) {
+    return "masked-lm";
+  }
   if (name.startsWith("cls.seq_relationship.")) return "next-sentence";
   if (name.startsWith("qa_outputs.")) return "question-answering";
   if (name.startsWith("classifier.") || name.startsWith("pre_classifier.")) {
