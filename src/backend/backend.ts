@@ -46,14 +46,46 @@ export interface AttentionResult {
 }
 
 /**
- * A relative-position attention bias (MPNet): score[h][i][j] += table[bucketOfDistance[(j - i) +
- * maxDistance] * heads + h]. table: [numBuckets, heads]; bucketOfDistance: [2 * maxDistance + 1].
+ * A learned bias added to every attention score by the distance between key and query (MPNet's
+ * relative_attention_bias, modeling_mpnet.py MPNetEncoder.compute_position_bias):
+ * score[h][i][j] += table[bucketOfDistance[(j - i) + maxDistance] * numHeads + h].
  */
 export interface PositionBias {
+  /** [numBuckets, numHeads], laid out as relative_attention_bias.weight. */
   table: Float32Array;
   numBuckets: number;
+  /** [2 * maxDistance + 1]: the bucket of each distance j - i in [-maxDistance, maxDistance]. */
   bucketOfDistance: Int32Array;
+  /** Longest distance covered; sequences may be at most maxDistance + 1 tokens long. */
   maxDistance: number;
+}
+
+/**
+ * The bias by distance for each head: [numHeads, 2 * maxDistance + 1], entry (h, (j - i) + maxDistance).
+ * Checks the tables against each other and against the longest sequence, so kernels index without checks.
+ */
+export function positionBiasByDistance(bias: PositionBias, numHeads: number, seqStarts: Int32Array): Float32Array {
+  const { table, numBuckets, bucketOfDistance, maxDistance } = bias;
+  if (table.length !== numBuckets * numHeads) {
+    throw new Error(`Expected a position bias table of ${numBuckets}x${numHeads} values but received ${table.length}`);
+  }
+  const span = 2 * maxDistance + 1;
+  if (bucketOfDistance.length !== span) {
+    throw new Error(`Expected ${span} buckets (distances -${maxDistance}..${maxDistance}) but received ${bucketOfDistance.length}`);
+  }
+  for (let s = 0; s + 1 < seqStarts.length; s++) {
+    const len = seqStarts[s + 1] - seqStarts[s];
+    if (len > maxDistance + 1) {
+      throw new RangeError(`Sequence ${s} has ${len} tokens but the position bias covers distances up to ${maxDistance} only`);
+    }
+  }
+  const out = new Float32Array(numHeads * span);
+  for (let d = 0; d < span; d++) {
+    const bucket = bucketOfDistance[d];
+    if (!(bucket >= 0 && bucket < numBuckets)) throw new RangeError(`Bucket ${bucket} of distance ${d - maxDistance} is outside 0..${numBuckets - 1}`);
+    for (let h = 0; h < numHeads; h++) out[h * span + d] = table[bucket * numHeads + h];
+  }
+  return out;
 }
 
 export interface Backend {
@@ -88,6 +120,7 @@ export interface Backend {
    * seqStarts: [numSeqs + 1] row offsets; sequence s owns rows seqStarts[s] .. seqStarts[s+1]-1 and
    *   attends only to those rows (no padding exists in packed form, so no mask is needed).
    * scale: multiplies QKᵀ before the softmax (1 / sqrt(headDim) for BERT).
+   * positionBias: added to the scaled scores before the softmax (MPNet); none for other families.
    */
   attention(
     qkv: Float32Array,
@@ -97,6 +130,7 @@ export interface Backend {
     scale: number,
     wantProbs?: boolean,
     out?: Float32Array,
+    positionBias?: PositionBias,
   ): AttentionResult;
 
   /**

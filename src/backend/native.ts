@@ -21,6 +21,7 @@ import {
   type LinearParams,
   type PositionBias,
   type WeightValues,
+  positionBiasByDistance,
 } from "./backend.js";
 
 /** An opaque handle to packed weights owned by the addon (a napi External). */
@@ -67,6 +68,9 @@ export interface NativeAddon {
     scale: number,
     context: Float32Array,
     probs: Float32Array | null,
+    /** [numHeads, 2 * maxDistance + 1] (positionBiasByDistance), or null. */
+    biasByDistance?: Float32Array | null,
+    maxDistance?: number,
   ): void;
   /** out: [numHeads * rows]; the bias arguments null (with maxDistance 0) when there is no position bias. */
   firstRowAttention(
@@ -112,6 +116,8 @@ export interface NativeAddon {
     scale: number,
     context: Float32Array,
     probs: Float32Array | null,
+    biasByDistance?: Float32Array | null,
+    maxDistance?: number,
   ): void;
   naiveFirstRowAttention(
     qkv: Float32Array,
@@ -260,13 +266,16 @@ export class NativeBackend implements Backend {
     scale: number,
     wantProbs = false,
     out?: Float32Array,
+    positionBias?: PositionBias,
   ): AttentionResult {
     const hidden = numHeads * headDim;
     const rows = seqStarts[seqStarts.length - 1];
     checkLength("qkv", qkv, rows * 3 * hidden);
     const context = output(out, rows * hidden);
+    const bias = positionBias ? positionBiasByDistance(positionBias, numHeads, seqStarts) : null;
+    const maxDistance = positionBias?.maxDistance ?? 0;
     if (!wantProbs) {
-      this.addon.attention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, context, null);
+      this.addon.attention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, context, null, bias, maxDistance);
       return { context };
     }
     let total = 0;
@@ -275,7 +284,7 @@ export class NativeBackend implements Backend {
       total += numHeads * len * len;
     }
     const all = new Float32Array(total);
-    this.addon.attention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, context, all);
+    this.addon.attention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, context, all, bias, maxDistance);
     const probs: Float32Array[] = [];
     let off = 0;
     for (let s = 0; s + 1 < seqStarts.length; s++) {

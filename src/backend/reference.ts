@@ -14,6 +14,7 @@ import {
   type LinearParams,
   type PositionBias,
   type WeightValues,
+  positionBiasByDistance,
 } from "./backend.js";
 import { applyActivation } from "./activations.js";
 
@@ -115,8 +116,12 @@ export class ReferenceBackend implements Backend {
     scale: number,
     wantProbs = false,
     out?: Float32Array,
+    positionBias?: PositionBias,
   ): AttentionResult {
     const hidden = numHeads * headDim;
+    // [heads, 2·maxDistance + 1]: the bias of key j for query i sits at (j - i) + maxDistance.
+    const biasByDistance = positionBias && positionBiasByDistance(positionBias, numHeads, seqStarts);
+    const maxDistance = positionBias?.maxDistance ?? 0;
     const stride = 3 * hidden;
     const totalRows = seqStarts[seqStarts.length - 1];
     const context = output(out, totalRows * hidden);
@@ -138,6 +143,7 @@ export class ReferenceBackend implements Backend {
             let dot = 0;
             for (let d = 0; d < headDim; d++) dot += qkv[qRow + d] * qkv[kRow + d];
             scores[j] = dot * scale;
+            if (biasByDistance) scores[j] += biasByDistance[h * (2 * maxDistance + 1) + maxDistance + j - i];
             if (scores[j] > max) max = scores[j];
           }
           let sum = 0;

@@ -116,7 +116,8 @@ export class SentenceEncoder {
     const defaults: DefaultPooling = await readDefaultPooling(dir, model.hasPooler, model.family.defaultPooling);
     const pooling = options.pooling ?? defaults.strategy;
     if (pooling === "pooler" && !model.hasPooler) {
-      throw new Error(`${dir} has no pooler weights, so pooling "pooler" is unavailable; use "cls" for the raw [CLS] vector`);
+      const why = model.family.pooler === undefined ? `no pooler (${model.family.className}Model has none)` : "no pooler weights";
+      throw new Error(`${dir} has ${why}, so pooling "pooler" is unavailable; use "cls" for the raw ${model.family.firstTokenName} vector`);
     }
     if (pooling === "cls_attention" && options.layers !== undefined && options.layers.kind !== "last") {
       throw new Error('Pooling "cls_attention" reads the last layer only (its weights are that layer\'s attention); leave out the layer selection');

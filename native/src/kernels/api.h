@@ -58,6 +58,10 @@ struct AttentionArgs {
   int num_heads;
   int head_dim;
   float scale;
+  // Optional score bias by key-query distance (MPNet): [num_heads][2 * bias_max_distance + 1],
+  // score(i, j) += bias[head][(j - i) + bias_max_distance]. Null for no bias.
+  const float* bias;
+  int bias_max_distance;
 };
 
 // A relative-position attention bias (MPNet): score[h][i][j] += table[bucket_of_distance[(j - i) +

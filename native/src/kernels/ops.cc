@@ -326,11 +326,11 @@ void attention_task(void* ctx, int t) {
 }  // namespace
 
 void attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim, float scale,
-               float* context, float* probs) {
+               float* context, float* probs, const float* bias, int bias_max_distance) {
   if (nseq <= 0 || heads <= 0) return;
   AttentionJob j;
   j.kn = kernels_for(isa);
-  j.args = AttentionArgs{qkv, context, heads * head_dim, heads, head_dim, scale};
+  j.args = AttentionArgs{qkv, context, heads * head_dim, heads, head_dim, scale, bias, bias_max_distance};
   j.starts = seq_starts;
   j.heads = heads;
   j.probs = probs;

@@ -53,7 +53,7 @@ void add_layernorm(const float* x, const float* residual, int rows, int cols, co
 }
 
 void attention(const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim, float scale,
-               float* context, float* probs) {
+               float* context, float* probs, const float* bias, int bias_max_distance) {
   const int hidden = heads * head_dim;
   const size_t stride = 3 * (size_t)hidden;
   size_t poff = 0;
@@ -69,6 +69,7 @@ void attention(const float* qkv, const int32_t* seq_starts, int nseq, int heads,
           double dot = 0;
           for (int d = 0; d < head_dim; d++) dot += (double)q[d] * kr[d];
           p[j] = dot * scale;
+          if (bias) p[j] += bias[(size_t)h * (2 * bias_max_distance + 1) + bias_max_distance + j - i];
           if (p[j] > mx) mx = p[j];
         }
         double sum = 0;

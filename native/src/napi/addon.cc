@@ -218,7 +218,7 @@ const int32_t* seq_starts_arg(const Napi::CallbackInfo& info, size_t i, int* nse
 }
 
 // The arguments attention and naiveAttention share, starting at index `first`:
-// (qkv, seqStarts, numHeads, headDim, scale, context, probs | null).
+// (qkv, seqStarts, numHeads, headDim, scale, context, probs | null, biasByDistance | null, maxDistance).
 struct AttentionArgs {
   const float* qkv;
   const int32_t* starts;
@@ -226,6 +226,8 @@ struct AttentionArgs {
   float scale;
   float* ctx;
   float* probs;
+  const float* bias;  // [heads][2 * maxDistance + 1] or null
+  int max_distance;
 };
 
 AttentionArgs attention_args(const Napi::CallbackInfo& info, int first) {
@@ -243,15 +245,25 @@ AttentionArgs attention_args(const Napi::CallbackInfo& info, int first) {
     nprobs += (size_t)a.heads * len * len;
   }
   a.probs = const_cast<float*>(f32_or_null(info, first + 6, "probs", nprobs));
+  a.max_distance = 0;
+  a.bias = nullptr;
+  if (info.Length() > (size_t)first + 7 && !info[first + 7].IsNull() && !info[first + 7].IsUndefined()) {
+    a.max_distance = int_arg(info, first + 8, "maxDistance", 0);
+    a.bias = f32_at_least(info, first + 7, "biasByDistance", (size_t)a.heads * (2 * (size_t)a.max_distance + 1));
+    // The kernels index the bias by j - i without checks.
+    for (int s = 0; s < a.nseq; s++)
+      if (a.starts[s + 1] - a.starts[s] > a.max_distance + 1)
+        throw Napi::RangeError::New(info.Env(), "Expected every sequence to be at most maxDistance + 1 tokens long for the position bias");
+  }
   return a;
 }
 
-// attention(isa, qkv, seqStarts, numHeads, headDim, scale, context, probs | null)
+// attention(isa, qkv, seqStarts, numHeads, headDim, scale, context, probs | null, biasByDistance | null, maxDistance)
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   int isa;
   isa_arg(info, 0, &isa);
   const AttentionArgs a = attention_args(info, 1);
-  bt::attention(isa, a.qkv, a.starts, a.nseq, a.heads, a.d, a.scale, a.ctx, a.probs);
+  bt::attention(isa, a.qkv, a.starts, a.nseq, a.heads, a.d, a.scale, a.ctx, a.probs, a.bias, a.max_distance);
   return info.Env().Undefined();
 }
 
@@ -348,7 +360,7 @@ Napi::Value NaiveAddLayerNorm(const Napi::CallbackInfo& info) {
 
 Napi::Value NaiveAttention(const Napi::CallbackInfo& info) {
   const AttentionArgs a = attention_args(info, 0);
-  bt::ref::attention(a.qkv, a.starts, a.nseq, a.heads, a.d, a.scale, a.ctx, a.probs);
+  bt::ref::attention(a.qkv, a.starts, a.nseq, a.heads, a.d, a.scale, a.ctx, a.probs, a.bias, a.max_distance);
   return info.Env().Undefined();
 }
 
