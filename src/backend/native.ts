@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import {
+  checkPositionBias,
   output,
   weightLength,
   type Activation,
@@ -20,7 +21,9 @@ import {
   type Backend,
   type Dtype,
   type LinearParams,
+  type PositionBias,
   type WeightValues,
+  positionBiasByDistance,
 } from "./backend.js";
 
 /** An opaque handle to packed weights owned by the addon (a napi External). */
@@ -93,6 +96,22 @@ export interface NativeAddon {
     scale: number,
     context: Float32Array,
     probs: Float32Array | null,
+    /** [numHeads, 2 * maxDistance + 1] (positionBiasByDistance), or null. */
+    biasByDistance?: Float32Array | null,
+    maxDistance?: number,
+  ): void;
+  /** out: [numHeads * rows]; the bias arguments null (with maxDistance 0) when there is no position bias. */
+  firstRowAttention(
+    isa: number,
+    qkv: Float32Array,
+    seqStarts: Int32Array,
+    numHeads: number,
+    headDim: number,
+    scale: number,
+    out: Float32Array,
+    biasTable: Float32Array | null,
+    bucketOfDistance: Int32Array | null,
+    maxDistance: number,
   ): void;
   /** GOPS of a register-only loop on `threads` threads: kind 0 float32 FMA, 1 int8 VPDPBUSD, 2 bf16 VDPBF16PS (0: no such instruction). */
   peak(isa: number, kind: 0 | 1 | 2, threads: number): number;
@@ -141,6 +160,19 @@ export interface NativeAddon {
     scale: number,
     context: Float32Array,
     probs: Float32Array | null,
+    biasByDistance?: Float32Array | null,
+    maxDistance?: number,
+  ): void;
+  naiveFirstRowAttention(
+    qkv: Float32Array,
+    seqStarts: Int32Array,
+    numHeads: number,
+    headDim: number,
+    scale: number,
+    out: Float32Array,
+    biasTable: Float32Array | null,
+    bucketOfDistance: Int32Array | null,
+    maxDistance: number,
   ): void;
 }
 
@@ -318,13 +350,16 @@ export class NativeBackend implements Backend {
     scale: number,
     wantProbs = false,
     out?: Float32Array,
+    positionBias?: PositionBias,
   ): AttentionResult {
     const hidden = numHeads * headDim;
     const rows = seqStarts[seqStarts.length - 1];
     checkLength("qkv", qkv, rows * 3 * hidden);
     const context = output(out, rows * hidden);
+    const bias = positionBias ? positionBiasByDistance(positionBias, numHeads, seqStarts) : null;
+    const maxDistance = positionBias?.maxDistance ?? 0;
     if (!wantProbs) {
-      this.addon.attention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, context, null);
+      this.addon.attention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, context, null, bias, maxDistance);
       return { context };
     }
     let total = 0;
@@ -333,7 +368,7 @@ export class NativeBackend implements Backend {
       total += numHeads * len * len;
     }
     const all = new Float32Array(total);
-    this.addon.attention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, context, all);
+    this.addon.attention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, context, all, bias, maxDistance);
     const probs: Float32Array[] = [];
     let off = 0;
     for (let s = 0; s + 1 < seqStarts.length; s++) {
@@ -342,6 +377,27 @@ export class NativeBackend implements Backend {
       off += numHeads * len * len;
     }
     return { context, probs };
+  }
+
+  firstRowAttention(
+    qkv: Float32Array,
+    seqStarts: Int32Array,
+    numHeads: number,
+    headDim: number,
+    scale: number,
+    positionBias?: PositionBias,
+  ): Float32Array {
+    const rows = seqStarts[seqStarts.length - 1];
+    checkLength("qkv", qkv, rows * 3 * numHeads * headDim);
+    if (positionBias) {
+      let maxLen = 0;
+      for (let s = 0; s + 1 < seqStarts.length; s++) maxLen = Math.max(maxLen, seqStarts[s + 1] - seqStarts[s]);
+      checkPositionBias(positionBias, numHeads, maxLen);
+    }
+    const weights = new Float32Array(numHeads * rows);
+    const b = positionBias;
+    this.addon.firstRowAttention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, weights, b?.table ?? null, b?.bucketOfDistance ?? null, b?.maxDistance ?? 0);
+    return weights;
   }
 
   /** Frees the packed weights of every layer this backend prepared; those layers cannot run after. */
