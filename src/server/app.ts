@@ -1,9 +1,11 @@
 /**
- * Builds and starts the HTTP server: the inference worker and the tokenizers, fastify with strict
- * JSON parsing and schema validation, every route, metrics, the optional API key, JSON errors for
- * everything that goes wrong, and a close() that drains in-flight requests before stopping.
+ * Builds and starts the HTTP server: the pool of inference workers (loaded and warmed up before the
+ * server listens) and the tokenizers, fastify with strict JSON parsing and schema validation, every
+ * route, metrics, the optional API key, JSON errors for everything that goes wrong, time limits for
+ * slow clients, and a close() that drains in-flight requests before stopping.
  */
 import { readFileSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
 import { basename } from "node:path";
 import Fastify, { type FastifyError, type FastifyInstance, type HTTPMethods } from "fastify";
 import { loadTokenizer } from "../tokenizers/index.js";
@@ -63,7 +65,10 @@ export async function startServer(partial: Partial<ServerOptions> & ({ model: st
 async function loadContext(options: ServerOptions): Promise<ServerContext> {
   if (!options.model && !options.classifier) throw new Error("Give a model (--model) or a classifier (--classifier) to serve");
   const [engine, embeddingTokenizer, classifierTokenizer] = await Promise.all([
-    InferenceEngine.start({ embedding: options.model, classifier: options.classifier }),
+    InferenceEngine.start(
+      { embedding: options.model, classifier: options.classifier, testFaults: testFaultsEnabled() },
+      { workers: options.workers, threadsPerWorker: options.threadsPerWorker },
+    ),
     options.model ? loadTokenizer(options.model) : undefined,
     options.classifier ? loadTokenizer(options.classifier) : undefined,
   ]);
@@ -92,14 +97,72 @@ async function loadContext(options: ServerOptions): Promise<ServerContext> {
     await engine.stop();
     throw new Error(`--max-batch-tokens ${options.maxBatchTokens} is less than the longest input the model takes (${longest} tokens)`);
   }
-  context.batcher = new Batcher(engine, { maxBatchTokens: options.maxBatchTokens, maxQueue: options.maxQueue }, context.metrics);
+  context.batcher = new Batcher(
+    engine,
+    { embedding, classifier },
+    {
+      maxBatchTokens: options.maxBatchTokens,
+      maxQueue: options.maxQueue,
+      maxQueueTokens: Math.max(options.maxQueueTokens, longest),
+      maxQueueWaitMs: options.maxQueueWait * 1000,
+      testFaults: testFaultsEnabled(),
+    },
+    context.metrics,
+  );
+  engine.onWorkerDied = (index, reason) => {
+    context.metrics.workerDeaths.inc();
+    process.stderr.write(`bert-ts: ${reason}; restarting it and retrying its requests\n`);
+  };
   return context;
 }
 
+/** The test fault hook (see Batcher) exists only when the environment asks for it. */
+function testFaultsEnabled(): boolean {
+  return process.env.BERT_TS_TEST_FAULTS === "1";
+}
+
+/** Content-Encodings a body may carry: none (bodies are never decompressed). */
+const IDENTITY = /^\s*identity\s*$/i;
+
+/**
+ * Reads and drops what is left of a request body, up to a bound in bytes and time, so that an
+ * error answered before the body was read (413, 415, 401...) reaches a client that is still
+ * uploading, instead of a connection reset that loses it.
+ */
+function discardBody(raw: IncomingMessage, maxBytes: number, maxMs: number): Promise<void> {
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    let seen = 0;
+    const done = () => {
+      clearTimeout(timer);
+      raw.off("data", onData);
+      raw.off("end", done);
+      raw.off("error", done);
+      raw.off("close", done);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > maxBytes) done();
+    };
+    const timer = setTimeout(done, maxMs);
+    raw.on("data", onData);
+    raw.on("end", done);
+    raw.on("error", done);
+    raw.on("close", done);
+    raw.resume();
+  });
+}
+
 function buildApp(ctx: ServerContext): FastifyInstance {
+  const requestTimeoutMs = ctx.options.requestTimeout * 1000;
   const app = Fastify({
     logger: ctx.options.logRequests ? { level: "info" } : false,
     bodyLimit: ctx.options.bodyLimit,
+    // A client gets requestTimeout to send its whole request (a trickled body is cut with 408),
+    // checked every second rather than Node's default 30 s.
+    requestTimeout: requestTimeoutMs,
+    http: { connectionsCheckingInterval: Math.min(1000, requestTimeoutMs), headersTimeout: requestTimeoutMs },
     // Validation only: never coerce "1" into 1 or drop unknown fields silently.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
     // Answered by our own hook below, in our error shape.
@@ -121,13 +184,17 @@ function buildApp(ctx: ServerContext): FastifyInstance {
     defaultJson(req, text, done);
   });
 
-  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+  // Up to 4 body limits (and 5 s) of an unread body is read and dropped before an error answer.
+  const discard = (raw: IncomingMessage) => discardBody(raw, 4 * ctx.options.bodyLimit, 5000);
+  app.setErrorHandler(async (err: FastifyError | ApiError, req, reply) => {
     const api = toApiError(err, ctx);
     if (api.status >= 500) req.log.error(err);
-    void reply.code(api.status).headers(api.headers).send(errorBody(api, req.url));
+    await discard(req.raw);
+    return reply.code(api.status).headers(api.headers).send(errorBody(api, req.url));
   });
-  app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send(errorBody(new ApiError(404, "not_found", `No route ${req.method} ${req.url.split("?", 1)[0]}`), req.url));
+  app.setNotFoundHandler(async (req, reply) => {
+    await discard(req.raw);
+    return reply.code(404).send(errorBody(new ApiError(404, "not_found", `No route ${req.method} ${req.url.split("?", 1)[0]}`), req.url));
   });
 
   app.addHook("onResponse", async (req, reply) => {
@@ -141,6 +208,14 @@ function buildApp(ctx: ServerContext): FastifyInstance {
     if (!ctx.closing) return;
     reply.header("connection", "close");
     throw new ApiError(503, "unhealthy", "The server is shutting down", { "retry-after": "1" });
+  });
+  // A compressed body would be parsed as if it were plain JSON: refuse it (Node's parser already
+  // refuses any Transfer-Encoding but chunked).
+  app.addHook("onRequest", async (req) => {
+    const encoding = req.headers["content-encoding"];
+    if (encoding !== undefined && !IDENTITY.test(encoding)) {
+      throw new ApiError(415, "unsupported_media_type", `Content-Encoding ${JSON.stringify(encoding)} is not supported: send the JSON body uncompressed`);
+    }
   });
   // Responses sent while draining close their connection, or an idle keep-alive socket would hold
   // close() open until its timeout.

@@ -15,7 +15,12 @@ export type OutputKind = typeof OUTPUT_POOLED | typeof OUTPUT_TOKENS;
 export interface WorkerConfig {
   embedding?: string;
   classifier?: string;
+  /** Honour the test fault hook (BERT_TS_TEST_FAULTS=1 only; see Batcher). */
+  testFaults?: boolean;
 }
+
+/** What the test fault hook makes a worker do with a batch: exit mid-batch, or throw. */
+export type TestFault = "exit" | "throw";
 
 export interface EmbeddingModelInfo {
   dir: string;
@@ -25,8 +30,10 @@ export interface EmbeddingModelInfo {
   maxLength: number;
   dimension: number;
   hiddenSize: number;
-  /** Rows of the word embedding matrix (token ids sent directly must be below it). */
+  /** Rows of the word embedding matrix (every token id must be below it). */
   vocabSize: number;
+  /** Rows of the token type embedding matrix. */
+  typeVocabSize: number;
   modelType: string;
   randomWeights: boolean;
   backend: string;
@@ -38,11 +45,19 @@ export interface ClassifierModelInfo {
   defaultFunction: ClassificationFunction;
   /** config.json max_position_embeddings (the HTTP thread caps it by the tokenizer's limit, as the pipeline does). */
   maxPositionEmbeddings: number;
+  vocabSize: number;
+  typeVocabSize: number;
   modelType: string;
   randomWeights: boolean;
 }
 
-export type WorkerReady = { type: "ready"; embedding?: EmbeddingModelInfo; classifier?: ClassifierModelInfo };
+export type WorkerReady = {
+  type: "ready";
+  embedding?: EmbeddingModelInfo;
+  classifier?: ClassifierModelInfo;
+  /** Tokens per second of the warm-up forward pass (seeds the queue-wait estimate). */
+  warmupTokensPerSecond: number;
+};
 export type WorkerLoadFailed = { type: "load-failed"; message: string };
 
 export interface BatchRequest {
@@ -57,6 +72,8 @@ export interface BatchRequest {
   starts: Int32Array;
   /** One OutputKind per sequence (embedding model only). */
   outputs: Uint8Array;
+  /** Test fault hook: what the worker must do instead of running the batch. */
+  fault?: TestFault;
 }
 
 export interface BatchResult {

@@ -25,7 +25,7 @@ function post(message: WorkerMessage, transfer: ArrayBuffer[] = []): void {
 }
 
 async function load(): Promise<WorkerReady> {
-  const ready: WorkerReady = { type: "ready" };
+  const ready: WorkerReady = { type: "ready", warmupTokensPerSecond: 0 };
   if (config.embedding) {
     encoder = await SentenceEncoder.load(config.embedding);
     ready.embedding = {
@@ -36,6 +36,7 @@ async function load(): Promise<WorkerReady> {
       dimension: encoder.dimension,
       hiddenSize: encoder.model.config.hidden_size,
       vocabSize: encoder.model.config.vocab_size,
+      typeVocabSize: encoder.model.config.type_vocab_size,
       modelType: encoder.model.config.model_type,
       randomWeights: encoder.randomWeights,
       backend: encoder.model.backend.name,
@@ -48,11 +49,34 @@ async function load(): Promise<WorkerReady> {
       labels: [...classifier.labels],
       defaultFunction: defaultClassificationFunction(classifier),
       maxPositionEmbeddings: classifier.model.config.max_position_embeddings,
+      vocabSize: classifier.model.config.vocab_size,
+      typeVocabSize: classifier.model.config.type_vocab_size,
       modelType: classifier.model.config.model_type,
       randomWeights: existsSync(join(config.classifier, "GENERATED.json")),
     };
   }
+  ready.warmupTokensPerSecond = warmUp(ready);
   return ready;
+}
+
+/**
+ * One forward pass per model before the worker reports ready, so the first requests do not pay for
+ * first-touch allocations, and the pool has a first throughput figure: tokens per second over two
+ * 128-token sequences (the slower model's, when both are loaded).
+ */
+function warmUp(ready: WorkerReady): number {
+  const length = 128;
+  let rate = Infinity;
+  for (const [model, info] of [["embedding", ready.embedding], ["classifier", ready.classifier]] as const) {
+    if (!info) continue;
+    const n = Math.min(length, model === "embedding" ? ready.embedding!.maxLength : ready.classifier!.maxPositionEmbeddings);
+    const ids = Int32Array.from({ length: 2 * n }, (_, i) => 1 + (i % Math.max(1, info.vocabSize - 1)));
+    const batch: BatchRequest = { type: "batch", id: 0, model, ids, typeIds: new Int32Array(2 * n), starts: Int32Array.from([0, n, 2 * n]), outputs: new Uint8Array(2) };
+    const started = performance.now();
+    compute(batch);
+    rate = Math.min(rate, (2 * n) / Math.max(1e-3, (performance.now() - started) / 1000));
+  }
+  return Number.isFinite(rate) ? rate : 0;
 }
 
 function inputsOf(req: BatchRequest): ModelInput[] {
@@ -78,16 +102,23 @@ function runClassifier(model: BertForSequenceClassification, req: BatchRequest):
   return Array.from({ length: req.starts.length - 1 }, (_, i) => logits.data.subarray(i * n, (i + 1) * n));
 }
 
-function run(req: BatchRequest): void {
-  const started = performance.now();
-  let parts: Float32Array[];
+function compute(req: BatchRequest): Float32Array[] {
   if (req.model === "embedding") {
     if (!encoder) throw new Error("no embedding model is loaded");
-    parts = runEmbedding(encoder, req);
-  } else {
-    if (!classifier) throw new Error("no classifier is loaded");
-    parts = runClassifier(classifier, req);
+    return runEmbedding(encoder, req);
   }
+  if (!classifier) throw new Error("no classifier is loaded");
+  return runClassifier(classifier, req);
+}
+
+function run(req: BatchRequest): void {
+  if (req.fault && config.testFaults) {
+    // The test fault hook: die as a crash would (the thread ends with code 70), or fail the batch.
+    if (req.fault === "exit") process.exit(70);
+    throw new Error("injected test fault");
+  }
+  const started = performance.now();
+  const parts = compute(req);
   const starts = new Int32Array(parts.length + 1);
   parts.forEach((p, i) => (starts[i + 1] = starts[i] + p.length));
   const data = new Float32Array(starts[parts.length]);

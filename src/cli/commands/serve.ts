@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { startServer } from "../../server/app.js";
-import { DEFAULT_SERVER_OPTIONS } from "../../server/options.js";
+import { DEFAULT_SERVER_OPTIONS, poolSize, threadsFromEnv } from "../../server/options.js";
 import { CliError, parsePositiveInt } from "../io.js";
 import { applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
 
@@ -18,7 +18,11 @@ interface ServeFlags {
   maxBatchTokens: number;
   maxClientBatchSize: number;
   maxQueue: number;
+  maxQueueTokens: number;
+  maxQueueWait: number;
+  requestTimeout: number;
   autoTruncate: boolean;
+  workers?: number;
   threads?: number;
   log: boolean;
 }
@@ -42,8 +46,12 @@ export function registerServe(program: Command): void {
     .option("--max-batch-tokens <n>", "most tokens per forward pass", parsePositiveInt("--max-batch-tokens"), d.maxBatchTokens)
     .option("--max-client-batch-size <n>", "most inputs per request", parsePositiveInt("--max-client-batch-size"), d.maxClientBatchSize)
     .option("--max-queue <n>", "most requests queued or running; more get 429", parsePositiveInt("--max-queue"), d.maxQueue)
+    .option("--max-queue-tokens <n>", "most tokens waiting for a forward pass; more get 429", parsePositiveInt("--max-queue-tokens"), d.maxQueueTokens)
+    .option("--max-queue-wait <seconds>", "a request that would wait longer (estimated from measured throughput) gets 503", parsePositiveInt("--max-queue-wait"), d.maxQueueWait)
+    .option("--request-timeout <seconds>", "time a client has to send a whole request; slower ones get 408", parsePositiveInt("--request-timeout"), d.requestTimeout)
     .option("--auto-truncate", "truncate over-long inputs when a request does not say (default: 413 error)", false)
-    .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
+    .option("-w, --workers <n>", "inference worker threads, each with its own copy of the model (default: cores ÷ threads per worker)", parsePositiveInt("--workers"))
+    .option("-t, --threads <n>", "compute threads per worker (native backend; default: env BERT_TS_THREADS, else cores ÷ workers)", parsePositiveInt("--threads"))
     .option("--log", "log every request to stderr", false)
     .action(async (flags: ServeFlags) => runServe(flags));
 }
@@ -51,6 +59,7 @@ export function registerServe(program: Command): void {
 async function runServe(flags: ServeFlags): Promise<void> {
   if (!flags.model && !flags.classifier) throw new CliError("serve needs --model (embeddings) and/or --classifier (/predict)");
   applyThreads(flags.threads);
+  const pool = poolSize(flags.workers, flags.threads ?? threadsFromEnv());
   const model = flags.model === undefined ? undefined : await resolveModelArg(flags.model);
   const classifier = flags.classifier === undefined ? undefined : await resolveModelArg(flags.classifier);
   for (const dir of [model, classifier]) if (dir) warnIfRandomWeights(dir);
@@ -65,6 +74,10 @@ async function runServe(flags: ServeFlags): Promise<void> {
     maxBatchTokens: flags.maxBatchTokens,
     maxClientBatchSize: flags.maxClientBatchSize,
     maxQueue: flags.maxQueue,
+    maxQueueTokens: flags.maxQueueTokens,
+    maxQueueWait: flags.maxQueueWait,
+    requestTimeout: flags.requestTimeout,
+    ...pool,
     autoTruncate: flags.autoTruncate,
     logRequests: flags.log,
   } as Parameters<typeof startServer>[0]);
@@ -75,7 +88,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
     lines.push(`  embeddings: ${e.dir} — ${e.modelType}, ${e.dimension} dims, ${e.pooling} pooling, max ${e.maxLength} tokens, ${e.backend} backend${e.randomWeights ? " — RANDOM WEIGHTS" : ""}`);
   }
   if (clf) lines.push(`  classifier: ${clf.info.dir} — labels ${clf.info.labels.join(", ")}, max ${clf.maxLength} tokens${clf.info.randomWeights ? " — RANDOM WEIGHTS" : ""}`);
-  lines.push(`  routes: /embed /embed_all /predict /tokenize /decode /info /health /metrics /v1/embeddings; page: ${server.url}/`);
+  lines.push(`  ${pool.workers} inference worker${pool.workers > 1 ? "s" : ""} × ${pool.threadsPerWorker} thread${pool.threadsPerWorker > 1 ? "s" : ""}`);
+  lines.push(`  routes: /embed /embed_all /predict /tokenize /decode /info /health /ready /metrics /v1/embeddings; page: ${server.url}/`);
   if (server.context.options.apiKey) lines.push("  API key required (Authorization: Bearer …) except on /health, /metrics and the page");
   process.stderr.write(lines.join("\n") + "\n");
   process.stdout.write(`${server.url}\n`);

@@ -80,6 +80,16 @@ function refusePromptName(body: { prompt_name?: string | null }): void {
   }
 }
 
+/** Every token's vector comes back as JSON numbers: refuse a response that would be huge. */
+function checkEmbedAllSize(jobs: readonly SequenceJob[], hiddenSize: number, maxValues: number): void {
+  const tokens = jobs.reduce((n, j) => n + j.ids.length, 0);
+  if (tokens * hiddenSize > maxValues) {
+    throw tooLarge(
+      `/embed_all would return ${tokens} tokens × ${hiddenSize} values, more than the limit of ${maxValues} values per response: send fewer or shorter inputs`,
+    );
+  }
+}
+
 export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const max = ctx.options.maxClientBatchSize;
 
@@ -90,7 +100,7 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
     checkDimensions(req.body.dimensions, model.info.dimension);
     const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
     const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: OUTPUT_POOLED }));
-    const pooled = await ctx.batcher.submit("embedding", jobs);
+    const pooled = await ctx.batcher.submit("embedding", jobs, req.headers);
     return pooled.map((v) => Array.from(finishEmbedding(v, req.body.normalize, req.body.dimensions)));
   });
 
@@ -100,7 +110,8 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const texts = inputList(req.body.inputs, isString, max);
     const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
     const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: OUTPUT_TOKENS }));
-    const results = await ctx.batcher.submit("embedding", jobs);
+    checkEmbedAllSize(jobs, model.info.hiddenSize, ctx.options.maxEmbedAllValues);
+    const results = await ctx.batcher.submit("embedding", jobs, req.headers);
     const h = model.info.hiddenSize;
     return results.map((r) => Array.from({ length: r.length / h }, (_, t) => Array.from(r.subarray(t * h, (t + 1) * h))));
   });
@@ -110,7 +121,7 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const { single, list } = predictInputs(req.body.inputs, max);
     const policy = lengthPolicy(ctx, model.maxLength, req.body);
     const jobs = list.map((x): SequenceJob => ({ ...encodeInput(model.tokenizer, x, policy), output: OUTPUT_POOLED }));
-    const logits = await ctx.batcher.submit("classifier", jobs);
+    const logits = await ctx.batcher.submit("classifier", jobs, req.headers);
     const fn = req.body.raw_scores ? "none" : model.info.defaultFunction;
     const predictions = logits.map((row) => {
       const scores = applyClassificationFunction(row, fn);
@@ -124,6 +135,10 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
     refusePromptName(req.body);
     const { tokenizer } = ctx.embedding ?? requireClassifier(ctx);
     const texts = inputList(req.body.inputs, isString, max);
+    const chars = texts.reduce((n, t) => n + t.length, 0);
+    if (chars > ctx.options.maxTokenizeChars) {
+      throw tooLarge(`/tokenize takes at most ${ctx.options.maxTokenizeChars} characters per request; given ${chars}`);
+    }
     return texts.map((text) => {
       const enc = tokenizer.encode(text, null, { addSpecialTokens: req.body.add_special_tokens, truncation: false });
       const bytes = utf8Offsets(text);
