@@ -5,7 +5,8 @@
  * slow clients, and a close() that drains in-flight requests before stopping.
  */
 import { readFileSync } from "node:fs";
-import type { IncomingMessage } from "node:http";
+import { STATUS_CODES, type IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import { basename } from "node:path";
 import Fastify, { type FastifyError, type FastifyInstance, type HTTPMethods } from "fastify";
 import { loadTokenizer } from "../tokenizers/index.js";
@@ -123,6 +124,27 @@ function testFaultsEnabled(): boolean {
 
 /** Content-Encodings a body may carry: none (bodies are never decompressed). */
 const IDENTITY = /^\s*identity\s*$/i;
+/** The one transfer coding taken (Node's parser refuses the rest, except before chunked). */
+const CHUNKED = /^\s*chunked\s*$/i;
+
+/**
+ * Requests Node's HTTP parser refuses (malformed framing, headers too large, too slow) are
+ * answered in the server's error shape, then the connection is closed.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, message] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "The request was not received in time"]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "The request headers are too large"]
+        : [400, `Malformed HTTP request (${err.code ?? "parse error"})`];
+  const body = JSON.stringify({ error: message, error_type: "validation" });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
 
 /**
  * Reads and drops what is left of a request body, up to a bound in bytes and time, so that an
@@ -163,6 +185,7 @@ function buildApp(ctx: ServerContext): FastifyInstance {
     // checked every second rather than Node's default 30 s.
     requestTimeout: requestTimeoutMs,
     http: { connectionsCheckingInterval: Math.min(1000, requestTimeoutMs), headersTimeout: requestTimeoutMs },
+    clientErrorHandler: answerClientError,
     // Validation only: never coerce "1" into 1 or drop unknown fields silently.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
     // Answered by our own hook below, in our error shape.
@@ -209,9 +232,12 @@ function buildApp(ctx: ServerContext): FastifyInstance {
     reply.header("connection", "close");
     throw new ApiError(503, "unhealthy", "The server is shutting down", { "retry-after": "1" });
   });
-  // A compressed body would be parsed as if it were plain JSON: refuse it (Node's parser already
-  // refuses any Transfer-Encoding but chunked).
+  // A compressed body would be parsed as if it were plain JSON: refuse it.
   app.addHook("onRequest", async (req) => {
+    const transfer = req.headers["transfer-encoding"];
+    if (transfer !== undefined && !CHUNKED.test(transfer)) {
+      throw new ApiError(400, "validation", `Transfer-Encoding ${JSON.stringify(transfer)} is not supported: only chunked`);
+    }
     const encoding = req.headers["content-encoding"];
     if (encoding !== undefined && !IDENTITY.test(encoding)) {
       throw new ApiError(415, "unsupported_media_type", `Content-Encoding ${JSON.stringify(encoding)} is not supported: send the JSON body uncompressed`);
