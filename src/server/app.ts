@@ -45,6 +45,8 @@ export async function startServer(partial: Partial<ServerOptions> & ({ model: st
     await context.engine.stop();
     throw err;
   }
+  // CONNECT (proxy tunnels) bypasses the request handler: answer it, or Node just drops the socket.
+  app.server.on("connect", (_req: IncomingMessage, socket: Duplex) => answerClientError(Object.assign(new Error("CONNECT"), { code: "CONNECT" }), socket));
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
@@ -138,7 +140,9 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
       ? [408, "The request was not received in time"]
       : err.code === "HPE_HEADER_OVERFLOW"
         ? [431, "The request headers are too large"]
-        : [400, `Malformed HTTP request (${err.code ?? "parse error"})`];
+        : err.code === "CONNECT"
+          ? [405, "CONNECT is not supported: this is not a proxy"]
+          : [400, `Malformed HTTP request (${err.code ?? "parse error"})`];
   const body = JSON.stringify({ error: message, error_type: "validation" });
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);

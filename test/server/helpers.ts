@@ -1,8 +1,10 @@
 /** Starting a real server on loopback (port 0) and talking to it with fetch, for the server tests. */
+import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
+import { join } from "node:path";
 import { startServer, type RunningServer } from "../../src/server/app.js";
 import type { ServerOptions } from "../../src/server/options.js";
-import { modelPath, skipUnlessGolden, skipUnlessModel } from "../helpers/paths.js";
+import { REPO_ROOT, modelPath, skipUnlessGolden, skipUnlessModel } from "../helpers/paths.js";
 
 export const MINILM = "minilm-l6-h384-random";
 export const SEQCLS = "bert-micro-seqcls-random";
@@ -14,6 +16,31 @@ export function skipUnlessServerModels(): string | false {
 
 export async function startTestServer(options: Partial<ServerOptions> = {}): Promise<RunningServer> {
   return startServer({ model: modelPath(MINILM), classifier: modelPath(SEQCLS), host: "127.0.0.1", port: 0, ...options });
+}
+
+const BIN = join(REPO_ROOT, "bin", "bert-ts.js");
+/** Tests that spawn the CLI run the compiled server (npm test builds it first). */
+export const BUILT_WORKER = join(REPO_ROOT, "dist", "server", "worker.js");
+
+/** Starts the CLI and resolves with its URL (the first stdout line). */
+export function spawnServer(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, [BIN, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BERT_TS_BACKEND: "", ...env } });
+  let out = "";
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL after 60 s; stderr: ${err}`)), 60_000);
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const line = out.split("\n")[0];
+      if (out.includes("\n")) {
+        clearTimeout(timer);
+        resolve({ child, url: line.trim(), stderr: () => err, exited });
+      }
+    });
+    void exited.then((code) => reject(new Error(`server exited with ${code}: ${err}`)));
+  });
 }
 
 export interface Reply {

@@ -4,39 +4,13 @@
  * it already has, and exits 0.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, it } from "node:test";
-import { CORPUS_FILE, REPO_ROOT, modelPath } from "../helpers/paths.js";
-import { MINILM, call, post, skipUnlessServerModels } from "./helpers.js";
-
-const BIN = join(REPO_ROOT, "bin", "bert-ts.js");
-const BUILT = join(REPO_ROOT, "dist", "server", "worker.js");
-
-/** Starts the CLI and resolves with its URL (the first stdout line). */
-function spawnServer(args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BERT_TS_BACKEND: "" } });
-  let out = "";
-  let err = "";
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL after 60 s; stderr: ${err}`)), 60_000);
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const line = out.split("\n")[0];
-      if (out.includes("\n")) {
-        clearTimeout(timer);
-        resolve({ child, url: line.trim(), stderr: () => err, exited });
-      }
-    });
-    void exited.then((code) => reject(new Error(`server exited with ${code}: ${err}`)));
-  });
-}
+import { CORPUS_FILE, modelPath } from "../helpers/paths.js";
+import { BUILT_WORKER, MINILM, call, post, skipUnlessServerModels, spawnServer } from "./helpers.js";
 
 describe("bert-ts serve: process lifecycle", { skip: skipUnlessServerModels() }, () => {
-  it("finishes in-flight requests on SIGTERM, then exits 0", { skip: !existsSync(BUILT) && !process.env.CI && "dist/ is not built (npm run build)" }, async () => {
+  it("finishes in-flight requests on SIGTERM, then exits 0", { skip: !existsSync(BUILT_WORKER) && !process.env.CI && "dist/ is not built (npm run build)" }, async () => {
     const { child, url, stderr, exited } = await spawnServer(["--model", modelPath(MINILM), "--port", "0", "--max-batch-tokens", "256"]);
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.match(stderr(), /RANDOM weights/i, "random-weight checkpoints are flagged");
