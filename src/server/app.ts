@@ -129,12 +129,18 @@ const IDENTITY = /^\s*identity\s*$/i;
 /** The one transfer coding taken (Node's parser refuses the rest, except before chunked). */
 const CHUNKED = /^\s*chunked\s*$/i;
 
+/** Sockets already answered by answerClientError (later parser errors on them are ignored). */
+const answeredSockets = new WeakSet<Duplex>();
+
 /**
  * Requests Node's HTTP parser refuses (malformed framing, headers too large, too slow) are
- * answered in the server's error shape, then the connection is closed.
+ * answered in the server's error shape. The socket is half-closed and destroyed a little later:
+ * destroying it at once, while a client still sends, resets the connection and the client loses
+ * the answer.
  */
 function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
-  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  if (err.code === "ECONNRESET" || socket.destroyed || answeredSockets.has(socket)) return;
+  answeredSockets.add(socket);
   const [status, message] =
     err.code === "ERR_HTTP_REQUEST_TIMEOUT"
       ? [408, "The request was not received in time"]
@@ -145,9 +151,9 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
           : [400, `Malformed HTTP request (${err.code ?? "parse error"})`];
   const body = JSON.stringify({ error: message, error_type: "validation" });
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
   }
-  socket.destroy();
+  setTimeout(() => socket.destroy(), 2000).unref();
 }
 
 /**
