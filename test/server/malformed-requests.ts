@@ -142,9 +142,9 @@ export function generateMalformed(): Malformed[] {
 
   // Slow clients: a trickled body, a body cut short, headers never finished.
   for (let i = 0; i < 4; i++) {
-    // The last 12 bytes one at a time, 400 ms apart: longer than the server's 2 s request timeout.
+    // The last 15 bytes one at a time, 500 ms apart: far longer than the server's 2 s request timeout.
     const full = http("POST", "/embed", ok);
-    out.push({ category: "slow body", chunks: [full.subarray(0, full.length - 12), ...Array.from(full.subarray(full.length - 12), (b) => Uint8Array.of(b))], gapMs: 400 });
+    out.push({ category: "slow body", chunks: [full.subarray(0, full.length - 15), ...Array.from(full.subarray(full.length - 15), (b) => Uint8Array.of(b))], gapMs: 500 });
   }
   for (let i = 0; i < 3; i++) add("cut short", http("POST", "/embed", ok.slice(0, 5 + i), { "content-length": String(ok.length) }));
   for (let i = 0; i < 3; i++) out.push({ category: "slow headers", chunks: ["POST /embed HTTP/1.1\r\n", ...Array.from("host: 127.0.0.1\r\nx-a: b\r\n")], gapMs: 300 });
