@@ -96,7 +96,7 @@ export class InferenceEngine {
     readonly models: WorkerReady,
     workers: Worker[],
   ) {
-    this.slots = workers.map((worker, index) => ({ index, state: "loading", loadFailures: 0 }));
+    this.slots = workers.map((_, index) => ({ index, state: "loading", loadFailures: 0 }));
     workers.forEach((w, i) => this.attach(this.slots[i], w));
   }
 
