@@ -55,7 +55,7 @@ export type WorkerReady = {
   type: "ready";
   embedding?: EmbeddingModelInfo;
   classifier?: ClassifierModelInfo;
-  /** Tokens per second of the warm-up forward pass (seeds the queue-wait estimate). */
+  /** Tokens per second of the second warm-up forward pass (seeds the queue-wait estimate). */
   warmupTokensPerSecond: number;
 };
 export type WorkerLoadFailed = { type: "load-failed"; message: string };
