@@ -18,6 +18,7 @@ import { ApiError, errorBody } from "./errors.js";
 import { CHUNKED, IDENTITY, answerClientError, discardBody, jsonShapeProblem } from "./http-guards.js";
 import { ServerMetrics } from "./metrics.js";
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./options.js";
+import { registerExplainRoute } from "./routes/explain.js";
 import { registerMetaRoutes } from "./routes/meta.js";
 import { registerOpenAIRoutes } from "./routes/openai.js";
 import { registerTeiRoutes } from "./routes/tei.js";
@@ -69,7 +70,7 @@ async function loadContext(options: ServerOptions): Promise<ServerContext> {
   if (!options.model && !options.classifier) throw new Error("Give a model (--model) or a classifier (--classifier) to serve");
   const [engine, embeddingTokenizer, classifierTokenizer] = await Promise.all([
     InferenceEngine.start(
-      { embedding: options.model, classifier: options.classifier, testFaults: testFaultsEnabled() },
+      { embedding: options.model, pooling: options.pooling, classifier: options.classifier, testFaults: testFaultsEnabled() },
       { workers: options.workers, threadsPerWorker: options.threadsPerWorker },
     ),
     options.model ? loadTokenizer(options.model) : undefined,
@@ -213,6 +214,7 @@ function buildApp(ctx: ServerContext): FastifyInstance {
   registerMetaRoutes(app, ctx);
   registerTeiRoutes(app, ctx);
   registerOpenAIRoutes(app, ctx);
+  registerExplainRoute(app, ctx);
   for (const [url, allowed] of [...methods]) {
     const others = ALL_METHODS.filter((m) => !allowed.has(m));
     const allow = [...allowed].join(", ");
