@@ -11,7 +11,7 @@ export type { WeightDType, WeightTensor } from "./io/weights.js";
 export { readSafetensors } from "./io/safetensors.js";
 export { readTorchCheckpoint } from "./io/torch-checkpoint.js";
 export { pipeline, PIPELINE_TASKS } from "./pipelines/index.js";
-export type { PipelineTask, PipelinesByTask, PipelineOptions, TextClassificationPipeline, TextClassificationInput, TextClassificationOptions, TextClassificationResult, ClassificationFunction, LabelScore, NextSentencePipeline, SentencePair, FillMaskPipeline, FillMaskOptions, FillMaskPrediction, FillMaskResult, MaskPredictions } from "./pipelines/index.js";
+export type { PipelineTask, PipelinesByTask, PipelineOptions, TextClassificationPipeline, TextClassificationInput, TextClassificationOptions, TextClassificationResult, ClassificationFunction, LabelScore, NextSentencePipeline, SentencePair, FillMaskPipeline, FillMaskOptions, FillMaskPrediction, FillMaskResult, MaskPredictions, TextRankingPipeline, TextRankingOptions, PairScore, RankedPassage, RerankActivation } from "./pipelines/index.js";
 export { BertForSequenceClassification, BertForNextSentencePrediction, BertForMaskedLM, HeadWeightsError, loadForTask, loadFromArchitectures, headForModel, tasksForConfig } from "./heads/index.js";
 export type { HeadTask, HeadsByTask, LoadedHead, ProblemType, SequenceClassifierOutput, NextSentenceOutput, NextSentenceResult, MaskedLMOptions, MaskedLMOutput } from "./heads/index.js";
 export { BertModel, type ForwardOptions, type LoadOptions } from "./models/bert/model.js";
