@@ -12,6 +12,7 @@ import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strate
 import { resolveEmbeddingFormat, writeEmbeddings } from "../embedding-output.js";
 import { CliError, OutputSink, parsePositiveInt, readInputs, readTextFile } from "../io.js";
 import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
+import { runSparseEmbed } from "../sparse-embed.js";
 
 interface EmbedFlags {
   model?: string;
@@ -27,6 +28,8 @@ interface EmbedFlags {
   longInputs: string;
   threads?: number;
   progress: boolean;
+  topK?: number;
+  tokens?: boolean;
 }
 
 export function registerEmbed(program: Command): void {
@@ -39,7 +42,7 @@ export function registerEmbed(program: Command): void {
     .option("--field <name>", "the column (.csv) or key (.jsonl objects) holding the text", "text")
     .option("-f, --format <format>", "text, jsonl, json, csv or npy (default: from --output's extension; text on a terminal, jsonl when piped)")
     .option("-o, --output <file>", "write to FILE instead of stdout")
-    .option("-p, --pooling <strategy>", "pooler, cls, mean, max, mean_sqrt_len, cls_mean, weighted_mean, last or none (default: the model's own)")
+    .option("-p, --pooling <strategy>", "pooler, cls, mean, max, mean_sqrt_len, cls_mean, weighted_mean, last, none, or splade (sparse, from a masked-LM checkpoint) (default: the model's own)")
     .option("--normalize", "L2-normalise the vectors (default: the model's own setting)")
     .option("--no-normalize", "do not L2-normalise")
     .option("--layers <which>", "last (default), first-last-avg, lastK-mean, lastK-concat, or indices like -1,-2")
@@ -48,6 +51,8 @@ export function registerEmbed(program: Command): void {
     .option("--long-inputs <mode>", "texts over the limit: truncate (reported), chunk (overlapping windows averaged) or error", "truncate")
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
     .option("--no-progress", "no progress bar on stderr")
+    .option("-k, --top-k <n>", "splade: keep each vector's n largest weights (max_active_dims)", parsePositiveInt("--top-k"))
+    .option("--tokens", "splade: add the vocabulary token of each index")
     .action(async (texts: string[], flags: EmbedFlags) => runEmbed(texts, flags));
 }
 
@@ -81,6 +86,8 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   const format = resolveEmbeddingFormat(flags.format, flags.output);
   const longInputs = flags.longInputs as LongInputMode;
   if (!["truncate", "chunk", "error"].includes(longInputs)) throw new CliError(`Unknown --long-inputs ${JSON.stringify(flags.longInputs)}`);
+  if (flags.pooling === "splade") return runSparseEmbed(await readEmbedInputs(texts, flags), flags, format);
+  if (flags.topK !== undefined || flags.tokens) throw new CliError("--top-k and --tokens apply to --pooling splade");
   const pooling: PoolingStrategy | undefined = flags.pooling === undefined ? undefined : parsePoolingStrategy(flags.pooling);
   applyThreads(flags.threads);
   const inputs = await readEmbedInputs(texts, flags);
