@@ -15,8 +15,10 @@ import { resolveModel, type ResolveOptions } from "../io/hub.js";
 import { BertModel } from "../models/bert/model.js";
 import { readDefaultPooling, type DefaultPooling } from "../pooling/defaults.js";
 import { LAST_LAYER, type LayerSelection } from "../pooling/layers.js";
-import { needsHiddenStates, pool } from "../pooling/pool.js";
+import { needsHiddenStates, pool, selectTokenVectors } from "../pooling/pool.js";
 import { cosineSimilarity, l2NormalizeInPlace, similarity, type SimilarityFunction } from "../pooling/similarity.js";
+import { applyDense, poolModes, readPrompts, type Prompts, type SentenceTransformersModules } from "../pooling/st-modules.js";
+import type { EncoderOutput } from "../models/output.js";
 import type { PoolingStrategy } from "../pooling/strategies.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { Encoding } from "../tokenizers/encoding.js";
@@ -49,6 +51,13 @@ export interface EmbedOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called for each text that was truncated, with its full token count. */
   onTruncate?: (index: number, numTokens: number, maxLength: number) => void;
+  /**
+   * Text put before every input (its tokens count toward maxLength), as sentence-transformers'
+   * `prompt`; or promptName, a key of the model's config_sentence_transformers.json prompts.
+   * Default: the config's default_prompt_name, if any.
+   */
+  prompt?: string;
+  promptName?: string;
 }
 
 export type Quantization = "int8" | "uint8" | "binary" | "ubinary";
@@ -59,6 +68,8 @@ export interface EmbeddingInfo {
   source: string;
   maxLength: number;
   dimension: number;
+  /** The model's sentence-transformers modules after the encoder, when they are used. */
+  modules?: string;
 }
 
 export class SentenceEncoder {
@@ -74,12 +85,22 @@ export class SentenceEncoder {
     readonly poolingSource: string,
     /** True for checkpoints with seeded random weights (test models): their vectors mean nothing. */
     readonly randomWeights: boolean,
+    /**
+     * The folder's sentence-transformers Pooling/Dense modules, used unless the caller chose a
+     * pooling (with several pooling modes, `pooling` names the first).
+     */
+    readonly modules: SentenceTransformersModules | undefined,
+    /** config_sentence_transformers.json's prompts. */
+    readonly prompts: Prompts,
   ) {}
 
   static async load(nameOrPath: string, options: SentenceEncoderOptions = {}): Promise<SentenceEncoder> {
     const { dir } = await resolveModel(nameOrPath, options.resolve);
     const [model, tokenizer] = await Promise.all([BertModel.fromPretrained(dir, { backend: options.backend }), loadTokenizer(dir)]);
-    const defaults: DefaultPooling = await readDefaultPooling(dir, model.hasPooler, model.family.defaultPooling);
+    const [defaults, prompts]: [DefaultPooling, Prompts] = await Promise.all([
+      readDefaultPooling(dir, model.hasPooler, model.family.defaultPooling),
+      readPrompts(dir),
+    ]);
     const pooling = options.pooling ?? defaults.strategy;
     if (pooling === "pooler" && !model.hasPooler) {
       throw new Error(`${dir} has no pooler weights, so pooling "pooler" is unavailable; use "cls" for the raw [CLS] vector`);
@@ -99,16 +120,21 @@ export class SentenceEncoder {
       options.layers ?? LAST_LAYER,
       options.pooling === undefined ? defaults.source : "chosen by the caller",
       existsSync(join(dir, "GENERATED.json")),
+      options.pooling === undefined ? defaults.modules : undefined,
+      prompts,
     );
   }
 
   get dimension(): number {
     const h = this.model.config.hidden_size;
+    if (this.modules) return this.modules.dense.at(-1)?.outFeatures ?? this.modules.pooling.modes.length * h;
     return this.pooling === "cls_mean" ? 2 * h : h;
   }
 
   get info(): EmbeddingInfo {
-    return { strategy: this.pooling, normalize: this.normalize, source: this.poolingSource, maxLength: this.maxLength, dimension: this.dimension };
+    const info: EmbeddingInfo = { strategy: this.pooling, normalize: this.normalize, source: this.poolingSource, maxLength: this.maxLength, dimension: this.dimension };
+    if (this.modules) info.modules = this.modules.description;
+    return info;
   }
 
   /** One vector per text, in input order. */
@@ -118,13 +144,15 @@ export class SentenceEncoder {
     if (typeof texts === "string") return (await this.embed([texts], options))[0];
     if (this.pooling === "none") throw new Error('embed() returns one vector per text; use tokenEmbeddings() for pooling "none"');
     const mode = options.longInputs ?? "truncate";
+    const prompt = this.resolvePrompt(options);
+    if (prompt && mode === "chunk") throw new Error("Prompts and longInputs \"chunk\" cannot be combined yet: the prompt would open the first window only");
     // Each text becomes one or more windows; a window is one row of the forward pass.
     const windows: { text: number; encoding: Encoding }[] = [];
     texts.forEach((text, i) => {
       if (typeof text !== "string") throw new TypeError(`Expected a string for text ${i} but received ${typeof text}`);
-      for (const encoding of this.encodeText(text, i, mode, options)) windows.push({ text: i, encoding });
+      for (const encoding of this.encodeText(prompt + text, i, mode, options)) windows.push({ text: i, encoding });
     });
-    const pooled = await this.runWindows(windows.map((w) => w.encoding), options, texts.length);
+    const pooled = await this.runWindows(windows.map((w) => w.encoding), options, texts.length, this.promptLength(prompt));
     // Average the windows of each text (chunk mode), then normalise.
     const result: Float32Array[] = new Array(texts.length);
     const counts = new Array<number>(texts.length).fill(0);
@@ -136,6 +164,7 @@ export class SentenceEncoder {
     });
     for (let i = 0; i < result.length; i++) {
       if (counts[i] > 1) for (let c = 0; c < result[i].length; c++) result[i][c] /= counts[i];
+      result[i] = this.applyDense(result[i]);
       if (this.normalize) l2NormalizeInPlace(result[i]);
     }
     return result;
@@ -151,7 +180,8 @@ export class SentenceEncoder {
 
   /** Token vectors ([len][hidden], special tokens included) for each text: pooling "none". */
   async tokenEmbeddings(texts: readonly string[], options: EmbedOptions = {}): Promise<{ tokens: string[]; vectors: Float32Array[] }[]> {
-    const encodings = texts.map((t, i) => this.encodeText(t, i, options.longInputs === "error" ? "error" : "truncate", options)[0]);
+    const prompt = this.resolvePrompt(options);
+    const encodings = texts.map((t, i) => this.encodeText(prompt + t, i, options.longInputs === "error" ? "error" : "truncate", options)[0]);
     const out: { tokens: string[]; vectors: Float32Array[] }[] = [];
     for (const batch of this.batches(encodings, options)) {
       const res = this.model.forward(batch.map((i) => encodings[i]), { outputHiddenStates: needsHiddenStates({ strategy: "none", layers: this.layers }) });
@@ -177,6 +207,53 @@ export class SentenceEncoder {
   async similarityMatrix(texts: readonly string[], options?: EmbedOptions): Promise<number[][]> {
     const v = await this.embed(texts, options);
     return v.map((a) => v.map((b) => cosineSimilarity(a, b)));
+  }
+
+  /** The prompt text the options ask for ("" for none), as sentence-transformers' encode() resolves it. */
+  resolvePrompt(options: Pick<EmbedOptions, "prompt" | "promptName">): string {
+    if (options.prompt !== undefined && options.promptName !== undefined) {
+      throw new Error("Give either a prompt or a promptName, not both");
+    }
+    if (options.prompt !== undefined) {
+      if (typeof options.prompt !== "string") throw new TypeError(`Expected a string for prompt but received ${typeof options.prompt}`);
+      return options.prompt;
+    }
+    const name = options.promptName ?? this.prompts.defaultPromptName;
+    if (name === null) return "";
+    if (!Object.hasOwn(this.prompts.prompts, name)) {
+      const known = Object.keys(this.prompts.prompts);
+      throw new Error(`Unknown prompt name "${name}": ${known.length > 0 ? `the model's prompts are ${known.join(", ")}` : "the model defines no prompts"} (config_sentence_transformers.json)`);
+    }
+    return this.prompts.prompts[name];
+  }
+
+  /**
+   * The prompt's length as sentence-transformers counts it for include_prompt: its token count with
+   * special tokens, minus the closing one — i.e. the first token and the prompt's own tokens.
+   */
+  promptLength(prompt: string): number {
+    return prompt === "" ? 0 : this.tokenizer.encode(prompt).inputIds.length - 1;
+  }
+
+  /**
+   * One vector per sequence of a forward pass, before Dense and normalisation: the model's
+   * sentence-transformers Pooling module when used (promptLength for include_prompt), else the
+   * pooling strategy.
+   */
+  poolEncoded(out: EncoderOutput, promptLength = 0): Float32Array[] {
+    const numLayers = this.model.config.num_hidden_layers;
+    if (!this.modules) return pool(out, { strategy: this.pooling, layers: this.layers, normalize: false }, numLayers);
+    const pooling = this.modules.pooling;
+    return Array.from({ length: out.batchSize }, (_, i) => {
+      const tokens = selectTokenVectors(out, i, this.layers, numLayers);
+      const len = out.length(i);
+      return poolModes(tokens, len, tokens.length / len, pooling, promptLength);
+    });
+  }
+
+  /** The model's Dense modules, in order (identity when it has none). */
+  applyDense(pooled: Float32Array): Float32Array {
+    return this.modules ? this.modules.dense.reduce((v, layer) => applyDense(layer, v), pooled) : pooled;
   }
 
   private encodeText(text: string, index: number, mode: LongInputMode, options: EmbedOptions): Encoding[] {
@@ -214,14 +291,14 @@ export class SentenceEncoder {
     if (batch.length > 0) yield batch;
   }
 
-  private async runWindows(encodings: readonly Encoding[], options: EmbedOptions, totalTexts: number): Promise<Float32Array[]> {
+  private async runWindows(encodings: readonly Encoding[], options: EmbedOptions, totalTexts: number, promptLength: number): Promise<Float32Array[]> {
     const out: Float32Array[] = new Array(encodings.length);
     const wantHidden = needsHiddenStates({ strategy: this.pooling, layers: this.layers });
     let done = 0;
     for (const batch of this.batches(encodings, options)) {
       const res = this.model.forward(batch.map((i) => encodings[i]), { outputHiddenStates: wantHidden });
-      // Normalisation happens after window averaging, in embed().
-      const vectors = pool(res, { strategy: this.pooling, layers: this.layers, normalize: false }, this.model.config.num_hidden_layers);
+      // Dense and normalisation happen after window averaging, in embed().
+      const vectors = this.poolEncoded(res, promptLength);
       batch.forEach((i, k) => (out[i] = vectors[k]));
       done += batch.length;
       options.onProgress?.(Math.min(done, totalTexts), totalTexts);
