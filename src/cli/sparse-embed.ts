@@ -15,6 +15,8 @@ export interface SparseEmbedFlags {
   topK?: number;
   tokens?: boolean;
   longInputs: string;
+  prompt?: string;
+  promptName?: string;
 }
 
 export async function runSparseEmbed(inputs: readonly string[], flags: SparseEmbedFlags, format: string): Promise<void> {
@@ -27,6 +29,8 @@ export async function runSparseEmbed(inputs: readonly string[], flags: SparseEmb
   let truncated = 0;
   const vectors = await encoder.embed(inputs, {
     topK: flags.topK,
+    prompt: flags.prompt,
+    promptName: flags.promptName,
     batchSize: flags.batchSize,
     onTruncate: (i, n, max) => {
       if (flags.longInputs === "error") throw new CliError(`Text ${i} has ${n} tokens, more than maxLength ${max}`);

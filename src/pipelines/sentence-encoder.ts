@@ -17,7 +17,7 @@ import { readDefaultPooling, type DefaultPooling } from "../pooling/defaults.js"
 import { LAST_LAYER, type LayerSelection } from "../pooling/layers.js";
 import { needsHiddenStates, pool, selectTokenVectors } from "../pooling/pool.js";
 import { cosineSimilarity, l2NormalizeInPlace, similarity, type SimilarityFunction } from "../pooling/similarity.js";
-import { applyDense, poolModes, readPrompts, type Prompts, type SentenceTransformersModules } from "../pooling/st-modules.js";
+import { applyDense, poolModes, readPrompts, resolvePrompt, type PromptOptions, type Prompts, type SentenceTransformersModules } from "../pooling/st-modules.js";
 import type { EncoderOutput } from "../models/output.js";
 import type { PoolingStrategy } from "../pooling/strategies.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -39,7 +39,7 @@ export interface SentenceEncoderOptions {
 
 export type LongInputMode = "truncate" | "chunk" | "error";
 
-export interface EmbedOptions {
+export interface EmbedOptions extends PromptOptions {
   /** Most texts per forward pass (default 32). */
   batchSize?: number;
   /** Most real tokens per forward pass (default 16384): keeps memory flat for long texts. */
@@ -51,13 +51,6 @@ export interface EmbedOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called for each text that was truncated, with its full token count. */
   onTruncate?: (index: number, numTokens: number, maxLength: number) => void;
-  /**
-   * Text put before every input (its tokens count toward maxLength), as sentence-transformers'
-   * `prompt`; or promptName, a key of the model's config_sentence_transformers.json prompts.
-   * Default: the config's default_prompt_name, if any.
-   */
-  prompt?: string;
-  promptName?: string;
 }
 
 export type Quantization = "int8" | "uint8" | "binary" | "ubinary";
@@ -210,21 +203,8 @@ export class SentenceEncoder {
   }
 
   /** The prompt text the options ask for ("" for none), as sentence-transformers' encode() resolves it. */
-  resolvePrompt(options: Pick<EmbedOptions, "prompt" | "promptName">): string {
-    if (options.prompt !== undefined && options.promptName !== undefined) {
-      throw new Error("Give either a prompt or a promptName, not both");
-    }
-    if (options.prompt !== undefined) {
-      if (typeof options.prompt !== "string") throw new TypeError(`Expected a string for prompt but received ${typeof options.prompt}`);
-      return options.prompt;
-    }
-    const name = options.promptName ?? this.prompts.defaultPromptName;
-    if (name === null) return "";
-    if (!Object.hasOwn(this.prompts.prompts, name)) {
-      const known = Object.keys(this.prompts.prompts);
-      throw new Error(`Unknown prompt name "${name}": ${known.length > 0 ? `the model's prompts are ${known.join(", ")}` : "the model defines no prompts"} (config_sentence_transformers.json)`);
-    }
-    return this.prompts.prompts[name];
+  resolvePrompt(options: PromptOptions): string {
+    return resolvePrompt(this.prompts, options);
   }
 
   /**

@@ -16,6 +16,7 @@ import type { Backend } from "../backend/backend.js";
 import { BertForMaskedLM } from "../heads/masked-lm.js";
 import { resolveModel, type ResolveOptions } from "../io/hub.js";
 import { SpladeAccumulator } from "../pooling/splade.js";
+import { readPrompts, resolvePrompt, type PromptOptions, type Prompts } from "../pooling/st-modules.js";
 import type { SparseVector } from "../pooling/sparse.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/index.js";
 
@@ -26,7 +27,7 @@ export interface SparseEncoderOptions {
   maxLength?: number;
 }
 
-export interface SparseEmbedOptions {
+export interface SparseEmbedOptions extends PromptOptions {
   /** Keep each vector's k largest weights (sentence-transformers' max_active_dims). Default: all. */
   topK?: number;
   /** Texts per forward pass (default 32). */
@@ -41,6 +42,8 @@ export class SparseEncoder {
     readonly tokenizer: Tokenizer,
     readonly modelDir: string,
     readonly maxLength: number,
+    /** config_sentence_transformers.json's prompts. */
+    readonly prompts: Prompts,
   ) {}
 
   static async load(nameOrPath: string, options: SparseEncoderOptions = {}): Promise<SparseEncoder> {
@@ -53,7 +56,7 @@ export class SparseEncoder {
     if (!Number.isInteger(maxLength) || maxLength < 2 || maxLength > limit) {
       throw new Error(`Expected maxLength between 2 and ${limit} for ${dir} but received ${options.maxLength}`);
     }
-    return new SparseEncoder(head, tokenizer, dir, maxLength);
+    return new SparseEncoder(head, tokenizer, dir, maxLength, await readPrompts(dir));
   }
 
   /** The dense size of the vectors: the vocabulary. */
@@ -66,9 +69,10 @@ export class SparseEncoder {
     const { topK, batchSize = 32 } = options;
     if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw new Error(`Expected a positive integer topK but received ${topK}`);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`Expected a positive integer batchSize but received ${batchSize}`);
+    const prompt = resolvePrompt(this.prompts, options);
     const encodings = texts.map((text, i) => {
       if (typeof text !== "string") throw new TypeError(`Expected a string for text ${i} but received ${typeof text}`);
-      const enc = this.tokenizer.encode(text, null, { truncation: true, maxLength: this.maxLength });
+      const enc = this.tokenizer.encode(prompt + text, null, { truncation: true, maxLength: this.maxLength });
       if (enc.numTruncatedTokens) options.onTruncate?.(i, enc.inputIds.length + enc.numTruncatedTokens, this.maxLength);
       return enc;
     });

@@ -219,3 +219,29 @@ function poolOneMode(mode: TokenPooling, t: Float32Array, len: number, h: number
   }
   return Float32Array.from(acc, (v) => v / total);
 }
+
+export interface PromptOptions {
+  /**
+   * Text put before every input (its tokens count toward the length limit), as sentence-transformers'
+   * `prompt`; or promptName, a key of the model's config_sentence_transformers.json prompts.
+   * Default: the config's default_prompt_name, if any.
+   */
+  prompt?: string;
+  promptName?: string;
+}
+
+/** The prompt text the options ask for ("" for none), as sentence-transformers' encode() resolves it. */
+export function resolvePrompt(prompts: Prompts, options: PromptOptions): string {
+  if (options.prompt !== undefined && options.promptName !== undefined) throw new Error("Give either a prompt or a promptName, not both");
+  if (options.prompt !== undefined) {
+    if (typeof options.prompt !== "string") throw new TypeError(`Expected a string for prompt but received ${typeof options.prompt}`);
+    return options.prompt;
+  }
+  const name = options.promptName ?? prompts.defaultPromptName;
+  if (name === null) return "";
+  if (!Object.hasOwn(prompts.prompts, name)) {
+    const known = Object.keys(prompts.prompts);
+    throw new Error(`Unknown prompt name "${name}": ${known.length > 0 ? `the model's prompts are ${known.join(", ")}` : "the model defines no prompts"} (config_sentence_transformers.json)`);
+  }
+  return prompts.prompts[name];
+}

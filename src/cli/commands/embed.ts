@@ -30,6 +30,8 @@ interface EmbedFlags {
   progress: boolean;
   topK?: number;
   tokens?: boolean;
+  prompt?: string;
+  promptName?: string;
 }
 
 export function registerEmbed(program: Command): void {
@@ -51,6 +53,8 @@ export function registerEmbed(program: Command): void {
     .option("--long-inputs <mode>", "texts over the limit: truncate (reported), chunk (overlapping windows averaged) or error", "truncate")
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
     .option("--no-progress", "no progress bar on stderr")
+    .option("--prompt-name <name>", "put the model's prompt NAME (config_sentence_transformers.json prompts) before every text")
+    .option("--prompt <text>", "put TEXT before every text (its tokens count toward --max-length)")
     .option("-k, --top-k <n>", "splade: keep each vector's n largest weights (max_active_dims)", parsePositiveInt("--top-k"))
     .option("--tokens", "splade: add the vocabulary token of each index")
     .action(async (texts: string[], flags: EmbedFlags) => runEmbed(texts, flags));
@@ -86,6 +90,7 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   const format = resolveEmbeddingFormat(flags.format, flags.output);
   const longInputs = flags.longInputs as LongInputMode;
   if (!["truncate", "chunk", "error"].includes(longInputs)) throw new CliError(`Unknown --long-inputs ${JSON.stringify(flags.longInputs)}`);
+  if (flags.prompt !== undefined && flags.promptName !== undefined) throw new CliError("Give --prompt or --prompt-name, not both");
   if (flags.pooling === "splade") return runSparseEmbed(await readEmbedInputs(texts, flags), flags, format);
   if (flags.topK !== undefined || flags.tokens) throw new CliError("--top-k and --tokens apply to --pooling splade");
   const pooling: PoolingStrategy | undefined = flags.pooling === undefined ? undefined : parsePoolingStrategy(flags.pooling);
@@ -104,11 +109,15 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   const showProgress = flags.progress && Boolean(process.stderr.isTTY) && inputs.length >= 64;
   if (process.stderr.isTTY) {
     process.stderr.write(`bert-ts: ${encoder.model.backend.name}; pooling ${info.strategy}${info.normalize ? " + L2 normalise" : ""} (${info.source}); max ${info.maxLength} tokens\n`);
+    const prompt = encoder.resolvePrompt(flags);
+    if (prompt) process.stderr.write(`bert-ts: prompt ${JSON.stringify(prompt)} before every text\n`);
   }
   let truncated = 0;
   const options = {
     batchSize: flags.batchSize,
     longInputs,
+    prompt: flags.prompt,
+    promptName: flags.promptName,
     onTruncate: () => void truncated++,
     onProgress: showProgress
       ? (done: number, total: number) => process.stderr.write(`\rembedding ${done}/${total} texts\x1b[K`)
