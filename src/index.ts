@@ -29,3 +29,7 @@ export type { TokenClassificationPipeline, TokenClassificationOptions, TokenClas
 export { BertForTokenClassification, TokenClassifierOutput, BertForQuestionAnswering, QuestionAnsweringOutput } from "./heads/index.js";
 export { Tokenizer, BertTokenizer, RobertaTokenizer, AutoTokenizer, loadTokenizer } from "./tokenizers/index.js";
 export type { EncodeOptions, DecodeOptions, TruncationStrategy, PaddingStrategy, TextInput, SpecialTokenNames, FromPretrainedOptions, TokenizerSource, TokenizerJson } from "./tokenizers/index.js";
+export { SparseEncoder, type SparseEncoderOptions, type SparseEmbedOptions } from "./pipelines/sparse-encoder.js";
+export { sparseDot, denseToSparse, sparseToDense, type SparseVector } from "./pooling/sparse.js";
+export { maxSim } from "./pooling/maxsim.js";
+export { readSentenceTransformersModules, type SentenceTransformersModules, type PromptOptions } from "./pooling/st-modules.js";
