@@ -18,6 +18,7 @@ import { resolveModel, type ResolveOptions } from "../io/hub.js";
 import { SpladeAccumulator } from "../pooling/splade.js";
 import { readPrompts, resolvePrompt, type PromptOptions, type Prompts } from "../pooling/st-modules.js";
 import type { SparseVector } from "../pooling/sparse.js";
+import type { ModelInput } from "../tokenizers/encoding.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/index.js";
 
 export interface SparseEncoderOptions {
@@ -78,14 +79,19 @@ export class SparseEncoder {
     });
     const out: SparseVector[] = [];
     for (let start = 0; start < encodings.length; start += batchSize) {
-      const encoded = this.head.model.forward(encodings.slice(start, start + batchSize));
-      const acc = new SpladeAccumulator(encoded.seqStarts, this.dimension);
-      this.head.forEachLogitBlock(encoded.hidden, encoded.seqStarts[encoded.batchSize], "relu", (block) => acc.add(block));
-      out.push(...acc.vectors(topK));
+      out.push(...this.embedEncoded(encodings.slice(start, start + batchSize), topK));
       // Let the caller's timers and I/O run between batches.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return out;
+  }
+
+  /** SPLADE vectors of already tokenized inputs, run as one packed forward pass. */
+  embedEncoded(inputs: readonly ModelInput[], topK?: number): SparseVector[] {
+    const encoded = this.head.model.forward(inputs);
+    const acc = new SpladeAccumulator(encoded.seqStarts, this.dimension);
+    this.head.forEachLogitBlock(encoded.hidden, encoded.seqStarts[encoded.batchSize], "relu", (block) => acc.add(block));
+    return acc.vectors(topK);
   }
 
   /** The vocabulary token of each entry of a vector (e.g. "berlin", "##ing"). */

@@ -33,6 +33,11 @@ const APPLY: Record<RerankActivation, (x: number) => number> = {
   tanh: (x) => Math.tanh(x),
 };
 
+/** A logit → the activated score. */
+export function activateScore(activation: RerankActivation, logit: number): number {
+  return APPLY[activation](logit);
+}
+
 export interface PairScore {
   /** The activated score (or the raw logit with rawScores). */
   score: number;
@@ -104,7 +109,7 @@ export async function textRankingPipeline(modelNameOrPath: string, options: Pipe
       const { logits } = parts.head.forward(encodings);
       return encodings.map((enc, b) => {
         const logit = logits.data[b];
-        return { score: opts.rawScores ? logit : APPLY[activation](logit), logit, numTruncatedTokens: enc.numTruncatedTokens ?? 0 };
+        return { score: opts.rawScores ? logit : activateScore(activation, logit), logit, numTruncatedTokens: enc.numTruncatedTokens ?? 0 };
       });
     });
   };

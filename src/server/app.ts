@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import Fastify, { type FastifyError, type FastifyInstance, type HTTPMethods } from "fastify";
+import { readPrompts } from "../pooling/st-modules.js";
 import { loadTokenizer } from "../tokenizers/index.js";
 import { registerAuth } from "./auth.js";
 import { Batcher } from "./batcher.js";
@@ -16,6 +17,7 @@ import { ServerMetrics } from "./metrics.js";
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./options.js";
 import { registerMetaRoutes } from "./routes/meta.js";
 import { registerOpenAIRoutes } from "./routes/openai.js";
+import { registerRetrievalRoutes } from "./routes/retrieval.js";
 import { registerTeiRoutes } from "./routes/tei.js";
 
 export interface RunningServer {
@@ -63,16 +65,17 @@ export async function startServer(partial: Partial<ServerOptions> & ({ model: st
 async function loadContext(options: ServerOptions): Promise<ServerContext> {
   if (!options.model && !options.classifier) throw new Error("Give a model (--model) or a classifier (--classifier) to serve");
   const [engine, embeddingTokenizer, classifierTokenizer] = await Promise.all([
-    InferenceEngine.start({ embedding: options.model, classifier: options.classifier }),
+    InferenceEngine.start({ embedding: options.model, sparse: options.sparse, classifier: options.classifier }),
     options.model ? loadTokenizer(options.model) : undefined,
     options.classifier ? loadTokenizer(options.classifier) : undefined,
   ]);
+  const prompts = options.model ? await readPrompts(options.model) : undefined;
   const { embedding, classifier } = engine.models;
   const context: ServerContext = {
     options,
     modelId: options.modelId ?? basename(options.model ?? options.classifier ?? "model"),
     version: VERSION,
-    embedding: embedding && embeddingTokenizer ? { info: embedding, tokenizer: embeddingTokenizer } : undefined,
+    embedding: embedding && embeddingTokenizer && prompts ? { info: embedding, tokenizer: embeddingTokenizer, prompts } : undefined,
     classifier:
       classifier && classifierTokenizer
         ? {
@@ -159,6 +162,7 @@ function buildApp(ctx: ServerContext): FastifyInstance {
   registerMetaRoutes(app, ctx);
   registerTeiRoutes(app, ctx);
   registerOpenAIRoutes(app, ctx);
+  registerRetrievalRoutes(app, ctx);
   for (const [url, allowed] of [...methods]) {
     const others = ALL_METHODS.filter((m) => !allowed.has(m));
     const allow = [...allowed].join(", ");

@@ -9,11 +9,14 @@ import { ApiError } from "./errors.js";
 import type { LengthPolicy, TruncationDirection } from "./inputs.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { ServerOptions } from "./options.js";
+import type { Prompts } from "../pooling/st-modules.js";
 import type { ClassifierModelInfo, EmbeddingModelInfo } from "./protocol.js";
 
 export interface LoadedEmbedding {
   info: EmbeddingModelInfo;
   tokenizer: Tokenizer;
+  /** config_sentence_transformers.json's prompts (TEI's prompt_name). */
+  prompts: Prompts;
 }
 
 export interface LoadedClassifier {
@@ -35,8 +38,15 @@ export interface ServerContext {
   closing: boolean;
 }
 
+/** The dense embedding model (a SPLADE model serves /embed_sparse only). */
 export function requireEmbedding(ctx: ServerContext): LoadedEmbedding {
   if (!ctx.embedding) throw new ApiError(400, "validation", "No embedding model is loaded: start the server with --model DIR");
+  if (ctx.embedding.info.sparse) throw new ApiError(400, "validation", "The model is served as SPLADE (--pooling splade): use /embed_sparse");
+  return ctx.embedding;
+}
+
+export function requireSparseEmbedding(ctx: ServerContext): LoadedEmbedding {
+  if (!ctx.embedding?.info.sparse) throw new ApiError(400, "validation", "No SPLADE model is loaded: start the server with --model DIR --pooling splade");
   return ctx.embedding;
 }
 

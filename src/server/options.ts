@@ -4,6 +4,8 @@
 export interface ServerOptions {
   /** Embedding model folder (already resolved). */
   model?: string;
+  /** Serve the model as SPLADE (a masked-LM checkpoint): /embed_sparse. */
+  sparse?: boolean;
   /** Sequence-classification model folder for /predict. */
   classifier?: string;
   /** Name reported by /info and in OpenAI responses (default: the folder's name). */

@@ -9,7 +9,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import { BertForSequenceClassification } from "../heads/sequence-classification.js";
 import { defaultClassificationFunction } from "../pipelines/text-classification.js";
 import { SentenceEncoder } from "../pipelines/sentence-encoder.js";
-import { needsHiddenStates, pool } from "../pooling/pool.js";
+import { SparseEncoder } from "../pipelines/sparse-encoder.js";
+import { needsHiddenStates } from "../pooling/pool.js";
 import type { ModelInput } from "../tokenizers/encoding.js";
 import { OUTPUT_TOKENS, type BatchRequest, type BatchResult, type WorkerConfig, type WorkerMessage, type WorkerReady } from "./protocol.js";
 
@@ -18,6 +19,7 @@ if (!port) throw new Error("src/server/worker.ts runs as a worker thread");
 const config = workerData as WorkerConfig;
 
 let encoder: SentenceEncoder | undefined;
+let sparseEncoder: SparseEncoder | undefined;
 let classifier: BertForSequenceClassification | undefined;
 
 function post(message: WorkerMessage, transfer: ArrayBuffer[] = []): void {
@@ -26,11 +28,30 @@ function post(message: WorkerMessage, transfer: ArrayBuffer[] = []): void {
 
 async function load(): Promise<WorkerReady> {
   const ready: WorkerReady = { type: "ready" };
-  if (config.embedding) {
+  if (config.embedding && config.sparse) {
+    sparseEncoder = await SparseEncoder.load(config.embedding);
+    const c = sparseEncoder.head.model.config;
+    ready.embedding = {
+      dir: sparseEncoder.modelDir,
+      pooling: "splade",
+      sparse: true,
+      includePrompt: true,
+      normalize: false,
+      maxLength: sparseEncoder.maxLength,
+      dimension: sparseEncoder.dimension,
+      hiddenSize: c.hidden_size,
+      vocabSize: c.vocab_size,
+      modelType: c.model_type,
+      randomWeights: existsSync(join(sparseEncoder.modelDir, "GENERATED.json")),
+      backend: sparseEncoder.head.model.backend.name,
+    };
+  } else if (config.embedding) {
     encoder = await SentenceEncoder.load(config.embedding);
     ready.embedding = {
       dir: encoder.modelDir,
       pooling: encoder.pooling,
+      sparse: false,
+      includePrompt: encoder.modules?.pooling.includePrompt ?? true,
       normalize: encoder.normalize,
       maxLength: encoder.maxLength,
       dimension: encoder.dimension,
@@ -63,13 +84,27 @@ function inputsOf(req: BatchRequest): ModelInput[] {
   }));
 }
 
-/** Pooled vectors (the encoder's own pooling, not normalised: that is per request) or token vectors. */
+/**
+ * Pooled vectors (the encoder's own pooling and Dense modules, not normalised: that is per request)
+ * or token vectors.
+ */
 function runEmbedding(model: SentenceEncoder, req: BatchRequest): Float32Array[] {
-  const options = { strategy: model.pooling, layers: model.layers, normalize: false };
-  const out = model.model.forward(inputsOf(req), { outputHiddenStates: needsHiddenStates(options) });
+  const out = model.model.forward(inputsOf(req), { outputHiddenStates: needsHiddenStates({ strategy: model.pooling, layers: model.layers }) });
   const anyPooled = req.outputs.some((o) => o !== OUTPUT_TOKENS);
-  const pooled = anyPooled ? pool(out, options, model.model.config.num_hidden_layers) : [];
+  const pooled = anyPooled ? model.poolEncoded(out).map((v) => model.applyDense(v)) : [];
   return Array.from(req.outputs, (kind, i) => (kind === OUTPUT_TOKENS ? out.sequence(i).data : pooled[i]));
+}
+
+/** SPLADE vectors, each flattened as [id, value, id, value, ...] (ids are exact in float32 below 2^24). */
+function runSparse(model: SparseEncoder, req: BatchRequest): Float32Array[] {
+  return model.embedEncoded(inputsOf(req)).map((v) => {
+    const flat = new Float32Array(2 * v.indices.length);
+    v.indices.forEach((id, k) => {
+      flat[2 * k] = id;
+      flat[2 * k + 1] = v.values[k];
+    });
+    return flat;
+  });
 }
 
 function runClassifier(model: BertForSequenceClassification, req: BatchRequest): Float32Array[] {
@@ -81,7 +116,9 @@ function runClassifier(model: BertForSequenceClassification, req: BatchRequest):
 function run(req: BatchRequest): void {
   const started = performance.now();
   let parts: Float32Array[];
-  if (req.model === "embedding") {
+  if (req.model === "embedding" && sparseEncoder) {
+    parts = runSparse(sparseEncoder, req);
+  } else if (req.model === "embedding") {
     if (!encoder) throw new Error("no embedding model is loaded");
     parts = runEmbedding(encoder, req);
   } else {

@@ -12,6 +12,7 @@ import { applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg
 interface ServeFlags {
   model?: string;
   classifier?: string;
+  pooling?: string;
   host: string;
   port: number;
   apiKey?: string;
@@ -35,7 +36,8 @@ export function registerServe(program: Command): void {
     .command("serve")
     .description("Serve embeddings over HTTP (text-embeddings-inference and OpenAI compatible)")
     .option("-m, --model <id|dir>", "embedding model folder or Hugging Face id (/embed, /embed_all, /v1/embeddings)")
-    .option("--classifier <id|dir>", "sequence-classification model for /predict")
+    .option("--pooling <splade>", "splade: serve --model (a masked-LM checkpoint) as SPLADE sparse vectors on /embed_sparse")
+    .option("--classifier <id|dir>", "sequence-classification model for /predict (a one-output cross-encoder also serves /rerank)")
     .option("--host <address>", "address to listen on (0.0.0.0 to accept remote clients)", d.host)
     .option("-p, --port <n>", "port (0 = any free port)", parsePort, d.port)
     .option("--api-key <key>", "require `Authorization: Bearer <key>` (default: env BERT_TS_API_KEY)")
@@ -50,6 +52,8 @@ export function registerServe(program: Command): void {
 
 async function runServe(flags: ServeFlags): Promise<void> {
   if (!flags.model && !flags.classifier) throw new CliError("serve needs --model (embeddings) and/or --classifier (/predict)");
+  if (flags.pooling !== undefined && flags.pooling !== "splade") throw new CliError(`serve --pooling takes splade only (dense models use their own pooling), not ${JSON.stringify(flags.pooling)}`);
+  if (flags.pooling && !flags.model) throw new CliError("--pooling splade needs --model");
   applyThreads(flags.threads);
   const model = flags.model === undefined ? undefined : await resolveModelArg(flags.model);
   const classifier = flags.classifier === undefined ? undefined : await resolveModelArg(flags.classifier);
@@ -57,6 +61,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const started = performance.now();
   const server = await startServer({
     model,
+    sparse: flags.pooling === "splade",
     classifier,
     modelId: flags.model ?? flags.classifier,
     host: flags.host,
@@ -75,7 +80,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     lines.push(`  embeddings: ${e.dir} — ${e.modelType}, ${e.dimension} dims, ${e.pooling} pooling, max ${e.maxLength} tokens, ${e.backend} backend${e.randomWeights ? " — RANDOM WEIGHTS" : ""}`);
   }
   if (clf) lines.push(`  classifier: ${clf.info.dir} — labels ${clf.info.labels.join(", ")}, max ${clf.maxLength} tokens${clf.info.randomWeights ? " — RANDOM WEIGHTS" : ""}`);
-  lines.push(`  routes: /embed /embed_all /predict /tokenize /decode /info /health /metrics /v1/embeddings; page: ${server.url}/`);
+  lines.push(`  routes: /embed /embed_all /embed_sparse /predict /rerank /tokenize /decode /info /health /metrics /v1/embeddings; page: ${server.url}/`);
   if (server.context.options.apiKey) lines.push("  API key required (Authorization: Bearer …) except on /health, /metrics and the page");
   process.stderr.write(lines.join("\n") + "\n");
   process.stdout.write(`${server.url}\n`);
