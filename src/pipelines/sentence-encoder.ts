@@ -17,7 +17,7 @@ import { readDefaultPooling, type DefaultPooling } from "../pooling/defaults.js"
 import { LAST_LAYER, type LayerSelection } from "../pooling/layers.js";
 import { needsHiddenStates, pool, selectTokenVectors } from "../pooling/pool.js";
 import { cosineSimilarity, l2NormalizeInPlace, similarity, type SimilarityFunction } from "../pooling/similarity.js";
-import { applyDense, poolModes, readPrompts, resolvePrompt, type PromptOptions, type Prompts, type SentenceTransformersModules } from "../pooling/st-modules.js";
+import { applyDense, modulesDimension, poolModes, readPrompts, resolvePrompt, type PromptOptions, type Prompts, type SentenceTransformersModules } from "../pooling/st-modules.js";
 import type { EncoderOutput } from "../models/output.js";
 import type { PoolingStrategy } from "../pooling/strategies.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -120,7 +120,7 @@ export class SentenceEncoder {
 
   get dimension(): number {
     const h = this.model.config.hidden_size;
-    if (this.modules) return this.modules.dense.at(-1)?.outFeatures ?? this.modules.pooling.modes.length * h;
+    if (this.modules) return modulesDimension(this.modules, h);
     return this.pooling === "cls_mean" ? 2 * h : h;
   }
 

@@ -155,6 +155,11 @@ export async function readSentenceTransformersModules(dir: string): Promise<Sent
   return { pooling, dense, normalize, description: parts.join(" → ") };
 }
 
+/** The size of the vectors the modules give, from token vectors of `width`. */
+export function modulesDimension(modules: SentenceTransformersModules, width: number): number {
+  return modules.dense.at(-1)?.outFeatures ?? modules.pooling.modes.length * width;
+}
+
 /** y = activation(W·x + b), accumulated in float64. */
 export function applyDense(layer: DenseModule, x: Float32Array): Float32Array {
   if (x.length !== layer.inFeatures) throw new Error(`Dense layer expects ${layer.inFeatures} inputs but the vector has ${x.length}`);
