@@ -44,7 +44,9 @@ describe("bert-ts serve: /rerank and prompt_name", { skip }, () => {
     assert.equal(res.status, 200, res.text);
     assertClose([res.json[0].score], [long.outputs.rerank.score], 1e-4, "truncated pair");
     assert.equal((await post(server.url, "/rerank", { query: long.input[0], texts: [long.input[1]], truncate: false })).status, 413);
-    assert.equal((await post(server.url, "/rerank", { query: "q", texts: [] })).status, 400);
+    const empty = await post(server.url, "/rerank", { query: "q", texts: [] });
+    assert.equal(empty.status, 400);
+    assert.match(empty.json.error, /`texts` cannot be empty/);
     assert.equal((await post(server.url, "/rerank", { query: "q" })).status, 422);
     assert.equal((await post(server.url, "/embed_sparse", { inputs: "q" })).status, 400);
   });

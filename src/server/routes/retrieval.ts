@@ -9,7 +9,7 @@ import type { FastifyInstance } from "fastify";
 import { activateScore, crossEncoderActivation, type RerankActivation } from "../../pipelines/text-ranking.js";
 import type { SequenceJob } from "../batcher.js";
 import { type LoadedClassifier, type ServerContext, lengthPolicy, requireClassifier, requireSparseEmbedding } from "../context.js";
-import { badRequest } from "../errors.js";
+import { ApiError, badRequest } from "../errors.js";
 import { encodeInput } from "../inputs.js";
 import { promptFor } from "../prompts.js";
 import { OUTPUT_POOLED } from "../protocol.js";
@@ -79,6 +79,7 @@ export function registerRetrievalRoutes(app: FastifyInstance, ctx: ServerContext
   app.post<{ Body: RerankBody }>("/rerank", { schema: { body: rerankSchema } }, async (req) => {
     const { model, activation } = reranker(ctx, activations);
     const { query, texts } = req.body;
+    if (texts.length === 0) throw new ApiError(400, "empty", "`texts` cannot be empty");
     inputList(texts, (x): x is string => false, max);
     const policy = lengthPolicy(ctx, model.maxLength, req.body);
     const jobs = texts.map((text): SequenceJob => ({ ...encodeInput(model.tokenizer, [query, text], policy), output: OUTPUT_POOLED }));
