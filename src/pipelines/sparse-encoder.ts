@@ -15,7 +15,7 @@ import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { BertForMaskedLM } from "../heads/masked-lm.js";
 import { resolveModel, type ResolveOptions } from "../io/hub.js";
-import { SpladeAccumulator } from "../pooling/splade.js";
+import { SpladeAccumulator, checkSpladeModules } from "../pooling/splade.js";
 import { readPrompts, resolvePrompt, type PromptOptions, type Prompts } from "../pooling/st-modules.js";
 import type { SparseVector } from "../pooling/sparse.js";
 import type { ModelInput } from "../tokenizers/encoding.js";
@@ -52,6 +52,7 @@ export class SparseEncoder {
     const [head, tokenizer] = await Promise.all([BertForMaskedLM.fromPretrained(dir, { backend: options.backend }), loadTokenizer(dir)]);
     const config = head.model.config;
     const limit = Math.min(config.max_position_embeddings - (head.model.family.positionRule === "roberta" ? config.pad_token_id + 1 : 0), tokenizer.modelMaxLength);
+    await checkSpladeModules(dir);
     const maxSeqLength = await readMaxSeqLength(dir);
     const maxLength = options.maxLength ?? Math.min(maxSeqLength ?? limit, limit);
     if (!Number.isInteger(maxLength) || maxLength < 2 || maxLength > limit) {

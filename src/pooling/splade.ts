@@ -4,8 +4,35 @@
  * of the masked-LM head. log1p is increasing, so the max is taken of relu(logit) — which the GEMM
  * applies — as the blocks of logits stream past, and log1p once per non-zero entry at the end.
  */
+import { join } from "node:path";
 import type { LogitBlock } from "../heads/masked-lm.js";
 import { denseToSparse, type SparseVector } from "./sparse.js";
+import { readJsonIfExists } from "./st-modules.js";
+
+const MLM_TRANSFORMER = "sentence_transformers.sparse_encoder.models.MLMTransformer";
+const SPLADE_POOLING = "sentence_transformers.sparse_encoder.models.SpladePooling";
+
+/**
+ * A sentence-transformers v5 SparseEncoder folder (modules.json: MLMTransformer, SpladePooling)
+ * must ask for what this computes — max pooling of relu'd logits; anything else is refused by
+ * name. A folder without modules.json is a bare masked-LM checkpoint, taken as is.
+ */
+export async function checkSpladeModules(dir: string): Promise<void> {
+  const file = join(dir, "modules.json");
+  const list = await readJsonIfExists(file);
+  if (list === undefined) return;
+  if (!Array.isArray(list)) throw new Error(`${file}: expected a list of modules`);
+  for (const m of list as { type?: unknown; path?: unknown }[]) {
+    if (m.type === MLM_TRANSFORMER) continue;
+    if (m.type !== SPLADE_POOLING) throw new Error(`${file}: module ${String(m.type)} is not supported in a SPLADE model (bert-ts runs MLMTransformer + SpladePooling)`);
+    const configFile = join(dir, typeof m.path === "string" ? m.path : "", "config.json");
+    const cfg = ((await readJsonIfExists(configFile)) ?? {}) as { pooling_strategy?: unknown; activation_function?: unknown };
+    const strategy = cfg.pooling_strategy ?? "max";
+    const activation = cfg.activation_function ?? "relu";
+    if (strategy !== "max") throw new Error(`${configFile}: SpladePooling pooling_strategy ${JSON.stringify(strategy)} is not supported (only "max")`);
+    if (activation !== "relu") throw new Error(`${configFile}: SpladePooling activation_function ${JSON.stringify(activation)} is not supported (only "relu")`);
+  }
+}
 
 export class SpladeAccumulator {
   /** Per sequence: max relu(logit) per vocabulary id so far. */

@@ -148,7 +148,8 @@ export async function readSentenceTransformersModules(dir: string): Promise<Sent
       normalize = true;
       parts.push("Normalize");
     } else {
-      throw new Error(`${join(dir, "modules.json")}: sentence-transformers module ${type} is not supported (bert-ts runs Transformer, Pooling, Dense, Normalize)`);
+      const hint = type.includes(".sparse_encoder.") ? "; a SPLADE model: use SparseEncoder or --pooling splade" : "";
+      throw new Error(`${join(dir, "modules.json")}: sentence-transformers module ${type} is not supported (bert-ts runs Transformer, Pooling, Dense, Normalize)${hint}`);
     }
   }
   if (!pooling) return undefined;

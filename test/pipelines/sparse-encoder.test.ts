@@ -5,7 +5,9 @@ import { getBackend } from "../../src/backend/index.js";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { SparseEncoder } from "../../src/pipelines/sparse-encoder.js";
 import { denseToSparse, sparseDot, sparseToDense } from "../../src/pooling/sparse.js";
+import { SentenceEncoder } from "../../src/pipelines/sentence-encoder.js";
 import { assertClose } from "../helpers/assert.js";
+import { overlayModel } from "../helpers/overlay.js";
 import { loadGolden, modelPath, skipUnlessGolden, skipUnlessModel } from "../helpers/paths.js";
 
 const SPLADE = "bert-micro-splade-random";
@@ -56,5 +58,21 @@ describe("SparseEncoder (SPLADE)", { skip: skipUnlessModel(SPLADE) || skipUnless
     for (let i = 0; i < da.length; i++) dense += da[i] * db[i];
     assertClose([sparseDot(a, b)], [dense], 1e-6 * Math.abs(dense), "dot");
     assert.deepEqual(denseToSparse(Float32Array.of(0, 3, 0, 1, 2), 2), { indices: Int32Array.of(1, 4), values: Float32Array.of(3, 2), dimension: 5 });
+  });
+
+  it("reads a sentence-transformers SparseEncoder folder (MLMTransformer + SpladePooling max/relu) and refuses what it does not compute", async () => {
+    const modules = [
+      { idx: 0, name: "0", path: "", type: "sentence_transformers.sparse_encoder.models.MLMTransformer" },
+      { idx: 1, name: "1", path: "1_SpladePooling", type: "sentence_transformers.sparse_encoder.models.SpladePooling" },
+    ];
+    const pooling = { pooling_strategy: "max", activation_function: "relu", word_embedding_dimension: 30522 };
+    const x = singles()[1];
+    const ok = await SparseEncoder.load(overlayModel(SPLADE, { "modules.json": modules, "1_SpladePooling/config.json": pooling }));
+    const [v] = await ok.embed([x.input]);
+    assertClose(sparseToDense(v), goldenDense(x.outputs.splade.splade, ok.dimension), 1e-4, "ST folder");
+    const sum = overlayModel(SPLADE, { "modules.json": modules, "1_SpladePooling/config.json": { ...pooling, pooling_strategy: "sum" } });
+    await assert.rejects(SparseEncoder.load(sum), /SpladePooling pooling_strategy "sum" is not supported/);
+    const dense = overlayModel(SPLADE, { "modules.json": modules, "1_SpladePooling/config.json": pooling });
+    await assert.rejects(SentenceEncoder.load(dense), /module sentence_transformers\.sparse_encoder\.models\.MLMTransformer is not supported .*use SparseEncoder or --pooling splade/);
   });
 });
