@@ -45,6 +45,17 @@ export interface AttentionResult {
   probs?: Float32Array[];
 }
 
+/**
+ * A relative-position attention bias (MPNet): score[h][i][j] += table[bucketOfDistance[(j - i) +
+ * maxDistance] * heads + h]. table: [numBuckets, heads]; bucketOfDistance: [2 * maxDistance + 1].
+ */
+export interface PositionBias {
+  table: Float32Array;
+  numBuckets: number;
+  bucketOfDistance: Int32Array;
+  maxDistance: number;
+}
+
 export interface Backend {
   /** "reference" or "native" (with details such as the selected kernel, e.g. "native avx512 x2 threads"). */
   readonly name: string;
@@ -88,6 +99,21 @@ export interface Backend {
     out?: Float32Array,
   ): AttentionResult;
 
+  /**
+   * The softmax attention of each sequence's first query row only, per head — what pooling
+   * "cls_attention" needs from the last layer, at 1/len of the cost of the full matrices.
+   * Same qkv/seqStarts/scale/positionBias meaning as attention(). Returns [heads, len_s] per
+   * sequence s, concatenated: sequence s starts at numHeads * seqStarts[s].
+   */
+  firstRowAttention(
+    qkv: Float32Array,
+    seqStarts: Int32Array,
+    numHeads: number,
+    headDim: number,
+    scale: number,
+    positionBias?: PositionBias,
+  ): Float32Array;
+
   /** Releases native memory held for prepared weights, if any. Optional. */
   dispose?(): void;
 }
@@ -103,6 +129,21 @@ export function weightsToFloat32(w: WeightValues): Float32Array {
   const out = new Float32Array(w.bits.length);
   halfBitsToFloat32(w.format, w.bits, 0, out);
   return out;
+}
+
+/** Throws unless a position bias covers `heads` heads and sequences of up to maxLen tokens. */
+export function checkPositionBias(bias: PositionBias, heads: number, maxLen: number): void {
+  const { table, numBuckets, bucketOfDistance, maxDistance } = bias;
+  if (table.length !== numBuckets * heads) {
+    throw new Error(`Expected a position bias table of ${numBuckets}x${heads} values but received ${table.length}`);
+  }
+  if (bucketOfDistance.length !== 2 * maxDistance + 1) {
+    throw new Error(`Expected ${2 * maxDistance + 1} bucket indices for maxDistance ${maxDistance} but received ${bucketOfDistance.length}`);
+  }
+  if (maxLen - 1 > maxDistance) throw new Error(`A sequence of ${maxLen} tokens exceeds the position bias' maxDistance ${maxDistance}`);
+  for (const b of bucketOfDistance) {
+    if (!Number.isInteger(b) || b < 0 || b >= numBuckets) throw new Error(`Expected bucket indices in 0..${numBuckets - 1} but received ${b}`);
+  }
 }
 
 /** The caller's buffer when it has the right length, else a new one. */

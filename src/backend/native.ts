@@ -12,12 +12,14 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import {
+  checkPositionBias,
   output,
   weightLength,
   type Activation,
   type AttentionResult,
   type Backend,
   type LinearParams,
+  type PositionBias,
   type WeightValues,
 } from "./backend.js";
 
@@ -66,6 +68,19 @@ export interface NativeAddon {
     context: Float32Array,
     probs: Float32Array | null,
   ): void;
+  /** out: [numHeads * rows]; the bias arguments null (with maxDistance 0) when there is no position bias. */
+  firstRowAttention(
+    isa: number,
+    qkv: Float32Array,
+    seqStarts: Int32Array,
+    numHeads: number,
+    headDim: number,
+    scale: number,
+    out: Float32Array,
+    biasTable: Float32Array | null,
+    bucketOfDistance: Int32Array | null,
+    maxDistance: number,
+  ): void;
   /** The vectorised activations alone, in place (tests). */
   activate(isa: number, y: Float32Array, activation: number): void;
   /** Naive C++ reference kernels (tests). */
@@ -97,6 +112,17 @@ export interface NativeAddon {
     scale: number,
     context: Float32Array,
     probs: Float32Array | null,
+  ): void;
+  naiveFirstRowAttention(
+    qkv: Float32Array,
+    seqStarts: Int32Array,
+    numHeads: number,
+    headDim: number,
+    scale: number,
+    out: Float32Array,
+    biasTable: Float32Array | null,
+    bucketOfDistance: Int32Array | null,
+    maxDistance: number,
   ): void;
 }
 
@@ -258,6 +284,27 @@ export class NativeBackend implements Backend {
       off += numHeads * len * len;
     }
     return { context, probs };
+  }
+
+  firstRowAttention(
+    qkv: Float32Array,
+    seqStarts: Int32Array,
+    numHeads: number,
+    headDim: number,
+    scale: number,
+    positionBias?: PositionBias,
+  ): Float32Array {
+    const rows = seqStarts[seqStarts.length - 1];
+    checkLength("qkv", qkv, rows * 3 * numHeads * headDim);
+    if (positionBias) {
+      let maxLen = 0;
+      for (let s = 0; s + 1 < seqStarts.length; s++) maxLen = Math.max(maxLen, seqStarts[s + 1] - seqStarts[s]);
+      checkPositionBias(positionBias, numHeads, maxLen);
+    }
+    const weights = new Float32Array(numHeads * rows);
+    const b = positionBias;
+    this.addon.firstRowAttention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, weights, b?.table ?? null, b?.bucketOfDistance ?? null, b?.maxDistance ?? 0);
+    return weights;
   }
 
   /** Frees the packed weights of every layer this backend prepared; those layers cannot run after. */

@@ -10,6 +10,7 @@ import type { LengthPolicy, TruncationDirection } from "./inputs.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { ServerOptions } from "./options.js";
 import type { Prompts } from "../pooling/st-modules.js";
+import type { PoolingStrategy } from "../pooling/strategies.js";
 import type { ClassifierModelInfo, EmbeddingModelInfo } from "./protocol.js";
 
 export interface LoadedEmbedding {
@@ -38,10 +39,17 @@ export interface ServerContext {
   closing: boolean;
 }
 
+/** A dense embedding model: one with a (dense) pooling strategy. */
+export type DenseEmbedding = LoadedEmbedding & { info: { pooling: PoolingStrategy } };
+
+function isDense(model: LoadedEmbedding): model is DenseEmbedding {
+  return !model.info.sparse && model.info.pooling !== "splade";
+}
+
 /** The dense embedding model (a SPLADE model serves /embed_sparse only). */
-export function requireEmbedding(ctx: ServerContext): LoadedEmbedding {
+export function requireEmbedding(ctx: ServerContext): DenseEmbedding {
   if (!ctx.embedding) throw new ApiError(400, "validation", "No embedding model is loaded: start the server with --model DIR");
-  if (ctx.embedding.info.sparse) throw new ApiError(400, "validation", "The model is served as SPLADE (--pooling splade): use /embed_sparse");
+  if (!isDense(ctx.embedding)) throw new ApiError(400, "validation", "The model is served as SPLADE (--pooling splade): use /embed_sparse");
   return ctx.embedding;
 }
 

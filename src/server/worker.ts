@@ -10,9 +10,10 @@ import { BertForSequenceClassification } from "../heads/sequence-classification.
 import { defaultClassificationFunction } from "../pipelines/text-classification.js";
 import { SentenceEncoder } from "../pipelines/sentence-encoder.js";
 import { SparseEncoder } from "../pipelines/sparse-encoder.js";
-import { needsHiddenStates } from "../pooling/pool.js";
+import { explainPooling } from "../pooling/explain.js";
+import { forwardOptionsFor } from "../pooling/pool.js";
 import type { ModelInput } from "../tokenizers/encoding.js";
-import { OUTPUT_TOKENS, type BatchRequest, type BatchResult, type WorkerConfig, type WorkerMessage, type WorkerReady } from "./protocol.js";
+import { OUTPUT_EXPLAIN, OUTPUT_POOLED, OUTPUT_TOKENS, type BatchRequest, type BatchResult, type WorkerConfig, type WorkerMessage, type WorkerReady } from "./protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("src/server/worker.ts runs as a worker thread");
@@ -46,7 +47,7 @@ async function load(): Promise<WorkerReady> {
       backend: sparseEncoder.head.model.backend.name,
     };
   } else if (config.embedding) {
-    encoder = await SentenceEncoder.load(config.embedding);
+    encoder = await SentenceEncoder.load(config.embedding, { pooling: config.pooling });
     ready.embedding = {
       dir: encoder.modelDir,
       pooling: encoder.pooling,
@@ -85,14 +86,18 @@ function inputsOf(req: BatchRequest): ModelInput[] {
 }
 
 /**
- * Pooled vectors (the encoder's own pooling and Dense modules, not normalised: that is per request)
- * or token vectors.
+ * Pooled vectors (the encoder's pooling and its Dense modules, not normalised: that is per
+ * request), token vectors, or per-token explanations of the pooling.
  */
 function runEmbedding(model: SentenceEncoder, req: BatchRequest): Float32Array[] {
-  const out = model.model.forward(inputsOf(req), { outputHiddenStates: needsHiddenStates({ strategy: model.pooling, layers: model.layers }) });
-  const anyPooled = req.outputs.some((o) => o !== OUTPUT_TOKENS);
-  const pooled = anyPooled ? model.poolEncoded(out).map((v) => model.applyDense(v)) : [];
-  return Array.from(req.outputs, (kind, i) => (kind === OUTPUT_TOKENS ? out.sequence(i).data : pooled[i]));
+  const out = model.model.forward(inputsOf(req), forwardOptionsFor({ strategy: model.pooling, layers: model.layers }));
+  const layers = model.model.config.num_hidden_layers;
+  const pooled = req.outputs.includes(OUTPUT_POOLED) ? model.poolEncoded(out).map((v) => model.applyDense(v)) : [];
+  return Array.from(req.outputs, (kind, i) => {
+    if (kind === OUTPUT_TOKENS) return out.sequence(i).data;
+    if (kind === OUTPUT_EXPLAIN) return Float32Array.from(explainPooling(out, i, model.pooling, layers, model.layers).values);
+    return pooled[i];
+  });
 }
 
 /** SPLADE vectors, each flattened as [id, value, id, value, ...] (ids are exact in float32 below 2^24). */

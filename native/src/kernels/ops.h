@@ -34,4 +34,9 @@ void add_layernorm(int isa, const float* x, const float* residual, int rows, int
 void attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim, float scale,
                float* context, float* probs);
 
+// Softmax attention of each sequence's first query row, one task per (sequence, head); bias may be
+// null. out: per sequence s, [heads, len_s] at heads * seq_starts[s].
+void first_row_attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim,
+                         float scale, const PositionBiasArgs* bias, float* out);
+
 }  // namespace bt

@@ -87,5 +87,31 @@ void attention(const float* qkv, const int32_t* seq_starts, int nseq, int heads,
   }
 }
 
+void first_row_attention(const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim, float scale,
+                         const float* bias_table, const int32_t* bucket_of_distance, int max_distance, float* out) {
+  const int hidden = heads * head_dim;
+  const size_t stride = 3 * (size_t)hidden;
+  for (int s = 0; s < nseq; s++) {
+    const int start = seq_starts[s], len = seq_starts[s + 1] - start;
+    std::vector<double> p((size_t)len);
+    for (int h = 0; h < heads; h++) {
+      const float* q = qkv + start * stride + (size_t)h * head_dim;
+      double mx = -INFINITY;
+      for (int j = 0; j < len; j++) {
+        const float* kr = qkv + (start + j) * stride + hidden + (size_t)h * head_dim;
+        double dot = 0;
+        for (int d = 0; d < head_dim; d++) dot += (double)q[d] * kr[d];
+        p[j] = dot * scale;
+        if (bias_table) p[j] += bias_table[(size_t)bucket_of_distance[j + max_distance] * heads + h];
+        if (p[j] > mx) mx = p[j];
+      }
+      double sum = 0;
+      for (int j = 0; j < len; j++) sum += (p[j] = exp(p[j] - mx));
+      float* o = out + (size_t)heads * start + (size_t)h * len;
+      for (int j = 0; j < len; j++) o[j] = (float)(p[j] / sum);
+    }
+  }
+}
+
 }  // namespace ref
 }  // namespace bt

@@ -12,6 +12,10 @@ void add_layernorm(const float* x, const float* residual, int rows, int cols, co
                    float eps, float* y);
 void attention(const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim, float scale,
                float* context, float* probs);
+// out: per sequence s, [heads, len_s] at heads * seq_starts[s]: softmax of the first query row.
+// Bias arrays may be null (no position bias).
+void first_row_attention(const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim, float scale,
+                         const float* bias_table, const int32_t* bucket_of_distance, int max_distance, float* out);
 // Scalar activation in double (erf and tanh from libm).
 double activation(double x, int act);
 

@@ -4,6 +4,7 @@
  * requests, then exit 0; a second signal exits at once.
  */
 import type { Command } from "commander";
+import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
 import { DEFAULT_SERVER_OPTIONS } from "../../server/options.js";
 import { CliError, parsePositiveInt } from "../io.js";
 import { applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
@@ -35,8 +36,8 @@ export function registerServe(program: Command): void {
     .command("serve")
     .description("Serve embeddings over HTTP (text-embeddings-inference and OpenAI compatible)")
     .option("-m, --model <id|dir>", "embedding model folder or Hugging Face id (/embed, /embed_all, /v1/embeddings)")
-    .option("--pooling <splade>", "splade: serve --model (a masked-LM checkpoint) as SPLADE sparse vectors on /embed_sparse")
     .option("--classifier <id|dir>", "sequence-classification model for /predict (a one-output cross-encoder also serves /rerank)")
+    .option("--pooling <strategy>", "the embedding model's pooling, e.g. cls_attention (default: its own; see `embed --help`); splade serves a masked-LM checkpoint's sparse vectors on /embed_sparse")
     .option("--host <address>", "address to listen on (0.0.0.0 to accept remote clients)", d.host)
     .option("-p, --port <n>", "port (0 = any free port)", parsePort, d.port)
     .option("--api-key <key>", "require `Authorization: Bearer <key>` (default: env BERT_TS_API_KEY)")
@@ -51,8 +52,15 @@ export function registerServe(program: Command): void {
 
 async function runServe(flags: ServeFlags): Promise<void> {
   if (!flags.model && !flags.classifier) throw new CliError("serve needs --model (embeddings) and/or --classifier (/predict)");
-  if (flags.pooling !== undefined && flags.pooling !== "splade") throw new CliError(`serve --pooling takes splade only (dense models use their own pooling), not ${JSON.stringify(flags.pooling)}`);
-  if (flags.pooling && !flags.model) throw new CliError("--pooling splade needs --model");
+  const sparse = flags.pooling === "splade";
+  let pooling: PoolingStrategy | undefined;
+  try {
+    pooling = flags.pooling === undefined || sparse ? undefined : parsePoolingStrategy(flags.pooling);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  if (pooling === "none") throw new CliError("--pooling none gives token vectors, which /embed_all serves with any pooling; choose another strategy");
+  if (flags.pooling !== undefined && !flags.model) throw new CliError("--pooling applies to the embedding model (--model)");
   applyThreads(flags.threads);
   const model = flags.model === undefined ? undefined : await resolveModelArg(flags.model);
   const classifier = flags.classifier === undefined ? undefined : await resolveModelArg(flags.classifier);
@@ -62,8 +70,9 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const { startServer } = await import("../../server/app.js");
   const server = await startServer({
     model,
-    sparse: flags.pooling === "splade",
+    sparse,
     classifier,
+    pooling,
     modelId: flags.model ?? flags.classifier,
     host: flags.host,
     port: flags.port,
@@ -81,7 +90,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     lines.push(`  embeddings: ${e.dir} — ${e.modelType}, ${e.dimension} dims, ${e.pooling} pooling, max ${e.maxLength} tokens, ${e.backend} backend${e.randomWeights ? " — RANDOM WEIGHTS" : ""}`);
   }
   if (clf) lines.push(`  classifier: ${clf.info.dir} — labels ${clf.info.labels.join(", ")}, max ${clf.maxLength} tokens${clf.info.randomWeights ? " — RANDOM WEIGHTS" : ""}`);
-  lines.push(`  routes: /embed /embed_all /embed_sparse /predict /rerank /tokenize /decode /info /health /metrics /v1/embeddings; page: ${server.url}/`);
+  lines.push(`  routes: /embed /embed_all /embed_sparse /explain /predict /rerank /tokenize /decode /info /health /metrics /v1/embeddings; page: ${server.url}/`);
   if (server.context.options.apiKey) lines.push("  API key required (Authorization: Bearer …) except on /health, /metrics and the page");
   process.stderr.write(lines.join("\n") + "\n");
   process.stdout.write(`${server.url}\n`);

@@ -9,6 +9,8 @@ import type { Checkpoint } from "../checkpoint.js";
 export interface LayerOutput {
   hidden: Float32Array; // (rows, hidden)
   attentionProbs?: Float32Array[]; // per sequence (heads, len, len)
+  /** When requested: the first token's attention row per head, per sequence (heads, len), concatenated. */
+  firstRowAttention?: Float32Array;
 }
 
 /**
@@ -101,7 +103,8 @@ export class BertLayer {
   /**
    * x: (rows, hidden), whole sequences (seqStarts relative to x's first row). The result is written
    * into `into` when given (it may be x itself: x is last read before the output is written), else
-   * into a new array.
+   * into a new array. wantFirstRowAttention: also return the first token's attention row per head
+   * (for pooling "cls_attention"), without materialising the full matrices.
    */
   forward(
     x: Float32Array,
@@ -110,17 +113,19 @@ export class BertLayer {
     wantAttentions: boolean,
     scratch: LayerBuffers,
     into?: Float32Array,
+    wantFirstRowAttention = false,
   ): LayerOutput {
     const { hidden_size: h, num_attention_heads: heads, layer_norm_eps: eps } = this.config;
     const rows = x.length / h;
     const headDim = h / heads;
     const qkv = backend.linear(x, rows, this.qkv, "none", scratch.qkv); // (rows, 3h)
     const att = backend.attention(qkv, seqStarts, heads, headDim, 1 / Math.sqrt(headDim), wantAttentions, scratch.context);
+    const firstRowAttention = wantFirstRowAttention ? backend.firstRowAttention(qkv, seqStarts, heads, headDim, 1 / Math.sqrt(headDim)) : undefined;
     const projected = backend.linear(att.context, rows, this.attentionOut, "none", scratch.projected); // (rows, h)
     const attended = backend.addLayerNorm(projected, x, rows, h, this.attentionNorm.gamma, this.attentionNorm.beta, eps, scratch.attended);
     const inner = backend.linear(attended, rows, this.intermediate, this.config.hidden_act, scratch.inner); // (rows, ff)
     const out = backend.linear(inner, rows, this.output, "none", scratch.ffnOut); // (rows, h)
     const hidden = backend.addLayerNorm(out, attended, rows, h, this.outputNorm.gamma, this.outputNorm.beta, eps, into);
-    return { hidden, attentionProbs: att.probs };
+    return { hidden, attentionProbs: att.probs, firstRowAttention };
   }
 }

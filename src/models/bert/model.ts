@@ -22,6 +22,11 @@ export interface ForwardOptions {
   outputHiddenStates?: boolean;
   /** Keep attention probabilities per layer and sequence. */
   outputAttentions?: boolean;
+  /**
+   * Keep the last layer's attention from the first token to every token, per head (pooling
+   * "cls_attention"); the backend computes only that row, not the full matrices.
+   */
+  outputFirstTokenAttention?: boolean;
 }
 
 export interface LoadOptions {
@@ -78,7 +83,11 @@ export class BertModel {
     const attentions = options.outputAttentions ? ([] as Float32Array[][]) : undefined;
     const blocks = rowBlocks(batch.seqStarts, BLOCK_ROWS);
     const scratch = new LayerScratch(Math.max(...blocks.map((b) => b.rows)), h, this.config.intermediate_size);
-    for (const layer of this.layers) {
+    // (heads, len) per sequence, sequence s at heads · seqStarts[s]: blocks hold whole sequences in order.
+    let firstTokenAttention: Float32Array | undefined;
+    for (const [index, layer] of this.layers.entries()) {
+      const wantFirstRow = options.outputFirstTokenAttention === true && index === this.layers.length - 1;
+      if (wantFirstRow) firstTokenAttention = new Float32Array(this.config.num_attention_heads * batch.seqStarts[list.length]);
       // Without kept hidden states, each layer overwrites its input (the embedding output is ours).
       const next = hiddenStates ? new Float32Array(x.length) : x;
       const probs: Float32Array[] = [];
@@ -91,8 +100,10 @@ export class BertModel {
           options.outputAttentions === true,
           scratch.forRows(b.rows),
           next.subarray(...span),
+          wantFirstRow,
         );
         if (out.attentionProbs) probs.push(...out.attentionProbs);
+        if (out.firstRowAttention) firstTokenAttention!.set(out.firstRowAttention, this.config.num_attention_heads * b.firstRow);
       }
       x = next;
       hiddenStates?.push(x);
@@ -115,6 +126,7 @@ export class BertModel {
       `the checkpoint${this.dir ? ` in ${this.dir}` : ""} has no pooler weights (${this.family.basePrefix}.pooler.dense.*); use the raw first-token vector (pooling "cls") instead`,
       hiddenStates,
       attentions,
+      firstTokenAttention,
     );
   }
 }
