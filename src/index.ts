@@ -11,7 +11,7 @@ export type { WeightDType, WeightTensor } from "./io/weights.js";
 export { readSafetensors } from "./io/safetensors.js";
 export { readTorchCheckpoint } from "./io/torch-checkpoint.js";
 export { pipeline, PIPELINE_TASKS } from "./pipelines/index.js";
-export type { PipelineTask, PipelinesByTask, PipelineOptions, TextClassificationPipeline, TextClassificationInput, TextClassificationOptions, TextClassificationResult, ClassificationFunction, LabelScore, NextSentencePipeline, SentencePair, FillMaskPipeline, FillMaskOptions, FillMaskPrediction, FillMaskResult, MaskPredictions } from "./pipelines/index.js";
+export type { PipelineTask, PipelinesByTask, PipelineOptions, TextClassificationPipeline, TextClassificationInput, TextClassificationOptions, TextClassificationResult, ClassificationFunction, LabelScore, NextSentencePipeline, SentencePair, FillMaskPipeline, FillMaskOptions, FillMaskPrediction, FillMaskResult, MaskPredictions, TextRankingPipeline, TextRankingOptions, PairScore, RankedPassage, RerankActivation } from "./pipelines/index.js";
 export { BertForSequenceClassification, BertForNextSentencePrediction, BertForMaskedLM, HeadWeightsError, loadForTask, loadFromArchitectures, headForModel, tasksForConfig } from "./heads/index.js";
 export type { HeadTask, HeadsByTask, LoadedHead, ProblemType, SequenceClassifierOutput, NextSentenceOutput, NextSentenceResult, MaskedLMOptions, MaskedLMOutput } from "./heads/index.js";
 export { BertModel, type ForwardOptions, type LoadOptions } from "./models/bert/model.js";
@@ -31,3 +31,7 @@ export type { TokenClassificationPipeline, TokenClassificationOptions, TokenClas
 export { BertForTokenClassification, TokenClassifierOutput, BertForQuestionAnswering, QuestionAnsweringOutput } from "./heads/index.js";
 export { Tokenizer, BertTokenizer, RobertaTokenizer, AutoTokenizer, loadTokenizer } from "./tokenizers/index.js";
 export type { EncodeOptions, DecodeOptions, TruncationStrategy, PaddingStrategy, TextInput, SpecialTokenNames, FromPretrainedOptions, TokenizerSource, TokenizerJson } from "./tokenizers/index.js";
+export { SparseEncoder, type SparseEncoderOptions, type SparseEmbedOptions } from "./pipelines/sparse-encoder.js";
+export { sparseDot, denseToSparse, sparseToDense, type SparseVector } from "./pooling/sparse.js";
+export { maxSim } from "./pooling/maxsim.js";
+export { readSentenceTransformersModules, type SentenceTransformersModules, type PromptOptions } from "./pooling/st-modules.js";

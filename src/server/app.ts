@@ -9,6 +9,7 @@ import type { Duplex } from "node:stream";
 import { VERSION } from "../version.js";
 import { basename } from "node:path";
 import Fastify, { type FastifyError, type FastifyInstance, type HTTPMethods } from "fastify";
+import { readPrompts } from "../pooling/st-modules.js";
 import { loadTokenizer } from "../tokenizers/index.js";
 import { registerAuth } from "./auth.js";
 import { Batcher } from "./batcher.js";
@@ -21,6 +22,7 @@ import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./options.js";
 import { registerExplainRoute } from "./routes/explain.js";
 import { registerMetaRoutes } from "./routes/meta.js";
 import { registerOpenAIRoutes } from "./routes/openai.js";
+import { registerRetrievalRoutes } from "./routes/retrieval.js";
 import { registerTeiRoutes } from "./routes/tei.js";
 
 export interface RunningServer {
@@ -70,18 +72,19 @@ async function loadContext(options: ServerOptions): Promise<ServerContext> {
   if (!options.model && !options.classifier) throw new Error("Give a model (--model) or a classifier (--classifier) to serve");
   const [engine, embeddingTokenizer, classifierTokenizer] = await Promise.all([
     InferenceEngine.start(
-      { embedding: options.model, pooling: options.pooling, classifier: options.classifier, testFaults: testFaultsEnabled() },
+      { embedding: options.model, sparse: options.sparse, pooling: options.pooling, classifier: options.classifier, testFaults: testFaultsEnabled() },
       { workers: options.workers, threadsPerWorker: options.threadsPerWorker },
     ),
     options.model ? loadTokenizer(options.model) : undefined,
     options.classifier ? loadTokenizer(options.classifier) : undefined,
   ]);
+  const prompts = options.model ? await readPrompts(options.model) : undefined;
   const { embedding, classifier } = engine.models;
   const context: ServerContext = {
     options,
     modelId: options.modelId ?? basename(options.model ?? options.classifier ?? "model"),
     version: VERSION,
-    embedding: embedding && embeddingTokenizer ? { info: embedding, tokenizer: embeddingTokenizer } : undefined,
+    embedding: embedding && embeddingTokenizer && prompts ? { info: embedding, tokenizer: embeddingTokenizer, prompts } : undefined,
     classifier:
       classifier && classifierTokenizer
         ? {
@@ -214,6 +217,7 @@ function buildApp(ctx: ServerContext): FastifyInstance {
   registerMetaRoutes(app, ctx);
   registerTeiRoutes(app, ctx);
   registerOpenAIRoutes(app, ctx);
+  registerRetrievalRoutes(app, ctx);
   registerExplainRoute(app, ctx);
   for (const [url, allowed] of [...methods]) {
     const others = ALL_METHODS.filter((m) => !allowed.has(m));

@@ -8,6 +8,8 @@ import type { PoolingStrategy } from "../pooling/strategies.js";
 export interface ServerOptions {
   /** Embedding model folder (already resolved). */
   model?: string;
+  /** Serve the model as SPLADE (a masked-LM checkpoint): /embed_sparse. */
+  sparse?: boolean;
   /** The embedding model's pooling (default: its own); see POOLING_STRATEGIES. */
   pooling?: PoolingStrategy;
   /** Sequence-classification model folder for /predict. */

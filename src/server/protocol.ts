@@ -16,6 +16,8 @@ export type OutputKind = typeof OUTPUT_POOLED | typeof OUTPUT_TOKENS | typeof OU
 
 export interface WorkerConfig {
   embedding?: string;
+  /** Run the embedding model as SPLADE (masked-LM head, sparse vectors for /embed_sparse). */
+  sparse?: boolean;
   /** The embedding model's pooling, when not its own. */
   pooling?: PoolingStrategy;
   classifier?: string;
@@ -28,7 +30,11 @@ export type TestFault = "exit" | "throw";
 
 export interface EmbeddingModelInfo {
   dir: string;
-  pooling: PoolingStrategy;
+  pooling: PoolingStrategy | "splade";
+  /** false: the model's Pooling module leaves prompt tokens out (include_prompt false). */
+  includePrompt: boolean;
+  /** SPLADE: outputs are sparse vectors, flattened as [id, value, id, value, ...]. */
+  sparse: boolean;
   /** The model's own normalisation (sentence-transformers Normalize module). */
   normalize: boolean;
   maxLength: number;

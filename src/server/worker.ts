@@ -9,8 +9,9 @@ import { parentPort, workerData } from "node:worker_threads";
 import { BertForSequenceClassification } from "../heads/sequence-classification.js";
 import { defaultClassificationFunction } from "../pipelines/text-classification.js";
 import { SentenceEncoder } from "../pipelines/sentence-encoder.js";
+import { SparseEncoder } from "../pipelines/sparse-encoder.js";
 import { explainPooling } from "../pooling/explain.js";
-import { forwardOptionsFor, pool } from "../pooling/pool.js";
+import { forwardOptionsFor } from "../pooling/pool.js";
 import type { ModelInput } from "../tokenizers/encoding.js";
 import { OUTPUT_EXPLAIN, OUTPUT_POOLED, OUTPUT_TOKENS, type BatchRequest, type BatchResult, type WorkerConfig, type WorkerMessage, type WorkerReady } from "./protocol.js";
 
@@ -19,6 +20,7 @@ if (!port) throw new Error("src/server/worker.ts runs as a worker thread");
 const config = workerData as WorkerConfig;
 
 let encoder: SentenceEncoder | undefined;
+let sparseEncoder: SparseEncoder | undefined;
 let classifier: BertForSequenceClassification | undefined;
 
 function post(message: WorkerMessage, transfer: ArrayBuffer[] = []): void {
@@ -27,11 +29,31 @@ function post(message: WorkerMessage, transfer: ArrayBuffer[] = []): void {
 
 async function load(): Promise<WorkerReady> {
   const ready: WorkerReady = { type: "ready", warmupTokensPerSecond: 0 };
-  if (config.embedding) {
+  if (config.embedding && config.sparse) {
+    sparseEncoder = await SparseEncoder.load(config.embedding);
+    const c = sparseEncoder.head.model.config;
+    ready.embedding = {
+      dir: sparseEncoder.modelDir,
+      pooling: "splade",
+      sparse: true,
+      includePrompt: true,
+      normalize: false,
+      maxLength: sparseEncoder.maxLength,
+      dimension: sparseEncoder.dimension,
+      hiddenSize: c.hidden_size,
+      vocabSize: c.vocab_size,
+      typeVocabSize: c.type_vocab_size,
+      modelType: c.model_type,
+      randomWeights: existsSync(join(sparseEncoder.modelDir, "GENERATED.json")),
+      backend: sparseEncoder.head.model.backend.name,
+    };
+  } else if (config.embedding) {
     encoder = await SentenceEncoder.load(config.embedding, { pooling: config.pooling });
     ready.embedding = {
       dir: encoder.modelDir,
       pooling: encoder.pooling,
+      sparse: false,
+      includePrompt: encoder.modules?.pooling.includePrompt ?? true,
       normalize: encoder.normalize,
       maxLength: encoder.maxLength,
       dimension: encoder.dimension,
@@ -91,18 +113,29 @@ function inputsOf(req: BatchRequest): ModelInput[] {
 }
 
 /**
- * Pooled vectors (the encoder's pooling, not normalised: that is per request), token vectors, or
- * per-token explanations of the pooling.
+ * Pooled vectors (the encoder's pooling and its Dense modules, not normalised: that is per
+ * request), token vectors, or per-token explanations of the pooling.
  */
 function runEmbedding(model: SentenceEncoder, req: BatchRequest): Float32Array[] {
-  const options = { strategy: model.pooling, layers: model.layers, normalize: false };
-  const out = model.model.forward(inputsOf(req), forwardOptionsFor(options));
+  const out = model.model.forward(inputsOf(req), forwardOptionsFor({ strategy: model.pooling, layers: model.layers }));
   const layers = model.model.config.num_hidden_layers;
-  const pooled = req.outputs.includes(OUTPUT_POOLED) ? pool(out, options, layers) : [];
+  const pooled = req.outputs.includes(OUTPUT_POOLED) ? model.poolEncoded(out).map((v) => model.applyDense(v)) : [];
   return Array.from(req.outputs, (kind, i) => {
     if (kind === OUTPUT_TOKENS) return out.sequence(i).data;
     if (kind === OUTPUT_EXPLAIN) return Float32Array.from(explainPooling(out, i, model.pooling, layers, model.layers).values);
     return pooled[i];
+  });
+}
+
+/** SPLADE vectors, each flattened as [id, value, id, value, ...] (ids are exact in float32 below 2^24). */
+function runSparse(model: SparseEncoder, req: BatchRequest): Float32Array[] {
+  return model.embedEncoded(inputsOf(req)).map((v) => {
+    const flat = new Float32Array(2 * v.indices.length);
+    v.indices.forEach((id, k) => {
+      flat[2 * k] = id;
+      flat[2 * k + 1] = v.values[k];
+    });
+    return flat;
   });
 }
 
@@ -113,6 +146,7 @@ function runClassifier(model: BertForSequenceClassification, req: BatchRequest):
 }
 
 function compute(req: BatchRequest): Float32Array[] {
+  if (req.model === "embedding" && sparseEncoder) return runSparse(sparseEncoder, req);
   if (req.model === "embedding") {
     if (!encoder) throw new Error("no embedding model is loaded");
     return runEmbedding(encoder, req);

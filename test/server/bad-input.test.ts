@@ -41,7 +41,7 @@ const CASES: BadCase[] = [
   { name: "normalize: string", path: "/embed", body: { inputs: "a", normalize: "yes" }, status: 422 },
   { name: "truncate: string", path: "/embed", body: { inputs: "a", truncate: "true" }, status: 422 },
   { name: "bad truncation_direction", path: "/embed", body: { inputs: "a", truncation_direction: "Up" }, status: 422 },
-  { name: "unsupported prompt_name", path: "/embed", body: { inputs: "a", prompt_name: "query" }, status: 422 },
+  { name: "prompt_name the model does not define", path: "/embed", body: { inputs: "a", prompt_name: "query" }, status: 422 },
   { name: "dimensions above the model's", path: "/embed", body: { inputs: "a", dimensions: 1000 }, status: 422 },
   { name: "huge body", path: "/embed", raw: JSON.stringify({ inputs: "a ".repeat(1_600_000) }), status: 413 },
   { name: "invalid UTF-8 bytes", path: "/embed", raw: Buffer.concat([Buffer.from('{"inputs": "ab'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]), status: 400 },

@@ -10,6 +10,7 @@ import { registerQa } from "./qa.js";
 import { registerSimilarity } from "./similarity.js";
 import { registerSearch } from "./search.js";
 import { registerInspect } from "./inspect.js";
+import { registerRerank } from "./rerank.js";
 import { registerExplain } from "./explain.js";
 
 /** Every CLI command registers itself here (one file per command). */
@@ -25,5 +26,6 @@ export const commands: Array<(program: Command) => void> = [
   registerSimilarity,
   registerSearch,
   registerInspect,
+  registerRerank,
   registerExplain,
 ];

@@ -16,6 +16,7 @@ import { BertModel, readConfig } from "../../models/bert/model.js";
 import type { LoadReport } from "../../models/checkpoint.js";
 import { familyFor } from "../../models/registry.js";
 import { readDefaultPooling } from "../../pooling/defaults.js";
+import { modulesDimension } from "../../pooling/st-modules.js";
 import { loadTokenizer } from "../../tokenizers/index.js";
 import { resolveModelForCli } from "../model-arg.js";
 import { CliError, formatTable, OutputSink } from "../io.js";
@@ -146,7 +147,7 @@ export async function inspectModel(name: string): Promise<InspectReport> {
       normalize: d.normalize,
       source: d.source,
       max_length: Math.min(d.maxSeqLength ?? limit, limit),
-      dimension: d.strategy === "cls_mean" ? 2 * config.hidden_size : config.hidden_size,
+      dimension: d.modules ? modulesDimension(d.modules, config.hidden_size) : d.strategy === "cls_mean" ? 2 * config.hidden_size : config.hidden_size,
     };
   } catch (err) {
     pooling = { error: (err as Error).message };

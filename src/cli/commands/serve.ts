@@ -40,8 +40,8 @@ export function registerServe(program: Command): void {
     .command("serve")
     .description("Serve embeddings over HTTP (text-embeddings-inference and OpenAI compatible)")
     .option("-m, --model <id|dir>", "embedding model folder or Hugging Face id (/embed, /embed_all, /v1/embeddings)")
-    .option("--classifier <id|dir>", "sequence-classification model for /predict")
-    .option("--pooling <strategy>", "the embedding model's pooling, e.g. cls_attention (default: its own; see `embed --help`)")
+    .option("--classifier <id|dir>", "sequence-classification model for /predict (a one-output cross-encoder also serves /rerank)")
+    .option("--pooling <strategy>", "the embedding model's pooling, e.g. cls_attention (default: its own; see `embed --help`); splade serves a masked-LM checkpoint's sparse vectors on /embed_sparse")
     .option("--host <address>", "address to listen on (0.0.0.0 to accept remote clients)", d.host)
     .option("-p, --port <n>", "port (0 = any free port)", parsePort, d.port)
     .option("--api-key <key>", "require `Authorization: Bearer <key>` (default: env BERT_TS_API_KEY)")
@@ -60,14 +60,15 @@ export function registerServe(program: Command): void {
 
 async function runServe(flags: ServeFlags): Promise<void> {
   if (!flags.model && !flags.classifier) throw new CliError("serve needs --model (embeddings) and/or --classifier (/predict)");
+  const sparse = flags.pooling === "splade";
   let pooling: PoolingStrategy | undefined;
   try {
-    pooling = flags.pooling === undefined ? undefined : parsePoolingStrategy(flags.pooling);
+    pooling = flags.pooling === undefined || sparse ? undefined : parsePoolingStrategy(flags.pooling);
   } catch (err) {
     throw new CliError((err as Error).message);
   }
   if (pooling === "none") throw new CliError("--pooling none gives token vectors, which /embed_all serves with any pooling; choose another strategy");
-  if (pooling !== undefined && !flags.model) throw new CliError("--pooling applies to the embedding model (--model)");
+  if (flags.pooling !== undefined && !flags.model) throw new CliError("--pooling applies to the embedding model (--model)");
   applyThreads(flags.threads);
   const pool = poolSize(flags.workers, flags.threads ?? threadsFromEnv());
   const model = flags.model === undefined ? undefined : await resolveModelArg(flags.model);
@@ -78,6 +79,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const { startServer } = await import("../../server/app.js");
   const server = await startServer({
     model,
+    sparse,
     classifier,
     pooling,
     modelId: flags.model ?? flags.classifier,
@@ -102,7 +104,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
   }
   if (clf) lines.push(`  classifier: ${clf.info.dir} — labels ${clf.info.labels.join(", ")}, max ${clf.maxLength} tokens${clf.info.randomWeights ? " — RANDOM WEIGHTS" : ""}`);
   lines.push(`  ${pool.workers} inference worker${pool.workers > 1 ? "s" : ""} × ${pool.threadsPerWorker} thread${pool.threadsPerWorker > 1 ? "s" : ""}`);
-  lines.push(`  routes: /embed /embed_all /explain /predict /tokenize /decode /info /health /ready /metrics /v1/embeddings; page: ${server.url}/`);
+  lines.push(`  routes: /embed /embed_all /embed_sparse /explain /predict /rerank /tokenize /decode /info /health /ready /metrics /v1/embeddings; page: ${server.url}/`);
   if (server.context.options.apiKey) lines.push("  API key required (Authorization: Bearer …) except on /health, /metrics and the page");
   process.stderr.write(lines.join("\n") + "\n");
   process.stdout.write(`${server.url}\n`);

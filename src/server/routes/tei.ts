@@ -6,8 +6,9 @@ import type { FastifyInstance } from "fastify";
 import { applyClassificationFunction } from "../../pipelines/text-classification.js";
 import type { SequenceJob } from "../batcher.js";
 import { type ServerContext, lengthPolicy, requireClassifier, requireEmbedding } from "../context.js";
-import { ApiError, empty, tooLarge } from "../errors.js";
+import { empty, invalid, tooLarge } from "../errors.js";
 import { encodeInput, type SequenceInput } from "../inputs.js";
+import { promptFor } from "../prompts.js";
 import { OUTPUT_POOLED, OUTPUT_TOKENS } from "../protocol.js";
 import { checkDimensions, finishEmbedding } from "../vectors.js";
 import { decodeSchema, embedAllSchema, embedSchema, predictSchema, tokenizeSchema } from "./schemas.js";
@@ -73,13 +74,6 @@ function utf8Offsets(text: string): Int32Array {
   return out;
 }
 
-/** TEI's prompts come from a sentence-transformers config bert-ts does not read; refuse rather than ignore. */
-function refusePromptName(body: { prompt_name?: string | null }): void {
-  if (body.prompt_name !== undefined && body.prompt_name !== null) {
-    throw new ApiError(422, "validation", "`prompt_name` is not supported: prepend the prompt to the input text");
-  }
-}
-
 /** Every token's vector comes back as JSON numbers: refuse a response that would be huge. */
 function checkEmbedAllSize(jobs: readonly SequenceJob[], hiddenSize: number, maxValues: number): void {
   const tokens = jobs.reduce((n, j) => n + j.ids.length, 0);
@@ -94,9 +88,9 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
   const max = ctx.options.maxClientBatchSize;
 
   app.post<{ Body: EmbedBody }>("/embed", { schema: { body: embedSchema } }, async (req) => {
-    refusePromptName(req.body);
     const model = requireEmbedding(ctx);
-    const texts = inputList(req.body.inputs, isString, max);
+    const prompt = promptFor(model, req.body);
+    const texts = inputList(req.body.inputs, isString, max).map((t) => prompt + t);
     checkDimensions(req.body.dimensions, model.info.dimension);
     const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
     const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: OUTPUT_POOLED }));
@@ -105,9 +99,9 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
   });
 
   app.post<{ Body: EmbedAllBody }>("/embed_all", { schema: { body: embedAllSchema } }, async (req) => {
-    refusePromptName(req.body);
     const model = requireEmbedding(ctx);
-    const texts = inputList(req.body.inputs, isString, max);
+    const prompt = promptFor(model, req.body);
+    const texts = inputList(req.body.inputs, isString, max).map((t) => prompt + t);
     const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
     const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: OUTPUT_TOKENS }));
     checkEmbedAllSize(jobs, model.info.hiddenSize, ctx.options.maxEmbedAllValues);
@@ -132,9 +126,10 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
   });
 
   app.post<{ Body: TokenizeBody }>("/tokenize", { schema: { body: tokenizeSchema } }, async (req) => {
-    refusePromptName(req.body);
     const { tokenizer } = ctx.embedding ?? requireClassifier(ctx);
-    const texts = inputList(req.body.inputs, isString, max);
+    if (!ctx.embedding && req.body.prompt_name != null) throw invalid("`prompt_name` needs an embedding model (--model)");
+    const prompt = ctx.embedding ? promptFor(ctx.embedding, req.body) : "";
+    const texts = inputList(req.body.inputs, isString, max).map((t) => prompt + t);
     const chars = texts.reduce((n, t) => n + t.length, 0);
     if (chars > ctx.options.maxTokenizeChars) {
       throw tooLarge(`/tokenize takes at most ${ctx.options.maxTokenizeChars} characters per request; given ${chars}`);
