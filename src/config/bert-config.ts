@@ -105,8 +105,8 @@ export function parseBertConfig(raw: unknown, source = "config.json"): BertConfi
       id2label[Number(k)] = v;
     }
   }
-  const label2id: Record<string, number> = {};
-  for (const [id, label] of Object.entries(id2label)) label2id[label] = Number(id);
+  // fromEntries defines own properties, so a label "__proto__" is a label, not a prototype.
+  const label2id: Record<string, number> = Object.fromEntries(Object.entries(id2label).map(([id, label]) => [label, Number(id)]));
 
   const problemType = r.problem_type ?? null;
   if (

@@ -10,6 +10,7 @@ import { BertForNextSentencePrediction } from "./next-sentence.js";
 import { BertForSequenceClassification } from "./sequence-classification.js";
 import { BertForTokenClassification } from "./token-classification.js";
 import { BertForQuestionAnswering } from "./question-answering.js";
+import { ownEntry } from "../io/model-files.js";
 
 export { BertForSequenceClassification, type ProblemType, type SequenceClassifierOutput } from "./sequence-classification.js";
 export { BertForNextSentencePrediction, type NextSentenceOutput, type NextSentenceResult } from "./next-sentence.js";
@@ -55,7 +56,7 @@ export function isHeadTask(task: string): task is HeadTask {
 
 /** Tasks the config's declared architectures provide heads for, in declaration order. */
 export function tasksForConfig(config: BertConfig): HeadTask[] {
-  const tasks = config.architectures.flatMap((a) => ARCHITECTURE_TASKS[a] ?? []);
+  const tasks = config.architectures.flatMap((a) => ownEntry(ARCHITECTURE_TASKS, a) ?? []);
   return [...new Set(tasks)];
 }
 

@@ -11,6 +11,7 @@ import type { EncoderOutput } from "../models/output.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { ModelInput } from "../tokenizers/encoding.js";
 import { headLoadReport, readHeadTensors, requirePooler } from "./head-loading.js";
+import { ownEntry } from "../io/model-files.js";
 
 export type ProblemType = "single_label_classification" | "multi_label_classification" | "regression";
 
@@ -88,7 +89,7 @@ export class BertForSequenceClassification {
   /** Adds the head to a loaded encoder; throws HeadWeightsError naming absent classifier tensors. */
   static fromModel(model: BertModel): BertForSequenceClassification {
     const labels = labelNames(model.config.id2label);
-    const layout = LAYOUTS[model.family.modelType];
+    const layout = ownEntry(LAYOUTS, model.family.modelType);
     if (!layout) throw new Error(`No sequence-classification head for model_type "${model.family.modelType}"`);
     return new BertForSequenceClassification(model, labels, layout(model, labels.length));
   }

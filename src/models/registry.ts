@@ -3,6 +3,7 @@
  * not a branch in the encoder: the prefix its checkpoints use and how it numbers positions.
  */
 import type { PositionRule } from "./bert/embeddings.js";
+import { ownEntry } from "../io/model-files.js";
 
 export interface ModelFamily {
   /** config.json model_type. */
@@ -25,7 +26,7 @@ const FAMILIES: Record<string, ModelFamily> = {
 };
 
 export function familyFor(modelType: string): ModelFamily {
-  const family = FAMILIES[modelType];
+  const family = ownEntry(FAMILIES, modelType); // "__proto__" or "toString" must not find anything
   if (!family) {
     throw new Error(`Unsupported model_type "${modelType}"; supported: ${Object.keys(FAMILIES).join(", ")}`);
   }

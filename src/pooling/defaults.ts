@@ -4,8 +4,8 @@
  * the pooler, tanh(W·h[CLS]+b) — when the checkpoint has trained pooler weights, else the raw
  * [CLS] vector.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ModelFileError, pathInsideFolder, readModelJsonIfExists } from "../io/model-files.js";
 import type { PoolingStrategy } from "./strategies.js";
 
 export interface DefaultPooling {
@@ -22,18 +22,31 @@ interface StModule {
   path?: string;
 }
 
-async function readJsonIfExists(file: string): Promise<unknown | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    return undefined;
+/** modules.json: a list of {type, path} objects, each path inside the model folder. */
+function checkModules(json: unknown, dir: string, file: string): StModule[] {
+  if (!Array.isArray(json)) throw new ModelFileError(file, `expected a JSON array of modules, got ${json === null ? "null" : typeof json}`);
+  return json.map((m: unknown, i) => {
+    if (typeof m !== "object" || m === null || Array.isArray(m)) throw new ModelFileError(file, `[${i}] is not an object`, `[${i}]`);
+    const { type, path } = m as Record<string, unknown>;
+    if (type !== undefined && typeof type !== "string") throw new ModelFileError(file, `[${i}].type must be a string`, `[${i}].type`);
+    if (path !== undefined) {
+      if (typeof path !== "string") throw new ModelFileError(file, `[${i}].path must be a string`, `[${i}].path`);
+      pathInsideFolder(dir, path, file, `[${i}].path`);
+    }
+    return { type, path };
+  });
+}
+
+/** sentence_bert_config.json's max_seq_length: a positive integer when present. */
+function maxSeqLengthOf(json: unknown, file: string): number | undefined {
+  if (json === null) return undefined;
+  if (typeof json !== "object" || Array.isArray(json)) throw new ModelFileError(file, "expected a JSON object");
+  const v = (json as Record<string, unknown>).max_seq_length;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
+    throw new ModelFileError(file, `expected a positive integer for "max_seq_length" but received ${JSON.stringify(v)}`, "max_seq_length");
   }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
-  }
+  return v;
 }
 
 /** Maps sentence-transformers Pooling flags to one of our strategies. */
@@ -58,11 +71,12 @@ export function poolingFromSentenceTransformers(cfg: Record<string, unknown>, fi
  * when no sentence-transformers config exists ("pooler" for BERT, "cls" for RoBERTa).
  */
 export async function readDefaultPooling(dir: string, hasPooler: boolean, familyDefault: "pooler" | "cls" = "pooler"): Promise<DefaultPooling> {
-  const stConfig = (await readJsonIfExists(join(dir, "sentence_bert_config.json"))) as { max_seq_length?: unknown } | undefined;
-  const maxSeqLength = typeof stConfig?.max_seq_length === "number" ? stConfig.max_seq_length : undefined;
-  const modules = await readJsonIfExists(join(dir, "modules.json"));
-  if (Array.isArray(modules)) {
-    const list = modules as StModule[];
+  const stFile = join(dir, "sentence_bert_config.json");
+  const maxSeqLength = maxSeqLengthOf(await readModelJsonIfExists(stFile), stFile);
+  const modulesFile = join(dir, "modules.json");
+  const modulesJson = await readModelJsonIfExists(modulesFile);
+  if (modulesJson !== null) {
+    const list = checkModules(modulesJson, dir, modulesFile);
     const poolingModule = list.find((m) => m.type === "sentence_transformers.models.Pooling");
     const normalize = list.some((m) => m.type === "sentence_transformers.models.Normalize");
     const unsupported = list.filter(
@@ -71,14 +85,13 @@ export async function readDefaultPooling(dir: string, hasPooler: boolean, family
         !["sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling", "sentence_transformers.models.Normalize"].includes(m.type),
     );
     if (unsupported.length > 0) {
-      throw new Error(
-        `${join(dir, "modules.json")}: sentence-transformers modules not supported yet: ${unsupported.map((m) => m.type).join(", ")}`,
-      );
+      throw new Error(`${modulesFile}: sentence-transformers modules not supported yet: ${unsupported.map((m) => m.type).join(", ")}`);
     }
     if (poolingModule) {
-      const file = join(dir, poolingModule.path ?? "1_Pooling", "config.json");
-      const cfg = await readJsonIfExists(file);
-      if (typeof cfg !== "object" || cfg === null) throw new Error(`${file} is missing (named by modules.json)`);
+      const file = join(pathInsideFolder(dir, poolingModule.path ?? "1_Pooling", modulesFile, "path"), "config.json");
+      const cfg = await readModelJsonIfExists(file);
+      if (cfg === null) throw new ModelFileError(file, "file not found (named by modules.json)");
+      if (typeof cfg !== "object" || Array.isArray(cfg)) throw new ModelFileError(file, "expected a JSON object");
       const strategy = poolingFromSentenceTransformers(cfg as Record<string, unknown>, file);
       return { strategy, normalize, source: "sentence-transformers modules.json", maxSeqLength };
     }

@@ -3,6 +3,7 @@
  * so every strategy is mask-aware by construction) to one vector.
  * Names follow sentence-transformers' Pooling modes where they exist.
  */
+import { ownEntry } from "../io/model-files.js";
 
 /** "pooler" (tanh(W·h[CLS]+b)) is not here: it has parameters and lives in the model. */
 export type TokenPooling = "cls" | "mean" | "max" | "mean_sqrt_len" | "cls_mean" | "weighted_mean" | "last";
@@ -72,7 +73,7 @@ export const TOKEN_POOLINGS: Record<TokenPooling, Pool> = {
 export function parsePoolingStrategy(name: string): PoolingStrategy {
   const normalized = name.replace(/-/g, "_");
   const alias: Record<string, PoolingStrategy> = { cls_mean_concat: "cls_mean", weightedmean: "weighted_mean", lasttoken: "last" };
-  const s = (alias[normalized] ?? normalized) as PoolingStrategy;
+  const s = (ownEntry(alias, normalized) ?? normalized) as PoolingStrategy;
   if (!POOLING_STRATEGIES.includes(s)) {
     throw new Error(`Unknown pooling "${name}"; expected one of: ${POOLING_STRATEGIES.join(", ")}`);
   }

@@ -2,11 +2,11 @@
  * BertModel: embeddings → N encoder layers → (optional) pooler, over packed batches.
  * Mirrors modeling_bert.py BertModel; RoBERTa is the same encoder with another ModelFamily.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Backend } from "../../backend/backend.js";
 import { getBackend } from "../../backend/index.js";
 import { parseBertConfig, type BertConfig } from "../../config/bert-config.js";
+import { readModelText } from "../../io/model-files.js";
 import { loadWeights } from "../../io/weights.js";
 import type { ModelInput } from "../../tokenizers/encoding.js";
 import { Checkpoint, type LoadReport, type WeightSource } from "../checkpoint.js";
@@ -160,12 +160,7 @@ function isBatch(x: ModelInput | readonly ModelInput[]): x is readonly ModelInpu
 
 export async function readConfig(dir: string): Promise<BertConfig> {
   const file = join(dir, "config.json");
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    throw new Error(`Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
+  const text = await readModelText(file);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
