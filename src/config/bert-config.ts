@@ -49,10 +49,14 @@ export class ConfigError extends Error {
   }
 }
 
-function int(raw: Record<string, unknown>, key: string, fallback: number, min = 1): number {
-  const v = raw[key] ?? fallback;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-    throw new ConfigError(`config.json: expected an integer >= ${min} for "${key}" but received ${JSON.stringify(v)}`, key);
+/**
+ * An integer field within [min, max]. The upper bounds are far above any real model and keep an
+ * absurd value (num_hidden_layers: 1e20) from reaching an allocation as "Invalid array length".
+ */
+function int(raw: Record<string, unknown>, key: string, fallback: number, source: string, min = 1, max = 1 << 24): number {
+  const v = Object.hasOwn(raw, key) && raw[key] !== null ? raw[key] : fallback;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(`${source}: expected an integer from ${min} to ${max} for "${key}" but received ${JSON.stringify(v)}`, key);
   }
   return v;
 }
@@ -80,8 +84,8 @@ export function parseBertConfig(raw: unknown, source = "config.json"): BertConfi
       "position_embedding_type",
     );
   }
-  const hidden = int(r, "hidden_size", 768);
-  const heads = int(r, "num_attention_heads", 12);
+  const hidden = int(r, "hidden_size", 768, source, 1, 1 << 16);
+  const heads = int(r, "num_attention_heads", 12, source, 1, 1 << 12);
   if (hidden % heads !== 0) {
     throw new ConfigError(
       `${source}: hidden_size ${hidden} is not a multiple of num_attention_heads ${heads}`,
@@ -128,16 +132,16 @@ export function parseBertConfig(raw: unknown, source = "config.json"): BertConfi
   return {
     model_type: modelType,
     architectures: archs as string[],
-    vocab_size: int(r, "vocab_size", 30522),
+    vocab_size: int(r, "vocab_size", 30522, source),
     hidden_size: hidden,
-    num_hidden_layers: int(r, "num_hidden_layers", 12),
+    num_hidden_layers: int(r, "num_hidden_layers", 12, source, 1, 1000),
     num_attention_heads: heads,
-    intermediate_size: int(r, "intermediate_size", 3072),
+    intermediate_size: int(r, "intermediate_size", 3072, source, 1, 1 << 20),
     hidden_act: hiddenAct as HiddenAct,
-    max_position_embeddings: int(r, "max_position_embeddings", 512),
-    type_vocab_size: int(r, "type_vocab_size", 2),
+    max_position_embeddings: int(r, "max_position_embeddings", 512, source, 1, 1 << 20),
+    type_vocab_size: int(r, "type_vocab_size", 2, source, 1, 1 << 16),
     layer_norm_eps: eps,
-    pad_token_id: int(r, "pad_token_id", 0, 0),
+    pad_token_id: int(r, "pad_token_id", 0, source, 0),
     position_embedding_type: "absolute",
     id2label,
     label2id,

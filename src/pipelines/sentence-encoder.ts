@@ -20,6 +20,7 @@ import { cosineSimilarity, l2NormalizeInPlace, similarity, type SimilarityFuncti
 import type { PoolingStrategy } from "../pooling/strategies.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { Encoding } from "../tokenizers/encoding.js";
+import { checkEncoding, checkFinite, checkTokenizerFitsModel, type NonFiniteMode } from "./input-check.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/index.js";
 
 export interface SentenceEncoderOptions {
@@ -49,6 +50,8 @@ export interface EmbedOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called for each text that was truncated, with its full token count. */
   onTruncate?: (index: number, numTokens: number, maxLength: number) => void;
+  /** A vector with NaN/Inf (weights holding them, overflow): "error" (default, NonFiniteOutputError) or "warn". */
+  nonFinite?: NonFiniteMode;
 }
 
 export type Quantization = "int8" | "uint8" | "binary" | "ubinary";
@@ -84,7 +87,14 @@ export class SentenceEncoder {
     if (pooling === "pooler" && !model.hasPooler) {
       throw new Error(`${dir} has no pooler weights, so pooling "pooler" is unavailable; use "cls" for the raw [CLS] vector`);
     }
-    const limit = Math.min(model.config.max_position_embeddings - (model.family.positionRule === "roberta" ? model.config.pad_token_id + 1 : 0), tokenizer.modelMaxLength);
+    checkTokenizerFitsModel(tokenizer, model.config, dir);
+    const positions = model.config.max_position_embeddings - (model.family.positionRule === "roberta" ? model.config.pad_token_id + 1 : 0);
+    if (positions < 2) {
+      throw new Error(
+        `${join(dir, "config.json")}: "max_position_embeddings" ${model.config.max_position_embeddings} leaves ${positions} positions after RoBERTa's offset ("pad_token_id" ${model.config.pad_token_id} + 1); expected at least 2`,
+      );
+    }
+    const limit = Math.min(positions, tokenizer.modelMaxLength);
     const maxLength = options.maxLength ?? Math.min(defaults.maxSeqLength ?? limit, limit);
     if (!Number.isInteger(maxLength) || maxLength < 2 || maxLength > limit) {
       throw new Error(`Expected maxLength between 2 and ${limit} for ${dir} but received ${options.maxLength}`);
@@ -135,6 +145,7 @@ export class SentenceEncoder {
       counts[w.text]++;
     });
     for (let i = 0; i < result.length; i++) {
+      checkFinite(result[i], i, options.nonFinite);
       if (counts[i] > 1) for (let c = 0; c < result[i].length; c++) result[i][c] /= counts[i];
       if (this.normalize) l2NormalizeInPlace(result[i]);
     }
@@ -157,6 +168,7 @@ export class SentenceEncoder {
       const res = this.model.forward(batch.map((i) => encodings[i]), { outputHiddenStates: needsHiddenStates({ strategy: "none", layers: this.layers }) });
       const vectors = pool(res, { strategy: "none", layers: this.layers, normalize: this.normalize }, this.model.config.num_hidden_layers);
       batch.forEach((i, k) => {
+        checkFinite(vectors[k], i, options.nonFinite);
         const width = vectors[k].length / encodings[i].inputIds.length;
         out[i] = {
           tokens: encodings[i].tokens,
@@ -179,7 +191,14 @@ export class SentenceEncoder {
     return v.map((a) => v.map((b) => cosineSimilarity(a, b)));
   }
 
+  /** The windows of one text, each checked against the model's tables (InvalidInputError names the text). */
   private encodeText(text: string, index: number, mode: LongInputMode, options: EmbedOptions): Encoding[] {
+    const windows = this.windowsOf(text, index, mode, options);
+    for (const w of windows) checkEncoding(w, index, this.model.config);
+    return windows;
+  }
+
+  private windowsOf(text: string, index: number, mode: LongInputMode, options: EmbedOptions): Encoding[] {
     const full = this.tokenizer.encode(text, undefined, { truncation: false });
     const n = full.inputIds.length;
     if (n <= this.maxLength) return [full];

@@ -118,9 +118,11 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
           ? sink.writeJsonLine({ text: inputs[i], tokens: r.tokens, embedding: r.vectors.map((v) => Array.from(v)) })
           : sink.write(`${JSON.stringify(inputs[i])}\n${r.tokens.map((t, k) => `  ${t}\t${preview(r.vectors[k])}`).join("\n")}\n`),
       );
-    } finally {
-      await sink.close();
+    } catch (err) {
+      await sink.discard();
+      throw err;
     }
+    await sink.close();
   } else {
     const vectors = await encoder.embed(inputs, options);
     if (format === "jsonl" || format === "text") {
@@ -131,9 +133,11 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
             ? sink.writeJsonLine({ text: inputs[i], embedding: Array.from(v) })
             : sink.write(`${JSON.stringify(inputs[i])}\n  [${v.length}] ${preview(v)}\n`),
         );
-      } finally {
-        await sink.close();
+      } catch (err) {
+        await sink.discard();
+        throw err;
       }
+      await sink.close();
     } else {
       await writeEmbeddings(format, vectors.map((v, i) => ({ text: inputs[i], embedding: v })), flags.output);
     }

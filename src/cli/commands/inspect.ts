@@ -113,9 +113,11 @@ async function runInspect(name: string, flags: InspectFlags): Promise<void> {
   const sink = new OutputSink(flags.output);
   try {
     sink.write(format === "text" ? renderReport(report, flags.files) : JSON.stringify(report, null, format === "json" ? 2 : undefined) + "\n");
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
 }
 
 export async function inspectModel(name: string): Promise<InspectReport> {

@@ -45,7 +45,9 @@ export class BertModel {
   static async fromPretrained(dir: string, options: LoadOptions = {}): Promise<BertModel> {
     const config = await readConfig(dir);
     const weights = await loadWeights(dir);
-    return BertModel.fromWeights(config, weights, options.backend ?? getBackend(), dir);
+    const model = BertModel.fromWeights(config, weights, options.backend ?? getBackend(), dir);
+    warnAboutExtraLayers(model, dir);
+    return model;
   }
 
   /** Builds the model from a config and any weight source (tests make tiny random ones). */
@@ -156,6 +158,20 @@ export function rowBlocks(seqStarts: Int32Array, maxRows: number): RowBlock[] {
 
 function isBatch(x: ModelInput | readonly ModelInput[]): x is readonly ModelInput[] {
   return Array.isArray(x);
+}
+
+/** Layers in the checkpoint beyond config.json's num_hidden_layers are not silently dropped: a loud warning counts them. */
+function warnAboutExtraLayers(model: BertModel, dir: string): void {
+  const layers = model.config.num_hidden_layers;
+  const extra = model.loadReport.unexpectedKeys.filter((name) => {
+    const m = /(?:^|\.)encoder\.layer\.(\d+)\./.exec(name);
+    return m !== null && Number(m[1]) >= layers;
+  });
+  if (extra.length === 0) return;
+  process.emitWarning(
+    `${join(dir, "config.json")}: "num_hidden_layers" is ${layers}, but the checkpoint holds ${extra.length} tensors of further layers (e.g. "${extra[0]}"), which are not used`,
+    { type: "BertTsWarning", code: "BERT_TS_UNUSED_LAYERS" },
+  );
 }
 
 export async function readConfig(dir: string): Promise<BertConfig> {
