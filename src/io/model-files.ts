@@ -89,10 +89,10 @@ export async function readModelText(file: string, maxBytes = MAX_TEXT_FILE_BYTES
   return text;
 }
 
-/** A JSON file (any JSON value); null when it does not exist. Parse errors name the file. */
-export async function readModelJsonIfExists(file: string): Promise<unknown | null> {
+/** A JSON file (any JSON value, null included); undefined when it does not exist. Parse errors name the file. */
+export async function readModelJsonIfExists(file: string): Promise<unknown> {
   const text = await readModelTextIfExists(file);
-  if (text === null) return null;
+  if (text === null) return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {

@@ -159,7 +159,7 @@ export class Checkpoint {
     const sameShape = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
     if (!sameShape || t.numel !== expected) {
       throw new CheckpointError(
-        `${this.label}: weight "${fileName}" has shape [${t.shape.join(", ")}] but the config implies [${shape.join(", ")}]`,
+        `${this.label}: weight "${fileName}" has shape [${t.shape.join(", ")}] but config.json implies [${shape.join(", ")}]`,
       );
     }
     this.used.add(fileName);

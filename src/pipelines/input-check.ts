@@ -27,7 +27,10 @@ export function checkTokenizerFitsModel(tokenizer: Tokenizer, config: BertConfig
   const specials = tokenizer.allSpecialIds.filter((id) => id >= vocab);
   const where = `${dir}: the tokenizer files (tokenizer.json or vocab.txt / vocab.json)`;
   if (specials.length > 0) {
-    throw new Error(`${where} give special token id ${Math.max(...specials)}, but config.json "vocab_size" is ${vocab}: expected every id below it (tokenizer and weights do not belong together)`);
+    const id = Math.max(...specials);
+    throw new Error(
+      `${where} give special token ${JSON.stringify(tokenizer.convertIdsToTokens(id))} id ${id}, but config.json "vocab_size" is ${vocab}: expected every id below it (a special token missing from the vocabulary, or tokenizer and weights that do not belong together)`,
+    );
   }
   if (tokenizer.vocabSize > vocab) {
     process.emitWarning(

@@ -39,8 +39,8 @@ function checkModules(json: unknown, dir: string, file: string): StModule[] {
 
 /** sentence_bert_config.json's max_seq_length: a positive integer when present. */
 function maxSeqLengthOf(json: unknown, file: string): number | undefined {
-  if (json === null) return undefined;
-  if (typeof json !== "object" || Array.isArray(json)) throw new ModelFileError(file, "expected a JSON object");
+  if (json === undefined) return undefined;
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new ModelFileError(file, "expected a JSON object");
   const v = (json as Record<string, unknown>).max_seq_length;
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
@@ -75,7 +75,7 @@ export async function readDefaultPooling(dir: string, hasPooler: boolean, family
   const maxSeqLength = maxSeqLengthOf(await readModelJsonIfExists(stFile), stFile);
   const modulesFile = join(dir, "modules.json");
   const modulesJson = await readModelJsonIfExists(modulesFile);
-  if (modulesJson !== null) {
+  if (modulesJson !== undefined) {
     const list = checkModules(modulesJson, dir, modulesFile);
     const poolingModule = list.find((m) => m.type === "sentence_transformers.models.Pooling");
     const normalize = list.some((m) => m.type === "sentence_transformers.models.Normalize");
@@ -90,8 +90,8 @@ export async function readDefaultPooling(dir: string, hasPooler: boolean, family
     if (poolingModule) {
       const file = join(pathInsideFolder(dir, poolingModule.path ?? "1_Pooling", modulesFile, "path"), "config.json");
       const cfg = await readModelJsonIfExists(file);
-      if (cfg === null) throw new ModelFileError(file, "file not found (named by modules.json)");
-      if (typeof cfg !== "object" || Array.isArray(cfg)) throw new ModelFileError(file, "expected a JSON object");
+      if (cfg === undefined) throw new ModelFileError(file, "file not found (named by modules.json)");
+      if (typeof cfg !== "object" || cfg === null || Array.isArray(cfg)) throw new ModelFileError(file, "expected a JSON object");
       const strategy = poolingFromSentenceTransformers(cfg as Record<string, unknown>, file);
       return { strategy, normalize, source: "sentence-transformers modules.json", maxSeqLength };
     }
