@@ -7,6 +7,7 @@ export type { Encoding, ModelInput } from "./tokenizers/encoding.js";
 export { resolveModel, ModelNotFoundError } from "./io/hub.js";
 export type { ResolveOptions, ResolvedModel, LookedIn } from "./io/hub.js";
 export { WeightStore, loadWeights, WeightFileError } from "./io/weights.js";
+export { ModelFileError } from "./io/model-files.js";
 export type { WeightDType, WeightTensor } from "./io/weights.js";
 export { readSafetensors } from "./io/safetensors.js";
 export { readTorchCheckpoint } from "./io/torch-checkpoint.js";
@@ -26,6 +27,7 @@ export { explainPooling, type ExplanationMeasure, type PoolingExplanation } from
 export { cosineSimilarity, dot, euclideanDistance, l2NormalizeInPlace, similarity, type SimilarityFunction } from "./pooling/similarity.js";
 export { readDefaultPooling, type DefaultPooling } from "./pooling/defaults.js";
 export { SentenceEncoder, quantizeEmbeddings, type SentenceEncoderOptions, type EmbedOptions, type Quantization, type DocumentEmbedding, type EmbeddedPart, type SentenceEmbedOptions } from "./pipelines/sentence-encoder.js";
+export { InvalidInputError, NonFiniteOutputError, type NonFiniteMode } from "./pipelines/input-check.js";
 export { semanticSearch, type SearchHit, type SearchOptions } from "./pipelines/semantic-search.js";
 export type { TokenClassificationPipeline, TokenClassificationOptions, TokenClassificationResult, TokenClassificationEntity, TokenEntity, EntityGroup, AggregationStrategy, QuestionAnsweringPipeline, QuestionAnsweringInput, QuestionAnsweringOptions, QuestionAnsweringAnswer, QuestionAnsweringResult, QuestionAnsweringSpan } from "./pipelines/index.js";
 export { BertForTokenClassification, TokenClassifierOutput, BertForQuestionAnswering, QuestionAnsweringOutput } from "./heads/index.js";

@@ -24,6 +24,7 @@ import type { EncoderOutput } from "../models/output.js";
 import type { PoolingStrategy } from "../pooling/strategies.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { Encoding } from "../tokenizers/encoding.js";
+import { checkEncoding, checkFinite, checkTokenizerFitsModel, type NonFiniteMode } from "./input-check.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/index.js";
 
 export interface SentenceEncoderOptions {
@@ -55,6 +56,8 @@ export interface EmbedOptions extends PromptOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called for each text that was truncated, with its full token count. */
   onTruncate?: (index: number, numTokens: number, maxLength: number) => void;
+  /** A vector with NaN/Inf (weights holding them, overflow): "error" (default, NonFiniteOutputError) or "warn". */
+  nonFinite?: NonFiniteMode;
 }
 
 /** A part of a document (a token window or a sentence) and its vector. */
@@ -136,7 +139,14 @@ export class SentenceEncoder {
     if (pooling === "cls_attention" && options.layers !== undefined && options.layers.kind !== "last") {
       throw new Error('Pooling "cls_attention" reads the last layer only (its weights are that layer\'s attention); leave out the layer selection');
     }
-    const limit = Math.min(model.config.max_position_embeddings - (model.family.positionRule === "roberta" ? model.config.pad_token_id + 1 : 0), tokenizer.modelMaxLength);
+    checkTokenizerFitsModel(tokenizer, model.config, dir);
+    const positions = model.config.max_position_embeddings - (model.family.positionRule === "roberta" ? model.config.pad_token_id + 1 : 0);
+    if (positions < 2) {
+      throw new Error(
+        `${join(dir, "config.json")}: "max_position_embeddings" ${model.config.max_position_embeddings} leaves ${positions} positions after RoBERTa's offset ("pad_token_id" ${model.config.pad_token_id} + 1); expected at least 2`,
+      );
+    }
+    const limit = Math.min(positions, tokenizer.modelMaxLength);
     const maxLength = options.maxLength ?? Math.min(defaults.maxSeqLength ?? limit, limit);
     if (!Number.isInteger(maxLength) || maxLength < 2 || maxLength > limit) {
       throw new Error(`Expected maxLength between 2 and ${limit} for ${dir} but received ${options.maxLength}`);
@@ -244,6 +254,7 @@ export class SentenceEncoder {
     const pooled = await this.runWindows(windows.map((w) => w.encoding), options, texts.length, this.promptLength(prompt));
     const result: RawWindow[][] = texts.map(() => []);
     windows.forEach((w, k) => result[w.text].push({ vector: pooled[k], numTokens: w.encoding.inputIds.length, span: characterSpan(w.encoding) }));
+    windows.forEach((w, k) => checkFinite(pooled[k], w.text, options.nonFinite));
     return result;
   }
 
@@ -264,6 +275,7 @@ export class SentenceEncoder {
       const res = this.model.forward(batch.map((i) => encodings[i]), forwardOptionsFor({ strategy: "none", layers: this.layers }));
       const vectors = pool(res, { strategy: "none", layers: this.layers, normalize: this.normalize }, this.model.config.num_hidden_layers);
       batch.forEach((i, k) => {
+        checkFinite(vectors[k], i, options.nonFinite);
         const width = vectors[k].length / encodings[i].inputIds.length;
         out[i] = {
           tokens: encodings[i].tokens,
@@ -337,7 +349,14 @@ export class SentenceEncoder {
     return this.modules ? this.modules.dense.reduce((v, layer) => applyDense(layer, v), pooled) : pooled;
   }
 
+  /** The windows of one text, each checked against the model's tables (InvalidInputError names the text). */
   private encodeText(text: string, index: number, mode: LongInputMode, options: EmbedOptions): Encoding[] {
+    const windows = this.windowsOf(text, index, mode, options);
+    for (const w of windows) checkEncoding(w, index, this.model.config);
+    return windows;
+  }
+
+  private windowsOf(text: string, index: number, mode: LongInputMode, options: EmbedOptions): Encoding[] {
     const full = this.tokenizer.encode(text, undefined, { truncation: false });
     const n = full.inputIds.length;
     if (n <= this.maxLength) return [full];

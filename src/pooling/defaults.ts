@@ -5,7 +5,8 @@
  * [CLS] vector.
  */
 import { join } from "node:path";
-import { readJsonIfExists, readSentenceTransformersModules, type SentenceTransformersModules } from "./st-modules.js";
+import { ModelFileError, readModelJsonIfExists } from "../io/model-files.js";
+import { readSentenceTransformersModules, type SentenceTransformersModules } from "./st-modules.js";
 import type { PoolingStrategy, TokenPooling } from "./strategies.js";
 
 export interface DefaultPooling {
@@ -24,13 +25,25 @@ function strategyOfModes(modes: readonly TokenPooling[]): PoolingStrategy {
   return modes.length === 2 && modes[0] === "cls" && modes[1] === "mean" ? "cls_mean" : modes[0];
 }
 
+/** sentence_bert_config.json's max_seq_length: a positive integer when present. */
+function maxSeqLengthOf(json: unknown, file: string): number | undefined {
+  if (json === undefined) return undefined;
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new ModelFileError(file, "expected a JSON object");
+  const v = (json as Record<string, unknown>).max_seq_length;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
+    throw new ModelFileError(file, `expected a positive integer for "max_seq_length" but received ${JSON.stringify(v)}`, "max_seq_length");
+  }
+  return v;
+}
+
 /**
  * hasPooler: the checkpoint has trained pooler weights; familyDefault: the model family's choice
  * when no sentence-transformers config exists ("pooler" for BERT, "cls" for RoBERTa).
  */
 export async function readDefaultPooling(dir: string, hasPooler: boolean, familyDefault: "pooler" | "cls" = "pooler"): Promise<DefaultPooling> {
-  const stConfig = (await readJsonIfExists(join(dir, "sentence_bert_config.json"))) as { max_seq_length?: unknown } | undefined;
-  const maxSeqLength = typeof stConfig?.max_seq_length === "number" ? stConfig.max_seq_length : undefined;
+  const stFile = join(dir, "sentence_bert_config.json");
+  const maxSeqLength = maxSeqLengthOf(await readModelJsonIfExists(stFile), stFile);
   const modules = await readSentenceTransformersModules(dir);
   if (modules) {
     const strategy = strategyOfModes(modules.pooling.modes);

@@ -7,6 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ModelFileError, pathInsideFolder } from "../io/model-files.js";
 import { loadWeights } from "../io/weights.js";
 import { TOKEN_POOLINGS, type TokenPooling } from "./strategies.js";
 
@@ -85,7 +86,7 @@ export function readPoolingConfig(cfg: Record<string, unknown>, file: string): P
 }
 
 async function readDense(dir: string, path: string): Promise<DenseModule> {
-  const folder = join(dir, path);
+  const folder = pathInsideFolder(dir, path, join(dir, "modules.json"), "path");
   const file = join(folder, "config.json");
   const cfg = (await readJsonIfExists(file)) as Record<string, unknown> | undefined;
   if (!cfg) throw new Error(`${file} is missing (named by modules.json)`);
@@ -130,12 +131,13 @@ export async function readSentenceTransformersModules(dir: string): Promise<Sent
   const dense: DenseModule[] = [];
   let normalize = false;
   const parts: string[] = [];
-  for (const m of list as { type?: unknown; path?: unknown }[]) {
+  for (const [i, m] of (list as { type?: unknown; path?: unknown }[]).entries()) {
+    if (typeof m !== "object" || m === null || Array.isArray(m)) throw new ModelFileError(join(dir, "modules.json"), `[${i}] is not an object`, `[${i}]`);
     const type = typeof m.type === "string" ? m.type : String(m.type);
     const path = typeof m.path === "string" ? m.path : "";
     if (type === TRANSFORMER) continue;
     if (type === POOLING) {
-      const file = join(dir, path || "1_Pooling", "config.json");
+      const file = join(pathInsideFolder(dir, path || "1_Pooling", join(dir, "modules.json"), "path"), "config.json");
       const cfg = await readJsonIfExists(file);
       if (typeof cfg !== "object" || cfg === null) throw new Error(`${file} is missing (named by modules.json)`);
       pooling = readPoolingConfig(cfg as Record<string, unknown>, file);

@@ -9,7 +9,8 @@
  *   lone surrogates).
  */
 import { existsSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
+import { readModelTextIfExists } from "../io/model-files.js";
 import { join } from "node:path";
 import { createDecoder, WordPieceDecoder } from "./decoders/index.js";
 import { createModel, loadVocabTxt, WordPiece, type Vocab } from "./models/index.js";
@@ -285,12 +286,10 @@ export async function readFolderConfig(dir: string): Promise<TokenizerFolderConf
 export async function readJson<T>(path: string, required: true): Promise<T>;
 export async function readJson<T>(path: string, required: false): Promise<T | null>;
 export async function readJson<T>(path: string, required: boolean): Promise<T | null> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    if (!required && (err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new Error(`Cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  const text = await readModelTextIfExists(path);
+  if (text === null) {
+    if (!required) return null;
+    throw new Error(`Cannot read ${path}: file not found`);
   }
   let value: unknown;
   try {

@@ -11,7 +11,7 @@
  * Lone surrogates are encoded as U+FFFD (Python's slow tokenizer would raise UnicodeEncodeError).
  */
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readModelText } from "../io/model-files.js";
 import { join } from "node:path";
 import { checkFolder, completeFolder, readFolderConfig, readJson, type TokenizerFolderConfig } from "./bert-tokenizer.js";
 import { ByteLevelDecoder, createDecoder } from "./decoders/index.js";
@@ -204,11 +204,7 @@ function modelMaxLength(config: TokenizerFolderConfig): number {
 }
 
 async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (err) {
-    throw new Error(`Cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  return readModelText(path);
 }
 
 /** Runs f; errors name the file they came from. */

@@ -125,6 +125,12 @@ export function checkTokenizerJson(json: TokenizerJson, source: string): void {
 
 /** tokenizer.json's added_tokens with the Rust library's defaults filled in. */
 export function addedTokensFromJson(list: readonly AddedTokenJson[] | undefined): AddedToken[] {
+  if (list !== undefined && list !== null && !Array.isArray(list)) throw new Error("added_tokens must be an array");
+  (list ?? []).forEach((t, i) => {
+    if (typeof t !== "object" || t === null) throw new Error(`added_tokens[${i}] is not an object`);
+    if (!Number.isInteger(t.id) || t.id < 0) throw new Error(`added_tokens[${i}]: expected a non-negative integer "id" but received ${JSON.stringify(t.id)}`);
+    if (typeof t.content !== "string" || t.content === "") throw new Error(`added_tokens[${i}]: expected a non-empty string "content" but received ${JSON.stringify(t.content)}`);
+  });
   return (list ?? []).map((t) => ({
     id: t.id,
     content: t.content,

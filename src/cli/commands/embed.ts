@@ -184,9 +184,11 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
           ? sink.writeJsonLine({ text: inputs[i], tokens: r.tokens, embedding: r.vectors.map((v) => Array.from(v)) })
           : sink.write(`${JSON.stringify(inputs[i])}\n${r.tokens.map((t, k) => `  ${t}\t${preview(r.vectors[k])}`).join("\n")}\n`),
       );
-    } finally {
-      await sink.close();
+    } catch (err) {
+      await sink.discard();
+      throw err;
     }
+    await sink.close();
   } else if (withParts) {
     const docs = split ? await encoder.embedSentences(inputs, { ...options, locale: flags.locale, sentencePooling: windowPooling }) : await encoder.embedWithWindows(inputs, options);
     await writeDocuments(format as "jsonl" | "json" | "text", inputs, docs, split ? "sentences" : "windows", flags.output);
@@ -200,9 +202,11 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
             ? sink.writeJsonLine({ text: inputs[i], embedding: Array.from(v) })
             : sink.write(`${JSON.stringify(inputs[i])}\n  [${v.length}] ${preview(v)}\n`),
         );
-      } finally {
-        await sink.close();
+      } catch (err) {
+        await sink.discard();
+        throw err;
       }
+      await sink.close();
     } else {
       await writeEmbeddings(format, vectors.map((v, i) => ({ text: inputs[i], embedding: v })), flags.output);
     }

@@ -106,9 +106,11 @@ async function runSimilarity(args: string[], flags: SimilarityFlags): Promise<vo
         }
       }
     }
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
   if (truncated > 0) {
     process.stderr.write(`bert-ts: ${truncated} text(s) were longer than ${encoder.maxLength} tokens and were truncated (raise --max-length up to the model's limit)\n`);
   }

@@ -14,10 +14,18 @@ export function createModel(config: ModelJson, source: string): TokenizerModel {
   switch (config.type) {
     case "WordPiece": {
       const c = config as WordPieceModelJson;
+      const maxChars = c.max_input_chars_per_word ?? 100;
+      // -1 or 0 would silently turn every word into [UNK]: refuse it.
+      if (!Number.isInteger(maxChars) || maxChars < 1) {
+        throw new Error(`${source}: expected a positive integer for model.max_input_chars_per_word but received ${JSON.stringify(maxChars)}`);
+      }
+      for (const key of ["unk_token", "continuing_subword_prefix"] as const) {
+        if (c[key] !== undefined && typeof c[key] !== "string") throw new Error(`${source}: expected a string for model.${key} but received ${JSON.stringify(c[key])}`);
+      }
       return new WordPiece(vocabFromObject(c.vocab, source), {
         unkToken: c.unk_token ?? "[UNK]",
         continuingSubwordPrefix: c.continuing_subword_prefix ?? "##",
-        maxInputCharsPerWord: c.max_input_chars_per_word ?? 100,
+        maxInputCharsPerWord: maxChars,
       });
     }
     case "BPE":
