@@ -49,6 +49,8 @@ export interface TokenizerFolderConfig {
   specialTokensMap: Record<string, SpecialTokenValue | SpecialTokenValue[]>;
   /** config.json's max_position_embeddings, the fallback for model_max_length. */
   maxPositionEmbeddings?: number;
+  /** config.json's model_type (picks the tokenizer class when tokenizer_config.json names none). */
+  modelType?: string;
   /** added_tokens.json (old transformers format): token → id. */
   addedTokensJson?: Record<string, number>;
 }
@@ -253,6 +255,7 @@ export function completeFolder(folder: Partial<TokenizerFolderConfig>): Tokenize
     tokenizerConfig: folder.tokenizerConfig ?? {},
     specialTokensMap: folder.specialTokensMap ?? {},
     maxPositionEmbeddings: folder.maxPositionEmbeddings,
+    modelType: folder.modelType,
     addedTokensJson: folder.addedTokensJson,
   };
 }
@@ -271,13 +274,14 @@ export async function checkFolder(dir: string): Promise<void> {
 export async function readFolderConfig(dir: string): Promise<TokenizerFolderConfig> {
   const tokenizerConfig = (await readJson<TokenizerConfigJson>(join(dir, "tokenizer_config.json"), false)) ?? {};
   const specialTokensMap = (await readJson<Record<string, SpecialTokenValue>>(join(dir, "special_tokens_map.json"), false)) ?? {};
-  const modelConfig = await readJson<{ max_position_embeddings?: number }>(join(dir, "config.json"), false);
+  const modelConfig = await readJson<{ max_position_embeddings?: number; model_type?: unknown }>(join(dir, "config.json"), false);
   const addedTokensJson = await readJson<Record<string, number>>(join(dir, "added_tokens.json"), false);
   const mpe = modelConfig?.max_position_embeddings;
   return {
     tokenizerConfig,
     specialTokensMap,
     maxPositionEmbeddings: typeof mpe === "number" && mpe > 0 ? mpe : undefined,
+    modelType: typeof modelConfig?.model_type === "string" ? modelConfig.model_type : undefined,
     addedTokensJson: addedTokensJson ?? undefined,
   };
 }

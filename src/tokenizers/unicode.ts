@@ -91,3 +91,6 @@ export function codePointLength(s: string): number {
   }
   return n;
 }
+
+/** Python's str.isspace() for the first character (slow tokenizers' whitespace tests). */
+export const PYTHON_SPACE = /^[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;

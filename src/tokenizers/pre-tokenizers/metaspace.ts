@@ -1,0 +1,69 @@
+/**
+ * tokenizers' Metaspace pre-tokenizer: spaces become "▁", a "▁" is put before the text unless it
+ * already starts with one (prepend_scheme "always"; "first": only at the start of the input;
+ * "never"), and with `split` the text is cut before every "▁" (each word keeps its "▁" in front).
+ * Words are rewritten (space → ▁, prefix added); the prepended "▁" maps to the word's first
+ * character, as tokenizers' NormalizedString::prepend aligns it.
+ */
+import type { PreTokenizer, RewrittenWord, WordSpans } from "./pre-tokenizer.js";
+
+export const METASPACE = "\u2581";
+
+export type PrependScheme = "always" | "first" | "never";
+
+export interface MetaspaceOptions {
+  replacement: string;
+  prependScheme: PrependScheme;
+  split: boolean;
+}
+
+export class MetaspacePreTokenizer implements PreTokenizer {
+  constructor(private readonly options: MetaspaceOptions) {}
+
+  preTokenize(text: string, from: number, to: number, out: WordSpans): void {
+    if (to <= from) return;
+    const { replacement, prependScheme, split } = this.options;
+    const first = text[from];
+    const prepend = first !== " " && first !== replacement && (prependScheme === "always" || (prependScheme === "first" && from === 0));
+    if (!split) {
+      out.pushRewritten(from, to, rewrite(text, from, to, prepend, replacement));
+      return;
+    }
+    let start = from;
+    for (let i = from + 1; i <= to; i++) {
+      if (i < to && text[i] !== " " && text[i] !== replacement) continue;
+      out.pushRewritten(start, i, rewrite(text, start, i, prepend && start === from, replacement));
+      start = i;
+    }
+  }
+}
+
+function rewrite(text: string, from: number, to: number, prepend: boolean, replacement: string): RewrittenWord {
+  const word = text.slice(from, to).replaceAll(" ", replacement);
+  if (!prepend) return { text: word, starts: null, ends: null };
+  const n = word.length + replacement.length;
+  const starts = new Int32Array(n);
+  const ends = new Int32Array(n);
+  for (let k = 0; k < replacement.length; k++) ends[k] = 1;
+  for (let k = replacement.length; k < n; k++) {
+    starts[k] = k - replacement.length;
+    ends[k] = k - replacement.length + 1;
+  }
+  return { text: replacement + word, starts, ends };
+}
+
+const WHITESPACE = /\s/u;
+
+/** WhitespaceSplit: words are the runs of non-whitespace (Rust's char::is_whitespace). */
+export class WhitespaceSplitPreTokenizer implements PreTokenizer {
+  preTokenize(text: string, from: number, to: number, out: WordSpans): void {
+    let start = -1;
+    for (let i = from; i < to; i++) {
+      if (WHITESPACE.test(text[i])) {
+        if (start >= 0) out.push(start, i);
+        start = -1;
+      } else if (start < 0) start = i;
+    }
+    if (start >= 0) out.push(start, to);
+  }
+}
