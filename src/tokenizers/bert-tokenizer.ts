@@ -14,10 +14,11 @@ import { join } from "node:path";
 import { createDecoder, WordPieceDecoder } from "./decoders/index.js";
 import { createModel, loadVocabTxt, WordPiece, type Vocab } from "./models/index.js";
 import { BertNormalizer, createNormalizer } from "./normalizers/index.js";
-import { BertProcessing, createPostProcessor } from "./post-processors/index.js";
+import { familyByName, layoutProcessor, tokenizerFamily, type TokenizerFamily } from "./families.js";
+import { createPostProcessor } from "./post-processors/index.js";
 import { BertPreTokenizer, createPreTokenizer } from "./pre-tokenizers/index.js";
 import type { AddedToken } from "./added-tokens.js";
-import { addedTokensFromJson, checkTokenizerJson, type TokenizerJson } from "./tokenizer-json.js";
+import { addedTokensFromJson, checkTokenizerJson, readSpecialTokens, type TokenizerJson } from "./tokenizer-json.js";
 import { Tokenizer, type SpecialTokenNames, type TokenizerParts } from "./tokenizer.js";
 
 /** Which files to load from: "auto" prefers tokenizer.json. */
@@ -105,8 +106,9 @@ export class BertTokenizer extends Tokenizer {
     const model = createModel(json.model, source);
     const addedTokens = addedTokensFromJson(json.added_tokens);
     const config = completeFolder(folder);
+    const family = wordPieceFamily(config);
     const unkFromModel = json.model.type === "WordPiece" && typeof json.model.unk_token === "string" ? json.model.unk_token : undefined;
-    const specialTokens = specialTokenNames(config, (t) => model.tokenToId(t) !== undefined || addedTokens.some((a) => a.content === t), unkFromModel);
+    const specialTokens = specialTokenNames(config, family, (t) => model.tokenToId(t) !== undefined || addedTokens.some((a) => a.content === t), unkFromModel);
     return new BertTokenizer(
       {
         normalizer: createNormalizer(json.normalizer),
@@ -118,6 +120,7 @@ export class BertTokenizer extends Tokenizer {
         specialTokens,
         modelMaxLength: modelMaxLength(config),
         cleanUpTokenizationSpaces: config.tokenizerConfig.clean_up_tokenization_spaces ?? true,
+        returnTokenTypeIds: family.tokenTypeIds,
       },
       "tokenizer.json",
     );
@@ -127,7 +130,8 @@ export class BertTokenizer extends Tokenizer {
   static fromVocab(vocab: Vocab, folder: Partial<TokenizerFolderConfig> = {}): BertTokenizer {
     const config = completeFolder(folder);
     const tc = config.tokenizerConfig;
-    const specialTokens = specialTokenNames(config, () => true);
+    const family = wordPieceFamily(config);
+    const specialTokens = specialTokenNames(config, family, () => true);
     // Special tokens missing from vocab.txt get ids after it, as transformers adds them.
     let nextId = vocab.idToToken.length;
     const addedTokens: AddedToken[] = [];
@@ -155,6 +159,8 @@ export class BertTokenizer extends Tokenizer {
         normalized: (t.special ?? false) ? false : (t.normalized ?? true),
       });
     }
+    const attributes = readSpecialTokens(config, family).attributes;
+    for (const [key, name] of Object.entries(specialTokens)) if (typeof name === "string") addToken(name, true, undefined, attributes.get(key) ?? {});
     for (const name of allSpecialNames(specialTokens)) addToken(name, true);
     for (const [content, id] of Object.entries(config.addedTokensJson ?? {})) addToken(content, false, id, { normalized: true });
 
@@ -181,16 +187,29 @@ export class BertTokenizer extends Tokenizer {
         }),
         preTokenizer: new BertPreTokenizer(neverSplit),
         model,
-        postProcessor: new BertProcessing(clsId, sepId),
+        postProcessor: layoutProcessor(family, clsId, sepId),
         decoder: new WordPieceDecoder("##", false),
         addedTokens,
         specialTokens,
         modelMaxLength: modelMaxLength(config),
         cleanUpTokenizationSpaces: tc.clean_up_tokenization_spaces ?? true,
+        returnTokenTypeIds: family.tokenTypeIds,
       },
       "vocab.txt",
     );
   }
+}
+
+/** The WordPiece class a folder names (BERT, DistilBERT, ELECTRA, MPNet); BERT's when it names none of them. */
+function wordPieceFamily(config: TokenizerFolderConfig): TokenizerFamily {
+  let family: TokenizerFamily | undefined;
+  try {
+    family = tokenizerFamily(config.tokenizerConfig.tokenizer_class, config.modelType, "tokenizer_config.json");
+  } catch {
+    family = undefined;
+  }
+  const wordPiece = ["BertTokenizer", "DistilBertTokenizer", "ElectraTokenizer", "MPNetTokenizer"];
+  return family !== undefined && wordPiece.includes(family.className) ? family : familyByName("BertTokenizer");
 }
 
 function tokenId(name: string | undefined, vocab: Vocab, added: readonly AddedToken[], what: string): number {
@@ -215,7 +234,8 @@ function contentOf(value: SpecialTokenValue | undefined): string | undefined {
  * Special token names: special_tokens_map.json over tokenizer_config.json over BERT's defaults
  * (a default is used only if the vocabulary has it).
  */
-function specialTokenNames(config: TokenizerFolderConfig, exists: (token: string) => boolean, unkFromModel?: string): SpecialTokenNames {
+function specialTokenNames(config: TokenizerFolderConfig, family: TokenizerFamily, exists: (token: string) => boolean, unkFromModel?: string): SpecialTokenNames {
+  const defaults = family.specials;
   const read = (key: string): string | undefined => {
     const fromMap = config.specialTokensMap[key];
     if (fromMap !== undefined && !Array.isArray(fromMap)) return contentOf(fromMap);
@@ -231,11 +251,11 @@ function specialTokenNames(config: TokenizerFolderConfig, exists: (token: string
     ? additionalRaw.map((v) => contentOf(v as SpecialTokenValue)).filter((v): v is string => v !== undefined)
     : [];
   return {
-    unk: read("unk_token") ?? unkFromModel ?? BERT_DEFAULT_SPECIALS.unk,
-    sep: withDefault("sep_token", BERT_DEFAULT_SPECIALS.sep),
-    pad: withDefault("pad_token", BERT_DEFAULT_SPECIALS.pad),
-    cls: withDefault("cls_token", BERT_DEFAULT_SPECIALS.cls),
-    mask: withDefault("mask_token", BERT_DEFAULT_SPECIALS.mask),
+    unk: read("unk_token") ?? unkFromModel ?? defaults.unk,
+    sep: withDefault("sep_token", defaults.sep),
+    pad: withDefault("pad_token", defaults.pad),
+    cls: withDefault("cls_token", defaults.cls),
+    mask: withDefault("mask_token", defaults.mask),
     bos: read("bos_token"),
     eos: read("eos_token"),
     additional,

@@ -51,6 +51,22 @@ export class SentencePieceTokenizer extends Tokenizer {
     this.family = family;
   }
 
+  /**
+   * The pieces of a text, no special tokens (transformers' tokenize()). As in the slow tokenizer,
+   * an unknown piece is the text it stands for (normalized), not "<unk>" (the fast one says "<unk>").
+   */
+  override tokenize(text: string): string[] {
+    if (this.source !== "sentencepiece") return super.tokenize(text);
+    const enc = this.encode(text, null, { addSpecialTokens: false });
+    const unk = this.unkTokenId;
+    const normalizer = this.parts.normalizer;
+    return enc.tokens.map((token, k) => {
+      if (enc.inputIds[k] !== unk || normalizer === null) return token;
+      const [s, e] = enc.offsets[k];
+      return normalizer.normalize(text.slice(s, e)).text.replaceAll("\u2581", "");
+    });
+  }
+
   /** Loads a folder: tokenizer.json when present (source "auto"), else the `.model` file. */
   static async fromPretrained(dir: string, options: { source?: SentencePieceSource } = {}): Promise<SentencePieceTokenizer> {
     await checkFolder(dir);
