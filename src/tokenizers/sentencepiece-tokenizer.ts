@@ -15,7 +15,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { readSentencePieceModel, PieceType, type SentencePieceModelProto } from "../io/sentencepiece-model.js";
-import type { AddedToken } from "./added-tokens.js";
+import { AddedTokenMatcher, type AddedToken } from "./added-tokens.js";
 import { checkFolder, completeFolder, readFolderConfig, readJson, type TokenizerFolderConfig } from "./bert-tokenizer.js";
 import { SentencePieceDecoder } from "./decoders/index.js";
 import { familyByName, layoutProcessor, modelMaxLength, tokenizerFamily, type TokenizerFamily } from "./families.js";
@@ -44,11 +44,13 @@ const KINDS: Record<number, UnigramPieceKind> = {
 export class SentencePieceTokenizer extends Tokenizer {
   readonly source: "tokenizer.json" | "sentencepiece";
   readonly family: TokenizerFamily;
+  private readonly slowAddedTokens: AddedTokenMatcher;
 
   constructor(parts: TokenizerParts, source: "tokenizer.json" | "sentencepiece", family: TokenizerFamily) {
     super(parts);
     this.source = source;
     this.family = family;
+    this.slowAddedTokens = new AddedTokenMatcher(parts.addedTokens.filter((t) => !t.normalized));
   }
 
   /**
@@ -57,14 +59,28 @@ export class SentencePieceTokenizer extends Tokenizer {
    */
   override tokenize(text: string): string[] {
     if (this.source !== "sentencepiece") return super.tokenize(text);
-    const enc = this.encode(text, null, { addSpecialTokens: false });
+    const out: string[] = [];
     const unk = this.unkTokenId;
-    const normalizer = this.parts.normalizer;
-    return enc.tokens.map((token, k) => {
-      if (enc.inputIds[k] !== unk || normalizer === null) return token;
-      const [s, e] = enc.offsets[k];
-      return normalizer.normalize(text.slice(s, e)).text.replaceAll("\u2581", "");
-    });
+    const { normalizer, model } = this.parts;
+    // The same stages as encoding (added tokens in the raw text, then the whole segment through
+    // the normalizer and the model), keeping each piece's normalized text.
+    const segment = (from: number, to: number): void => {
+      if (to <= from) return;
+      const ns = normalizer === null ? { text: text.slice(from, to) } : normalizer.normalize(text.slice(from, to));
+      const pieces = model.tokenizeWord(ns.text);
+      for (let k = 0, start = 0; k < pieces.ids.length; start = pieces.ends[k], k++) {
+        const id = pieces.ids[k];
+        out.push(id === unk ? ns.text.slice(pieces.starts?.[k] ?? start, pieces.ends[k]) : this.convertIdsToTokens(id));
+      }
+    };
+    let pos = 0;
+    for (const m of this.slowAddedTokens.find(text)) {
+      segment(pos, m.start);
+      out.push(m.token.content);
+      pos = m.end;
+    }
+    segment(pos, text.length);
+    return out;
   }
 
   /** Loads a folder: tokenizer.json when present (source "auto"), else the `.model` file. */
@@ -94,19 +110,9 @@ export class SentencePieceTokenizer extends Tokenizer {
     const config = completeFolder(folder);
     const tc = config.tokenizerConfig;
     const { pieces, unkId } = fairseqPieces(proto, family);
-    const spNormalizer = new SentencePieceNormalizer({
-      charsMap: proto.normalizer.precompiledCharsmap.length > 0 ? new CharsMap(proto.normalizer.precompiledCharsmap, `${file}: normalizer_spec`) : null,
-      addDummyPrefix: proto.normalizer.addDummyPrefix,
-      removeExtraWhitespaces: proto.normalizer.removeExtraWhitespaces,
-      escapeWhitespaces: proto.normalizer.escapeWhitespaces,
-      treatWhitespaceAsSuffix: proto.treatWhitespaceAsSuffix,
-      userDefined: proto.pieces.filter((p) => p.type === PieceType.USER_DEFINED).map((p) => p.piece),
-    });
-    let model: TokenizerModel;
-    if (proto.modelType === "unigram") model = new Unigram(pieces, { unkId, byteFallback: proto.byteFallback, flavor: "sentencepiece" });
-    else if (proto.modelType === "bpe") model = new SentencePieceBpe(pieces, { unkId, byteFallback: proto.byteFallback });
-    else throw new Error(`${file}: trainer_spec.model_type ${proto.modelType} is not supported (unigram and bpe are)`);
-
+    const stages = sentencePieceStages(proto, file, pieces, unkId);
+    const spNormalizer = stages.normalizer;
+    let model = stages.model;
     let normalizer: Normalizer = spNormalizer;
     if (family.className === "AlbertTokenizer") {
       const preprocess = new AlbertPreprocess({
@@ -155,6 +161,33 @@ export class SentencePieceTokenizer extends Tokenizer {
   }
 }
 
+/**
+ * sentencepiece's own stages for a `.model` file (SentencePieceProcessor.encode): its normalizer
+ * and its model over the given vocabulary (default: the file's pieces and ids).
+ */
+export function sentencePieceStages(
+  proto: SentencePieceModelProto,
+  file: string,
+  pieces: readonly UnigramPiece[] = ownPieces(proto),
+  unkId = proto.unkId,
+): { normalizer: SentencePieceNormalizer; model: TokenizerModel } {
+  const normalizer = new SentencePieceNormalizer({
+    charsMap: proto.normalizer.precompiledCharsmap.length > 0 ? new CharsMap(proto.normalizer.precompiledCharsmap, `${file}: normalizer_spec`) : null,
+    addDummyPrefix: proto.normalizer.addDummyPrefix,
+    removeExtraWhitespaces: proto.normalizer.removeExtraWhitespaces,
+    escapeWhitespaces: proto.normalizer.escapeWhitespaces,
+    treatWhitespaceAsSuffix: proto.treatWhitespaceAsSuffix,
+    userDefined: proto.pieces.filter((p) => p.type === PieceType.USER_DEFINED).map((p) => p.piece),
+  });
+  if (proto.modelType === "unigram") return { normalizer, model: new Unigram(pieces, { unkId, byteFallback: proto.byteFallback, flavor: "sentencepiece" }) };
+  if (proto.modelType === "bpe") return { normalizer, model: new SentencePieceBpe(pieces, { unkId, byteFallback: proto.byteFallback }) };
+  throw new Error(`${file}: trainer_spec.model_type ${proto.modelType} is not supported (unigram and bpe are)`);
+}
+
+function ownPieces(proto: SentencePieceModelProto): UnigramPiece[] {
+  return proto.pieces.map((p) => ({ piece: p.piece, score: p.score, kind: Object.hasOwn(KINDS, p.type) ? KINDS[p.type] : "normal" }));
+}
+
 /** The family of a SentencePiece folder: its tokenizer_class / model_type, else XLM-R for sentencepiece.bpe.model, ALBERT for spiece.model. */
 function folderFamily(folder: TokenizerFolderConfig, dir: string): TokenizerFamily {
   const named = tokenizerFamily(folder.tokenizerConfig.tokenizer_class, folder.modelType, join(dir, "tokenizer_config.json"));
@@ -164,7 +197,7 @@ function folderFamily(folder: TokenizerFolderConfig, dir: string): TokenizerFami
 
 /** The vocabulary in the class's id order (transformers' converters build the same list). */
 function fairseqPieces(proto: SentencePieceModelProto, family: TokenizerFamily): { pieces: UnigramPiece[]; unkId: number } {
-  const own = proto.pieces.map((p): UnigramPiece => ({ piece: p.piece, score: p.score, kind: Object.hasOwn(KINDS, p.type) ? KINDS[p.type] : "normal" }));
+  const own = ownPieces(proto);
   const control = (piece: string): UnigramPiece => ({ piece, score: 0, kind: "control" });
   if (family.className === "XLMRobertaTokenizer") {
     const head = [control("<s>"), control("<pad>"), control("</s>"), { piece: "<unk>", score: 0, kind: "unknown" as const }];

@@ -2,7 +2,9 @@
  * The slow AlbertTokenizer's preprocess_text (tokenization_albert.py), run before SentencePiece:
  * remove_space (strip, then runs of whitespace → one space, Python's str.split()), `` and '' → ",
  * keep_accents false → NFKD and drop every character with a non-zero canonical combining class
- * (unicodedata.combining), do_lower_case → Python's str.lower().
+ * (unicodedata.combining), do_lower_case → lower case, one character at a time (transformers'
+ * tokenize() lower-cases each character outside special tokens before this runs, so Σ is
+ * always σ).
  */
 import { AlignedStringBuilder, composeAlignment, composeNfc, identityNormalized, type NormalizedString } from "../normalized-string.js";
 import { PYTHON_SPACE } from "../unicode.js";
@@ -46,7 +48,7 @@ export class AlbertPreprocess implements Normalizer {
       ns = composeAlignment(ns, composeNfc(identityNormalized(ns.text), "NFKD"));
       ns = composeAlignment(ns, removeChars(ns.text, hasCombiningClass));
     }
-    if (this.options.lowercase) ns = composeAlignment(ns, lowercaseAligned(ns.text, true));
+    if (this.options.lowercase) ns = composeAlignment(ns, lowercaseAligned(ns.text));
     return ns;
   }
 }

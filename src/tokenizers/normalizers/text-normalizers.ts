@@ -79,17 +79,14 @@ export class UnicodeNormalizer implements Normalizer {
 export class LowercaseNormalizer implements Normalizer {
   readonly lowercases = true;
   normalize(text: string): NormalizedString {
-    return lowercaseAligned(text, false);
+    return lowercaseAligned(text);
   }
 }
 
-/**
- * Lower-cased text, aligned. `finalSigma`: Python's str.lower() (Σ at the end of a word → ς, as
- * JavaScript's toLowerCase on the whole text); else per character, as Rust.
- */
-export function lowercaseAligned(text: string, finalSigma: boolean): NormalizedString {
+/** Lower-cased text, aligned; per character (no final-sigma rule), as Rust and the slow tokenizers' per-character lower(). */
+export function lowercaseAligned(text: string): NormalizedString {
   const lower = text.toLowerCase();
-  if (lower.length === text.length && (finalSigma || !text.includes("\u03a3"))) return identityNormalized(lower);
+  if (lower.length === text.length && !text.includes("\u03a3")) return identityNormalized(lower);
   const out = new AlignedStringBuilder(lower.length);
   for (let i = 0; i < text.length; ) {
     const width = (text.codePointAt(i) ?? 0) > 0xffff ? 2 : 1;
