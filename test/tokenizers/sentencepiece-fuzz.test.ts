@@ -46,8 +46,7 @@ describe("SentencePiece models trained by the reference script", () => {
       reference.texts.forEach((text: string, i: number) => {
         const want = reference.trained[name][i];
         const ids = model.tokenizeWord(normalizer.normalize(text).text).ids;
-        assert.deepEqual(ids, want.ids, `${name} ids of ${JSON.stringify(text)}`);
-        assert.deepEqual(ids.map((id) => model.idToToken(id)), want.pieces.map((p: string, k: number) => model.idToToken(want.ids[k]) ?? p), `${name} pieces`);
+        assert.deepEqual(ids, want.ids, `${name} ids of ${JSON.stringify(text)} (sentencepiece: ${want.pieces.join(" ")})`);
       });
     });
   }

@@ -6,7 +6,8 @@
  * last with treat_whitespace_as_suffix), spaces written as "▁" (escape_whitespaces).
  *
  * Alignment: what a rule writes maps to the span of original text it consumed; the dummy "▁" maps
- * to the first character after it, as tokenizers' Metaspace prepend does.
+ * to the leading whitespace removed and the first character after it, as the "▁" that tokenizers'
+ * Replace and Metaspace write there does.
  */
 import type { NormalizedString } from "../normalized-string.js";
 import type { CharsMap } from "./precompiled.js";
@@ -61,16 +62,19 @@ export class SentencePieceNormalizer implements Normalizer {
     const starts: number[] = [];
     const ends: number[] = [];
     if (i >= text.length) return { text: "", starts: new Int32Array(0), ends: new Int32Array(0) };
-    // The dummy prefix takes the span of the first character written after it.
+    // The dummy prefix spans the leading whitespace it stands for and the first character written
+    // after it, as the "▁" of tokenizers' Replace/Metaspace does.
     const dummyFirst = addDummyPrefix && !treatWhitespaceAsSuffix;
-    if (dummyFirst) units.push(space), starts.push(i), ends.push(i);
+    if (dummyFirst) units.push(space), starts.push(0), ends.push(i);
     let isPrevSpace = removeExtraWhitespaces;
     while (i < text.length) {
       const [s, n] = this.prefix(text, i);
       let k = 0;
       if (isPrevSpace) while (k < s.length && s[k] === " ") k++;
+      // A dropped space widens the one kept before it (as tokenizers' Replace(" {2,}") spans the run).
+      if (k > 0 && units.length > 0 && units[units.length - 1] === space) ends[ends.length - 1] = i + n;
       if (k < s.length) {
-        if (dummyFirst && units.length === 1) (starts[0] = i), (ends[0] = i + n);
+        if (dummyFirst && units.length === 1) ends[0] = i + n;
         for (; k < s.length; k++) {
           units.push(s[k] === " " ? space : s[k]);
           starts.push(i);

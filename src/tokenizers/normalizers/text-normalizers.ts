@@ -30,8 +30,7 @@ export class ReplaceNormalizer implements Normalizer {
     this.pattern = "Regex" in pattern ? new RegExp(pattern.Regex, "gu") : new RegExp(pattern.String.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gu");
   }
   normalize(text: string): NormalizedString {
-    this.pattern.lastIndex = 0;
-    if (!this.pattern.test(text)) return identityNormalized(text);
+    if (text.search(this.pattern) < 0) return identityNormalized(text);
     const out = new AlignedStringBuilder(text.length);
     let pos = 0;
     for (const m of text.matchAll(this.pattern)) {

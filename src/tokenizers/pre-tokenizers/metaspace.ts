@@ -41,13 +41,14 @@ export class MetaspacePreTokenizer implements PreTokenizer {
 function rewrite(text: string, from: number, to: number, prepend: boolean, replacement: string): RewrittenWord {
   const word = text.slice(from, to).replaceAll(" ", replacement);
   if (!prepend) return { text: word, starts: null, ends: null };
-  const n = word.length + replacement.length;
+  // The prepended "▁" (one code unit) maps to the word's first character (one or two code units).
+  const n = word.length + 1;
   const starts = new Int32Array(n);
   const ends = new Int32Array(n);
-  for (let k = 0; k < replacement.length; k++) ends[k] = 1;
-  for (let k = replacement.length; k < n; k++) {
-    starts[k] = k - replacement.length;
-    ends[k] = k - replacement.length + 1;
+  ends[0] = (word.codePointAt(0) ?? 0) > 0xffff ? 2 : 1;
+  for (let k = 1; k < n; k++) {
+    starts[k] = k - 1;
+    ends[k] = k;
   }
   return { text: replacement + word, starts, ends };
 }
