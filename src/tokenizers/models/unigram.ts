@@ -32,16 +32,15 @@ export interface UnigramOptions {
 const UNK_PENALTY = 10;
 const FLT_MIN = 1.1754943508222875e-38;
 
-interface TrieNode {
-  next: Map<number, TrieNode> | null;
-  /** Piece id ending here, or -1. */
-  id: number;
-}
+/** Trie edges keyed node * 2^16 + code unit (one Map lookup per character walked). */
+const EDGE = 0x10000;
 
 export class Unigram implements TokenizerModel {
   readonly vocabSize: number;
   private readonly tokenToIdMap = new Map<string, number>();
-  private readonly root: TrieNode = { next: null, id: -1 };
+  private readonly edges = new Map<number, number>();
+  /** Piece id ending at each trie node, or -1; node 0 is the root. */
+  private nodeIds: number[] = [-1];
   private readonly scores: Float64Array;
   private readonly unkScore: number;
   private readonly byteIds: Int32Array | null = null;
@@ -87,19 +86,19 @@ export class Unigram implements TokenizerModel {
   }
 
   private insert(piece: string, id: number): void {
-    let node = this.root;
+    let node = 0;
     for (let i = 0; i < piece.length; i++) {
-      const c = piece.charCodeAt(i);
-      node.next ??= new Map();
-      let child = node.next.get(c);
+      const key = node * EDGE + piece.charCodeAt(i);
+      let child = this.edges.get(key);
       if (child === undefined) {
-        child = { next: null, id: -1 };
-        node.next.set(c, child);
+        child = this.nodeIds.length;
+        this.nodeIds.push(-1);
+        this.edges.set(key, child);
       }
       node = child;
     }
     // The first entry with this text wins (the trie keeps one id per key).
-    if (node.id === -1) node.id = id;
+    if (this.nodeIds[node] === -1) this.nodeIds[node] = id;
   }
 
   tokenToId(token: string): number | undefined {
@@ -122,21 +121,25 @@ export class Unigram implements TokenizerModel {
     const bestId = new Int32Array(n + 1).fill(-1);
     const scores = this.scores;
     const f32 = this.float32;
+    const edges = this.edges;
+    const nodeIds = this.nodeIds;
     for (let start = 0; start < n; ) {
       const till = bestScore[start];
       const width = isHighSurrogatePair(word, start) ? 2 : 1;
       let hasSingle = false;
-      let node: TrieNode | undefined = this.root;
-      for (let k = start; k < n && node.next !== null; ) {
-        node = node.next.get(word.charCodeAt(k));
-        if (node === undefined) break;
+      let node = 0;
+      for (let k = start; k < n; ) {
+        const next = edges.get(node * EDGE + word.charCodeAt(k));
+        if (next === undefined) break;
+        node = next;
         k++;
-        if (node.id < 0) continue;
-        const candidate = scores[node.id] + till;
+        const id = nodeIds[node];
+        if (id < 0) continue;
+        const candidate = scores[id] + till;
         if (bestStart[k] === -1 || candidate > bestScore[k]) {
           bestScore[k] = f32 ? Math.fround(candidate) : candidate;
           bestStart[k] = start;
-          bestId[k] = node.id;
+          bestId[k] = id;
         }
         if (k - start === width) hasSingle = true;
       }

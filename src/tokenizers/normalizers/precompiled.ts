@@ -79,6 +79,11 @@ export class CharsMap {
     return label(unit) === c;
   }
 
+  /** No rule starts with this ASCII character. */
+  hasNoRule(c: number): boolean {
+    return c > 0 && c < 128 && this.asciiFree[c] === 1;
+  }
+
   /** sentencepiece's rule: the longest rule that is a prefix of text[start...], or null. */
   longestMatch(text: string, start: number): CharsMapMatch | null {
     const c = text.charCodeAt(start);

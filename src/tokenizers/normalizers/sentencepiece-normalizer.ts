@@ -29,10 +29,17 @@ export class SentencePieceNormalizer implements Normalizer {
   readonly lowercases = false;
   private readonly userDefined: Set<string>;
   private readonly maxUserDefined: number;
+  /** ASCII characters that are copied as they are: no rule, no user-defined symbol starts with them, not a space. */
+  private readonly plain = new Uint8Array(128);
 
   constructor(private readonly options: SentencePieceNormalizerOptions) {
     this.userDefined = new Set(options.userDefined);
     this.maxUserDefined = Math.max(0, ...options.userDefined.map((s) => s.length));
+    const userFirst = new Set(options.userDefined.map((s) => s.charCodeAt(0)));
+    for (let c = 0; c < 128; c++) {
+      const ruleFree = options.charsMap === null || options.charsMap.hasNoRule(c);
+      this.plain[c] = ruleFree && c !== 32 && !userFirst.has(c) ? 1 : 0;
+    }
   }
 
   /** normalizer.cc's NormalizePrefix: [what to write, code units consumed]. */
@@ -50,48 +57,96 @@ export class SentencePieceNormalizer implements Normalizer {
   normalize(text: string): NormalizedString {
     const { addDummyPrefix, removeExtraWhitespaces, escapeWhitespaces, treatWhitespaceAsSuffix } = this.options;
     const space = escapeWhitespaces ? SPACE_SYMBOL : " ";
+    const n = text.length;
     let i = 0;
     if (removeExtraWhitespaces) {
-      while (i < text.length) {
-        const [s, n] = this.prefix(text, i);
+      while (i < n) {
+        const [s, w] = this.prefix(text, i);
         if (s !== " ") break;
-        i += n;
+        i += w;
       }
     }
-    const units: string[] = [];
-    const starts: number[] = [];
-    const ends: number[] = [];
-    if (i >= text.length) return { text: "", starts: new Int32Array(0), ends: new Int32Array(0) };
+    if (i >= n) return { text: "", starts: new Int32Array(0), ends: new Int32Array(0) };
+    let cap = n + (n >> 1) + 8;
+    let starts = new Int32Array(cap);
+    let ends = new Int32Array(cap);
+    let count = 0;
+    const chunks: string[] = [];
+    const reserve = (k: number): void => {
+      if (count + k <= cap) return;
+      while (cap < count + k) cap *= 2;
+      const s2 = new Int32Array(cap);
+      s2.set(starts.subarray(0, count));
+      const e2 = new Int32Array(cap);
+      e2.set(ends.subarray(0, count));
+      starts = s2;
+      ends = e2;
+    };
     // The dummy prefix spans the leading whitespace it stands for and the first character written
-    // after it, as the "▁" of tokenizers' Replace/Metaspace does.
+    // after it, as the "▁" that tokenizers' Replace and Metaspace write there does.
     const dummyFirst = addDummyPrefix && !treatWhitespaceAsSuffix;
-    if (dummyFirst) units.push(space), starts.push(0), ends.push(i);
+    if (dummyFirst) {
+      chunks.push(space);
+      ends[0] = i;
+      count = 1;
+    }
     let isPrevSpace = removeExtraWhitespaces;
-    while (i < text.length) {
-      const [s, n] = this.prefix(text, i);
+    let lastIsSpace = false;
+    /** Output length up to the last character that is not a space (trailing spaces are dropped). */
+    let keep = 0;
+    const plain = this.plain;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c < 128 && plain[c] === 1) {
+        // A run of plain ASCII is copied as it is, one to one.
+        let j = i + 1;
+        while (j < n) {
+          const d = text.charCodeAt(j);
+          if (d >= 128 || plain[d] !== 1) break;
+          j++;
+        }
+        if (dummyFirst && count === 1) ends[0] = i + 1;
+        reserve(j - i);
+        for (let k = i; k < j; k++, count++) (starts[count] = k), (ends[count] = k + 1);
+        chunks.push(text.slice(i, j));
+        keep = count;
+        isPrevSpace = false;
+        lastIsSpace = false;
+        i = j;
+        continue;
+      }
+      const [s, w] = this.prefix(text, i);
       let k = 0;
       if (isPrevSpace) while (k < s.length && s[k] === " ") k++;
       // A dropped space widens the one kept before it (as tokenizers' Replace(" {2,}") spans the run).
-      if (k > 0 && units.length > 0 && units[units.length - 1] === space) ends[ends.length - 1] = i + n;
+      if (k > 0 && lastIsSpace) ends[count - 1] = i + w;
       if (k < s.length) {
-        if (dummyFirst && units.length === 1) ends[0] = i + n;
-        for (; k < s.length; k++) {
-          units.push(s[k] === " " ? space : s[k]);
-          starts.push(i);
-          ends.push(i + n);
+        if (dummyFirst && count === 1) ends[0] = i + w;
+        reserve(s.length - k);
+        for (; k < s.length; k++, count++) {
+          const isSpace = s[k] === " ";
+          const unit = isSpace ? space : s[k];
+          chunks.push(unit);
+          starts[count] = i;
+          ends[count] = i + w;
+          lastIsSpace = isSpace;
+          // Trailing removal drops every final space symbol, a "▁" of the input included.
+          if (unit !== space) keep = count + 1;
         }
         isPrevSpace = s.endsWith(" ");
       }
-      i += n;
+      i += w;
       if (!removeExtraWhitespaces) isPrevSpace = false;
     }
-    if (removeExtraWhitespaces) {
-      while (units.length > 0 && units[units.length - 1] === space) units.pop(), starts.pop(), ends.pop();
+    if (!removeExtraWhitespaces) keep = count;
+    let out = chunks.join("");
+    if (keep < count) out = out.slice(0, keep);
+    if (addDummyPrefix && treatWhitespaceAsSuffix && keep > 0) {
+      reserve(1);
+      out += space;
+      starts[keep] = ends[keep] = ends[keep - 1];
+      keep++;
     }
-    if (addDummyPrefix && treatWhitespaceAsSuffix && units.length > 0) {
-      const end = ends[ends.length - 1];
-      units.push(space), starts.push(end), ends.push(end);
-    }
-    return { text: units.join(""), starts: Int32Array.from(starts), ends: Int32Array.from(ends) };
+    return { text: out, starts: starts.slice(0, keep), ends: ends.slice(0, keep) };
   }
 }
