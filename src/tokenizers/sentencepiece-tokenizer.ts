@@ -111,17 +111,16 @@ export class SentencePieceTokenizer extends Tokenizer {
     const tc = config.tokenizerConfig;
     const { pieces, unkId } = fairseqPieces(proto, family);
     const stages = sentencePieceStages(proto, file, pieces, unkId);
-    const spNormalizer = stages.normalizer;
     let model = stages.model;
-    let normalizer: Normalizer = spNormalizer;
+    let normalizer: Normalizer = stages.normalizer;
     if (family.className === "AlbertTokenizer") {
       const preprocess = new AlbertPreprocess({
         removeSpace: typeof tc.remove_space === "boolean" ? tc.remove_space : true,
         keepAccents: typeof tc.keep_accents === "boolean" ? tc.keep_accents : false,
         lowercase: typeof tc.do_lower_case === "boolean" ? tc.do_lower_case : true,
       });
-      normalizer = new SequenceNormalizer([preprocess, spNormalizer]);
-      model = new AlbertDigitComma(model, spNormalizer, unkId);
+      normalizer = new SequenceNormalizer([preprocess, stages.normalizer]);
+      model = new AlbertDigitComma(model, stages.normalizer, unkId);
     }
 
     const specials = readSpecialTokens(config, family);

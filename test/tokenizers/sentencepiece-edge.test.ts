@@ -135,3 +135,23 @@ describe("bad SentencePiece input", { skip: skipUnlessModel(XLMR) }, () => {
     }
   });
 });
+
+describe("CamemBERT scheme (camembert-base's own model file)", { skip: skipUnlessModel(XLMR) }, () => {
+  it("ids as transformers' CamembertTokenizer gives them (verified with the reference kit)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bert-ts-camembert-"));
+    try {
+      copyFileSync(join(modelPath(XLMR), "sentencepiece.bpe.model"), join(dir, "sentencepiece.bpe.model"));
+      writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ tokenizer_class: "CamembertTokenizer", model_max_length: 512 }));
+      const tok = await loadTokenizer(dir);
+      // <s>NOTUSED 0, <pad> 1, </s>NOTUSED 2, <unk> 3, piece i → i + 4 (so <s> 5, </s> 6), <mask> 32004.
+      assert.deepEqual(tok.encode("Bonjour le monde !").inputIds, [5, 1285, 16, 164, 83, 6]);
+      assert.deepEqual(tok.encode("J'aime le camembert <mask>.").inputIds, [5, 121, 11, 660, 16, 730, 25543, 110, 32004, 21, 9, 6]);
+      assert.deepEqual(tok.encode("今天 Café").inputIds, [5, 21, 3, 10497, 6]);
+      assert.deepEqual(tok.encode("Qui ?", "Moi.").inputIds, [5, 1470, 106, 6, 6, 1686, 9, 6]);
+      assert.deepEqual([tok.maskTokenId, tok.unkTokenId, tok.padTokenId], [32004, 3, 1]);
+      assert.equal(tok.decode(tok.encode("Bonjour le monde !").inputIds), "<s> Bonjour le monde!</s>");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -13,6 +13,7 @@
  * - "tokenizers" (`tokenizer.json`): float64 scores, every vocabulary entry can match, min score
  *   over all entries.
  */
+import { utf8Length } from "../unicode.js";
 import type { TokenizerModel, WordPieces } from "./model.js";
 
 export type UnigramPieceKind = "normal" | "unknown" | "control" | "user" | "unused" | "byte";
@@ -195,18 +196,4 @@ function isHighSurrogatePair(s: string, i: number): boolean {
   if (c < 0xd800 || c > 0xdbff || i + 1 >= s.length) return false;
   const d = s.charCodeAt(i + 1);
   return d >= 0xdc00 && d <= 0xdfff;
-}
-
-export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && isHighSurrogatePair(s, i)) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
 }

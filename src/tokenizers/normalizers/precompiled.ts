@@ -11,9 +11,9 @@
  *   whole cluster; otherwise each character on its own (`PrecompiledNormalizer` below).
  */
 import { AlignedStringBuilder, identityNormalized, type NormalizedString } from "../normalized-string.js";
+import { utf8Length } from "../unicode.js";
 import type { Normalizer } from "./normalizer.js";
 
-const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
 export interface CharsMapMatch {
@@ -172,7 +172,7 @@ export class PrecompiledNormalizer implements Normalizer {
       copiedTo = to;
     };
     for (const { segment, index } of segmenter.segment(text)) {
-      if (utf8.encode(segment).length < 6) {
+      if (utf8Length(segment) < 6) {
         const whole = this.map.firstMatch(segment);
         if (whole !== null) {
           out ??= new AlignedStringBuilder(text.length + 8);
