@@ -273,7 +273,14 @@ async function measureSentencePiece(
   if (peerModule) {
     const dir = mkdtempSync(join(tmpdir(), "bert-ts-bench-spm-"));
     try {
-      for (const f of ["config.json", "tokenizer_config.json", "special_tokens_map.json"]) if (existsSync(join(model, f))) copyFileSync(join(model, f), join(dir, f));
+      copyFileSync(join(model, "config.json"), join(dir, "config.json"));
+      // transformers.js wants special tokens as strings ({"content": ...} objects make it throw).
+      for (const f of ["tokenizer_config.json", "special_tokens_map.json"]) {
+        if (!existsSync(join(model, f))) continue;
+        const config = JSON.parse(readFileSync(join(model, f), "utf8")) as Record<string, unknown>;
+        for (const [k, v] of Object.entries(config)) if (typeof v === "object" && v !== null && "content" in v) config[k] = (v as { content: unknown }).content;
+        writeFileSync(join(dir, f), JSON.stringify(config));
+      }
       writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(convertSlowTokenizer(await readSentencePieceModel(modelFile), "XLMRobertaTokenizer")));
       peer = await peerModule.AutoTokenizer.from_pretrained(dir);
     } finally {
