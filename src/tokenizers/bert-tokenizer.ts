@@ -161,7 +161,7 @@ export class BertTokenizer extends Tokenizer {
     }
     const attributes = readSpecialTokens(config, family).attributes;
     for (const [key, name] of Object.entries(specialTokens)) if (typeof name === "string") addToken(name, true, undefined, attributes.get(key) ?? {});
-    for (const name of allSpecialNames(specialTokens)) addToken(name, true);
+    for (const name of specialTokens.additional ?? []) addToken(name, true);
     for (const [content, id] of Object.entries(config.addedTokensJson ?? {})) addToken(content, false, id, { normalized: true });
 
     const unk = specialTokens.unk ?? BERT_DEFAULT_SPECIALS.unk;
@@ -200,7 +200,10 @@ export class BertTokenizer extends Tokenizer {
   }
 }
 
-/** The WordPiece class a folder names (BERT, DistilBERT, ELECTRA, MPNet); BERT's when it names none of them. */
+/**
+ * The WordPiece class a folder names (BERT, DistilBERT, ELECTRA, MPNet); BERT's when it names none
+ * of them or one we do not know (as before: such folders load as BERT).
+ */
 function wordPieceFamily(config: TokenizerFolderConfig): TokenizerFamily {
   let family: TokenizerFamily | undefined;
   try {
@@ -231,8 +234,8 @@ function contentOf(value: SpecialTokenValue | undefined): string | undefined {
 }
 
 /**
- * Special token names: special_tokens_map.json over tokenizer_config.json over BERT's defaults
- * (a default is used only if the vocabulary has it).
+ * Special token names: special_tokens_map.json over tokenizer_config.json over the class's defaults
+ * (BERT's, or MPNet's <s> </s> <pad> <mask>; a default is used only if the vocabulary has it).
  */
 function specialTokenNames(config: TokenizerFolderConfig, family: TokenizerFamily, exists: (token: string) => boolean, unkFromModel?: string): SpecialTokenNames {
   const defaults = family.specials;
