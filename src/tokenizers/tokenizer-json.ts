@@ -1,6 +1,7 @@
 /**
  * The parts of Hugging Face's `tokenizer.json` (tokenizers library format, version "1.0") that we
  * read. Unknown stage types are kept as `{ type: string }` so the factories can name them in an error.
+ * partsFromTokenizerJson builds a tokenizer's stages from such a file (shared by every class).
  */
 import type { AddedToken } from "./added-tokens.js";
 import type { TokenizerFolderConfig } from "./bert-tokenizer.js";

@@ -8,7 +8,7 @@ import { WholeTextPreTokenizer, type PreTokenizer } from "./pre-tokenizer.js";
 export { WordSpans, WholeTextPreTokenizer, type PreTokenizer, type RewrittenWord } from "./pre-tokenizer.js";
 export { BertPreTokenizer } from "./bert-pre-tokenizer.js";
 export { ByteLevelPreTokenizer, type ByteLevelOptions } from "./byte-level.js";
-export { MetaspacePreTokenizer, WhitespaceSplitPreTokenizer, METASPACE } from "./metaspace.js";
+export { MetaspacePreTokenizer, WhitespaceSplitPreTokenizer } from "./metaspace.js";
 
 /** Builds the pre-tokenizer a tokenizer.json describes (null: the whole text is one word). */
 export function createPreTokenizer(config: PreTokenizerJson | null | undefined): PreTokenizer {

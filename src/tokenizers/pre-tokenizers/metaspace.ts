@@ -1,13 +1,12 @@
 /**
  * tokenizers' Metaspace pre-tokenizer: spaces become "▁", a "▁" is put before the text unless it
- * already starts with one (prepend_scheme "always"; "first": only at the start of the input;
+ * already starts with one (prepend_scheme "always"; "first": only at the start of a stretch of
+ * text between added tokens — tokenizers says at the start of the input, which we cannot see here;
  * "never"), and with `split` the text is cut before every "▁" (each word keeps its "▁" in front).
  * Words are rewritten (space → ▁, prefix added); the prepended "▁" maps to the word's first
  * character, as tokenizers' NormalizedString::prepend aligns it.
  */
 import type { PreTokenizer, RewrittenWord, WordSpans } from "./pre-tokenizer.js";
-
-export const METASPACE = "\u2581";
 
 export type PrependScheme = "always" | "first" | "never";
 
