@@ -50,7 +50,9 @@ describe("bert-ts serve: process lifecycle", { skip: skipUnlessServerModels() },
     assert.equal(await exited, 0, stderr());
     await traffic;
     assert.deepEqual(counts.wrong, [], "valid requests answered wrongly");
-    assert.ok(counts.exact + counts.draining > 0 && counts.refused === 3, JSON.stringify(counts));
+    // Each client ends on a refused connection once the server is gone. On a loaded machine the
+    // listener may close before a client's first request lands, so answers may number zero.
+    assert.equal(counts.refused, 3, JSON.stringify(counts));
     assert.match(stderr(), /SIGTERM: finishing in-flight requests/);
     await assert.rejects(fetch(url + "/health"), "no longer accepting connections");
   });
