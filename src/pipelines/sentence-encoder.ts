@@ -51,6 +51,36 @@ export interface EmbedOptions {
   onTruncate?: (index: number, numTokens: number, maxLength: number) => void;
 }
 
+/** One window of a text: its vector, the characters it covers ([start, end), UTF-16) and its tokens (specials included). */
+export interface EmbeddedWindow {
+  vector: Float32Array;
+  start: number;
+  end: number;
+  tokenCount: number;
+}
+
+export interface DocumentEmbedding {
+  /** What embed() returns for the text. */
+  vector: Float32Array;
+  windows: EmbeddedWindow[];
+  /** Tokens over all windows. */
+  tokenCount: number;
+  /** The text was cut to maxLength (truncate mode). */
+  truncated: boolean;
+}
+
+/** The characters an encoding's real tokens cover. */
+function characterSpan(encoding: Encoding): { start: number; end: number } {
+  let start = Infinity;
+  let end = 0;
+  encoding.offsets.forEach(([a, b], t) => {
+    if (encoding.specialTokensMask[t] === 1 || b <= a) return;
+    if (a < start) start = a;
+    if (b > end) end = b;
+  });
+  return start === Infinity ? { start: 0, end: 0 } : { start, end };
+}
+
 export type Quantization = "int8" | "uint8" | "binary" | "ubinary";
 
 export interface EmbeddingInfo {
@@ -116,27 +146,49 @@ export class SentenceEncoder {
   async embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
   async embed(texts: string | readonly string[], options: EmbedOptions = {}): Promise<Float32Array | Float32Array[]> {
     if (typeof texts === "string") return (await this.embed([texts], options))[0];
+    return (await this.embedDocuments(texts, options)).map((d) => d.vector);
+  }
+
+  /**
+   * embed() with the details a vector store keeps: each text's vector (the same bits embed() gives),
+   * and every window it was made from with its character span and token count (one window unless
+   * chunked). Window vectors are normalised like the text's when the model normalises.
+   */
+  async embedDocuments(texts: readonly string[], options: EmbedOptions = {}): Promise<DocumentEmbedding[]> {
     if (this.pooling === "none") throw new Error('embed() returns one vector per text; use tokenEmbeddings() for pooling "none"');
     const mode = options.longInputs ?? "truncate";
     // Each text becomes one or more windows; a window is one row of the forward pass.
     const windows: { text: number; encoding: Encoding }[] = [];
+    const truncated = new Array<boolean>(texts.length).fill(false);
     texts.forEach((text, i) => {
       if (typeof text !== "string") throw new TypeError(`Expected a string for text ${i} but received ${typeof text}`);
-      for (const encoding of this.encodeText(text, i, mode, options)) windows.push({ text: i, encoding });
+      const onTruncate: EmbedOptions["onTruncate"] = (index, numTokens, maxLength) => {
+        truncated[i] = true;
+        options.onTruncate?.(index, numTokens, maxLength);
+      };
+      for (const encoding of this.encodeText(text, i, mode, { ...options, onTruncate })) windows.push({ text: i, encoding });
     });
     const pooled = await this.runWindows(windows.map((w) => w.encoding), options, texts.length);
     // Average the windows of each text (chunk mode), then normalise.
-    const result: Float32Array[] = new Array(texts.length);
-    const counts = new Array<number>(texts.length).fill(0);
+    const result: DocumentEmbedding[] = new Array(texts.length);
     windows.forEach((w, k) => {
       const v = pooled[k];
-      if (!result[w.text]) result[w.text] = v.slice();
-      else for (let c = 0; c < v.length; c++) result[w.text][c] += v[c];
-      counts[w.text]++;
+      const window: EmbeddedWindow = { vector: v, ...characterSpan(w.encoding), tokenCount: w.encoding.inputIds.length };
+      const doc = result[w.text];
+      if (!doc) result[w.text] = { vector: v.slice(), windows: [window], tokenCount: window.tokenCount, truncated: truncated[w.text] };
+      else {
+        for (let c = 0; c < v.length; c++) doc.vector[c] += v[c];
+        doc.windows.push(window);
+        doc.tokenCount += window.tokenCount;
+      }
     });
-    for (let i = 0; i < result.length; i++) {
-      if (counts[i] > 1) for (let c = 0; c < result[i].length; c++) result[i][c] /= counts[i];
-      if (this.normalize) l2NormalizeInPlace(result[i]);
+    for (const doc of result) {
+      const count = doc.windows.length;
+      if (count > 1) for (let c = 0; c < doc.vector.length; c++) doc.vector[c] /= count;
+      if (this.normalize) {
+        l2NormalizeInPlace(doc.vector);
+        for (const w of doc.windows) l2NormalizeInPlace(w.vector);
+      }
     }
     return result;
   }

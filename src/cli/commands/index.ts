@@ -10,6 +10,7 @@ import { registerQa } from "./qa.js";
 import { registerSimilarity } from "./similarity.js";
 import { registerSearch } from "./search.js";
 import { registerInspect } from "./inspect.js";
+import { registerIndex } from "./corpus-index.js";
 
 /** Every CLI command registers itself here (one file per command). */
 export const commands: Array<(program: Command) => void> = [
@@ -23,5 +24,6 @@ export const commands: Array<(program: Command) => void> = [
   registerQa,
   registerSimilarity,
   registerSearch,
+  registerIndex,
   registerInspect,
 ];
