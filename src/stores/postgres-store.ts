@@ -53,7 +53,8 @@ export class PostgresStore implements CorpusStore {
 
   static async open(url: string, dimension?: number): Promise<PostgresStore> {
     const location = shown(url);
-    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 15000 });
+    // application_name lets an operator (and the crash tests) see which process holds which claim.
+    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 15000, application_name: `bert-ts pid ${process.pid}` });
     // An idle client's error (the server restarting) must not crash the process; the next query reports it.
     pool.on("error", () => {});
     const store = new PostgresStore(pool, location);

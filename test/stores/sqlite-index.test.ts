@@ -21,7 +21,7 @@ const MINILM = "minilm-l6-h384-random";
 const skip = skipUnlessModel(MINILM) || skipUnlessGolden(`${MINILM}.json`);
 
 function run(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", maxBuffer: 1 << 28, env: { ...process.env, ...env } });
 }
 
 function tempDir(): string {
