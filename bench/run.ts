@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { runGemmBench } from "./gemm.js";
 import { runTokenizerBench } from "./tokenizer.js";
 import { runE2eBench } from "./e2e.js";
+import { runIndexBench } from "./index.js";
 
 const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
@@ -18,3 +19,4 @@ mkdirSync(results, { recursive: true });
 if (want("gemm")) writeFileSync(join(results, "gemm.json"), JSON.stringify(await runGemmBench({ print: true }), null, 2) + "\n");
 if (want("tokenizer")) await runTokenizerBench({ print: true });
 if (want("e2e")) await runE2eBench();
+if (want("index")) await runIndexBench();

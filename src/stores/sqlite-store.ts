@@ -44,6 +44,8 @@ function openDatabase(path: string, options: BetterSqlite3.Options): Database {
 
 /** Rows read per step of an exact search: large enough to amortise the query, small enough to stay in cache-friendly memory. */
 const SEARCH_BLOCK_ROWS = 4096;
+/** Largest vector set kept in memory between searches (beyond it, every search streams from the file). */
+const MATRIX_CACHE_BYTES = 1 << 30;
 
 export class SqliteStore implements CorpusStore {
   private constructor(
@@ -90,6 +92,8 @@ export class SqliteStore implements CorpusStore {
   }
 
   private provenanceId: number | null = null;
+  /** Writes through this connection (data_version only counts other connections' commits). */
+  private writes = 0;
 
   private provenanceRow(provenance: VectorProvenance): number {
     const json = JSON.stringify(provenance);
@@ -102,6 +106,7 @@ export class SqliteStore implements CorpusStore {
   }
 
   async upsertDocuments(run: number, documents: readonly DocumentInput[]): Promise<IngestCounts> {
+    this.writes++;
     const counts: IngestCounts = { added: 0, changed: 0, unchanged: 0 };
     const find = this.db.prepare("SELECT content_hash FROM documents WHERE id = ?");
     const insert = this.db.prepare(
@@ -134,6 +139,7 @@ export class SqliteStore implements CorpusStore {
   }
 
   async finishRun(run: number, prune: boolean): Promise<number> {
+    this.writes++;
     let removed = 0;
     this.db.transaction(() => {
       if (prune) removed = this.db.prepare("DELETE FROM documents WHERE seen_run < ?").run(run).changes;
@@ -161,6 +167,7 @@ export class SqliteStore implements CorpusStore {
       documents: rows,
       commit: async (vectors, failures) => {
         const now = Date.now() / 1000;
+        this.writes++;
         this.db.transaction(() => {
           const written = new Set<string>();
           for (const v of vectors) {
@@ -184,35 +191,68 @@ export class SqliteStore implements CorpusStore {
     return this.db.prepare("UPDATE documents SET state = 'pending', error = NULL WHERE state = 'failed'").run().changes;
   }
 
-  /** Exact cosine top-k, all queries in one pass over the vectors. */
+  /**
+   * Exact cosine top-k, all queries in one pass over the vectors. The vectors are kept in memory
+   * between searches (up to MATRIX_CACHE_BYTES) and re-read only when the file changed — by this
+   * connection or another (PRAGMA data_version) — so repeated queries run at memory speed.
+   */
   async search(queries: readonly Float32Array[], k: number): Promise<SearchHit[][]> {
     const space = await this.space();
     if (!space) return queries.map(() => []);
     for (const q of queries) {
       if (q.length !== space.dimension) throw new StoreError(`Expected a query of ${space.dimension} dimensions for ${this.location} but received ${q.length}`);
     }
-    const tops = queries.map(() => new TopK<{ rowid: number }>(k));
     const dim = space.dimension;
+    const tops = queries.map(() => new TopK<number>(k));
+    const scoreRows = (block: Float32Array, rowids: Float64Array, rows: number) =>
+      queries.forEach((q, qi) => scoreBlock(q, block, rows, dim, (row, score) => tops[qi].offer(score, rowids[row])));
+    const cached = this.cachedMatrix(dim);
+    if (cached) scoreRows(cached.vectors, cached.rowids, cached.rowids.length);
+    else this.scanVectors(dim, scoreRows);
+    const details = this.db.prepare(
+      "SELECT v.doc_id AS id, v.window_index AS window, v.span_start AS start, v.span_end AS end, d.text AS text FROM vectors v JOIN documents d ON d.id = v.doc_id WHERE v.rowid = ?",
+    );
+    return tops.map((top) => top.sorted().map(({ score, item }) => ({ ...(details.get(item) as Omit<SearchHit, "score">), score })));
+  }
+
+  private matrix: { version: string; vectors: Float32Array; rowids: Float64Array } | null = null;
+
+  /** Every vector in one array, when it fits the budget; refreshed when the store changed. */
+  private cachedMatrix(dim: number): { vectors: Float32Array; rowids: Float64Array } | null {
+    const version = `${String(this.db.pragma("data_version", { simple: true }))}/${this.writes}`;
+    if (this.matrix?.version === version) return this.matrix;
+    const count = (this.db.prepare("SELECT COUNT(*) AS n FROM vectors").get() as { n: number }).n;
+    if (count * dim * 4 > MATRIX_CACHE_BYTES) {
+      this.matrix = null;
+      return null;
+    }
+    const vectors = new Float32Array(count * dim);
+    const rowids = new Float64Array(count);
+    let at = 0;
+    this.scanVectors(dim, (block, ids, rows) => {
+      vectors.set(block.subarray(0, rows * dim), at * dim);
+      rowids.set(ids.subarray(0, rows), at);
+      at += rows;
+    });
+    this.matrix = { version, vectors: vectors.subarray(0, at * dim), rowids: rowids.subarray(0, at) };
+    return this.matrix;
+  }
+
+  /** Streams the vectors in blocks of SEARCH_BLOCK_ROWS rows (row-major float32, with their rowids). */
+  private scanVectors(dim: number, onBlock: (block: Float32Array, rowids: Float64Array, rows: number) => void): void {
     const block = new Float32Array(SEARCH_BLOCK_ROWS * dim);
     const rowids = new Float64Array(SEARCH_BLOCK_ROWS);
     let filled = 0;
-    const flush = () => {
-      queries.forEach((q, qi) => scoreBlock(q, block, filled, dim, (row, score) => tops[qi].offer(score, { rowid: rowids[row] })));
-      filled = 0;
-    };
     for (const row of this.db.prepare("SELECT rowid, vector FROM vectors").iterate() as IterableIterator<{ rowid: number; vector: Buffer }>) {
       if (row.vector.byteLength !== dim * 4) throw new StoreError(`${this.location}: vector ${row.rowid} has ${row.vector.byteLength} bytes, expected ${dim * 4}; the store is damaged`);
       new Uint8Array(block.buffer, filled * dim * 4, dim * 4).set(row.vector);
       rowids[filled++] = row.rowid;
-      if (filled === SEARCH_BLOCK_ROWS) flush();
+      if (filled === SEARCH_BLOCK_ROWS) {
+        onBlock(block, rowids, filled);
+        filled = 0;
+      }
     }
-    if (filled > 0) flush();
-    const details = this.db.prepare(
-      "SELECT v.doc_id AS id, v.window_index AS window, v.span_start AS start, v.span_end AS end, d.text AS text FROM vectors v JOIN documents d ON d.id = v.doc_id WHERE v.rowid = ?",
-    );
-    return tops.map((top) =>
-      top.sorted().map(({ score, item }) => ({ ...(details.get(item.rowid) as Omit<SearchHit, "score">), score })),
-    );
+    if (filled > 0) onBlock(block, rowids, filled);
   }
 
   async vectorsOf(id: string): Promise<VectorRecord[]> {

@@ -268,3 +268,44 @@ function cosine64(a: Float32Array, b: Float32Array): number {
   }
   return d / Math.sqrt(na * nb);
 }
+
+describe("SqliteStore search", () => {
+  const space = {
+    model: "t",
+    weightsSha256: "0".repeat(64),
+    pooling: "mean",
+    layers: "last",
+    normalize: false,
+    dimension: 3,
+    maxLength: 8,
+    longInputs: "truncate" as const,
+    chunkStride: null,
+    dtype: "float32",
+  };
+  const provenance = { ...space, revision: null, commit: null, architecture: "x", kernels: "x", bertTsVersion: "0" };
+
+  it("sees vectors written after an earlier search (its in-memory copy is refreshed), best first, ties in store order", async () => {
+    const store = SqliteStore.open(join(tempDir(), "s.sqlite"));
+    await store.bindSpace(space, provenance);
+    const run = await store.beginRun();
+    await store.upsertDocuments(run, ["a", "b", "c"].map((id) => ({ id, text: id, source: id })));
+    const write = async (vectors: Record<string, number[]>) => {
+      const claim = (await store.claimPending(10, "t"))!;
+      await claim.commit(
+        claim.documents.filter((d) => d.id in vectors).map((d) => ({ docId: d.id, window: 0, start: 0, end: 1, vector: Float32Array.from(vectors[d.id]), tokenCount: 1, truncated: false })),
+        [],
+      );
+    };
+    await write({ a: [1, 0, 0], b: [0, 1, 0] });
+    const q = Float32Array.from([1, 1, 0]);
+    let [hits] = await store.search([q], 5);
+    assert.deepEqual(hits.map((h) => h.id), ["a", "b"]);
+    assert.ok(Math.abs(hits[0].score - Math.SQRT1_2) < 1e-7);
+    await write({ c: [2, 2, 0] });
+    [hits] = await store.search([q], 2);
+    assert.deepEqual(hits.map((h) => h.id), ["c", "a"]);
+    assert.ok(Math.abs(hits[0].score - 1) < 1e-7);
+    await assert.rejects(store.search([Float32Array.from([1, 0])], 2), /Expected a query of 3 dimensions/);
+    await store.close();
+  });
+});
