@@ -148,7 +148,7 @@ export class SqliteStore implements CorpusStore {
     return removed;
   }
 
-  async claimPending(limit: number): Promise<Claim | null> {
+  async claimPending(limit: number, _worker?: string): Promise<Claim | null> {
     if (this.provenanceId === null) throw new StoreError("bindSpace() must come before claiming documents");
     const rows = this.db
       .prepare("SELECT id, text, content_hash AS contentHash FROM documents WHERE state = 'pending' ORDER BY id LIMIT ?")
