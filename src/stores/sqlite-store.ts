@@ -310,8 +310,11 @@ function inspectExisting(path: string): void {
         `${path} is a SQLite database of another application (tables: ${tables.slice(0, 8).join(", ") || "none"}); it was not modified. Choose another --store file.`,
       );
     }
-    const check = db.pragma("quick_check", { simple: true });
-    if (check !== "ok") throw new StoreError(`${path} is a damaged SQLite database (quick_check: ${String(check)}); it was not modified`);
+    const check = db.pragma("quick_check(1)", { simple: true });
+    if (check !== "ok") {
+      const first = String(check).split("\n").find((line) => line.trim() && !line.startsWith("***")) ?? String(check);
+      throw new StoreError(`${path} is a damaged SQLite database (quick_check: ${first.trim()}); it was not modified`);
+    }
   } catch (err) {
     if (err instanceof StoreError) throw err;
     throw new StoreError(`${path} is not a usable SQLite store (${(err as Error).message}); it was not modified`);

@@ -179,9 +179,16 @@ describe("bert-ts index (SQLite)", { skip }, () => {
     writeFileSync(junk, "these are my notes, not a database\n".repeat(200));
     const input = join(dir, "c.txt");
     writeFileSync(input, "one\ntwo\n");
+    // A bert-ts store whose pages were overwritten in the middle.
+    const damaged = join(dir, "damaged.sqlite");
+    assert.equal(run(["index", "--model", modelPath(MINILM), "--input", input, "--store", damaged]).status, 0);
+    const bytes = readFileSync(damaged);
+    bytes.fill(0x5a, 4096 + 100, bytes.length - 100);
+    writeFileSync(damaged, bytes);
     for (const [path, message] of [
       [foreign, /another application \(tables: users\).*not modified/],
       [junk, /not a usable SQLite store.*not modified/],
+      [damaged, /(damaged|not a usable) SQLite .*not modified/],
     ] as const) {
       const before = sha256File(path);
       const r = run(["index", "--model", modelPath(MINILM), "--input", input, "--store", path]);

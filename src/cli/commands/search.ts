@@ -23,6 +23,7 @@ interface SearchFlags extends EncoderFlags {
   corpus?: string;
   store?: string;
   exact?: boolean;
+  queries?: string;
   /** --model was given (not commander's default): a store's own model is used otherwise. */
   modelGiven?: boolean;
   field?: string;
@@ -54,6 +55,7 @@ export function registerSearch(program: Command): void {
     .option("--field <name>", "the .csv column or .jsonl key holding the text (default: text)")
     .option("-q, --query <text>", "a query (repeatable)", (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option("-i, --input <file>", "queries from FILE: .jsonl (a string a line) or one query a line; - for stdin")
+    .option("--queries <file>", "the same as --input")
     .option("-k, --top-k <n>", "results per query", parsePositiveInt("--top-k"), 5)
     .option("-f, --format <format>", "text (ranked list; default on a terminal) or jsonl (default otherwise)")
     .option("-o, --output <file>", "write to FILE instead of stdout")
@@ -184,6 +186,10 @@ async function runStoreSearch(queries: string[], flags: SearchFlags, format: "te
 }
 
 async function readQueries(args: string[], flags: SearchFlags): Promise<string[]> {
+  if (flags.queries !== undefined) {
+    if (flags.input !== undefined) throw new CliError("--queries and --input are the same option; give one");
+    flags = { ...flags, input: flags.queries };
+  }
   const given = [...args, ...(flags.query ?? [])];
   if (given.length > 0) {
     if (flags.input !== undefined) throw new CliError("Give queries either as arguments/--query or with --input, not both");
