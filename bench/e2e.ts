@@ -5,7 +5,9 @@
  *      corpus and on 128-token inputs, batch 1 and 32; plus the embeddings' agreement (cosine).
  *   2. A bert-base-shaped model (seeded random weights generated on demand) at 128 tokens:
  *      sentences/s and achieved GFLOP/s next to numpy/OpenBLAS sgemm on the same machine.
- *   3. Cold model load time and peak RSS (f16 and f32 files; transformers.js alongside).
+ *   3. The encoder families at their base shapes (BERT, MPNet, XLM-RoBERTa; seeded random weights):
+ *      sentences/s of the forward pass alone on 32 × 128 token ids.
+ *   4. Cold model load time and peak RSS (f16 and f32 files; transformers.js alongside).
  * Medians of several runs; a table is printed and JSON written to bench/results/e2e.json.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -13,7 +15,8 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { BERT_BASE, makeFloat32Copy, makeRandomBert } from "./make-random-model.js";
+import { BERT_BASE, MPNET_BASE, XLM_ROBERTA_BASE, makeFloat32Copy, makeRandomBert, type RandomModelShape } from "./make-random-model.js";
+import { mulberry32 } from "../test/helpers/random.js";
 import { PEERS_DIR, ensurePeers } from "./peers.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -184,6 +187,51 @@ async function bertBaseRow(): Promise<Record<string, number | string | null>> {
   };
 }
 
+interface FamilyRow {
+  family: string;
+  backend: string;
+  sentencesPerSecond: number;
+}
+
+/**
+ * The forward pass alone (token ids in, so every family is measured alike whatever its tokenizer) on
+ * 32 sequences of 128 random ids, one batch, at each family's base shape: MPNet adds its relative
+ * attention bias, XLM-R has RoBERTa's layers and a 250,002-row embedding table.
+ */
+async function familyRows(): Promise<FamilyRow[]> {
+  const { BertModel } = await import("../src/models/bert/model.js");
+  const shapes: [string, RandomModelShape, string][] = [
+    ["bert-base", BERT_BASE, MINILM],
+    ["mpnet-base (all-mpnet-base-v2)", MPNET_BASE, join(MODELS, "mpnet-micro-random")],
+    ["xlm-roberta-base (multilingual-e5-base)", XLM_ROBERTA_BASE, join(MODELS, "xlm-roberta-micro-random")],
+  ];
+  const rows: FamilyRow[] = [];
+  for (const [family, shape, tokenizerFrom] of shapes) {
+    const dir = makeRandomBert(join(ROOT, ".bench-models", `${shape.family ?? "bert"}-base-random`), shape, tokenizerFrom);
+    const model = await BertModel.fromPretrained(dir);
+    const rand = mulberry32(7);
+    // First and last ids stand for the special tokens; the rest avoid the low (special) ids.
+    const inputs = Array.from({ length: 32 }, () => ({ inputIds: Array.from({ length: 128 }, (_, t) => (t === 0 ? 0 : t === 127 ? 2 : 1000 + Math.floor(rand() * (shape.vocab - 1000)))) }));
+    model.forward(inputs.slice(0, 4)); // warm-up
+    const times: number[] = [];
+    for (let r = 0; r < Math.max(RUNS, 3); r++) {
+      const t0 = performance.now();
+      model.forward(inputs);
+      times.push((performance.now() - t0) / 1000);
+    }
+    rows.push({ family, backend: model.backend.name, sentencesPerSecond: inputs.length / median(times) });
+    model.backend.dispose?.();
+  }
+  return rows;
+}
+
+async function printFamilyRows(): Promise<FamilyRow[]> {
+  const families = await familyRows();
+  console.log("encoder families at base shape (768/12/12/3072), forward pass on 32 × 128 token ids:");
+  for (const f of families) console.log(`  ${f.family.padEnd(40)} ${f.sentencesPerSecond.toFixed(1).padStart(6)} sentences/s  (${f.backend})`);
+  return families;
+}
+
 interface LoadRow {
   what: string;
   weightFileMB: number;
@@ -244,17 +292,19 @@ export async function runE2eBench(): Promise<void> {
   const base = await bertBaseRow();
   console.log(`bert-base-shaped (768/12/12), 32 × 128 tokens on ${base.backend}: ${(base.sentencesPerSecond as number).toFixed(1)} sentences/s, ${(base.gflops as number).toFixed(1)} GFLOP/s` +
     (base.openBlasGflops ? ` = ${((base.fractionOfOpenBlas as number) * 100).toFixed(0)}% of numpy/OpenBLAS sgemm (${(base.openBlasGflops as number).toFixed(1)} GFLOP/s)` : ""));
+  const families = await printFamilyRows();
   const mem = await loadAndMemory(peers);
   console.log("minilm-l6-h384: cold load, then peak RSS (VmHWM) after embedding 32 × 128 tokens, fresh processes");
   for (const m of mem) {
     console.log(`  ${m.what.padEnd(28)} weights ${m.weightFileMB.toFixed(0).padStart(3)} MB  load ${m.loadMs.toFixed(0).padStart(4)} ms  peak RSS ${m.peakRssMB.toFixed(0).padStart(4)} MB`);
   }
   mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
-  writeFileSync(join(ROOT, "bench", "results", "e2e.json"), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows, bertBase: base, load: mem }, null, 2));
+  writeFileSync(join(ROOT, "bench", "results", "e2e.json"), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows, bertBase: base, families, load: mem }, null, 2));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runE2eBench().catch((err) => {
+  // `--families`: only the family rows (quick, no peers).
+  (process.argv.includes("--families") ? printFamilyRows() : runE2eBench()).catch((err) => {
     console.error(err);
     process.exit(1);
   });

@@ -2,7 +2,7 @@
  * `npm run bench:index`: the corpus index, measured.
  *   1. Indexing throughput on the 986-sentence corpus, whole processes: `bert-ts embed` alone vs
  *      `bert-ts index` into SQLite, and into PostgreSQL with 1 and 2 worker processes.
- *   2. Search at 10k and 100k stored vectors (random unit vectors of the model's width, 384):
+ *   2. Search at 10k and 100k stored vectors (seeded unit vectors of the model's width, 384, shaped like embeddings: see test/helpers/synthetic-store.ts):
  *      SQLite exact scan vs pgvector HNSW — p50/p99 latency, queries/s, HNSW recall@10 against
  *      the exact answer, and bytes on disk per vector.
  * PostgreSQL parts need PostgreSQL 15 + pgvector (../shared/vendor/install-pgvector.sh) and are
@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { PostgresStore } from "../src/stores/postgres-store.js";
 import { SqliteStore } from "../src/stores/sqlite-store.js";
 import type { CorpusStore } from "../src/stores/store.js";
-import { fillStore, randomUnitVectors } from "../test/helpers/synthetic-store.js";
+import { embeddingLikeVectors, fillStore } from "../test/helpers/synthetic-store.js";
 import { skipUnlessPostgres, startPostgres, type PostgresCluster } from "../test/helpers/postgres.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -140,9 +140,9 @@ export async function runIndexBench(): Promise<void> {
 
     // 2. Search at 10k and 100k vectors.
     const searchRows: SearchRow[] = [];
-    const queries = randomUnitVectors(QUERIES, DIM, 7);
+    const queries = embeddingLikeVectors(QUERIES, DIM, 7);
     for (const n of SIZES) {
-      const vectors = randomUnitVectors(n, DIM, 1234);
+      const vectors = embeddingLikeVectors(n, DIM, 1234);
       const file = join(WORK, `search-${n}.sqlite`);
       const sqlite = SqliteStore.open(file);
       const sqliteFill = await fillStore(sqlite, vectors);
@@ -168,7 +168,7 @@ export async function runIndexBench(): Promise<void> {
         searchRows.push({ store: "PostgreSQL + pgvector, exact scan", vectors: n, p50Ms: pgExact.p50, p99Ms: pgExact.p99, qps: pgExact.qps, recallAt10: 1, bytesPerVector: bytes / n, fillSeconds: pgFill });
       }
     }
-    console.log(`\nSearch (top 10, ${QUERIES} random queries one at a time, ${DIM}-dim unit vectors)`);
+    console.log(`\nSearch (top 10, ${QUERIES} queries one at a time, ${DIM}-dim embedding-like unit vectors)`);
     console.log("| store | vectors | p50 ms | p99 ms | queries/s | recall@10 | bytes/vector on disk | fill s |");
     console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (const r of searchRows) {

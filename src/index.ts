@@ -1,6 +1,6 @@
 // Public API of bert-ts. Only re-exports live here.
 export { Tensor } from "./tensor/tensor.js";
-export type { Backend, Activation, LinearParams } from "./backend/backend.js";
+export type { Backend, Activation, LinearParams, PositionBias } from "./backend/backend.js";
 export { getBackend } from "./backend/index.js";
 export { ReferenceBackend } from "./backend/reference.js";
 export type { Encoding, ModelInput } from "./tokenizers/encoding.js";
@@ -21,9 +21,11 @@ export { parseBertConfig, ConfigError, type BertConfig } from "./config/bert-con
 export { pool, type PoolingOptions } from "./pooling/pool.js";
 export { POOLING_STRATEGIES, parsePoolingStrategy, type PoolingStrategy } from "./pooling/strategies.js";
 export { parseLayerSelection, type LayerSelection } from "./pooling/layers.js";
+export { PART_POOLINGS, combineParts, parsePartPooling, splitSentences, type PartPooling, type SentenceSpan } from "./pooling/parts.js";
+export { explainPooling, type ExplanationMeasure, type PoolingExplanation } from "./pooling/explain.js";
 export { cosineSimilarity, dot, euclideanDistance, l2NormalizeInPlace, similarity, type SimilarityFunction } from "./pooling/similarity.js";
 export { readDefaultPooling, type DefaultPooling } from "./pooling/defaults.js";
-export { SentenceEncoder, quantizeEmbeddings, type SentenceEncoderOptions, type EmbedOptions, type Quantization } from "./pipelines/sentence-encoder.js";
+export { SentenceEncoder, quantizeEmbeddings, type SentenceEncoderOptions, type EmbedOptions, type Quantization, type DocumentEmbedding, type EmbeddedPart, type SentenceEmbedOptions } from "./pipelines/sentence-encoder.js";
 export { semanticSearch, type SearchHit, type SearchOptions } from "./pipelines/semantic-search.js";
 export type { TokenClassificationPipeline, TokenClassificationOptions, TokenClassificationResult, TokenClassificationEntity, TokenEntity, EntityGroup, AggregationStrategy, QuestionAnsweringPipeline, QuestionAnsweringInput, QuestionAnsweringOptions, QuestionAnsweringAnswer, QuestionAnsweringResult, QuestionAnsweringSpan } from "./pipelines/index.js";
 export { BertForTokenClassification, TokenClassifierOutput, BertForQuestionAnswering, QuestionAnsweringOutput } from "./heads/index.js";

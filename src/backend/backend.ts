@@ -45,6 +45,49 @@ export interface AttentionResult {
   probs?: Float32Array[];
 }
 
+/**
+ * A learned bias added to every attention score by the distance between key and query (MPNet's
+ * relative_attention_bias, modeling_mpnet.py MPNetEncoder.compute_position_bias):
+ * score[h][i][j] += table[bucketOfDistance[(j - i) + maxDistance] * numHeads + h].
+ */
+export interface PositionBias {
+  /** [numBuckets, numHeads], laid out as relative_attention_bias.weight. */
+  table: Float32Array;
+  numBuckets: number;
+  /** [2 * maxDistance + 1]: the bucket of each distance j - i in [-maxDistance, maxDistance]. */
+  bucketOfDistance: Int32Array;
+  /** Longest distance covered; sequences may be at most maxDistance + 1 tokens long. */
+  maxDistance: number;
+}
+
+/**
+ * The bias by distance for each head: [numHeads, 2 * maxDistance + 1], entry (h, (j - i) + maxDistance).
+ * Checks the tables against each other and against the longest sequence, so kernels index without checks.
+ */
+export function positionBiasByDistance(bias: PositionBias, numHeads: number, seqStarts: Int32Array): Float32Array {
+  const { table, numBuckets, bucketOfDistance, maxDistance } = bias;
+  if (table.length !== numBuckets * numHeads) {
+    throw new Error(`Expected a position bias table of ${numBuckets}x${numHeads} values but received ${table.length}`);
+  }
+  const span = 2 * maxDistance + 1;
+  if (bucketOfDistance.length !== span) {
+    throw new Error(`Expected ${span} buckets (distances -${maxDistance}..${maxDistance}) but received ${bucketOfDistance.length}`);
+  }
+  for (let s = 0; s + 1 < seqStarts.length; s++) {
+    const len = seqStarts[s + 1] - seqStarts[s];
+    if (len > maxDistance + 1) {
+      throw new RangeError(`Sequence ${s} has ${len} tokens but the position bias covers distances up to ${maxDistance} only`);
+    }
+  }
+  const out = new Float32Array(numHeads * span);
+  for (let d = 0; d < span; d++) {
+    const bucket = bucketOfDistance[d];
+    if (!(bucket >= 0 && bucket < numBuckets)) throw new RangeError(`Bucket ${bucket} of distance ${d - maxDistance} is outside 0..${numBuckets - 1}`);
+    for (let h = 0; h < numHeads; h++) out[h * span + d] = table[bucket * numHeads + h];
+  }
+  return out;
+}
+
 export interface Backend {
   /** "reference" or "native" (with details such as the selected kernel, e.g. "native avx512 x2 threads"). */
   readonly name: string;
@@ -77,6 +120,7 @@ export interface Backend {
    * seqStarts: [numSeqs + 1] row offsets; sequence s owns rows seqStarts[s] .. seqStarts[s+1]-1 and
    *   attends only to those rows (no padding exists in packed form, so no mask is needed).
    * scale: multiplies QKᵀ before the softmax (1 / sqrt(headDim) for BERT).
+   * positionBias: added to the scaled scores before the softmax (MPNet); none for other families.
    */
   attention(
     qkv: Float32Array,
@@ -86,7 +130,23 @@ export interface Backend {
     scale: number,
     wantProbs?: boolean,
     out?: Float32Array,
+    positionBias?: PositionBias,
   ): AttentionResult;
+
+  /**
+   * The softmax attention of each sequence's first query row only, per head — what pooling
+   * "cls_attention" needs from the last layer, at 1/len of the cost of the full matrices.
+   * Same qkv/seqStarts/scale/positionBias meaning as attention(). Returns [heads, len_s] per
+   * sequence s, concatenated: sequence s starts at numHeads * seqStarts[s].
+   */
+  firstRowAttention(
+    qkv: Float32Array,
+    seqStarts: Int32Array,
+    numHeads: number,
+    headDim: number,
+    scale: number,
+    positionBias?: PositionBias,
+  ): Float32Array;
 
   /** Releases native memory held for prepared weights, if any. Optional. */
   dispose?(): void;
@@ -103,6 +163,21 @@ export function weightsToFloat32(w: WeightValues): Float32Array {
   const out = new Float32Array(w.bits.length);
   halfBitsToFloat32(w.format, w.bits, 0, out);
   return out;
+}
+
+/** Throws unless a position bias covers `heads` heads and sequences of up to maxLen tokens. */
+export function checkPositionBias(bias: PositionBias, heads: number, maxLen: number): void {
+  const { table, numBuckets, bucketOfDistance, maxDistance } = bias;
+  if (table.length !== numBuckets * heads) {
+    throw new Error(`Expected a position bias table of ${numBuckets}x${heads} values but received ${table.length}`);
+  }
+  if (bucketOfDistance.length !== 2 * maxDistance + 1) {
+    throw new Error(`Expected ${2 * maxDistance + 1} bucket indices for maxDistance ${maxDistance} but received ${bucketOfDistance.length}`);
+  }
+  if (maxLen - 1 > maxDistance) throw new Error(`A sequence of ${maxLen} tokens exceeds the position bias' maxDistance ${maxDistance}`);
+  for (const b of bucketOfDistance) {
+    if (!Number.isInteger(b) || b < 0 || b >= numBuckets) throw new Error(`Expected bucket indices in 0..${numBuckets - 1} but received ${b}`);
+  }
 }
 
 /** The caller's buffer when it has the right length, else a new one. */

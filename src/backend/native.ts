@@ -12,13 +12,16 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import {
+  checkPositionBias,
   output,
   weightLength,
   type Activation,
   type AttentionResult,
   type Backend,
   type LinearParams,
+  type PositionBias,
   type WeightValues,
+  positionBiasByDistance,
 } from "./backend.js";
 
 /** An opaque handle to packed weights owned by the addon (a napi External). */
@@ -65,6 +68,22 @@ export interface NativeAddon {
     scale: number,
     context: Float32Array,
     probs: Float32Array | null,
+    /** [numHeads, 2 * maxDistance + 1] (positionBiasByDistance), or null. */
+    biasByDistance?: Float32Array | null,
+    maxDistance?: number,
+  ): void;
+  /** out: [numHeads * rows]; the bias arguments null (with maxDistance 0) when there is no position bias. */
+  firstRowAttention(
+    isa: number,
+    qkv: Float32Array,
+    seqStarts: Int32Array,
+    numHeads: number,
+    headDim: number,
+    scale: number,
+    out: Float32Array,
+    biasTable: Float32Array | null,
+    bucketOfDistance: Int32Array | null,
+    maxDistance: number,
   ): void;
   /** The vectorised activations alone, in place (tests). */
   activate(isa: number, y: Float32Array, activation: number): void;
@@ -97,6 +116,19 @@ export interface NativeAddon {
     scale: number,
     context: Float32Array,
     probs: Float32Array | null,
+    biasByDistance?: Float32Array | null,
+    maxDistance?: number,
+  ): void;
+  naiveFirstRowAttention(
+    qkv: Float32Array,
+    seqStarts: Int32Array,
+    numHeads: number,
+    headDim: number,
+    scale: number,
+    out: Float32Array,
+    biasTable: Float32Array | null,
+    bucketOfDistance: Int32Array | null,
+    maxDistance: number,
   ): void;
 }
 
@@ -234,13 +266,16 @@ export class NativeBackend implements Backend {
     scale: number,
     wantProbs = false,
     out?: Float32Array,
+    positionBias?: PositionBias,
   ): AttentionResult {
     const hidden = numHeads * headDim;
     const rows = seqStarts[seqStarts.length - 1];
     checkLength("qkv", qkv, rows * 3 * hidden);
     const context = output(out, rows * hidden);
+    const bias = positionBias ? positionBiasByDistance(positionBias, numHeads, seqStarts) : null;
+    const maxDistance = positionBias?.maxDistance ?? 0;
     if (!wantProbs) {
-      this.addon.attention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, context, null);
+      this.addon.attention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, context, null, bias, maxDistance);
       return { context };
     }
     let total = 0;
@@ -249,7 +284,7 @@ export class NativeBackend implements Backend {
       total += numHeads * len * len;
     }
     const all = new Float32Array(total);
-    this.addon.attention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, context, all);
+    this.addon.attention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, context, all, bias, maxDistance);
     const probs: Float32Array[] = [];
     let off = 0;
     for (let s = 0; s + 1 < seqStarts.length; s++) {
@@ -258,6 +293,27 @@ export class NativeBackend implements Backend {
       off += numHeads * len * len;
     }
     return { context, probs };
+  }
+
+  firstRowAttention(
+    qkv: Float32Array,
+    seqStarts: Int32Array,
+    numHeads: number,
+    headDim: number,
+    scale: number,
+    positionBias?: PositionBias,
+  ): Float32Array {
+    const rows = seqStarts[seqStarts.length - 1];
+    checkLength("qkv", qkv, rows * 3 * numHeads * headDim);
+    if (positionBias) {
+      let maxLen = 0;
+      for (let s = 0; s + 1 < seqStarts.length; s++) maxLen = Math.max(maxLen, seqStarts[s + 1] - seqStarts[s]);
+      checkPositionBias(positionBias, numHeads, maxLen);
+    }
+    const weights = new Float32Array(numHeads * rows);
+    const b = positionBias;
+    this.addon.firstRowAttention(this.isaCode, qkv, seqStarts, numHeads, headDim, scale, weights, b?.table ?? null, b?.bucketOfDistance ?? null, b?.maxDistance ?? 0);
+    return weights;
   }
 
   /** Frees the packed weights of every layer this backend prepared; those layers cannot run after. */

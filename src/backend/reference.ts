@@ -4,6 +4,7 @@
  * computed from its own input row only, in a fixed order (batch invariance).
  */
 import {
+  checkPositionBias,
   output,
   weightLength,
   weightsToFloat32,
@@ -11,7 +12,9 @@ import {
   type AttentionResult,
   type Backend,
   type LinearParams,
+  type PositionBias,
   type WeightValues,
+  positionBiasByDistance,
 } from "./backend.js";
 import { applyActivation } from "./activations.js";
 
@@ -113,8 +116,12 @@ export class ReferenceBackend implements Backend {
     scale: number,
     wantProbs = false,
     out?: Float32Array,
+    positionBias?: PositionBias,
   ): AttentionResult {
     const hidden = numHeads * headDim;
+    // [heads, 2·maxDistance + 1]: the bias of key j for query i sits at (j - i) + maxDistance.
+    const biasByDistance = positionBias && positionBiasByDistance(positionBias, numHeads, seqStarts);
+    const maxDistance = positionBias?.maxDistance ?? 0;
     const stride = 3 * hidden;
     const totalRows = seqStarts[seqStarts.length - 1];
     const context = output(out, totalRows * hidden);
@@ -136,6 +143,7 @@ export class ReferenceBackend implements Backend {
             let dot = 0;
             for (let d = 0; d < headDim; d++) dot += qkv[qRow + d] * qkv[kRow + d];
             scores[j] = dot * scale;
+            if (biasByDistance) scores[j] += biasByDistance[h * (2 * maxDistance + 1) + maxDistance + j - i];
             if (scores[j] > max) max = scores[j];
           }
           let sum = 0;
@@ -156,5 +164,45 @@ export class ReferenceBackend implements Backend {
       if (wantProbs) probs.push(p);
     }
     return wantProbs ? { context, probs } : { context };
+  }
+
+  firstRowAttention(
+    qkv: Float32Array,
+    seqStarts: Int32Array,
+    numHeads: number,
+    headDim: number,
+    scale: number,
+    positionBias?: PositionBias,
+  ): Float32Array {
+    const hidden = numHeads * headDim;
+    const stride = 3 * hidden;
+    const totalRows = seqStarts[seqStarts.length - 1];
+    if (qkv.length !== totalRows * stride) throw new Error(`firstRowAttention: expected ${totalRows}x${stride} qkv values but received ${qkv.length}`);
+    let maxLen = 0;
+    for (let s = 0; s + 1 < seqStarts.length; s++) maxLen = Math.max(maxLen, seqStarts[s + 1] - seqStarts[s]);
+    if (positionBias) checkPositionBias(positionBias, numHeads, maxLen);
+    const weights = new Float32Array(numHeads * totalRows); // per sequence s: [heads, len] at numHeads * seqStarts[s]
+    const scores = new Float64Array(maxLen);
+    for (let s = 0; s + 1 < seqStarts.length; s++) {
+      const start = seqStarts[s];
+      const len = seqStarts[s + 1] - start;
+      for (let h = 0; h < numHeads; h++) {
+        const qRow = start * stride + h * headDim; // query of the first token (i = 0)
+        let max = -Infinity;
+        for (let j = 0; j < len; j++) {
+          const kRow = (start + j) * stride + hidden + h * headDim;
+          let dot = 0;
+          for (let d = 0; d < headDim; d++) dot += qkv[qRow + d] * qkv[kRow + d];
+          scores[j] = dot * scale;
+          if (positionBias) scores[j] += positionBias.table[positionBias.bucketOfDistance[j + positionBias.maxDistance] * numHeads + h];
+          if (scores[j] > max) max = scores[j];
+        }
+        let sum = 0;
+        for (let j = 0; j < len; j++) sum += scores[j] = Math.exp(scores[j] - max);
+        const o = numHeads * start + h * len;
+        for (let j = 0; j < len; j++) weights[o + j] = scores[j] / sum;
+      }
+    }
+    return weights;
   }
 }

@@ -26,7 +26,7 @@ const SCORES: readonly SimilarityFunction[] = ["cosine", "dot", "euclidean"];
 export function addEncoderOptions(command: Command): Command {
   return command
     .option("-m, --model <id|dir>", "model folder or Hugging Face id", DEFAULT_EMBEDDING_MODEL)
-    .option("-p, --pooling <strategy>", "pooler, cls, mean, max, mean_sqrt_len, cls_mean, weighted_mean or last (default: the model's own)")
+    .option("-p, --pooling <strategy>", "pooler, cls, mean, max, mean_sqrt_len, cls_mean, weighted_mean, last or cls_attention (default: the model's own)")
     .option("--normalize", "L2-normalise the vectors (default: the model's own setting; cosine is unchanged by it)")
     .option("--no-normalize", "do not L2-normalise")
     .option("--layers <which>", "last (default), first-last-avg, lastK-mean, lastK-concat, or indices like -1,-2")

@@ -1,7 +1,9 @@
 /**
  * BertConfig: config.json's keys one for one (snake_case, as Hugging Face writes them), with
  * bert-base defaults and validation that names the field at fault. RoBERTa uses the same keys
- * (its differences are values: pad_token_id for positions, one token type, eps 1e-5).
+ * (its differences are values: pad_token_id for positions, one token type, eps 1e-5); the other
+ * encoder families add a few keys (ELECTRA/ALBERT embedding_size, ALBERT layer groups, MPNet
+ * buckets, DistilBERT sinusoidal positions) and DistilBERT renames some (FIELD_NAMES below).
  * Mirrors transformers/models/bert/configuration_bert.py.
  */
 import type { Activation } from "../backend/backend.js";
@@ -23,6 +25,16 @@ export interface BertConfig {
   layer_norm_eps: number;
   pad_token_id: number;
   position_embedding_type: "absolute";
+  /** Width of the embedding tables; ELECTRA and ALBERT project it to hidden_size. Default hidden_size. */
+  embedding_size: number;
+  /** ALBERT: layer groups (each group's weights shared by num_hidden_layers / num_hidden_groups layers). */
+  num_hidden_groups: number;
+  /** ALBERT: layers in each group, run one after the other at each of its steps. */
+  inner_group_num: number;
+  /** MPNet: buckets of the relative attention bias. */
+  relative_attention_num_buckets: number;
+  /** DistilBERT: position embeddings are the fixed sin/cos table (when the checkpoint does not store them). */
+  sinusoidal_pos_embds: boolean;
   /** Classification heads. */
   id2label: Record<number, string>;
   label2id: Record<string, number>;
@@ -40,7 +52,18 @@ const KNOWN_IGNORED = new Set([
   "output_hidden_states", "output_attentions", "torchscript", "use_bfloat16", "pruned_heads",
   "tie_word_embeddings", "is_encoder_decoder", "directionality", "pooler_fc_size", "pooler_num_attention_heads",
   "pooler_num_fc_layers", "pooler_size_per_head", "pooler_type", "layer_norm_eps",
+  // DistilBERT, ELECTRA, ALBERT training settings
+  "dropout", "attention_dropout", "qa_dropout", "seq_classif_dropout", "tie_weights_", "classifier_dropout_prob",
+  "summary_type", "summary_use_proj", "summary_activation", "summary_last_dropout",
 ]);
+
+/**
+ * config.json keys a model type spells differently (transformers' attribute_map, e.g.
+ * configuration_distilbert.py): field → the key its files use. Errors name the file's key.
+ */
+const FIELD_NAMES: Record<string, Partial<Record<keyof BertConfig, string>>> = {
+  distilbert: { hidden_size: "dim", num_hidden_layers: "n_layers", num_attention_heads: "n_heads", intermediate_size: "hidden_dim", hidden_act: "activation" },
+};
 
 export class ConfigError extends Error {
   constructor(message: string, readonly field?: string) {
@@ -65,12 +88,15 @@ export function parseBertConfig(raw: unknown, source = "config.json"): BertConfi
   const r = raw as Record<string, unknown>;
   const modelType = r.model_type ?? "bert";
   if (typeof modelType !== "string") throw new ConfigError(`${source}: "model_type" must be a string`, "model_type");
+  const names = Object.hasOwn(FIELD_NAMES, modelType) ? FIELD_NAMES[modelType] : {};
+  /** The file's key for a field (DistilBERT: "dim" for hidden_size). */
+  const key = (field: keyof BertConfig): string => names[field] ?? field;
 
-  const hiddenAct = r.hidden_act ?? "gelu";
+  const hiddenAct = r[key("hidden_act")] ?? "gelu";
   if (typeof hiddenAct !== "string" || !(SUPPORTED_ACTIVATIONS as readonly string[]).includes(hiddenAct)) {
     throw new ConfigError(
-      `${source}: unsupported hidden_act ${JSON.stringify(hiddenAct)}; supported: ${SUPPORTED_ACTIVATIONS.join(", ")}`,
-      "hidden_act",
+      `${source}: unsupported ${key("hidden_act")} ${JSON.stringify(hiddenAct)}; supported: ${SUPPORTED_ACTIVATIONS.join(", ")}`,
+      key("hidden_act"),
     );
   }
   const positionType = r.position_embedding_type ?? "absolute";
@@ -80,13 +106,23 @@ export function parseBertConfig(raw: unknown, source = "config.json"): BertConfi
       "position_embedding_type",
     );
   }
-  const hidden = int(r, "hidden_size", 768);
-  const heads = int(r, "num_attention_heads", 12);
+  const hidden = int(r, key("hidden_size"), 768);
+  const heads = int(r, key("num_attention_heads"), 12);
   if (hidden % heads !== 0) {
     throw new ConfigError(
-      `${source}: hidden_size ${hidden} is not a multiple of num_attention_heads ${heads}`,
-      "num_attention_heads",
+      `${source}: ${key("hidden_size")} ${hidden} is not a multiple of ${key("num_attention_heads")} ${heads}`,
+      key("num_attention_heads"),
     );
+  }
+  const layers = int(r, key("num_hidden_layers"), 12);
+  const groups = int(r, "num_hidden_groups", 1);
+  if (layers % groups !== 0) {
+    // modeling_albert.py AlbertTransformer gives layer i to group i / (layers / groups).
+    throw new ConfigError(`${source}: num_hidden_layers ${layers} is not a multiple of num_hidden_groups ${groups}`, "num_hidden_groups");
+  }
+  const sinusoidal = r.sinusoidal_pos_embds ?? false;
+  if (typeof sinusoidal !== "boolean") {
+    throw new ConfigError(`${source}: expected true or false for "sinusoidal_pos_embds" but received ${JSON.stringify(sinusoidal)}`, "sinusoidal_pos_embds");
   }
   const eps = r.layer_norm_eps ?? 1e-12;
   if (typeof eps !== "number" || !(eps > 0) || eps > 1) {
@@ -121,7 +157,9 @@ export function parseBertConfig(raw: unknown, source = "config.json"): BertConfi
   const known = new Set([
     "model_type", "architectures", "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
     "intermediate_size", "hidden_act", "max_position_embeddings", "type_vocab_size", "layer_norm_eps",
-    "pad_token_id", "position_embedding_type", "id2label", "label2id", "problem_type",
+    "pad_token_id", "position_embedding_type", "id2label", "label2id", "problem_type", "embedding_size",
+    "num_hidden_groups", "inner_group_num", "relative_attention_num_buckets", "sinusoidal_pos_embds",
+    ...Object.values(names),
   ]);
   const unused = Object.keys(r).filter((k) => !known.has(k) && !KNOWN_IGNORED.has(k));
 
@@ -130,15 +168,21 @@ export function parseBertConfig(raw: unknown, source = "config.json"): BertConfi
     architectures: archs as string[],
     vocab_size: int(r, "vocab_size", 30522),
     hidden_size: hidden,
-    num_hidden_layers: int(r, "num_hidden_layers", 12),
+    num_hidden_layers: layers,
     num_attention_heads: heads,
-    intermediate_size: int(r, "intermediate_size", 3072),
+    intermediate_size: int(r, key("intermediate_size"), 3072),
     hidden_act: hiddenAct as HiddenAct,
     max_position_embeddings: int(r, "max_position_embeddings", 512),
     type_vocab_size: int(r, "type_vocab_size", 2),
     layer_norm_eps: eps,
     pad_token_id: int(r, "pad_token_id", 0, 0),
     position_embedding_type: "absolute",
+    embedding_size: int(r, "embedding_size", hidden),
+    num_hidden_groups: groups,
+    inner_group_num: int(r, "inner_group_num", 1),
+    // modeling_mpnet.py relative_position_bucket halves it twice: fewer than 4 leaves no exact bucket.
+    relative_attention_num_buckets: int(r, "relative_attention_num_buckets", 32, 4),
+    sinusoidal_pos_embds: sinusoidal,
     id2label,
     label2id,
     problem_type: problemType,

@@ -64,11 +64,11 @@ export function readHeadTensors<K extends string>(
 /** For heads that read the pooled output: a checkpoint without pooler weights cannot serve them. */
 export function requirePooler(model: BertModel, headClass: string): void {
   if (model.hasPooler) return;
-  const p = model.checkpoint.basePrefix;
+  const p = `${model.checkpoint.basePrefix}${model.family.pooler ?? "pooler.dense"}`;
   const h = model.config.hidden_size;
   throw missingError(model, headClass, [
-    { name: `${p}pooler.dense.weight`, shape: [h, h] },
-    { name: `${p}pooler.dense.bias`, shape: [h] },
+    { name: `${p}.weight`, shape: [h, h] },
+    { name: `${p}.bias`, shape: [h] },
   ]);
 }
 
@@ -96,12 +96,14 @@ function canonical(name: string): string {
 export function headLoadReport(model: BertModel, headTensors: readonly string[], usesPooler: boolean): LoadReport {
   const base = rememberBaseReport(model);
   const consumed = new Set(headTensors);
-  const poolerNames = new Set([`${model.checkpoint.basePrefix}pooler.dense.weight`, `${model.checkpoint.basePrefix}pooler.dense.bias`]);
+  const pooler = model.family.pooler;
+  const poolerTensors = pooler === undefined ? [] : [`${pooler}.weight`, `${pooler}.bias`];
+  const poolerNames = new Set(poolerTensors.map((n) => model.checkpoint.basePrefix + n));
   const unexpected = base.unexpectedKeys.filter((n) => !consumed.has(canonical(n)));
   let missing = [...base.missingKeys];
   if (!usesPooler) {
     missing = missing.filter((n) => !poolerNames.has(n));
-    for (const n of ["pooler.dense.weight", "pooler.dense.bias"]) {
+    for (const n of poolerTensors) {
       if (model.checkpoint.hasBase(n)) unexpected.push(model.checkpoint.basePrefix + n);
     }
   }

@@ -5,6 +5,7 @@
  */
 import type { BertConfig } from "../config/bert-config.js";
 import { BertModel, type LoadOptions } from "../models/bert/model.js";
+import { familyFor } from "../models/registry.js";
 import { BertForMaskedLM } from "./masked-lm.js";
 import { BertForNextSentencePrediction } from "./next-sentence.js";
 import { BertForSequenceClassification } from "./sequence-classification.js";
@@ -40,14 +41,26 @@ const HEAD_BUILDERS: { [T in HeadTask]: (model: BertModel) => HeadsByTask[T] } =
 
 /** config.json architectures → tasks its checkpoint has head weights for (first = the default). */
 const ARCHITECTURE_TASKS: Record<string, readonly HeadTask[]> = {
-  BertForSequenceClassification: ["text-classification"],
-  RobertaForSequenceClassification: ["text-classification"],
-  BertForMaskedLM: ["fill-mask"],
   BertForNextSentencePrediction: ["next-sentence"],
   BertForPreTraining: ["fill-mask", "next-sentence"],
-  BertForTokenClassification: ["token-classification"],
-  BertForQuestionAnswering: ["question-answering"],
 };
+
+/**
+ * Heads every family has, by class-name suffix after the family's stem ("DistilBert" +
+ * "ForSequenceClassification"); the tensor names are in heads/*.ts, the sequence classifier's layout is the family's.
+ */
+const FAMILY_HEAD_TASKS: Record<string, HeadTask> = {
+  ForSequenceClassification: "text-classification",
+  ForTokenClassification: "token-classification",
+  ForQuestionAnswering: "question-answering",
+  ForMaskedLM: "fill-mask",
+};
+
+function tasksOfArchitecture(architecture: string, familyStem: string): readonly HeadTask[] {
+  if (Object.hasOwn(ARCHITECTURE_TASKS, architecture)) return ARCHITECTURE_TASKS[architecture];
+  const suffix = architecture.startsWith(familyStem) ? architecture.slice(familyStem.length) : "";
+  return Object.hasOwn(FAMILY_HEAD_TASKS, suffix) ? [FAMILY_HEAD_TASKS[suffix]] : [];
+}
 
 export function isHeadTask(task: string): task is HeadTask {
   return Object.hasOwn(HEAD_BUILDERS, task);
@@ -55,7 +68,8 @@ export function isHeadTask(task: string): task is HeadTask {
 
 /** Tasks the config's declared architectures provide heads for, in declaration order. */
 export function tasksForConfig(config: BertConfig): HeadTask[] {
-  const tasks = config.architectures.flatMap((a) => ARCHITECTURE_TASKS[a] ?? []);
+  const stem = familyFor(config.model_type).className;
+  const tasks = config.architectures.flatMap((a) => tasksOfArchitecture(a, stem));
   return [...new Set(tasks)];
 }
 
@@ -81,7 +95,7 @@ export async function loadFromArchitectures(dir: string, options: LoadOptions = 
   if (!task) {
     const archs = model.config.architectures.join(", ") || "none";
     throw new Error(
-      `${dir}: config.json architectures (${archs}) name no task head bert-ts knows; known: ${Object.keys(ARCHITECTURE_TASKS).join(", ")}`,
+      `${dir}: config.json architectures (${archs}) name no task head bert-ts knows; known: ${[...Object.keys(ARCHITECTURE_TASKS), ...Object.keys(FAMILY_HEAD_TASKS).map((s) => `${model.family.className}${s}`)].join(", ")}`,
     );
   }
   return { task, head: headForModel(task, model) } as LoadedHead;

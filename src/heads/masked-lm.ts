@@ -1,17 +1,17 @@
 /**
  * Masked language modelling (modeling_bert.py BertForMaskedLM / BertLMPredictionHead):
- * logits = decoder(LayerNorm(act(dense(h)))) + bias, the decoder tied to the word embeddings.
+ * logits = decoder(LayerNorm(act(dense(h)))) + bias, the decoder tied to the word embeddings; the
+ * other families name these tensors differently and may predict in embedding_size (MaskedLMSpec).
  * A row of logits is vocabulary-wide (30522 × hidden multiply-adds), so only the positions asked for
  * are computed — the [MASK] positions for fill-mask — unless every position is requested.
  */
-import type { LinearParams } from "../backend/backend.js";
+import type { Activation, LinearParams } from "../backend/backend.js";
 import type { LoadReport } from "../models/checkpoint.js";
 import { BertModel, type LoadOptions } from "../models/bert/model.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { ModelInput } from "../tokenizers/encoding.js";
 import { headLoadReport, readHeadTensors, rememberBaseReport, type TensorSpec } from "./head-loading.js";
 
-const HEAD_CLASS = "BertForMaskedLM";
 
 export interface MaskedLMOptions {
   /**
@@ -36,6 +36,7 @@ export class BertForMaskedLM {
     private readonly beta: Float32Array,
     private readonly decoder: LinearParams,
     private readonly tensorNames: readonly string[],
+    private readonly activation: Activation,
   ) {}
 
   static async fromPretrained(dir: string, options: LoadOptions = {}): Promise<BertForMaskedLM> {
@@ -44,34 +45,37 @@ export class BertForMaskedLM {
 
   /** Adds the head to a loaded encoder; throws HeadWeightsError naming absent tensors. */
   static fromModel(model: BertModel): BertForMaskedLM {
-    const { hidden_size: h, vocab_size: vocab } = model.config;
+    const { hidden_size: h, embedding_size: e, vocab_size: vocab } = model.config;
+    const spec = model.family.maskedLM;
+    const headClass = `${model.family.className}ForMaskedLM`;
     const ckpt = model.checkpoint;
     rememberBaseReport(model);
-    // The output bias is stored as cls.predictions.bias, and in some files also as the decoder's
-    // own bias (the two are one tied parameter in Hugging Face).
-    const bias = ckpt.optional("cls.predictions.bias", [vocab]);
-    const decoderBias = ckpt.optional("cls.predictions.decoder.bias", [vocab]);
+    // The output bias is stored on its own (BERT: cls.predictions.bias), and in some files also as
+    // the decoder's own bias (the two are one tied parameter in Hugging Face).
+    const bias = ckpt.optional(spec.bias, [vocab]);
+    const decoderBias = ckpt.optional(`${spec.decoder}.bias`, [vocab]);
     // Tied to the word embeddings; a stored copy is used when present (untied checkpoints).
-    const decoderWeight = ckpt.optional("cls.predictions.decoder.weight", [vocab, h]);
+    const decoderWeight = ckpt.optional(`${spec.decoder}.weight`, [vocab, e]);
     const specs: Record<string, TensorSpec> = {
-      denseW: { name: "cls.predictions.transform.dense.weight", shape: [h, h] },
-      denseB: { name: "cls.predictions.transform.dense.bias", shape: [h] },
-      gamma: { name: "cls.predictions.transform.LayerNorm.weight", shape: [h] },
-      beta: { name: "cls.predictions.transform.LayerNorm.bias", shape: [h] },
+      denseW: { name: `${spec.dense}.weight`, shape: [e, h] },
+      denseB: { name: `${spec.dense}.bias`, shape: [e] },
+      gamma: { name: `${spec.norm}.weight`, shape: [e] },
+      beta: { name: `${spec.norm}.bias`, shape: [e] },
     };
-    if (!bias && !decoderBias) specs.bias = { name: "cls.predictions.bias", shape: [vocab] };
-    const w = readHeadTensors(model, HEAD_CLASS, specs);
+    if (!bias && !decoderBias) specs.bias = { name: spec.bias, shape: [vocab] };
+    const w = readHeadTensors(model, headClass, specs);
     const names = Object.values(specs).map((s) => s.name);
-    if (bias) names.push("cls.predictions.bias");
-    if (decoderBias) names.push("cls.predictions.decoder.bias");
-    if (decoderWeight) names.push("cls.predictions.decoder.weight");
+    if (bias) names.push(spec.bias);
+    if (decoderBias) names.push(`${spec.decoder}.bias`);
+    if (decoderWeight) names.push(`${spec.decoder}.weight`);
     return new BertForMaskedLM(
       model,
-      model.backend.prepareLinear(w.denseW, w.denseB, h, h),
+      model.backend.prepareLinear(w.denseW, w.denseB, e, h),
       w.gamma,
       w.beta,
-      model.backend.prepareLinear(decoderWeight ?? model.embeddings.wordEmbeddingMatrix, bias ?? decoderBias ?? null, vocab, h),
-      names,
+      model.backend.prepareLinear(decoderWeight ?? model.embeddings.wordEmbeddingMatrix, bias ?? decoderBias ?? null, vocab, e),
+      [...new Set(names)],
+      spec.activation === "hidden_act" ? model.config.hidden_act : spec.activation,
     );
   }
 
@@ -130,9 +134,9 @@ export class BertForMaskedLM {
   /** (rows, hidden) final hidden states → (rows, vocab) logits. */
   private scoreRows(x: Float32Array, rows: number): Float32Array {
     const backend = this.model.backend;
-    const h = this.model.config.hidden_size;
-    const t = backend.linear(x, rows, this.transform, this.model.config.hidden_act);
-    const normed = backend.addLayerNorm(t, null, rows, h, this.gamma, this.beta, this.model.config.layer_norm_eps);
+    const e = this.model.config.embedding_size;
+    const t = backend.linear(x, rows, this.transform, this.activation); // (rows, embedding_size)
+    const normed = backend.addLayerNorm(t, null, rows, e, this.gamma, this.beta, this.model.config.layer_norm_eps);
     return backend.linear(normed, rows, this.decoder);
   }
 }

@@ -1,13 +1,15 @@
 /**
  * Sequence classification: one score per label for a text or text pair.
- * BERT (modeling_bert.py BertForSequenceClassification): logits = classifier(pooler_output), dropout
- * being a no-op at inference. RoBERTa (RobertaClassificationHead): logits = out_proj(tanh(dense(h<s>))),
- * no pooler. The layout follows config.json's model_type.
+ * BERT (modeling_bert.py BertForSequenceClassification), ALBERT: logits = classifier(pooler_output),
+ * dropout being a no-op at inference. RoBERTa/XLM-R/MPNet (RobertaClassificationHead): logits =
+ * out_proj(tanh(dense(h<s>))), no pooler; ELECTRA the same with GELU; DistilBERT
+ * classifier(relu(pre_classifier(h[CLS]))). The layout is the family's (models/registry.ts).
  */
-import type { Backend, LinearParams } from "../backend/backend.js";
+import type { Backend } from "../backend/backend.js";
 import type { LoadReport } from "../models/checkpoint.js";
 import { BertModel, type LoadOptions } from "../models/bert/model.js";
 import type { EncoderOutput } from "../models/output.js";
+import type { SequenceClassifierSpec } from "../models/registry.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { ModelInput } from "../tokenizers/encoding.js";
 import { headLoadReport, readHeadTensors, requirePooler } from "./head-loading.js";
@@ -27,51 +29,44 @@ interface ClassifierLayer {
   forward(out: EncoderOutput, backend: Backend): Float32Array;
 }
 
-const HEAD_CLASS = "BertForSequenceClassification";
-
-/** BERT: one linear layer on the pooled [CLS] vector. */
-function loadPooledLinear(model: BertModel, numLabels: number): ClassifierLayer {
-  requirePooler(model, HEAD_CLASS);
+/** One linear layer on the pooled first-token vector. */
+function loadPooledLinear(model: BertModel, numLabels: number, headClass: string, name: string): ClassifierLayer {
+  requirePooler(model, headClass);
   const h = model.config.hidden_size;
-  const w = readHeadTensors(model, HEAD_CLASS, {
-    weight: { name: "classifier.weight", shape: [numLabels, h] },
-    bias: { name: "classifier.bias", shape: [numLabels] },
+  const w = readHeadTensors(model, headClass, {
+    weight: { name: `${name}.weight`, shape: [numLabels, h] },
+    bias: { name: `${name}.bias`, shape: [numLabels] },
   });
   const linear = model.backend.prepareLinear(w.weight, w.bias, numLabels, h);
   return {
     usesPooler: true,
-    tensorNames: ["classifier.weight", "classifier.bias"],
+    tensorNames: [`${name}.weight`, `${name}.bias`],
     forward: (out, backend) => backend.linear(out.poolerOutput.data, out.batchSize, linear),
   };
 }
 
-/** RoBERTa: dense + tanh + out_proj on the first token's vector (no pooler). */
-function loadRobertaHead(model: BertModel, numLabels: number): ClassifierLayer {
+/** dense + activation + classifier on the first token's vector (no pooler). */
+function loadFirstTokenHead(model: BertModel, numLabels: number, headClass: string, spec: Extract<SequenceClassifierSpec, { input: "first-token" }>): ClassifierLayer {
   const h = model.config.hidden_size;
   const names = {
-    denseW: { name: "classifier.dense.weight", shape: [h, h] },
-    denseB: { name: "classifier.dense.bias", shape: [h] },
-    outW: { name: "classifier.out_proj.weight", shape: [numLabels, h] },
-    outB: { name: "classifier.out_proj.bias", shape: [numLabels] },
+    denseW: { name: `${spec.dense}.weight`, shape: [h, h] },
+    denseB: { name: `${spec.dense}.bias`, shape: [h] },
+    outW: { name: `${spec.classifier}.weight`, shape: [numLabels, h] },
+    outB: { name: `${spec.classifier}.bias`, shape: [numLabels] },
   };
-  const w = readHeadTensors(model, "RobertaForSequenceClassification", names);
-  const dense: LinearParams = model.backend.prepareLinear(w.denseW, w.denseB, h, h);
-  const outProj: LinearParams = model.backend.prepareLinear(w.outW, w.outB, numLabels, h);
+  const w = readHeadTensors(model, headClass, names);
+  const dense = model.backend.prepareLinear(w.denseW, w.denseB, h, h);
+  const outProj = model.backend.prepareLinear(w.outW, w.outB, numLabels, h);
   return {
     usesPooler: false,
     tensorNames: Object.values(names).map((n) => n.name),
     forward: (out, backend) => {
       const first = new Float32Array(out.batchSize * h); // (batch, h)
       for (let s = 0; s < out.batchSize; s++) first.set(out.hidden.subarray(out.seqStarts[s] * h, (out.seqStarts[s] + 1) * h), s * h);
-      return backend.linear(backend.linear(first, out.batchSize, dense, "tanh"), out.batchSize, outProj);
+      return backend.linear(backend.linear(first, out.batchSize, dense, spec.activation), out.batchSize, outProj);
     },
   };
 }
-
-const LAYOUTS: Record<string, (model: BertModel, numLabels: number) => ClassifierLayer> = {
-  bert: loadPooledLinear,
-  roberta: loadRobertaHead,
-};
 
 export class BertForSequenceClassification {
   private constructor(
@@ -88,9 +83,13 @@ export class BertForSequenceClassification {
   /** Adds the head to a loaded encoder; throws HeadWeightsError naming absent classifier tensors. */
   static fromModel(model: BertModel): BertForSequenceClassification {
     const labels = labelNames(model.config.id2label);
-    const layout = LAYOUTS[model.family.modelType];
-    if (!layout) throw new Error(`No sequence-classification head for model_type "${model.family.modelType}"`);
-    return new BertForSequenceClassification(model, labels, layout(model, labels.length));
+    const spec = model.family.sequenceClassifier;
+    const headClass = `${model.family.className}ForSequenceClassification`;
+    const classifier =
+      spec.input === "pooler"
+        ? loadPooledLinear(model, labels.length, headClass, spec.classifier)
+        : loadFirstTokenHead(model, labels.length, headClass, spec);
+    return new BertForSequenceClassification(model, labels, classifier);
   }
 
   get numLabels(): number {

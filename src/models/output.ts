@@ -21,6 +21,8 @@ export class EncoderOutput {
     readonly packedHiddenStates?: Float32Array[],
     /** Per layer, per sequence: (heads, len, len) attention probabilities (when requested). */
     readonly attentions?: Float32Array[][],
+    /** The last layer's first-token attention rows (when requested): sequence s's (heads, len) at heads · seqStarts[s]. */
+    private readonly packedFirstTokenAttention?: Float32Array,
   ) {}
 
   get batchSize(): number {
@@ -37,6 +39,17 @@ export class EncoderOutput {
     const src = layer === undefined ? this.hidden : this.hiddenStateLayer(layer);
     const h = this.hiddenSize;
     return new Tensor(src.subarray(this.seqStarts[i] * h, this.seqStarts[i + 1] * h), [this.length(i), h]);
+  }
+
+  /**
+   * (heads, len) for sequence i: the last layer's softmax attention from the first token to every
+   * token, per head (forward with { outputFirstTokenAttention: true }).
+   */
+  firstTokenAttention(i: number): Tensor {
+    if (!this.packedFirstTokenAttention) throw new Error("the first token's attention was not requested: pass { outputFirstTokenAttention: true }");
+    const rows = this.seqStarts[this.batchSize];
+    const heads = this.packedFirstTokenAttention.length / rows;
+    return new Tensor(this.packedFirstTokenAttention.subarray(heads * this.seqStarts[i], heads * this.seqStarts[i + 1]), [heads, this.length(i)]);
   }
 
   /** [batch, seq, hidden], padded like the inputs were (zeros at padding positions). */

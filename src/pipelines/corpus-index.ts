@@ -141,24 +141,25 @@ export class CorpusIndex {
       }
       ok.push(d);
     }
-    const embedded = await this.encoder.embedDocuments(
+    const truncated = new Set<number>();
+    const embedded = await this.encoder.embedWithWindows(
       ok.map((d) => d.text),
-      { longInputs: this.longInputs, chunkStride: this.chunkStride },
+      { longInputs: this.longInputs, chunkStride: this.chunkStride, onTruncate: (i) => truncated.add(i) },
     );
     const vectors: VectorRecord[] = [];
     embedded.forEach((doc, i) => {
       const id = ok[i].id;
-      if (!doc.vector.every(Number.isFinite)) {
+      if (!doc.embedding.every(Number.isFinite)) {
         failures.push({ id, error: "the model produced a non-finite vector (NaN or infinity) for this text" });
         return;
       }
       if (this.longInputs === "chunk") {
-        doc.windows.forEach((w, k) =>
-          vectors.push({ docId: id, window: k, start: w.start, end: w.end, vector: w.vector, tokenCount: w.tokenCount, truncated: false }),
+        doc.parts.forEach((w, k) =>
+          vectors.push({ docId: id, window: k, start: w.span[0], end: w.span[1], vector: w.embedding, tokenCount: w.numTokens, truncated: false }),
         );
       } else {
-        const w = doc.windows[0];
-        vectors.push({ docId: id, window: 0, start: w.start, end: w.end, vector: doc.vector, tokenCount: doc.tokenCount, truncated: doc.truncated });
+        const [w] = doc.parts;
+        vectors.push({ docId: id, window: 0, start: w.span[0], end: w.span[1], vector: doc.embedding, tokenCount: w.numTokens, truncated: truncated.has(i) });
       }
     });
     return { vectors, failures };

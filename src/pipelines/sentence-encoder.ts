@@ -15,7 +15,9 @@ import { resolveModel, type ResolveOptions } from "../io/hub.js";
 import { BertModel } from "../models/bert/model.js";
 import { readDefaultPooling, type DefaultPooling } from "../pooling/defaults.js";
 import { LAST_LAYER, type LayerSelection } from "../pooling/layers.js";
-import { needsHiddenStates, pool } from "../pooling/pool.js";
+import { explainPooling, type PoolingExplanation } from "../pooling/explain.js";
+import { forwardOptionsFor, pool } from "../pooling/pool.js";
+import { combineParts, splitSentences, type PartPooling } from "../pooling/parts.js";
 import { cosineSimilarity, l2NormalizeInPlace, similarity, type SimilarityFunction } from "../pooling/similarity.js";
 import type { PoolingStrategy } from "../pooling/strategies.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -46,39 +48,41 @@ export interface EmbedOptions {
   longInputs?: LongInputMode;
   /** Overlap in tokens between chunk windows (chunk mode; default maxLength / 4). */
   chunkStride?: number;
+  /** How a text's windows (chunk mode) combine: mean (default), weighted by token count, or elementwise max. */
+  windowPooling?: PartPooling;
   onProgress?: (done: number, total: number) => void;
   /** Called for each text that was truncated, with its full token count. */
   onTruncate?: (index: number, numTokens: number, maxLength: number) => void;
 }
 
-/** One window of a text: its vector, the characters it covers ([start, end), UTF-16) and its tokens (specials included). */
-export interface EmbeddedWindow {
-  vector: Float32Array;
-  start: number;
-  end: number;
-  tokenCount: number;
+/** A part of a document (a token window or a sentence) and its vector. */
+export interface EmbeddedPart {
+  /** [start, end) UTF-16 offsets into the document of the text the part covers. */
+  span: [number, number];
+  /** Tokens the model saw for this part, special tokens included (summed over windows). */
+  numTokens: number;
+  /** The part's vector, normalised when the encoder normalises. */
+  embedding: Float32Array;
 }
 
+/** A document's vector and the vectors of the parts it was pooled from. */
 export interface DocumentEmbedding {
-  /** What embed() returns for the text. */
-  vector: Float32Array;
-  windows: EmbeddedWindow[];
-  /** Tokens over all windows. */
-  tokenCount: number;
-  /** The text was cut to maxLength (truncate mode). */
-  truncated: boolean;
+  embedding: Float32Array;
+  parts: EmbeddedPart[];
 }
 
-/** The characters an encoding's real tokens cover. */
-function characterSpan(encoding: Encoding): { start: number; end: number } {
-  let start = Infinity;
-  let end = 0;
-  encoding.offsets.forEach(([a, b], t) => {
-    if (encoding.specialTokensMask[t] === 1 || b <= a) return;
-    if (a < start) start = a;
-    if (b > end) end = b;
-  });
-  return start === Infinity ? { start: 0, end: 0 } : { start, end };
+export interface SentenceEmbedOptions extends Omit<EmbedOptions, "windowPooling"> {
+  /** Locale for sentence boundaries (Intl.Segmenter); default: the runtime's. */
+  locale?: string;
+  /** How sentence vectors combine into the document vector: mean (default), weighted by tokens, or max. */
+  sentencePooling?: PartPooling;
+}
+
+/** One part of a text's forward-pass results, before the parts combine. */
+interface RawWindow {
+  vector: Float32Array;
+  numTokens: number;
+  span: [number, number];
 }
 
 export type Quantization = "int8" | "uint8" | "binary" | "ubinary";
@@ -112,7 +116,11 @@ export class SentenceEncoder {
     const defaults: DefaultPooling = await readDefaultPooling(dir, model.hasPooler, model.family.defaultPooling);
     const pooling = options.pooling ?? defaults.strategy;
     if (pooling === "pooler" && !model.hasPooler) {
-      throw new Error(`${dir} has no pooler weights, so pooling "pooler" is unavailable; use "cls" for the raw [CLS] vector`);
+      const why = model.family.pooler === undefined ? `no pooler (${model.family.className}Model has none)` : "no pooler weights";
+      throw new Error(`${dir} has ${why}, so pooling "pooler" is unavailable; use "cls" for the raw ${model.family.firstTokenName} vector`);
+    }
+    if (pooling === "cls_attention" && options.layers !== undefined && options.layers.kind !== "last") {
+      throw new Error('Pooling "cls_attention" reads the last layer only (its weights are that layer\'s attention); leave out the layer selection');
     }
     const limit = Math.min(model.config.max_position_embeddings - (model.family.positionRule === "roberta" ? model.config.pad_token_id + 1 : 0), tokenizer.modelMaxLength);
     const maxLength = options.maxLength ?? Math.min(defaults.maxSeqLength ?? limit, limit);
@@ -146,50 +154,74 @@ export class SentenceEncoder {
   async embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
   async embed(texts: string | readonly string[], options: EmbedOptions = {}): Promise<Float32Array | Float32Array[]> {
     if (typeof texts === "string") return (await this.embed([texts], options))[0];
-    return (await this.embedDocuments(texts, options)).map((d) => d.vector);
+    const windows = await this.embedWindows(texts, options);
+    return windows.map((w) => this.finish(combineParts(w.map((x) => x.vector), w.map((x) => x.numTokens), options.windowPooling ?? "mean")));
   }
 
   /**
-   * embed() with the details a vector store keeps: each text's vector (the same bits embed() gives),
-   * and every window it was made from with its character span and token count (one window unless
-   * chunked). Window vectors are normalised like the text's when the model normalises.
+   * Each text's vector (its windows combined by options.windowPooling) with every window's vector
+   * and character span: where in a long document a match is. One window when the text fits.
    */
-  async embedDocuments(texts: readonly string[], options: EmbedOptions = {}): Promise<DocumentEmbedding[]> {
+  async embedWithWindows(texts: readonly string[], options: EmbedOptions = {}): Promise<DocumentEmbedding[]> {
+    const windows = await this.embedWindows(texts, options);
+    return windows.map((w) => ({
+      embedding: this.finish(combineParts(w.map((x) => x.vector), w.map((x) => x.numTokens), options.windowPooling ?? "mean")),
+      parts: w.map((x) => ({ span: x.span, numTokens: x.numTokens, embedding: this.finish(x.vector.slice()) })),
+    }));
+  }
+
+  /**
+   * Each text cut into sentences (Intl.Segmenter), every sentence embedded alone (as embed() would
+   * embed it), and the sentence vectors combined into the document vector. onProgress counts
+   * sentences; onTruncate names the text a truncated sentence belongs to.
+   */
+  async embedSentences(texts: readonly string[], options: SentenceEmbedOptions = {}): Promise<(DocumentEmbedding & { sentences: string[] })[]> {
+    const { locale, sentencePooling = "mean", ...rest } = options;
+    const split = texts.map((text, i) => {
+      if (typeof text !== "string") throw new TypeError(`Expected a string for text ${i} but received ${typeof text}`);
+      return splitSentences(text, locale);
+    });
+    const flat = split.flat();
+    const owner = split.flatMap((parts, i) => parts.map(() => i));
+    // A sentence over maxLength follows longInputs like any text; its windows combine by mean.
+    const windows = await this.embedWindows(flat.map((x) => x.text), {
+      ...rest,
+      onTruncate: rest.onTruncate && ((k, n, max) => rest.onTruncate!(owner[k], n, max)),
+    });
+    const sentences = windows.map((w) => ({
+      vector: combineParts(w.map((x) => x.vector), w.map((x) => x.numTokens), "mean"),
+      numTokens: w.reduce((a, x) => a + x.numTokens, 0),
+    }));
+    let next = 0;
+    return split.map((parts) => {
+      const mine = sentences.slice(next, next + parts.length);
+      next += parts.length;
+      return {
+        embedding: this.finish(combineParts(mine.map((x) => x.vector), mine.map((x) => x.numTokens), sentencePooling)),
+        sentences: parts.map((p) => p.text),
+        parts: parts.map((p, k) => ({ span: p.span, numTokens: mine[k].numTokens, embedding: this.finish(mine[k].vector.slice()) })),
+      };
+    });
+  }
+
+  /** The model's normalisation, in place. */
+  private finish(v: Float32Array): Float32Array {
+    return this.normalize ? l2NormalizeInPlace(v) : v;
+  }
+
+  /** Per text, its windows' pooled vectors (not normalised), token counts and character spans. */
+  private async embedWindows(texts: readonly string[], options: EmbedOptions): Promise<RawWindow[][]> {
     if (this.pooling === "none") throw new Error('embed() returns one vector per text; use tokenEmbeddings() for pooling "none"');
     const mode = options.longInputs ?? "truncate";
     // Each text becomes one or more windows; a window is one row of the forward pass.
     const windows: { text: number; encoding: Encoding }[] = [];
-    const truncated = new Array<boolean>(texts.length).fill(false);
     texts.forEach((text, i) => {
       if (typeof text !== "string") throw new TypeError(`Expected a string for text ${i} but received ${typeof text}`);
-      const onTruncate: EmbedOptions["onTruncate"] = (index, numTokens, maxLength) => {
-        truncated[i] = true;
-        options.onTruncate?.(index, numTokens, maxLength);
-      };
-      for (const encoding of this.encodeText(text, i, mode, { ...options, onTruncate })) windows.push({ text: i, encoding });
+      for (const encoding of this.encodeText(text, i, mode, options)) windows.push({ text: i, encoding });
     });
     const pooled = await this.runWindows(windows.map((w) => w.encoding), options, texts.length);
-    // Average the windows of each text (chunk mode), then normalise.
-    const result: DocumentEmbedding[] = new Array(texts.length);
-    windows.forEach((w, k) => {
-      const v = pooled[k];
-      const window: EmbeddedWindow = { vector: v, ...characterSpan(w.encoding), tokenCount: w.encoding.inputIds.length };
-      const doc = result[w.text];
-      if (!doc) result[w.text] = { vector: v.slice(), windows: [window], tokenCount: window.tokenCount, truncated: truncated[w.text] };
-      else {
-        for (let c = 0; c < v.length; c++) doc.vector[c] += v[c];
-        doc.windows.push(window);
-        doc.tokenCount += window.tokenCount;
-      }
-    });
-    for (const doc of result) {
-      const count = doc.windows.length;
-      if (count > 1) for (let c = 0; c < doc.vector.length; c++) doc.vector[c] /= count;
-      if (this.normalize) {
-        l2NormalizeInPlace(doc.vector);
-        for (const w of doc.windows) l2NormalizeInPlace(w.vector);
-      }
-    }
+    const result: RawWindow[][] = texts.map(() => []);
+    windows.forEach((w, k) => result[w.text].push({ vector: pooled[k], numTokens: w.encoding.inputIds.length, span: characterSpan(w.encoding) }));
     return result;
   }
 
@@ -206,7 +238,7 @@ export class SentenceEncoder {
     const encodings = texts.map((t, i) => this.encodeText(t, i, options.longInputs === "error" ? "error" : "truncate", options)[0]);
     const out: { tokens: string[]; vectors: Float32Array[] }[] = [];
     for (const batch of this.batches(encodings, options)) {
-      const res = this.model.forward(batch.map((i) => encodings[i]), { outputHiddenStates: needsHiddenStates({ strategy: "none", layers: this.layers }) });
+      const res = this.model.forward(batch.map((i) => encodings[i]), forwardOptionsFor({ strategy: "none", layers: this.layers }));
       const vectors = pool(res, { strategy: "none", layers: this.layers, normalize: this.normalize }, this.model.config.num_hidden_layers);
       batch.forEach((i, k) => {
         const width = vectors[k].length / encodings[i].inputIds.length;
@@ -217,6 +249,23 @@ export class SentenceEncoder {
       });
     }
     return out;
+  }
+
+  /**
+   * What this encoder's pooling looks at in a text: its tokens (truncated to maxLength) and one
+   * value per token (see PoolingExplanation), e.g. the cls_attention weights.
+   */
+  explain(text: string): PoolingExplanation & { tokens: string[]; offsets: [number, number][]; strategy: PoolingStrategy } {
+    if (typeof text !== "string") throw new TypeError(`Expected a string but received ${typeof text}`);
+    const encoding = this.tokenizer.encode(text, undefined, { truncation: true, maxLength: this.maxLength });
+    const out = this.model.forward(encoding, forwardOptionsFor({ strategy: this.pooling, layers: this.layers }));
+    const explanation = explainPooling(out, 0, this.pooling, this.model.config.num_hidden_layers, this.layers);
+    return { strategy: this.pooling, tokens: encoding.tokens, offsets: encoding.offsets, ...explanation };
+  }
+
+  /** The encodings embed() runs for one text: the text itself, or its overlapping windows (chunk mode). */
+  windows(text: string, options: EmbedOptions = {}): Encoding[] {
+    return this.encodeText(text, 0, options.longInputs ?? "truncate", options);
   }
 
   /** Cosine similarity of two texts (or vectors). */
@@ -268,10 +317,10 @@ export class SentenceEncoder {
 
   private async runWindows(encodings: readonly Encoding[], options: EmbedOptions, totalTexts: number): Promise<Float32Array[]> {
     const out: Float32Array[] = new Array(encodings.length);
-    const wantHidden = needsHiddenStates({ strategy: this.pooling, layers: this.layers });
+    const keep = forwardOptionsFor({ strategy: this.pooling, layers: this.layers });
     let done = 0;
     for (const batch of this.batches(encodings, options)) {
-      const res = this.model.forward(batch.map((i) => encodings[i]), { outputHiddenStates: wantHidden });
+      const res = this.model.forward(batch.map((i) => encodings[i]), keep);
       // Normalisation happens after window averaging, in embed().
       const vectors = pool(res, { strategy: this.pooling, layers: this.layers, normalize: false }, this.model.config.num_hidden_layers);
       batch.forEach((i, k) => (out[i] = vectors[k]));
@@ -282,6 +331,18 @@ export class SentenceEncoder {
     }
     return out;
   }
+}
+
+/** [start, end) of the text an encoding's non-special tokens came from ([0, 0] when there are none). */
+function characterSpan(e: Encoding): [number, number] {
+  let start = Infinity;
+  let end = 0;
+  e.offsets.forEach(([a, b], t) => {
+    if (e.specialTokensMask[t] === 1) return;
+    start = Math.min(start, a);
+    end = Math.max(end, b);
+  });
+  return start === Infinity ? [0, 0] : [start, end];
 }
 
 /** Quantises float vectors for storage, as sentence-transformers' quantize_embeddings. */

@@ -5,7 +5,7 @@
 import type { EncoderOutput } from "../models/output.js";
 import { LAST_LAYER, resolveLayers, type LayerSelection } from "./layers.js";
 import { l2NormalizeInPlace } from "./similarity.js";
-import { TOKEN_POOLINGS, type PoolingStrategy } from "./strategies.js";
+import { TOKEN_POOLINGS, attentionWeightedSum, clsAttentionWeights, type PoolingStrategy } from "./strategies.js";
 
 export interface PoolingOptions {
   strategy: PoolingStrategy;
@@ -17,6 +17,16 @@ export interface PoolingOptions {
 /** True when the options read layers other than the last, so the forward pass must keep hidden states. */
 export function needsHiddenStates(options: PoolingOptions): boolean {
   return options.layers !== undefined && options.layers.kind !== "last";
+}
+
+/** True when the forward pass must keep the last layer's first-token attention rows. */
+export function needsFirstTokenAttention(options: PoolingOptions): boolean {
+  return options.strategy === "cls_attention";
+}
+
+/** What a forward pass must keep for these pooling options. */
+export function forwardOptionsFor(options: PoolingOptions): { outputHiddenStates: boolean; outputFirstTokenAttention: boolean } {
+  return { outputHiddenStates: needsHiddenStates(options), outputFirstTokenAttention: needsFirstTokenAttention(options) };
 }
 
 /** Token vectors of sequence i after layer selection: (len, width). */
@@ -53,6 +63,11 @@ export function pool(out: EncoderOutput, options: PoolingOptions, numLayers: num
     if (options.strategy === "pooler") {
       if (layers.kind !== "last") throw new Error('The "pooler" pooling reads the last layer only');
       v = out.poolerOutput.row(i).slice();
+    } else if (options.strategy === "cls_attention") {
+      // The weights come from the last layer's attention, so they weigh the last layer's vectors.
+      if (layers.kind !== "last") throw new Error('The "cls_attention" pooling reads the last layer only');
+      const len = out.length(i);
+      v = attentionWeightedSum(out.sequence(i).data, len, out.hiddenSize, clsAttentionWeights(out.firstTokenAttention(i).data, len));
     } else {
       const tokens = selectTokenVectors(out, i, layers, numLayers);
       const width = tokens.length / out.length(i);

@@ -4,12 +4,15 @@
  * Names follow sentence-transformers' Pooling modes where they exist.
  */
 
-/** "pooler" (tanh(W·h[CLS]+b)) is not here: it has parameters and lives in the model. */
+/**
+ * Not here: "pooler" (tanh(W·h[CLS]+b)) has parameters and lives in the model; "cls_attention"
+ * needs the last layer's attention as well as the token vectors (attentionWeightedSum below).
+ */
 export type TokenPooling = "cls" | "mean" | "max" | "mean_sqrt_len" | "cls_mean" | "weighted_mean" | "last";
-export type PoolingStrategy = TokenPooling | "pooler" | "none";
+export type PoolingStrategy = TokenPooling | "pooler" | "cls_attention" | "none";
 
 export const POOLING_STRATEGIES: readonly PoolingStrategy[] = [
-  "pooler", "cls", "mean", "max", "mean_sqrt_len", "cls_mean", "weighted_mean", "last", "none",
+  "pooler", "cls", "mean", "max", "mean_sqrt_len", "cls_mean", "weighted_mean", "last", "cls_attention", "none",
 ];
 
 /** tokens: (len, hidden) row-major. */
@@ -59,6 +62,23 @@ const clsMean: Pool = (t, len, h) => {
   return out;
 };
 
+/**
+ * "cls_attention"'s weights: w_t = mean over heads of the first token's attention to token t.
+ * firstRow: (heads, len), each head's row a softmax over the real tokens, so the weights sum to 1.
+ */
+export function clsAttentionWeights(firstRow: Float32Array, len: number): Float64Array {
+  const heads = firstRow.length / len;
+  const w = new Float64Array(len);
+  for (let h = 0; h < heads; h++) for (let t = 0; t < len; t++) w[t] += firstRow[h * len + t];
+  for (let t = 0; t < len; t++) w[t] /= heads;
+  return w;
+}
+
+/** Σ_t w_t h_t: a mean with input-dependent weights (pooling "cls_attention"). */
+export function attentionWeightedSum(t: Float32Array, len: number, h: number, weights: Float64Array): Float32Array {
+  return Float32Array.from(sum(t, len, h, (i) => weights[i]));
+}
+
 export const TOKEN_POOLINGS: Record<TokenPooling, Pool> = {
   cls,
   mean,
@@ -72,7 +92,7 @@ export const TOKEN_POOLINGS: Record<TokenPooling, Pool> = {
 export function parsePoolingStrategy(name: string): PoolingStrategy {
   const normalized = name.replace(/-/g, "_");
   const alias: Record<string, PoolingStrategy> = { cls_mean_concat: "cls_mean", weightedmean: "weighted_mean", lasttoken: "last" };
-  const s = (alias[normalized] ?? normalized) as PoolingStrategy;
+  const s = (Object.hasOwn(alias, normalized) ? alias[normalized] : normalized) as PoolingStrategy;
   if (!POOLING_STRATEGIES.includes(s)) {
     throw new Error(`Unknown pooling "${name}"; expected one of: ${POOLING_STRATEGIES.join(", ")}`);
   }

@@ -14,6 +14,7 @@ import { InferenceEngine } from "./engine.js";
 import { ApiError, errorBody } from "./errors.js";
 import { ServerMetrics } from "./metrics.js";
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./options.js";
+import { registerExplainRoute } from "./routes/explain.js";
 import { registerMetaRoutes } from "./routes/meta.js";
 import { registerOpenAIRoutes } from "./routes/openai.js";
 import { registerTeiRoutes } from "./routes/tei.js";
@@ -62,7 +63,7 @@ export async function startServer(partial: Partial<ServerOptions> & ({ model: st
 async function loadContext(options: ServerOptions): Promise<ServerContext> {
   if (!options.model && !options.classifier) throw new Error("Give a model (--model) or a classifier (--classifier) to serve");
   const [engine, embeddingTokenizer, classifierTokenizer] = await Promise.all([
-    InferenceEngine.start({ embedding: options.model, classifier: options.classifier }),
+    InferenceEngine.start({ embedding: options.model, pooling: options.pooling, classifier: options.classifier }),
     options.model ? loadTokenizer(options.model) : undefined,
     options.classifier ? loadTokenizer(options.classifier) : undefined,
   ]);
@@ -158,6 +159,7 @@ function buildApp(ctx: ServerContext): FastifyInstance {
   registerMetaRoutes(app, ctx);
   registerTeiRoutes(app, ctx);
   registerOpenAIRoutes(app, ctx);
+  registerExplainRoute(app, ctx);
   for (const [url, allowed] of [...methods]) {
     const others = ALL_METHODS.filter((m) => !allowed.has(m));
     const allow = [...allowed].join(", ");

@@ -1,9 +1,13 @@
 /**
  * What `bert-ts serve` can be told, with text-embeddings-inference's defaults where it has one.
  */
+import type { PoolingStrategy } from "../pooling/strategies.js";
+
 export interface ServerOptions {
   /** Embedding model folder (already resolved). */
   model?: string;
+  /** The embedding model's pooling (default: its own); see POOLING_STRATEGIES. */
+  pooling?: PoolingStrategy;
   /** Sequence-classification model folder for /predict. */
   classifier?: string;
   /** Name reported by /info and in OpenAI responses (default: the folder's name). */

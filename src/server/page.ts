@@ -1,7 +1,8 @@
 /**
  * GET /: a small page, served by the server itself with no build step and no outside assets,
  * where a person types sentences (one per line) and sees their cosine-similarity matrix as a
- * heatmap. It calls POST /embed (normalised vectors, so cosine is a dot product).
+ * heatmap. It calls POST /embed (normalised vectors, so cosine is a dot product). Below, a typed
+ * text's tokens with a bar each for what the pooling gives them (POST /explain).
  */
 import { createHash } from "node:crypto";
 
@@ -23,6 +24,11 @@ const STYLE = `
   th.rowhead { text-align: right; max-width: 260px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; padding-right: 6px; }
   td.cell { width: 58px; height: 40px; text-align: center; font: 12px ui-monospace, monospace; border-radius: 3px; }
   .legend { display: flex; align-items: center; gap: 8px; font-size: 12px; color: #5b6573; margin-top: 12px; }
+  h2 { font-size: 16px; margin: 28px 0 6px; }
+  #explain-text { width: 100%; box-sizing: border-box; font: 14px ui-monospace, monospace; padding: 7px; border: 1px solid #c9ced6; border-radius: 6px; }
+  #explain td { font: 12px ui-monospace, monospace; padding: 1px 6px; }
+  #explain td.value { text-align: right; color: #3c4550; }
+  #explain .tokenbar { height: 12px; background: #2f6fde; border-radius: 2px; }
   .legend .bar { width: 220px; height: 12px; border-radius: 3px; background: linear-gradient(to right, rgb(247,251,255), rgb(198,219,239), rgb(107,174,214), rgb(33,113,181), rgb(8,48,107)); }
 `;
 
@@ -119,6 +125,45 @@ async function compare() {
   }
 }
 
+// One row per token: the token, its number, and a bar scaled to the largest.
+function renderExplanation(body) {
+  const top = Math.max(...body.values);
+  const table = document.createElement("table");
+  body.tokens.forEach((token, t) => {
+    const tr = table.insertRow();
+    tr.className = "token";
+    const v = body.values[t];
+    tr.dataset.value = String(v);
+    tr.insertCell().textContent = token;
+    const num = tr.insertCell();
+    num.className = "value";
+    num.textContent = body.measure === "weight" ? v.toFixed(4) : String(v);
+    const bar = document.createElement("div");
+    bar.className = "tokenbar";
+    bar.style.width = (top > 0 ? (240 * v) / top : 0).toFixed(1) + "px";
+    tr.insertCell().appendChild(bar);
+  });
+  $("explain").replaceChildren(table);
+  $("explain-note").textContent = body.pooling + " pooling: " + (body.measure === "weight" ? "each token's weight in the vector" : "how many dimensions of the vector each token holds the maximum of");
+}
+
+async function explain() {
+  const text = $("explain-text").value.trim();
+  if (text.length === 0) return setStatus("Type a text to explain.", true);
+  $("explain-go").disabled = true;
+  try {
+    const res = await fetch("explain", { method: "POST", headers: headers(), body: JSON.stringify({ inputs: text, truncate: true }) });
+    const body = await res.json();
+    if (res.status === 401) return needKey(body.error || "This server needs an API key.");
+    if (!res.ok) return setStatus("Error " + res.status + ": " + (body.error || res.statusText), true);
+    renderExplanation(body);
+  } catch (err) {
+    setStatus("Request failed: " + err, true);
+  } finally {
+    $("explain-go").disabled = false;
+  }
+}
+
 async function loadInfo() {
   const res = await fetch("info", { headers: headers() });
   if (res.status === 401) return needKey("This server needs an API key.");
@@ -129,6 +174,8 @@ async function loadInfo() {
 }
 
 $("go").addEventListener("click", compare);
+$("explain-go").addEventListener("click", explain);
+$("explain-text").addEventListener("keydown", (e) => { if (e.key === "Enter") explain(); });
 $("sentences").addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) compare(); });
 $("savekey").addEventListener("click", () => {
   sessionStorage.setItem(KEY, $("key").value.trim());
@@ -165,6 +212,13 @@ const HTML = `<!doctype html>
 </div>
 <div id="result"></div>
 <div class="legend"><span id="lo"></span><span class="bar"></span><span id="hi"></span><span>cosine similarity of the sentence embeddings, coloured from the lowest to the highest (one sentence per line; Ctrl+Enter to compare)</span></div>
+<h2>What the pooling looks at</h2>
+<div class="row">
+  <input id="explain-text" spellcheck="false" aria-label="A text to explain" value="${EXAMPLES[0]}">
+  <button id="explain-go">Explain</button>
+</div>
+<div id="explain-note" class="legend"></div>
+<div id="explain"></div>
 <script>${SCRIPT}</script>
 </body>
 </html>

@@ -10,10 +10,14 @@ export type ModelRole = "embedding" | "classifier";
 /** What each input of a batch asks for. */
 export const OUTPUT_POOLED = 0;
 export const OUTPUT_TOKENS = 1;
-export type OutputKind = typeof OUTPUT_POOLED | typeof OUTPUT_TOKENS;
+/** One value per token: what the pooling looks at (src/pooling/explain.ts). */
+export const OUTPUT_EXPLAIN = 2;
+export type OutputKind = typeof OUTPUT_POOLED | typeof OUTPUT_TOKENS | typeof OUTPUT_EXPLAIN;
 
 export interface WorkerConfig {
   embedding?: string;
+  /** The embedding model's pooling, when not its own. */
+  pooling?: PoolingStrategy;
   classifier?: string;
 }
 

@@ -9,9 +9,10 @@ import { parentPort, workerData } from "node:worker_threads";
 import { BertForSequenceClassification } from "../heads/sequence-classification.js";
 import { defaultClassificationFunction } from "../pipelines/text-classification.js";
 import { SentenceEncoder } from "../pipelines/sentence-encoder.js";
-import { needsHiddenStates, pool } from "../pooling/pool.js";
+import { explainPooling } from "../pooling/explain.js";
+import { forwardOptionsFor, pool } from "../pooling/pool.js";
 import type { ModelInput } from "../tokenizers/encoding.js";
-import { OUTPUT_TOKENS, type BatchRequest, type BatchResult, type WorkerConfig, type WorkerMessage, type WorkerReady } from "./protocol.js";
+import { OUTPUT_EXPLAIN, OUTPUT_POOLED, OUTPUT_TOKENS, type BatchRequest, type BatchResult, type WorkerConfig, type WorkerMessage, type WorkerReady } from "./protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("src/server/worker.ts runs as a worker thread");
@@ -27,7 +28,7 @@ function post(message: WorkerMessage, transfer: ArrayBuffer[] = []): void {
 async function load(): Promise<WorkerReady> {
   const ready: WorkerReady = { type: "ready" };
   if (config.embedding) {
-    encoder = await SentenceEncoder.load(config.embedding);
+    encoder = await SentenceEncoder.load(config.embedding, { pooling: config.pooling });
     ready.embedding = {
       dir: encoder.modelDir,
       pooling: encoder.pooling,
@@ -63,13 +64,20 @@ function inputsOf(req: BatchRequest): ModelInput[] {
   }));
 }
 
-/** Pooled vectors (the encoder's own pooling, not normalised: that is per request) or token vectors. */
+/**
+ * Pooled vectors (the encoder's pooling, not normalised: that is per request), token vectors, or
+ * per-token explanations of the pooling.
+ */
 function runEmbedding(model: SentenceEncoder, req: BatchRequest): Float32Array[] {
   const options = { strategy: model.pooling, layers: model.layers, normalize: false };
-  const out = model.model.forward(inputsOf(req), { outputHiddenStates: needsHiddenStates(options) });
-  const anyPooled = req.outputs.some((o) => o !== OUTPUT_TOKENS);
-  const pooled = anyPooled ? pool(out, options, model.model.config.num_hidden_layers) : [];
-  return Array.from(req.outputs, (kind, i) => (kind === OUTPUT_TOKENS ? out.sequence(i).data : pooled[i]));
+  const out = model.model.forward(inputsOf(req), forwardOptionsFor(options));
+  const layers = model.model.config.num_hidden_layers;
+  const pooled = req.outputs.includes(OUTPUT_POOLED) ? pool(out, options, layers) : [];
+  return Array.from(req.outputs, (kind, i) => {
+    if (kind === OUTPUT_TOKENS) return out.sequence(i).data;
+    if (kind === OUTPUT_EXPLAIN) return Float32Array.from(explainPooling(out, i, model.pooling, layers, model.layers).values);
+    return pooled[i];
+  });
 }
 
 function runClassifier(model: BertForSequenceClassification, req: BatchRequest): Float32Array[] {

@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { NativeBackend } from "../../src/backend/native.js";
+import { positionBiasByDistance, type PositionBias } from "../../src/backend/backend.js";
 import { addon, assertBitEqual, assertClose, isas, randomArray, rng, skipNative } from "./native-helpers.js";
 
 const ref = new ReferenceBackend();
@@ -111,5 +112,65 @@ describe("native attention", { skip: skipNative }, () => {
       [0, 9, 0],
     );
     assert.throws(() => nb.attention(qkv, Int32Array.of(0, 2, 1), 1, 8, 0.5), /Expected|non-decreasing/);
+  });
+});
+
+describe("attention with a position bias (MPNet's relative_attention_bias)", () => {
+  /** Random buckets and table over distances -maxDistance..maxDistance. */
+  function randomBias(heads: number, numBuckets: number, maxDistance: number, rand: () => number): PositionBias {
+    const bucketOfDistance = new Int32Array(2 * maxDistance + 1).map(() => Math.floor(rand() * numBuckets));
+    return { table: randomArray(numBuckets * heads, rand, 2), numBuckets, bucketOfDistance, maxDistance };
+  }
+
+  it("reference: score(i, j) += table[bucket(j - i)·heads + h] (a large bias on j = i + 1 copies the next token's value)", () => {
+    const [heads, d, len, maxDistance] = [2, 4, 5, 8];
+    const bucketOfDistance = new Int32Array(2 * maxDistance + 1).fill(0);
+    bucketOfDistance[maxDistance + 1] = 1; // j - i = +1
+    const table = Float32Array.of(0, 0, 60, 60); // bucket 0: no bias; bucket 1: +60 for both heads
+    const qkv = randomArray(len * 3 * heads * d, rng(31), 0.1);
+    const got = ref.attention(qkv, starts([len]), heads, d, 0.5, true, undefined, { table, numBuckets: 2, bucketOfDistance, maxDistance });
+    const hidden = heads * d;
+    for (let i = 0; i + 1 < len; i++) {
+      for (let c = 0; c < hidden; c++) {
+        assert.ok(Math.abs(got.context[i * hidden + c] - qkv[(i + 1) * 3 * hidden + 2 * hidden + c]) < 1e-6, `row ${i} col ${c}`);
+      }
+    }
+    // The last token has no j = i + 1: it attends as without bias.
+    const plain = ref.attention(qkv, starts([len]), heads, d, 0.5, true);
+    assertClose("last row unbiased", got.probs![0].subarray((len - 1) * len, len * len), plain.probs![0].subarray((len - 1) * len, len * len), { rel: 0, abs: 1e-12 });
+  });
+
+  for (const isa of skipNative ? [] : isas()) {
+    it(`${isa}: matches the reference and the naive C++ kernel`, () => {
+      const nb = new NativeBackend(addon(), isa);
+      const rand = rng(32);
+      const lengths = [1, 2, 17, 33, 130, 5, 129];
+      for (const [heads, d] of [[2, 16], [3, 32], [12, 64]]) {
+        const bias = randomBias(heads, 32, 130, rand);
+        const s = starts(lengths);
+        const rows = s[s.length - 1];
+        const qkv = randomArray(rows * 3 * heads * d, rand, 2);
+        const scale = 1 / Math.sqrt(d);
+        const got = nb.attention(qkv, s, heads, d, scale, true, undefined, bias);
+        const want = ref.attention(qkv, s, heads, d, scale, true, undefined, bias);
+        assertClose(`${isa} biased context ${heads}x${d}`, got.context, want.context, { rel: 1e-5, abs: 1e-5 });
+        for (let i = 0; i < lengths.length; i++) assertClose(`${isa} biased probs seq ${i}`, got.probs![i], want.probs![i], { rel: 1e-5, abs: 1e-7 });
+        assertBitEqual(`${isa} biased context without probs`, nb.attention(qkv, s, heads, d, scale, false, undefined, bias).context, got.context);
+        const naive = new Float32Array(rows * heads * d);
+        addon().naiveAttention(qkv, s, heads, d, scale, naive, null, positionBiasByDistance(bias, heads, s), bias.maxDistance);
+        assertClose(`${isa} biased context vs naive C++`, got.context, naive, { rel: 1e-5, abs: 1e-5 });
+      }
+    });
+  }
+
+  it("rejects a sequence longer than the bias covers, and mismatched tables", () => {
+    const rand = rng(33);
+    const bias = randomBias(1, 4, 3, rand);
+    const qkv = randomArray(5 * 3 * 8, rand);
+    const backends = skipNative ? [ref] : [ref, new NativeBackend(addon())];
+    for (const b of backends) {
+      assert.throws(() => b.attention(qkv, starts([5]), 1, 8, 0.5, false, undefined, bias), /5 tokens.*distances up to 3/);
+      assert.throws(() => b.attention(qkv.subarray(0, 4 * 3 * 8), starts([4]), 2, 4, 0.5, false, undefined, bias), /position bias table of 4x2/);
+    }
   });
 });

@@ -16,7 +16,13 @@ import { loadGolden, modelPath, skipUnlessGolden, skipUnlessModel } from "../hel
 import { tinyConfig, tinyWeights } from "../helpers/tiny-model.js";
 
 const TOL = 1e-4;
-const MODELS = ["bert-micro-seqcls-random", "bert-micro-multilabel-random", "roberta-nano-seqcls-random"];
+const MODELS = [
+  "bert-micro-seqcls-random",
+  "bert-micro-multilabel-random",
+  "roberta-nano-seqcls-random",
+  "distilbert-micro-seqcls-random",
+  "electra-micro-seqcls-random",
+];
 
 const asInput = (inp: any) => ({ inputIds: inp.input_ids, tokenTypeIds: inp.token_type_ids ?? undefined, attentionMask: inp.attention_mask });
 

@@ -71,3 +71,19 @@ export function tinyWeights(config: BertConfig, seed = 1, prefix = "", withPoole
   }
   return new MapWeights(map);
 }
+
+/**
+ * Seeded random tensors for the given [name, shape] list, drawn in list order (LayerNorm gains around
+ * 1, everything else around 0): the same list and seed give the same weights anywhere, so a PyTorch
+ * reference can be computed once on them (test/fixtures) without storing the weights.
+ */
+export function seededWeights(specs: readonly (readonly [string, readonly number[]])[], seed: number): MapWeights {
+  const rand = mulberry32(seed);
+  const map = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, shape] of specs) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const center = /(LayerNorm|layer_norm)\.weight$/.test(name) ? 1 : 0;
+    map.set(name, { shape: [...shape], data: Float32Array.from({ length: n }, () => center + (rand() * 2 - 1) * 0.5) });
+  }
+  return new MapWeights(map);
+}

@@ -24,6 +24,12 @@ const MODELS = [
   "minilm-l6-h384-random",
   "roberta-micro-random",
   "roberta-nano-seqcls-random",
+  "distilbert-micro-random",
+  "distilbert-micro-seqcls-random",
+  "electra-micro-seqcls-random",
+  "albert-micro-random",
+  "mpnet-micro-random",
+  "xlm-roberta-micro-random",
 ];
 
 
@@ -78,6 +84,11 @@ for (const name of MODELS) {
           assertClose(v, ref.pooled[key], TOL, `${label} pooled.${key}`);
         }
       }
+    });
+
+    it("reports missing/unexpected keys like Hugging Face's loading_info for the base model", { skip: skip || (!loadGolden(golden).models.base && "no base model in the reference") }, () => {
+      const info = g.models.base.loading_info;
+      assert.deepEqual(model.loadReport, { missingKeys: info.missing_keys, unexpectedKeys: info.unexpected_keys });
     });
 
     it("gives bit-identical vectors alone and in a padded batch (and matches the batched reference)", () => {

@@ -1,7 +1,8 @@
 /**
  * The built-in page in a real browser: headless Chromium (Debian's package, driven by
  * playwright-core) opens /, asks for the API key, embeds the sentences typed in and draws their
- * cosine-similarity matrix as a coloured heatmap whose numbers equal those computed from /embed.
+ * cosine-similarity matrix as a coloured heatmap whose numbers equal those computed from /embed;
+ * for a typed text it draws each token's cls_attention weight (the PyTorch reference's) as a bar.
  * Without Chromium the test is skipped locally (with the reason) and fails in CI.
  */
 import assert from "node:assert/strict";
@@ -11,6 +12,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type BrowserContext } from "playwright-core";
 import type { RunningServer } from "../../src/server/app.js";
+import { assertClose } from "../helpers/assert.js";
+import { loadGolden, skipUnlessGolden } from "../helpers/paths.js";
 import { post, skipUnlessServerModels, startTestServer } from "./helpers.js";
 
 const CHROMIUM = process.env.BERT_TS_CHROMIUM ?? "/usr/bin/chromium";
@@ -25,9 +28,10 @@ const ARGS = [
   "--disable-sync",
 ];
 const KEY = "page-key";
+const EXTRA = "pooling-extra/minilm-l6-h384-random.json";
 
 function skipReason(): string | false {
-  const models = skipUnlessServerModels();
+  const models = skipUnlessServerModels() || skipUnlessGolden(EXTRA);
   if (models) return models;
   if (existsSync(CHROMIUM)) return false;
   if (process.env.CI) throw new Error(`Chromium not found at ${CHROMIUM}; .ci/run installs Debian's chromium package`);
@@ -42,7 +46,7 @@ describe("bert-ts serve: similarity page", { skip: skipReason() }, () => {
   before(async () => {
     profile = mkdtempSync(join(tmpdir(), "bert-ts-chromium-"));
     [server, browser] = await Promise.all([
-      startTestServer({ classifier: undefined, apiKey: KEY }),
+      startTestServer({ classifier: undefined, apiKey: KEY, pooling: "cls_attention" }),
       chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS }),
     ]);
   });
@@ -90,6 +94,34 @@ describe("bert-ts serve: similarity page", { skip: skipReason() }, () => {
 
     const shot = process.env.BERT_TS_PAGE_SCREENSHOT ?? join(profile, "page.png");
     await page.screenshot({ path: shot, fullPage: true });
+    assert.deepEqual(problems, []);
+  });
+
+  it("draws each token of a typed text with a bar for its cls_attention weight", async () => {
+    const c = loadGolden(EXTRA).cls_attention.find((x: any) => x.input_ids.length > 8 && x.input_ids.length < 40);
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    await page.goto(server.url + "/");
+    await page.locator("#keybox").waitFor({ state: "visible" });
+    await page.fill("#key", KEY);
+    await page.click("#savekey");
+    await page.fill("#explain-text", c.input);
+    await page.click("#explain-go");
+    await page.waitForFunction((n) => (globalThis as any).document.querySelectorAll("#explain tr.token").length === n, c.input_ids.length);
+    const rows: { token: string; value: number; width: number }[] = await page.evaluate(() =>
+      [...(globalThis as any).document.querySelectorAll("#explain tr.token")].map((tr: any) => ({
+        token: tr.cells[0].textContent,
+        value: Number(tr.dataset.value),
+        width: tr.querySelector(".tokenbar").getBoundingClientRect().width,
+      })),
+    );
+    assert.equal(rows[0].token, "[CLS]");
+    assertClose(rows.map((r) => r.value), c.weights, 1e-4, "weights on the page");
+    // Bars are proportional to the weights, the largest 240 px wide.
+    const top = Math.max(...rows.map((r) => r.value));
+    for (const r of rows) assert.ok(Math.abs(r.width - (240 * r.value) / top) < 0.6, `bar of ${r.token}: ${r.width}px`);
+    assert.match((await page.textContent("#explain-note")) ?? "", /cls_attention pooling/);
     assert.deepEqual(problems, []);
   });
 });

@@ -58,6 +58,18 @@ struct AttentionArgs {
   int num_heads;
   int head_dim;
   float scale;
+  // Optional score bias by key-query distance (MPNet): [num_heads][2 * bias_max_distance + 1],
+  // score(i, j) += bias[head][(j - i) + bias_max_distance]. Null for no bias.
+  const float* bias;
+  int bias_max_distance;
+};
+
+// A relative-position attention bias (MPNet): score[h][i][j] += table[bucket_of_distance[(j - i) +
+// max_distance] * heads + h]; table [num_buckets, heads].
+struct PositionBiasArgs {
+  const float* table;
+  const int32_t* bucket_of_distance;  // [2 * max_distance + 1]
+  int max_distance;
 };
 
 // Per-ISA kernels. The driver (gemm.cc, ops.cc) splits work and hands each call its own scratch.
@@ -76,6 +88,10 @@ struct IsaKernels {
   // scratch: at least attention_scratch_floats(len, head_dim) floats, 64-byte aligned.
   void (*attention_head)(const AttentionArgs& a, int start, int len, int head, float* probs, float* scratch);
   size_t (*attention_scratch_floats)(int len, int head_dim);
+  // One (sequence, head): out[len] = softmax over keys of the first query row (a.context unused).
+  // bias may be null.
+  void (*first_row_attention_head)(const AttentionArgs& a, const PositionBiasArgs* bias, int start, int len, int head,
+                                   float* out);
   // Element-wise activation in place (used by tests and by the naive path).
   void (*activate)(float* y, size_t n, int act);
 };

@@ -326,11 +326,11 @@ void attention_task(void* ctx, int t) {
 }  // namespace
 
 void attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim, float scale,
-               float* context, float* probs) {
+               float* context, float* probs, const float* bias, int bias_max_distance) {
   if (nseq <= 0 || heads <= 0) return;
   AttentionJob j;
   j.kn = kernels_for(isa);
-  j.args = AttentionArgs{qkv, context, heads * head_dim, heads, head_dim, scale};
+  j.args = AttentionArgs{qkv, context, heads * head_dim, heads, head_dim, scale, bias, bias_max_distance};
   j.starts = seq_starts;
   j.heads = heads;
   j.probs = probs;
@@ -353,6 +353,35 @@ void attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, i
     parallel_for(ntasks, attention_task, &j);
   }
   free(offsets);
+}
+
+namespace {
+struct FirstRowJob {
+  const IsaKernels* kn;
+  AttentionArgs args;
+  const PositionBiasArgs* bias;
+  const int32_t* starts;
+  float* out;
+};
+void first_row_task(void* ctx, int t) {
+  const FirstRowJob& j = *static_cast<const FirstRowJob*>(ctx);
+  const int s = t / j.args.num_heads, h = t % j.args.num_heads;
+  const int start = j.starts[s], len = j.starts[s + 1] - start;
+  j.kn->first_row_attention_head(j.args, j.bias, start, len, h, j.out + (size_t)j.args.num_heads * start + (size_t)h * len);
+}
+}  // namespace
+
+void first_row_attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim,
+                         float scale, const PositionBiasArgs* bias, float* out) {
+  if (nseq <= 0 || heads <= 0) return;
+  FirstRowJob j{kernels_for(isa), AttentionArgs{qkv, nullptr, heads * head_dim, heads, head_dim, scale}, bias, seq_starts, out};
+  const double work = (double)heads * (seq_starts[nseq] - seq_starts[0]) * head_dim;
+  const int ntasks = nseq * heads;
+  if (pool_threads() <= 1 || work < 1e5) {
+    for (int t = 0; t < ntasks; t++) first_row_task(&j, t);
+  } else {
+    parallel_for(ntasks, first_row_task, &j);
+  }
 }
 
 }  // namespace bt

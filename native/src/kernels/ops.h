@@ -31,7 +31,14 @@ void add_layernorm(int isa, const float* x, const float* residual, int rows, int
 
 // Packed multi-head attention, one parallel task per (sequence, head).
 // seq_starts: [nseq + 1]; probs: null, or per sequence s (in order) [heads, len_s, len_s] concatenated.
+// bias: null, or [heads][2 * bias_max_distance + 1] added to the scaled scores by distance j - i
+// (every sequence at most bias_max_distance + 1 long; the caller checks).
 void attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim, float scale,
-               float* context, float* probs);
+               float* context, float* probs, const float* bias, int bias_max_distance);
+
+// Softmax attention of each sequence's first query row, one task per (sequence, head); bias may be
+// null. out: per sequence s, [heads, len_s] at heads * seq_starts[s].
+void first_row_attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim,
+                         float scale, const PositionBiasArgs* bias, float* out);
 
 }  // namespace bt

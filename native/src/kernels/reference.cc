@@ -53,7 +53,7 @@ void add_layernorm(const float* x, const float* residual, int rows, int cols, co
 }
 
 void attention(const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim, float scale,
-               float* context, float* probs) {
+               float* context, float* probs, const float* bias, int bias_max_distance) {
   const int hidden = heads * head_dim;
   const size_t stride = 3 * (size_t)hidden;
   size_t poff = 0;
@@ -69,6 +69,7 @@ void attention(const float* qkv, const int32_t* seq_starts, int nseq, int heads,
           double dot = 0;
           for (int d = 0; d < head_dim; d++) dot += (double)q[d] * kr[d];
           p[j] = dot * scale;
+          if (bias) p[j] += bias[(size_t)h * (2 * bias_max_distance + 1) + bias_max_distance + j - i];
           if (p[j] > mx) mx = p[j];
         }
         double sum = 0;
@@ -84,6 +85,32 @@ void attention(const float* qkv, const int32_t* seq_starts, int nseq, int heads,
       }
     }
     poff += (size_t)heads * len * len;
+  }
+}
+
+void first_row_attention(const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim, float scale,
+                         const float* bias_table, const int32_t* bucket_of_distance, int max_distance, float* out) {
+  const int hidden = heads * head_dim;
+  const size_t stride = 3 * (size_t)hidden;
+  for (int s = 0; s < nseq; s++) {
+    const int start = seq_starts[s], len = seq_starts[s + 1] - start;
+    std::vector<double> p((size_t)len);
+    for (int h = 0; h < heads; h++) {
+      const float* q = qkv + start * stride + (size_t)h * head_dim;
+      double mx = -INFINITY;
+      for (int j = 0; j < len; j++) {
+        const float* kr = qkv + (start + j) * stride + hidden + (size_t)h * head_dim;
+        double dot = 0;
+        for (int d = 0; d < head_dim; d++) dot += (double)q[d] * kr[d];
+        p[j] = dot * scale;
+        if (bias_table) p[j] += bias_table[(size_t)bucket_of_distance[j + max_distance] * heads + h];
+        if (p[j] > mx) mx = p[j];
+      }
+      double sum = 0;
+      for (int j = 0; j < len; j++) sum += (p[j] = exp(p[j] - mx));
+      float* o = out + (size_t)heads * start + (size_t)h * len;
+      for (int j = 0; j < len; j++) o[j] = (float)(p[j] / sum);
+    }
   }
 }
 

@@ -10,8 +10,13 @@ namespace ref {
 void linear(const float* x, const float* w, const float* bias, int m, int n, int k, int act, float* y);
 void add_layernorm(const float* x, const float* residual, int rows, int cols, const float* gamma, const float* beta,
                    float eps, float* y);
+// bias: null or [heads][2 * bias_max_distance + 1], added to the scaled scores by distance j - i.
 void attention(const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim, float scale,
-               float* context, float* probs);
+               float* context, float* probs, const float* bias, int bias_max_distance);
+// out: per sequence s, [heads, len_s] at heads * seq_starts[s]: softmax of the first query row.
+// Bias arrays may be null (no position bias).
+void first_row_attention(const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim, float scale,
+                         const float* bias_table, const int32_t* bucket_of_distance, int max_distance, float* out);
 // Scalar activation in double (erf and tanh from libm).
 double activation(double x, int act);
 

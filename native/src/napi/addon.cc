@@ -218,7 +218,7 @@ const int32_t* seq_starts_arg(const Napi::CallbackInfo& info, size_t i, int* nse
 }
 
 // The arguments attention and naiveAttention share, starting at index `first`:
-// (qkv, seqStarts, numHeads, headDim, scale, context, probs | null).
+// (qkv, seqStarts, numHeads, headDim, scale, context, probs | null, biasByDistance | null, maxDistance).
 struct AttentionArgs {
   const float* qkv;
   const int32_t* starts;
@@ -226,6 +226,8 @@ struct AttentionArgs {
   float scale;
   float* ctx;
   float* probs;
+  const float* bias;  // [heads][2 * maxDistance + 1] or null
+  int max_distance;
 };
 
 AttentionArgs attention_args(const Napi::CallbackInfo& info, int first) {
@@ -243,15 +245,88 @@ AttentionArgs attention_args(const Napi::CallbackInfo& info, int first) {
     nprobs += (size_t)a.heads * len * len;
   }
   a.probs = const_cast<float*>(f32_or_null(info, first + 6, "probs", nprobs));
+  a.max_distance = 0;
+  a.bias = nullptr;
+  if (info.Length() > (size_t)first + 7 && !info[first + 7].IsNull() && !info[first + 7].IsUndefined()) {
+    a.max_distance = int_arg(info, first + 8, "maxDistance", 0);
+    a.bias = f32_at_least(info, first + 7, "biasByDistance", (size_t)a.heads * (2 * (size_t)a.max_distance + 1));
+    // The kernels index the bias by j - i without checks.
+    for (int s = 0; s < a.nseq; s++)
+      if (a.starts[s + 1] - a.starts[s] > a.max_distance + 1)
+        throw Napi::RangeError::New(info.Env(), "Expected every sequence to be at most maxDistance + 1 tokens long for the position bias");
+  }
   return a;
 }
 
-// attention(isa, qkv, seqStarts, numHeads, headDim, scale, context, probs | null)
+// attention(isa, qkv, seqStarts, numHeads, headDim, scale, context, probs | null, biasByDistance | null, maxDistance)
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   int isa;
   isa_arg(info, 0, &isa);
   const AttentionArgs a = attention_args(info, 1);
-  bt::attention(isa, a.qkv, a.starts, a.nseq, a.heads, a.d, a.scale, a.ctx, a.probs);
+  bt::attention(isa, a.qkv, a.starts, a.nseq, a.heads, a.d, a.scale, a.ctx, a.probs, a.bias, a.max_distance);
+  return info.Env().Undefined();
+}
+
+// The arguments firstRowAttention and naiveFirstRowAttention share, starting at index `first`:
+// (qkv, seqStarts, numHeads, headDim, scale, out, biasTable | null, bucketOfDistance | null, maxDistance).
+struct FirstRowCall {
+  const float* qkv;
+  const int32_t* starts;
+  int nseq, heads, d;
+  float scale;
+  float* out;
+  bool has_bias;
+  bt::PositionBiasArgs bias;
+};
+
+FirstRowCall first_row_args(const Napi::CallbackInfo& info, int first) {
+  FirstRowCall a;
+  a.starts = seq_starts_arg(info, first + 1, &a.nseq);
+  a.heads = int_arg(info, first + 2, "numHeads", 1);
+  a.d = int_arg(info, first + 3, "headDim", 1);
+  a.scale = (float)info[first + 4].As<Napi::Number>().DoubleValue();
+  const size_t rows = (size_t)a.starts[a.nseq], hidden = (size_t)a.heads * a.d;
+  a.qkv = f32_at_least(info, first, "qkv", rows * 3 * hidden);
+  a.out = f32_at_least(info, first + 5, "out", rows * a.heads);
+  a.has_bias = !(info[first + 6].IsNull() || info[first + 6].IsUndefined());
+  a.bias = bt::PositionBiasArgs{nullptr, nullptr, 0};
+  if (!a.has_bias) return a;
+  // Every index the kernel will read is checked here: (j - 0) + maxDistance for j < len, and the
+  // bucket each one names.
+  a.bias.max_distance = int_arg(info, first + 8, "maxDistance");
+  Napi::Value b = info[first + 7];
+  if (!b.IsTypedArray() || b.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw_type(info.Env(), "Expected an Int32Array for bucketOfDistance");
+  Napi::Int32Array buckets = b.As<Napi::Int32Array>();
+  if (buckets.ElementLength() != (size_t)(2 * a.bias.max_distance + 1))
+    throw Napi::RangeError::New(info.Env(), "Expected 2 * maxDistance + 1 values for bucketOfDistance");
+  Napi::Float32Array table = f32(info, first + 6, "biasTable");
+  const size_t num_buckets = table.ElementLength() / a.heads;
+  for (size_t i = 0; i < buckets.ElementLength(); i++)
+    if (buckets[i] < 0 || (size_t)buckets[i] >= num_buckets)
+      throw Napi::RangeError::New(info.Env(), "Expected bucketOfDistance entries within the bias table");
+  for (int s = 0; s < a.nseq; s++)
+    if (a.starts[s + 1] - a.starts[s] - 1 > a.bias.max_distance)
+      throw Napi::RangeError::New(info.Env(), "A sequence is longer than the position bias' maxDistance allows");
+  a.bias.table = table.Data();
+  a.bias.bucket_of_distance = buckets.Data();
+  return a;
+}
+
+// firstRowAttention(isa, qkv, seqStarts, numHeads, headDim, scale, out, biasTable|null, bucketOfDistance|null, maxDistance)
+Napi::Value FirstRowAttention(const Napi::CallbackInfo& info) {
+  int isa;
+  isa_arg(info, 0, &isa);
+  const FirstRowCall a = first_row_args(info, 1);
+  bt::first_row_attention(isa, a.qkv, a.starts, a.nseq, a.heads, a.d, a.scale, a.has_bias ? &a.bias : nullptr, a.out);
+  return info.Env().Undefined();
+}
+
+// naiveFirstRowAttention(qkv, seqStarts, numHeads, headDim, scale, out, biasTable|null, bucketOfDistance|null, maxDistance)
+Napi::Value NaiveFirstRowAttention(const Napi::CallbackInfo& info) {
+  const FirstRowCall a = first_row_args(info, 0);
+  bt::ref::first_row_attention(a.qkv, a.starts, a.nseq, a.heads, a.d, a.scale, a.bias.table, a.bias.bucket_of_distance,
+                               a.bias.max_distance, a.out);
   return info.Env().Undefined();
 }
 
@@ -285,7 +360,7 @@ Napi::Value NaiveAddLayerNorm(const Napi::CallbackInfo& info) {
 
 Napi::Value NaiveAttention(const Napi::CallbackInfo& info) {
   const AttentionArgs a = attention_args(info, 0);
-  bt::ref::attention(a.qkv, a.starts, a.nseq, a.heads, a.d, a.scale, a.ctx, a.probs);
+  bt::ref::attention(a.qkv, a.starts, a.nseq, a.heads, a.d, a.scale, a.ctx, a.probs, a.bias, a.max_distance);
   return info.Env().Undefined();
 }
 
@@ -298,6 +373,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("linear", Napi::Function::New(env, Linear, "linear"));
   exports.Set("addLayerNorm", Napi::Function::New(env, AddLayerNorm, "addLayerNorm"));
   exports.Set("attention", Napi::Function::New(env, Attention, "attention"));
+  exports.Set("firstRowAttention", Napi::Function::New(env, FirstRowAttention, "firstRowAttention"));
+  exports.Set("naiveFirstRowAttention", Napi::Function::New(env, NaiveFirstRowAttention, "naiveFirstRowAttention"));
   exports.Set("activate", Napi::Function::New(env, Activate, "activate"));
   exports.Set("naiveLinear", Napi::Function::New(env, NaiveLinear, "naiveLinear"));
   exports.Set("naiveAddLayerNorm", Napi::Function::New(env, NaiveAddLayerNorm, "naiveAddLayerNorm"));

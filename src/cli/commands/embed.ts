@@ -1,12 +1,14 @@
 /**
  * `bert-ts embed`: texts → vectors with the model's own pooling (or the one asked for).
  * JSONL by default when piped: {"text", "embedding"} per input, in input order; `--pooling none`
- * gives the token vectors ({"tokens", "embedding": [tokens][hidden]}).
+ * gives the token vectors ({"tokens", "embedding": [tokens][hidden]}); `--return-windows` and
+ * `--split sentences` add each part's vector and span ({"windows": [...]} / {"sentences": [...]}).
  */
 import type { Command } from "commander";
 import { extname } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
-import { SentenceEncoder, type LongInputMode } from "../../pipelines/sentence-encoder.js";
+import { SentenceEncoder, type DocumentEmbedding, type EmbedOptions, type LongInputMode } from "../../pipelines/sentence-encoder.js";
+import { parsePartPooling, type PartPooling } from "../../pooling/parts.js";
 import { parseLayerSelection } from "../../pooling/layers.js";
 import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
 import { resolveEmbeddingFormat, writeEmbeddings } from "../embedding-output.js";
@@ -25,6 +27,11 @@ interface EmbedFlags {
   batchSize: number;
   maxLength?: number;
   longInputs: string;
+  chunkStride?: number;
+  windowPooling?: string;
+  returnWindows?: boolean;
+  split?: string;
+  locale?: string;
   threads?: number;
   progress: boolean;
 }
@@ -39,13 +46,18 @@ export function registerEmbed(program: Command): void {
     .option("--field <name>", "the column (.csv) or key (.jsonl objects) holding the text", "text")
     .option("-f, --format <format>", "text, jsonl, json, csv or npy (default: from --output's extension; text on a terminal, jsonl when piped)")
     .option("-o, --output <file>", "write to FILE instead of stdout")
-    .option("-p, --pooling <strategy>", "pooler, cls, mean, max, mean_sqrt_len, cls_mean, weighted_mean, last or none (default: the model's own)")
+    .option("-p, --pooling <strategy>", "pooler, cls, mean, max, mean_sqrt_len, cls_mean, weighted_mean, last, cls_attention or none (default: the model's own)")
     .option("--normalize", "L2-normalise the vectors (default: the model's own setting)")
     .option("--no-normalize", "do not L2-normalise")
     .option("--layers <which>", "last (default), first-last-avg, lastK-mean, lastK-concat, or indices like -1,-2")
     .option("-b, --batch-size <n>", "texts per forward pass", parsePositiveInt("--batch-size"), 32)
     .option("--max-length <n>", "token limit per text (default: the model's)", parsePositiveInt("--max-length"))
-    .option("--long-inputs <mode>", "texts over the limit: truncate (reported), chunk (overlapping windows averaged) or error", "truncate")
+    .option("--long-inputs <mode>", "texts over the limit: truncate (reported), chunk (overlapping windows, see --window-pooling) or error", "truncate")
+    .option("--chunk-stride <n>", "tokens consecutive windows share (--long-inputs chunk; default: a quarter of --max-length)", parseNonNegativeInt("--chunk-stride"))
+    .option("--window-pooling <how>", "how a text's windows (or sentences, with --split) combine: mean, weighted (by token count) or max (default: mean)")
+    .option("--return-windows", "also output each window's vector and character span")
+    .option("--split <unit>", "sentences: embed each sentence alone; output the document vector and each sentence's vector and span")
+    .option("--locale <tag>", "locale for --split sentences (default: the system's)")
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
     .option("--no-progress", "no progress bar on stderr")
     .action(async (texts: string[], flags: EmbedFlags) => runEmbed(texts, flags));
@@ -77,11 +89,47 @@ async function readEmbedInputs(texts: string[], flags: EmbedFlags): Promise<stri
   });
 }
 
+function parseNonNegativeInt(flag: string): (value: string) => number {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} expects a non-negative integer, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+/** The hierarchical options, checked together so a meaningless combination fails before any work. */
+function parseParts(flags: EmbedFlags, longInputs: LongInputMode): { windowPooling?: PartPooling; split: boolean } {
+  if (flags.chunkStride !== undefined && longInputs !== "chunk") throw new CliError("--chunk-stride applies to --long-inputs chunk only");
+  if (flags.split !== undefined && flags.split !== "sentences") throw new CliError(`Unknown --split ${JSON.stringify(flags.split)}: expected sentences`);
+  const split = flags.split === "sentences";
+  if (flags.locale !== undefined && !split) throw new CliError("--locale applies to --split sentences only");
+  if (split && flags.returnWindows) throw new CliError("--split sentences already outputs each sentence; leave out --return-windows");
+  if (flags.windowPooling !== undefined && longInputs !== "chunk" && !split) {
+    throw new CliError("--window-pooling applies to --long-inputs chunk or --split sentences");
+  }
+  try {
+    return { windowPooling: flags.windowPooling === undefined ? undefined : parsePartPooling(flags.windowPooling, "--window-pooling"), split };
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+}
+
 async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   const format = resolveEmbeddingFormat(flags.format, flags.output);
   const longInputs = flags.longInputs as LongInputMode;
   if (!["truncate", "chunk", "error"].includes(longInputs)) throw new CliError(`Unknown --long-inputs ${JSON.stringify(flags.longInputs)}`);
-  const pooling: PoolingStrategy | undefined = flags.pooling === undefined ? undefined : parsePoolingStrategy(flags.pooling);
+  const { windowPooling, split } = parseParts(flags, longInputs);
+  const withParts = split || flags.returnWindows === true;
+  if (withParts && format !== "jsonl" && format !== "json" && format !== "text") {
+    throw new CliError(`${split ? "--split sentences" : "--return-windows"} writes jsonl, json or text, not ${format}`);
+  }
+  let pooling: PoolingStrategy | undefined;
+  try {
+    pooling = flags.pooling === undefined ? undefined : parsePoolingStrategy(flags.pooling);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  if (pooling === "none" && (withParts || windowPooling !== undefined)) throw new CliError("--pooling none gives token vectors: it has no windows or sentences to pool");
   applyThreads(flags.threads);
   const inputs = await readEmbedInputs(texts, flags);
   const started = performance.now();
@@ -99,9 +147,11 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
     process.stderr.write(`bert-ts: ${encoder.model.backend.name}; pooling ${info.strategy}${info.normalize ? " + L2 normalise" : ""} (${info.source}); max ${info.maxLength} tokens\n`);
   }
   let truncated = 0;
-  const options = {
+  const options: EmbedOptions = {
     batchSize: flags.batchSize,
     longInputs,
+    chunkStride: flags.chunkStride,
+    windowPooling,
     onTruncate: () => void truncated++,
     onProgress: showProgress
       ? (done: number, total: number) => process.stderr.write(`\rembedding ${done}/${total} texts\x1b[K`)
@@ -121,6 +171,9 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
     } finally {
       await sink.close();
     }
+  } else if (withParts) {
+    const docs = split ? await encoder.embedSentences(inputs, { ...options, locale: flags.locale, sentencePooling: windowPooling }) : await encoder.embedWithWindows(inputs, options);
+    await writeDocuments(format as "jsonl" | "json" | "text", inputs, docs, split ? "sentences" : "windows", flags.output);
   } else {
     const vectors = await encoder.embed(inputs, options);
     if (format === "jsonl" || format === "text") {
@@ -145,6 +198,39 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   if (process.stderr.isTTY || inputs.length >= 64) {
     const secs = (performance.now() - started) / 1000;
     process.stderr.write(`bert-ts: embedded ${inputs.length} texts in ${secs.toFixed(2)} s (${(inputs.length / secs).toFixed(1)} texts/s)\n`);
+  }
+}
+
+/** Each text's vector plus its parts: {"text", "embedding", "windows"|"sentences": [{"span", "num_tokens", "embedding"}]}. */
+async function writeDocuments(
+  format: "jsonl" | "json" | "text",
+  inputs: readonly string[],
+  docs: readonly (DocumentEmbedding & { sentences?: string[] })[],
+  key: "windows" | "sentences",
+  output: string | undefined,
+): Promise<void> {
+  const records = docs.map((d, i) => ({
+    text: inputs[i],
+    embedding: Array.from(d.embedding),
+    [key]: d.parts.map((p, k) => ({
+      ...(d.sentences ? { text: d.sentences[k] } : {}),
+      span: p.span,
+      num_tokens: p.numTokens,
+      embedding: Array.from(p.embedding),
+    })),
+  }));
+  const sink = new OutputSink(output);
+  try {
+    if (format === "json") sink.write(JSON.stringify(records) + "\n");
+    else if (format === "jsonl") records.forEach((r) => sink.writeJsonLine(r));
+    else {
+      docs.forEach((d, i) => {
+        sink.write(`${JSON.stringify(inputs[i])}\n  [${d.embedding.length}] ${preview(d.embedding)}\n`);
+        d.parts.forEach((p) => sink.write(`    ${key === "windows" ? "window" : "sentence"} ${p.span[0]}..${p.span[1]} (${p.numTokens} tokens) ${preview(p.embedding)}\n`));
+      });
+    }
+  } finally {
+    await sink.close();
   }
 }
 

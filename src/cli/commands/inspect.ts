@@ -172,6 +172,8 @@ export async function inspectModel(name: string): Promise<InspectReport> {
       max_position_embeddings: config.max_position_embeddings,
       type_vocab_size: config.type_vocab_size,
       layer_norm_eps: config.layer_norm_eps,
+      ...(config.embedding_size !== config.hidden_size ? { embedding_size: config.embedding_size } : {}),
+      ...(family.positionBias ? { relative_attention_num_buckets: config.relative_attention_num_buckets } : {}),
       ...(Object.keys(config.id2label).length > 0 ? { id2label: config.id2label } : {}),
       ...(config.problem_type !== null ? { problem_type: config.problem_type } : {}),
     },
@@ -200,11 +202,11 @@ function elements(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** Base-model part a tensor belongs to, or "heads". */
+/** Base-model part a tensor belongs to, or "heads" (ELECTRA's embeddings_project counts as embeddings, DistilBERT's transformer.* as encoder). */
 function partOf(name: string, basePrefix: string): "embeddings" | "encoder" | "pooler" | "heads" {
   const bare = name.startsWith(`${basePrefix}.`) ? name.slice(basePrefix.length + 1) : name;
-  if (bare.startsWith("embeddings.")) return "embeddings";
-  if (bare.startsWith("encoder.")) return "encoder";
+  if (bare.startsWith("embeddings")) return "embeddings";
+  if (bare.startsWith("encoder.") || bare.startsWith("transformer.")) return "encoder";
   if (bare.startsWith("pooler.")) return "pooler";
   return "heads";
 }
@@ -223,10 +225,13 @@ function countParameters(store: WeightStore, basePrefix: string): InspectReport[
 
 /** Head kind of a non-base tensor, from its name (and, for "classifier.*", the architectures). */
 function headKindOf(name: string, config: BertConfig): HeadKind {
-  if (name.startsWith("cls.predictions.") || name.startsWith("lm_head.")) return "masked-lm";
+  const mlm = familyFor(config.model_type).maskedLM;
+  if (name.startsWith("cls.predictions.") || name.startsWith("lm_head.") || [mlm.dense, mlm.norm, mlm.decoder].some((p) => name.startsWith(`${p}.`)) || name === mlm.bias) {
+    return "masked-lm";
+  }
   if (name.startsWith("cls.seq_relationship.")) return "next-sentence";
   if (name.startsWith("qa_outputs.")) return "question-answering";
-  if (name.startsWith("classifier.")) {
+  if (name.startsWith("classifier.") || name.startsWith("pre_classifier.")) {
     // BERT's sequence and token classifiers share the name "classifier"; only the class tells them apart.
     if (config.architectures.some((a) => a.endsWith("ForTokenClassification"))) return "token-classification";
     return "sequence-classification";
@@ -290,7 +295,7 @@ function reportAsArchitecture(model: BertModel, tasks: readonly HeadTask[]): Ins
       errors.push(`${task}: ${(err as Error).message}`);
     }
   }
-  const as = loaded.length > 0 ? model.config.architectures.join(", ") : `${model.family.modelType === "roberta" ? "RobertaModel" : "BertModel"} (encoder only)`;
+  const as = loaded.length > 0 ? model.config.architectures.join(", ") : `${model.family.className}Model (encoder only)`;
   // One head: its own report (HF's, pooler rules included); several: what none of them used.
   const report = loaded.length === 1 ? loaded[0].loadReport : model.loadReport;
   const declared = model.config.architectures.filter((a) => !/(Bert|Roberta)Model$/.test(a));
@@ -396,9 +401,14 @@ export function renderReport(r: InspectReport, withFiles = true): string {
   const rows: [string, string][] = [];
   rows.push(["model", `${r.model.dir}${r.model.source === "path" ? "" : ` (${r.model.name}, from ${r.model.source})`}`]);
   rows.push(["architecture", `${c.architectures.length > 0 ? c.architectures.join(", ") : "(none declared)"}; model_type ${c.model_type}`]);
-  rows.push(["size", `hidden ${hidden}, layers ${c.num_hidden_layers}, attention heads ${heads} (head dim ${hidden / heads}), intermediate ${c.intermediate_size}, vocab ${c.vocab_size}`]);
+  const family = familyFor(String(c.model_type));
+  // ELECTRA/ALBERT: narrower embeddings projected to hidden.
+  const embeddingSize = c.embedding_size !== undefined ? `, embeddings ${c.embedding_size} → ${hidden}` : "";
+  rows.push(["size", `hidden ${hidden}, layers ${c.num_hidden_layers}, attention heads ${heads} (head dim ${hidden / heads}), intermediate ${c.intermediate_size}, vocab ${c.vocab_size}${embeddingSize}`]);
   const eps = Number(c.layer_norm_eps);
-  rows.push(["activation", `${c.hidden_act}; max positions ${c.max_position_embeddings}; token types ${c.type_vocab_size}; layer norm eps ${eps < 1e-3 ? eps.toExponential() : eps}`]);
+  const types = family.embeddings.tokenTypes ? `token types ${c.type_vocab_size}` : "no token types";
+  const bias = family.positionBias ? `; relative attention bias (${c.relative_attention_num_buckets} buckets)` : "";
+  rows.push(["activation", `${c.hidden_act}; max positions ${c.max_position_embeddings}; ${types}${bias}; layer norm eps ${eps < 1e-3 ? eps.toExponential() : eps}`]);
   const p = r.parameters;
   const split = (["embeddings", "encoder", "pooler", "heads"] as const).filter((k) => p[k] > 0).map((k) => `${k} ${short(p[k])}`);
   rows.push(["parameters", `${count(p.total)} (${split.join(", ")})`]);

@@ -4,6 +4,7 @@
  * requests, then exit 0; a second signal exits at once.
  */
 import type { Command } from "commander";
+import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
 import { DEFAULT_SERVER_OPTIONS } from "../../server/options.js";
 import { CliError, parsePositiveInt } from "../io.js";
 import { applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
@@ -11,6 +12,7 @@ import { applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg
 interface ServeFlags {
   model?: string;
   classifier?: string;
+  pooling?: string;
   host: string;
   port: number;
   apiKey?: string;
@@ -35,6 +37,7 @@ export function registerServe(program: Command): void {
     .description("Serve embeddings over HTTP (text-embeddings-inference and OpenAI compatible)")
     .option("-m, --model <id|dir>", "embedding model folder or Hugging Face id (/embed, /embed_all, /v1/embeddings)")
     .option("--classifier <id|dir>", "sequence-classification model for /predict")
+    .option("--pooling <strategy>", "the embedding model's pooling, e.g. cls_attention (default: its own; see `embed --help`)")
     .option("--host <address>", "address to listen on (0.0.0.0 to accept remote clients)", d.host)
     .option("-p, --port <n>", "port (0 = any free port)", parsePort, d.port)
     .option("--api-key <key>", "require `Authorization: Bearer <key>` (default: env BERT_TS_API_KEY)")
@@ -49,6 +52,14 @@ export function registerServe(program: Command): void {
 
 async function runServe(flags: ServeFlags): Promise<void> {
   if (!flags.model && !flags.classifier) throw new CliError("serve needs --model (embeddings) and/or --classifier (/predict)");
+  let pooling: PoolingStrategy | undefined;
+  try {
+    pooling = flags.pooling === undefined ? undefined : parsePoolingStrategy(flags.pooling);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  if (pooling === "none") throw new CliError("--pooling none gives token vectors, which /embed_all serves with any pooling; choose another strategy");
+  if (pooling !== undefined && !flags.model) throw new CliError("--pooling applies to the embedding model (--model)");
   applyThreads(flags.threads);
   const model = flags.model === undefined ? undefined : await resolveModelArg(flags.model);
   const classifier = flags.classifier === undefined ? undefined : await resolveModelArg(flags.classifier);
@@ -59,6 +70,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const server = await startServer({
     model,
     classifier,
+    pooling,
     modelId: flags.model ?? flags.classifier,
     host: flags.host,
     port: flags.port,
@@ -76,7 +88,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     lines.push(`  embeddings: ${e.dir} — ${e.modelType}, ${e.dimension} dims, ${e.pooling} pooling, max ${e.maxLength} tokens, ${e.backend} backend${e.randomWeights ? " — RANDOM WEIGHTS" : ""}`);
   }
   if (clf) lines.push(`  classifier: ${clf.info.dir} — labels ${clf.info.labels.join(", ")}, max ${clf.maxLength} tokens${clf.info.randomWeights ? " — RANDOM WEIGHTS" : ""}`);
-  lines.push(`  routes: /embed /embed_all /predict /tokenize /decode /info /health /metrics /v1/embeddings; page: ${server.url}/`);
+  lines.push(`  routes: /embed /embed_all /explain /predict /tokenize /decode /info /health /metrics /v1/embeddings; page: ${server.url}/`);
   if (server.context.options.apiKey) lines.push("  API key required (Authorization: Bearer …) except on /health, /metrics and the page");
   process.stderr.write(lines.join("\n") + "\n");
   process.stdout.write(`${server.url}\n`);

@@ -1,37 +1,65 @@
-/** BertEmbeddings: word + token type + position embeddings, then LayerNorm (modeling_bert.py BertEmbeddings). */
-import type { Backend, WeightValues } from "../../backend/backend.js";
+/**
+ * BertEmbeddings: word + token type + position embeddings, then LayerNorm (modeling_bert.py
+ * BertEmbeddings). The other families differ only in data (EmbeddingSpec): no token types
+ * (DistilBERT, MPNet), positions counted from the padding id (RoBERTa, XLM-R, MPNet), a fixed
+ * position table (DistilBERT's sinusoidal_pos_embds), and tables narrower than the hidden size that a
+ * linear layer projects after the LayerNorm (ELECTRA embeddings_project, ALBERT
+ * embedding_hidden_mapping_in).
+ */
+import type { Backend, LinearParams, WeightValues } from "../../backend/backend.js";
 import { halfBitsToFloat32 } from "../../io/dtype.js";
 import type { BertConfig } from "../../config/bert-config.js";
-import type { Checkpoint } from "../checkpoint.js";
+import { CheckpointError, type Checkpoint } from "../checkpoint.js";
 import type { PackedBatch } from "../packed.js";
 
 /** How position ids are derived: BERT counts from 0; RoBERTa from pad_token_id + 1, skipping padding. */
 export type PositionRule = "absolute" | "roberta";
+
+/** What a family's embeddings have beyond word and position tables. */
+export interface EmbeddingSpec {
+  /** A token_type_embeddings table (BERT, RoBERTa, ELECTRA, ALBERT; not DistilBERT or MPNet). */
+  tokenTypes: boolean;
+  /** Checkpoint name (under the base prefix) of the embedding_size → hidden_size linear layer run after the LayerNorm. */
+  projection?: string;
+  /** A position table computed from the config, used when the checkpoint stores none (DistilBERT's sinusoidal_pos_embds). */
+  fixedPositions?: (config: BertConfig) => Float32Array | undefined;
+}
 
 const CHUNK_ROWS = 512;
 
 export class BertEmbeddings {
   private constructor(
     private readonly config: BertConfig,
-    /** [vocab, hidden], kept in the checkpoint's precision (half the memory for f16 files); rows are converted exactly when gathered. */
+    /** [vocab, embedding_size], kept in the checkpoint's precision (half the memory for f16 files); rows are converted exactly when gathered. */
     private readonly wordEmbeddings: WeightValues,
-    private readonly positionEmbeddings: Float32Array, // [maxPositions, hidden]
-    private readonly tokenTypeEmbeddings: Float32Array, // [typeVocab, hidden]
+    private readonly positionEmbeddings: Float32Array, // [maxPositions, embedding_size]
+    private readonly tokenTypeEmbeddings: Float32Array | undefined, // [typeVocab, embedding_size]
     private readonly gamma: Float32Array,
     private readonly beta: Float32Array,
     private readonly positionRule: PositionRule,
+    private readonly projection: LinearParams | undefined, // embedding_size → hidden_size
   ) {}
 
-  static load(ckpt: Checkpoint, config: BertConfig, positionRule: PositionRule): BertEmbeddings {
-    const h = config.hidden_size;
+  static load(ckpt: Checkpoint, config: BertConfig, positionRule: PositionRule, spec: EmbeddingSpec, backend: Backend): BertEmbeddings {
+    const { embedding_size: e, hidden_size: h, max_position_embeddings: maxPos } = config;
+    const positionName = "embeddings.position_embeddings.weight";
+    // A stored table wins over a computed one, as from_pretrained overwrites the initial values.
+    const fixed = ckpt.hasBase(positionName) ? undefined : spec.fixedPositions?.(config);
+    let projection: LinearParams | undefined;
+    if (spec.projection) {
+      projection = backend.prepareLinear(ckpt.stackedBaseWeights([`${spec.projection}.weight`], [h], e), ckpt.base(`${spec.projection}.bias`, [h]), h, e);
+    } else if (e !== h) {
+      throw new CheckpointError(`embedding_size ${e} differs from hidden_size ${h}, but model_type "${config.model_type}" has no embedding projection`);
+    }
     return new BertEmbeddings(
       config,
-      ckpt.baseValues("embeddings.word_embeddings.weight", [config.vocab_size, h]),
-      ckpt.base("embeddings.position_embeddings.weight", [config.max_position_embeddings, h]),
-      ckpt.base("embeddings.token_type_embeddings.weight", [config.type_vocab_size, h]),
-      ckpt.base("embeddings.LayerNorm.weight", [h]),
-      ckpt.base("embeddings.LayerNorm.bias", [h]),
+      ckpt.baseValues("embeddings.word_embeddings.weight", [config.vocab_size, e]),
+      fixed ?? ckpt.base(positionName, [maxPos, e]),
+      spec.tokenTypes ? ckpt.base("embeddings.token_type_embeddings.weight", [config.type_vocab_size, e]) : undefined,
+      ckpt.base("embeddings.LayerNorm.weight", [e]),
+      ckpt.base("embeddings.LayerNorm.bias", [e]),
       positionRule,
+      projection,
     );
   }
 
@@ -57,9 +85,11 @@ export class BertEmbeddings {
     return ids;
   }
 
-  /** (rows, hidden) embedding output after LayerNorm. */
+  /** (rows, hidden) embedding output after LayerNorm (and the projection to hidden_size, if any). */
   forward(batch: PackedBatch, backend: Backend): Float32Array {
-    const { vocab_size: vocab, type_vocab_size: types, max_position_embeddings: maxPos, hidden_size: h } = this.config;
+    // h: the width of the tables (embedding_size; hidden_size except for ELECTRA and ALBERT).
+    const { vocab_size: vocab, type_vocab_size: types, max_position_embeddings: maxPos, embedding_size: h } = this.config;
+    const tokenTypes = this.tokenTypeEmbeddings;
     const rows = batch.inputIds.length;
     const positions = this.positionIds(batch);
     const out = new Float32Array(rows * h);
@@ -74,7 +104,7 @@ export class BertEmbeddings {
       const type = batch.tokenTypeIds[r];
       const pos = positions[r];
       if (id < 0 || id >= vocab) throw new RangeError(`Token id ${id} is outside the vocabulary (size ${vocab})`);
-      if (type < 0 || type >= types) throw new RangeError(`Token type id ${type} is outside 0..${types - 1}`);
+      if (tokenTypes && (type < 0 || type >= types)) throw new RangeError(`Token type id ${type} is outside 0..${types - 1}`);
       if (pos < 0 || pos >= maxPos) {
         throw new RangeError(`Sequence too long: position ${pos} exceeds max_position_embeddings ${maxPos}; truncate the input`);
       }
@@ -89,16 +119,16 @@ export class BertEmbeddings {
         word = row!;
         wo = 0;
       }
-      // Same float32 order as PyTorch: (word + type) + position.
-      for (let c = 0; c < h; c++) {
-        x[o + c] = word[wo + c] + this.tokenTypeEmbeddings[to + c];
-        x[o + c] += this.positionEmbeddings[po + c];
-      }
+      // Same float32 order as PyTorch: (word + type) + position. Families without token types
+      // (DistilBERT, MPNet) take no type input at all: a caller's type ids are ignored.
+      if (tokenTypes) for (let c = 0; c < h; c++) x[o + c] = word[wo + c] + tokenTypes[to + c];
+      else x.set(word.subarray(wo, wo + h), o);
+      for (let c = 0; c < h; c++) x[o + c] += this.positionEmbeddings[po + c];
       if (chunkRow === CHUNK_ROWS - 1 || r === rows - 1) {
         const first = r - chunkRow, n = chunkRow + 1;
         backend.addLayerNorm(x.subarray(0, n * h), null, n, h, this.gamma, this.beta, this.config.layer_norm_eps, out.subarray(first * h, (first + n) * h));
       }
     }
-    return out;
+    return this.projection ? backend.linear(out, rows, this.projection) : out;
   }
 }

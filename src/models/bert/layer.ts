@@ -1,14 +1,17 @@
 /**
  * One Transformer encoder layer: BertSelfAttention + BertSelfOutput (modeling_bert.py BertAttention),
  * then BertIntermediate + BertOutput. Q, K and V are fused into one [3·hidden, hidden] projection.
+ * DistilBERT, ALBERT and MPNet run the same arithmetic under other tensor names (LayerNames).
  */
-import type { Backend, LinearParams } from "../../backend/backend.js";
+import type { Backend, LinearParams, PositionBias } from "../../backend/backend.js";
 import type { BertConfig } from "../../config/bert-config.js";
 import type { Checkpoint } from "../checkpoint.js";
 
 export interface LayerOutput {
   hidden: Float32Array; // (rows, hidden)
   attentionProbs?: Float32Array[]; // per sequence (heads, len, len)
+  /** When requested: the first token's attention row per head, per sequence (heads, len), concatenated. */
+  firstRowAttention?: Float32Array;
 }
 
 /**
@@ -61,6 +64,46 @@ export interface LayerBuffers {
   ffnOut: Float32Array;
 }
 
+/** Where a layer's tensors sit inside its checkpoint prefix (weights as `${name}.weight`/`.bias`). */
+export interface LayerNames {
+  query: string;
+  key: string;
+  value: string;
+  /** Dense layer after attention; its output + the layer input go through attentionNorm. */
+  attentionOutput: string;
+  attentionNorm: string;
+  /** Feed-forward: hidden → intermediate (with hidden_act) → hidden, then outputNorm with the residual. */
+  intermediate: string;
+  output: string;
+  outputNorm: string;
+}
+
+/** modeling_bert.py BertLayer (also RoBERTa, XLM-R, ELECTRA). */
+export const BERT_LAYER_NAMES: LayerNames = {
+  query: "attention.self.query",
+  key: "attention.self.key",
+  value: "attention.self.value",
+  attentionOutput: "attention.output.dense",
+  attentionNorm: "attention.output.LayerNorm",
+  intermediate: "intermediate.dense",
+  output: "output.dense",
+  outputNorm: "output.LayerNorm",
+};
+
+/**
+ * The layers an encoder runs, in order, grouped in steps: hidden_states gets one entry after each
+ * step. A layer object may appear in several steps (ALBERT shares its weights across layers).
+ */
+export type LayerSteps = readonly (readonly BertLayer[])[];
+
+export type LayerLoader = (ckpt: Checkpoint, config: BertConfig, backend: Backend) => LayerSteps;
+
+/** num_hidden_layers layers of their own, the i-th under `${stem}.${i}.` (BERT: "encoder.layer"). */
+export function ownLayers(stem: string, names: LayerNames): LayerLoader {
+  return (ckpt, config, backend) =>
+    Array.from({ length: config.num_hidden_layers }, (_, i) => [BertLayer.load(ckpt, config, `${stem}.${i}.`, names, backend)]);
+}
+
 export class BertLayer {
   private constructor(
     private readonly config: BertConfig,
@@ -72,10 +115,11 @@ export class BertLayer {
     private readonly outputNorm: { gamma: Float32Array; beta: Float32Array },
   ) {}
 
-  static load(ckpt: Checkpoint, config: BertConfig, index: number, backend: Backend): BertLayer {
+  /** prefix: the layer's tensor-name prefix under the base model, e.g. "encoder.layer.3.". */
+  static load(ckpt: Checkpoint, config: BertConfig, prefix: string, names: LayerNames, backend: Backend): BertLayer {
     const h = config.hidden_size;
     const ff = config.intermediate_size;
-    const p = `encoder.layer.${index}.`;
+    const p = prefix;
     const w = (name: string, shape: number[]) => ckpt.base(p + name, shape);
     // Weights go to the backend in the checkpoint's precision through a reused buffer; only the
     // backend's packed copy stays.
@@ -83,25 +127,27 @@ export class BertLayer {
       backend.prepareLinear(ckpt.stackedBaseWeights([`${p}${name}.weight`], [out], inp), w(`${name}.bias`, [out]), out, inp);
 
     // Fuse the three projections: rows 0..h-1 = query, h..2h-1 = key, 2h..3h-1 = value.
-    const qkvNames = ["query", "key", "value"].map((n) => `attention.self.${n}`);
+    const qkvNames = [names.query, names.key, names.value];
     const qkvBias = new Float32Array(3 * h);
     qkvNames.forEach((name, i) => qkvBias.set(w(`${name}.bias`, [h]), i * h));
     const qkvWeight = ckpt.stackedBaseWeights(qkvNames.map((n) => `${p}${n}.weight`), [h, h, h], h);
     return new BertLayer(
       config,
       backend.prepareLinear(qkvWeight, qkvBias, 3 * h, h),
-      dense("attention.output.dense", h, h),
-      { gamma: w("attention.output.LayerNorm.weight", [h]), beta: w("attention.output.LayerNorm.bias", [h]) },
-      dense("intermediate.dense", ff, h),
-      dense("output.dense", h, ff),
-      { gamma: w("output.LayerNorm.weight", [h]), beta: w("output.LayerNorm.bias", [h]) },
+      dense(names.attentionOutput, h, h),
+      { gamma: w(`${names.attentionNorm}.weight`, [h]), beta: w(`${names.attentionNorm}.bias`, [h]) },
+      dense(names.intermediate, ff, h),
+      dense(names.output, h, ff),
+      { gamma: w(`${names.outputNorm}.weight`, [h]), beta: w(`${names.outputNorm}.bias`, [h]) },
     );
   }
 
   /**
    * x: (rows, hidden), whole sequences (seqStarts relative to x's first row). The result is written
    * into `into` when given (it may be x itself: x is last read before the output is written), else
-   * into a new array.
+   * into a new array. positionBias: added to the attention scores (MPNet), shared by all layers.
+   * wantFirstRowAttention: also return the first token's attention row per head (for pooling
+   * "cls_attention"), without materialising the full matrices.
    */
   forward(
     x: Float32Array,
@@ -110,17 +156,20 @@ export class BertLayer {
     wantAttentions: boolean,
     scratch: LayerBuffers,
     into?: Float32Array,
+    positionBias?: PositionBias,
+    wantFirstRowAttention = false,
   ): LayerOutput {
     const { hidden_size: h, num_attention_heads: heads, layer_norm_eps: eps } = this.config;
     const rows = x.length / h;
     const headDim = h / heads;
     const qkv = backend.linear(x, rows, this.qkv, "none", scratch.qkv); // (rows, 3h)
-    const att = backend.attention(qkv, seqStarts, heads, headDim, 1 / Math.sqrt(headDim), wantAttentions, scratch.context);
+    const att = backend.attention(qkv, seqStarts, heads, headDim, 1 / Math.sqrt(headDim), wantAttentions, scratch.context, positionBias);
+    const firstRowAttention = wantFirstRowAttention ? backend.firstRowAttention(qkv, seqStarts, heads, headDim, 1 / Math.sqrt(headDim), positionBias) : undefined;
     const projected = backend.linear(att.context, rows, this.attentionOut, "none", scratch.projected); // (rows, h)
     const attended = backend.addLayerNorm(projected, x, rows, h, this.attentionNorm.gamma, this.attentionNorm.beta, eps, scratch.attended);
     const inner = backend.linear(attended, rows, this.intermediate, this.config.hidden_act, scratch.inner); // (rows, ff)
     const out = backend.linear(inner, rows, this.output, "none", scratch.ffnOut); // (rows, h)
     const hidden = backend.addLayerNorm(out, attended, rows, h, this.outputNorm.gamma, this.outputNorm.beta, eps, into);
-    return { hidden, attentionProbs: att.probs };
+    return { hidden, attentionProbs: att.probs, firstRowAttention };
   }
 }

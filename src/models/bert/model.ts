@@ -1,10 +1,11 @@
 /**
  * BertModel: embeddings → N encoder layers → (optional) pooler, over packed batches.
- * Mirrors modeling_bert.py BertModel; RoBERTa is the same encoder with another ModelFamily.
+ * Mirrors modeling_bert.py BertModel; every family (RoBERTa, XLM-R, DistilBERT, ELECTRA, ALBERT,
+ * MPNet) is this encoder with another ModelFamily (models/registry.ts).
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Backend } from "../../backend/backend.js";
+import type { Backend, PositionBias } from "../../backend/backend.js";
 import { getBackend } from "../../backend/index.js";
 import { parseBertConfig, type BertConfig } from "../../config/bert-config.js";
 import { loadWeights } from "../../io/weights.js";
@@ -14,7 +15,7 @@ import { EncoderOutput } from "../output.js";
 import { packInputs } from "../packed.js";
 import { familyFor, type ModelFamily } from "../registry.js";
 import { BertEmbeddings } from "./embeddings.js";
-import { BertLayer, LayerScratch } from "./layer.js";
+import { LayerScratch, type LayerSteps } from "./layer.js";
 import { BertPooler } from "./pooler.js";
 
 export interface ForwardOptions {
@@ -22,6 +23,11 @@ export interface ForwardOptions {
   outputHiddenStates?: boolean;
   /** Keep attention probabilities per layer and sequence. */
   outputAttentions?: boolean;
+  /**
+   * Keep the last layer's attention from the first token to every token, per head (pooling
+   * "cls_attention"); the backend computes only that row, not the full matrices.
+   */
+  outputFirstTokenAttention?: boolean;
 }
 
 export interface LoadOptions {
@@ -34,7 +40,8 @@ export class BertModel {
     readonly family: ModelFamily,
     readonly backend: Backend,
     readonly embeddings: BertEmbeddings,
-    private readonly layers: BertLayer[],
+    private readonly steps: LayerSteps,
+    private readonly positionBias: PositionBias | undefined,
     private readonly pooler: BertPooler | undefined,
     /** The checkpoint, kept so heads can read their own tensors and the load report can be completed. */
     readonly checkpoint: Checkpoint,
@@ -52,11 +59,12 @@ export class BertModel {
   static fromWeights(config: BertConfig, weights: WeightSource, backend: Backend, dir?: string): BertModel {
     const family = familyFor(config.model_type);
     const ckpt = new Checkpoint(weights, family.basePrefix, dir ?? "weights");
-    const embeddings = BertEmbeddings.load(ckpt, config, family.positionRule);
-    const layers = Array.from({ length: config.num_hidden_layers }, (_, i) => BertLayer.load(ckpt, config, i, backend));
-    const pooler = BertPooler.loadIfPresent(ckpt, config, backend);
+    const embeddings = BertEmbeddings.load(ckpt, config, family.positionRule, family.embeddings, backend);
+    const steps = family.layers(ckpt, config, backend);
+    const positionBias = family.positionBias?.(ckpt, config);
+    const pooler = family.pooler === undefined ? undefined : BertPooler.loadIfPresent(ckpt, config, backend, family.pooler);
     ckpt.releaseBuffers();
-    return new BertModel(config, family, backend, embeddings, layers, pooler, ckpt, dir);
+    return new BertModel(config, family, backend, embeddings, steps, positionBias, pooler, ckpt, dir);
   }
 
   get hasPooler(): boolean {
@@ -78,25 +86,36 @@ export class BertModel {
     const attentions = options.outputAttentions ? ([] as Float32Array[][]) : undefined;
     const blocks = rowBlocks(batch.seqStarts, BLOCK_ROWS);
     const scratch = new LayerScratch(Math.max(...blocks.map((b) => b.rows)), h, this.config.intermediate_size);
-    for (const layer of this.layers) {
+    // (heads, len) per sequence, sequence s at heads · seqStarts[s]: blocks hold whole sequences in order.
+    let firstTokenAttention: Float32Array | undefined;
+    for (const [stepIndex, step] of this.steps.entries()) {
       // Without kept hidden states, each layer overwrites its input (the embedding output is ours).
       const next = hiddenStates ? new Float32Array(x.length) : x;
-      const probs: Float32Array[] = [];
-      for (const b of blocks) {
-        const span = [b.firstRow * h, (b.firstRow + b.rows) * h] as const;
-        const out = layer.forward(
-          x.subarray(...span),
-          b.seqStarts,
-          this.backend,
-          options.outputAttentions === true,
-          scratch.forRows(b.rows),
-          next.subarray(...span),
-        );
-        if (out.attentionProbs) probs.push(...out.attentionProbs);
+      for (const [i, layer] of step.entries()) {
+        const input = i === 0 ? x : next;
+        // The last layer by position (ALBERT's layers are shared objects).
+        const wantFirstRow = options.outputFirstTokenAttention === true && stepIndex === this.steps.length - 1 && i === step.length - 1;
+        if (wantFirstRow) firstTokenAttention = new Float32Array(this.config.num_attention_heads * batch.seqStarts[list.length]);
+        const probs: Float32Array[] = [];
+        for (const b of blocks) {
+          const span = [b.firstRow * h, (b.firstRow + b.rows) * h] as const;
+          const out = layer.forward(
+            input.subarray(...span),
+            b.seqStarts,
+            this.backend,
+            options.outputAttentions === true,
+            scratch.forRows(b.rows),
+            next.subarray(...span),
+            this.positionBias,
+            wantFirstRow,
+          );
+          if (out.attentionProbs) probs.push(...out.attentionProbs);
+          if (out.firstRowAttention) firstTokenAttention!.set(out.firstRowAttention, this.config.num_attention_heads * b.firstRow);
+        }
+        attentions?.push(probs);
       }
       x = next;
       hiddenStates?.push(x);
-      attentions?.push(probs);
     }
     const numSeqs = list.length;
     let pooled: Float32Array | undefined;
@@ -112,9 +131,12 @@ export class BertModel {
       batch.inputLengths,
       batch.positions,
       pooled,
-      `the checkpoint${this.dir ? ` in ${this.dir}` : ""} has no pooler weights (${this.family.basePrefix}.pooler.dense.*); use the raw first-token vector (pooling "cls") instead`,
+      this.family.pooler === undefined
+        ? `${this.family.className}Model has no pooler; use the raw first-token vector (pooling "cls") instead`
+        : `the checkpoint${this.dir ? ` in ${this.dir}` : ""} has no pooler weights (${this.checkpoint.basePrefix}${this.family.pooler}.*); use the raw first-token vector (pooling "cls") instead`,
       hiddenStates,
       attentions,
+      firstTokenAttention,
     );
   }
 }

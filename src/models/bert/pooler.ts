@@ -6,14 +6,17 @@ import type { Checkpoint } from "../checkpoint.js";
 export class BertPooler {
   private constructor(private readonly dense: LinearParams) {}
 
-  /** undefined when the checkpoint has no pooler (e.g. token classifiers): pooler_output is then unavailable. */
-  static loadIfPresent(ckpt: Checkpoint, config: BertConfig, backend: Backend): BertPooler | undefined {
+  /**
+   * name: the dense layer's name under the base prefix ("pooler.dense"; ALBERT "pooler").
+   * undefined when the checkpoint has no pooler (e.g. token classifiers): pooler_output is then unavailable.
+   */
+  static loadIfPresent(ckpt: Checkpoint, config: BertConfig, backend: Backend, name: string): BertPooler | undefined {
     const h = config.hidden_size;
-    const weight = ckpt.baseOptional("pooler.dense.weight", [h, h]);
-    const bias = ckpt.baseOptional("pooler.dense.bias", [h]);
+    const weight = ckpt.baseOptional(`${name}.weight`, [h, h]);
+    const bias = ckpt.baseOptional(`${name}.bias`, [h]);
     if (!weight || !bias) {
-      ckpt.noteMissing(`${ckpt.basePrefix}pooler.dense.weight`);
-      ckpt.noteMissing(`${ckpt.basePrefix}pooler.dense.bias`);
+      ckpt.noteMissing(`${ckpt.basePrefix}${name}.weight`);
+      ckpt.noteMissing(`${ckpt.basePrefix}${name}.bias`);
       return undefined;
     }
     return new BertPooler(backend.prepareLinear(weight, bias, h, h));

@@ -24,6 +24,12 @@ export const embedSchema = {
   },
 } as const;
 
+export const explainSchema = {
+  type: "object",
+  required: ["inputs"],
+  properties: { inputs: { type: "string" }, ...truncation },
+} as const;
+
 export const embedAllSchema = {
   type: "object",
   required: ["inputs"],
