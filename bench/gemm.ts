@@ -153,7 +153,7 @@ export async function runGemmBench(options: { threadCounts?: number[]; print?: b
   const { addon, reason } = loadNativeAddon();
   if (!addon) throw new Error(`the native addon is not built (${reason}); run \`npm run build:native\``);
   const info = addon.info();
-  const isaName = process.env.BERT_TS_NATIVE_ISA || info.best;
+  const isaName = process.env.BERT_TS_KERNELS || process.env.BERT_TS_NATIVE_ISA || info.best;
   const isa = addon.isaIndex(isaName);
   const all = availableParallelism();
   const threadCounts = options.threadCounts ?? (all > 1 ? [1, all] : [1]);

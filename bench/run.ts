@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark in one run, each next to its peer in the same run — GEMM vs
- * numpy/OpenBLAS, tokenizer vs @huggingface/transformers, end to end vs transformers.js — with
+ * numpy/OpenBLAS, tokenizer vs @huggingface/transformers, end to end vs transformers.js, rerank and SPLADE vs dense embedding of the same texts — with
  * tables printed and JSON written to bench/results/. The HTTP server has its own: npm run bench:server.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -10,6 +10,7 @@ import { runGemmBench } from "./gemm.js";
 import { runTokenizerBench } from "./tokenizer.js";
 import { runE2eBench } from "./e2e.js";
 import { runIndexBench } from "./index.js";
+import { runRetrievalBench } from "./retrieval.js";
 
 const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
@@ -20,3 +21,4 @@ if (want("gemm")) writeFileSync(join(results, "gemm.json"), JSON.stringify(await
 if (want("tokenizer")) await runTokenizerBench({ print: true });
 if (want("e2e")) await runE2eBench();
 if (want("index")) await runIndexBench();
+if (want("retrieval")) writeFileSync(join(results, "retrieval.json"), JSON.stringify(await runRetrievalBench({ print: true }), null, 2) + "\n");

@@ -4,7 +4,7 @@
  * thread pool; every call here is synchronous, like the Backend interface.
  *
  * Env: BERT_TS_THREADS=n (threads, default: the CPUs this process may use);
- * BERT_TS_NATIVE_ISA=avx512|avx2|generic (force a kernel set, e.g. to compare them);
+ * BERT_TS_KERNELS=avx512|avx2|generic (force a kernel set, e.g. to compare them; BERT_TS_NATIVE_ISA is the old name);
  * BERT_TS_NATIVE_ADDON=path (load another build of the addon).
  */
 import { existsSync } from "node:fs";
@@ -194,13 +194,13 @@ export class NativeBackend implements Backend {
   private readonly isaCode: number;
   private prepared: WeakRef<NativeLinear>[] = [];
 
-  /** isa: a kernel set from addon.info().isas; default the best one (or BERT_TS_NATIVE_ISA). */
+  /** isa: a kernel set from addon.info().isas; default the best one (or BERT_TS_KERNELS). */
   constructor(
     readonly addon: NativeAddon,
     isa?: string,
   ) {
     const info = addon.info();
-    const want = isa ?? (process.env.BERT_TS_NATIVE_ISA || info.best);
+    const want = isa ?? (process.env.BERT_TS_KERNELS || process.env.BERT_TS_NATIVE_ISA || info.best);
     if (!info.isas.includes(want)) {
       throw new Error(`Expected a kernel set this CPU supports (${info.isas.join(", ")}) but received "${want}"`);
     }

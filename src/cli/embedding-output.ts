@@ -2,7 +2,6 @@
  * Writers for embedding results: JSONL (the CLI contract), one JSON array, CSV and NumPy .npy.
  * The format comes from --format, else from --output's extension, else the terminal/pipe default.
  */
-import { writeFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { CliError, OutputSink } from "./io.js";
 
@@ -53,7 +52,10 @@ export async function writeEmbeddings(
 ): Promise<void> {
   if (format === "npy") {
     if (output === undefined) throw new CliError("--format npy needs --output FILE (binary data)");
-    await writeFile(output, npyBytes(records.map((r) => r.embedding), records[0]?.embedding.length ?? 0));
+    const bytes = npyBytes(records.map((r) => r.embedding), records[0]?.embedding.length ?? 0);
+    const npy = new OutputSink(output);
+    npy.write(bytes);
+    await npy.close();
     return;
   }
   const sink = new OutputSink(output);
@@ -65,7 +67,9 @@ export async function writeEmbeddings(
       sink.write(["text", ...Array.from({ length: dim }, (_, i) => `e${i}`)].join(",") + "\n");
       for (const r of records) sink.write([csvCell(r.text), ...Array.from(r.embedding, String)].join(",") + "\n");
     }
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
 }

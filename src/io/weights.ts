@@ -4,8 +4,9 @@
  * model.safetensors.index.json, then pytorch_model.bin, then pytorch_model.bin.index.json.
  */
 import { stat } from "node:fs/promises";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { readWholeFile, WeightFileError } from "./errors.js";
+import { pathInsideFolder } from "./model-files.js";
 import { openSafetensorsFile } from "./safetensors.js";
 import { inMemoryTensor, type StoredTensor } from "./stored-tensor.js";
 import { readTorchCheckpointFile } from "./torch-checkpoint.js";
@@ -143,8 +144,9 @@ async function readIndex(folder: string, indexFile: string): Promise<Map<string,
       throw new WeightFileError(indexFile, "weight_map value is not a file name", { tensor });
     }
     // Shards must sit inside the model folder: an index must not point us at arbitrary files.
-    const rel = relative(folder, resolve(folder, shard));
-    if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
+    try {
+      if (pathInsideFolder(folder, shard, indexFile, "weight_map") === resolve(folder)) throw new Error("the folder itself");
+    } catch {
       throw new WeightFileError(indexFile, `weight_map names shard "${shard}", which is outside the model folder`, { tensor });
     }
     map.set(tensor, shard);

@@ -16,12 +16,15 @@ import { BertModel } from "../models/bert/model.js";
 import { readDefaultPooling, type DefaultPooling } from "../pooling/defaults.js";
 import { LAST_LAYER, type LayerSelection } from "../pooling/layers.js";
 import { explainPooling, type PoolingExplanation } from "../pooling/explain.js";
-import { forwardOptionsFor, pool } from "../pooling/pool.js";
+import { forwardOptionsFor, pool, selectTokenVectors } from "../pooling/pool.js";
 import { combineParts, splitSentences, type PartPooling } from "../pooling/parts.js";
 import { cosineSimilarity, l2NormalizeInPlace, similarity, type SimilarityFunction } from "../pooling/similarity.js";
+import { applyDense, modulesDimension, poolModes, readPrompts, resolvePrompt, type PromptOptions, type Prompts, type SentenceTransformersModules } from "../pooling/st-modules.js";
+import type { EncoderOutput } from "../models/output.js";
 import type { PoolingStrategy } from "../pooling/strategies.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { Encoding } from "../tokenizers/encoding.js";
+import { checkEncoding, checkFinite, checkTokenizerFitsModel, type NonFiniteMode } from "./input-check.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/index.js";
 
 export interface SentenceEncoderOptions {
@@ -39,7 +42,7 @@ export interface SentenceEncoderOptions {
 
 export type LongInputMode = "truncate" | "chunk" | "error";
 
-export interface EmbedOptions {
+export interface EmbedOptions extends PromptOptions {
   /** Most texts per forward pass (default 32). */
   batchSize?: number;
   /** Most real tokens per forward pass (default 16384): keeps memory flat for long texts. */
@@ -53,6 +56,8 @@ export interface EmbedOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called for each text that was truncated, with its full token count. */
   onTruncate?: (index: number, numTokens: number, maxLength: number) => void;
+  /** A vector with NaN/Inf (weights holding them, overflow): "error" (default, NonFiniteOutputError) or "warn". */
+  nonFinite?: NonFiniteMode;
 }
 
 /** A part of a document (a token window or a sentence) and its vector. */
@@ -93,6 +98,8 @@ export interface EmbeddingInfo {
   source: string;
   maxLength: number;
   dimension: number;
+  /** The model's sentence-transformers modules after the encoder, when they are used. */
+  modules?: string;
 }
 
 export class SentenceEncoder {
@@ -108,12 +115,22 @@ export class SentenceEncoder {
     readonly poolingSource: string,
     /** True for checkpoints with seeded random weights (test models): their vectors mean nothing. */
     readonly randomWeights: boolean,
+    /**
+     * The folder's sentence-transformers Pooling/Dense modules, used unless the caller chose a
+     * pooling (with several pooling modes, `pooling` names the first).
+     */
+    readonly modules: SentenceTransformersModules | undefined,
+    /** config_sentence_transformers.json's prompts. */
+    readonly prompts: Prompts,
   ) {}
 
   static async load(nameOrPath: string, options: SentenceEncoderOptions = {}): Promise<SentenceEncoder> {
     const { dir } = await resolveModel(nameOrPath, options.resolve);
     const [model, tokenizer] = await Promise.all([BertModel.fromPretrained(dir, { backend: options.backend }), loadTokenizer(dir)]);
-    const defaults: DefaultPooling = await readDefaultPooling(dir, model.hasPooler, model.family.defaultPooling);
+    const [defaults, prompts]: [DefaultPooling, Prompts] = await Promise.all([
+      readDefaultPooling(dir, model.hasPooler, model.family.defaultPooling),
+      readPrompts(dir),
+    ]);
     const pooling = options.pooling ?? defaults.strategy;
     if (pooling === "pooler" && !model.hasPooler) {
       const why = model.family.pooler === undefined ? `no pooler (${model.family.className}Model has none)` : "no pooler weights";
@@ -122,7 +139,14 @@ export class SentenceEncoder {
     if (pooling === "cls_attention" && options.layers !== undefined && options.layers.kind !== "last") {
       throw new Error('Pooling "cls_attention" reads the last layer only (its weights are that layer\'s attention); leave out the layer selection');
     }
-    const limit = Math.min(model.config.max_position_embeddings - (model.family.positionRule === "roberta" ? model.config.pad_token_id + 1 : 0), tokenizer.modelMaxLength);
+    checkTokenizerFitsModel(tokenizer, model.config, dir);
+    const positions = model.config.max_position_embeddings - (model.family.positionRule === "roberta" ? model.config.pad_token_id + 1 : 0);
+    if (positions < 2) {
+      throw new Error(
+        `${join(dir, "config.json")}: "max_position_embeddings" ${model.config.max_position_embeddings} leaves ${positions} positions after RoBERTa's offset ("pad_token_id" ${model.config.pad_token_id} + 1); expected at least 2`,
+      );
+    }
+    const limit = Math.min(positions, tokenizer.modelMaxLength);
     const maxLength = options.maxLength ?? Math.min(defaults.maxSeqLength ?? limit, limit);
     if (!Number.isInteger(maxLength) || maxLength < 2 || maxLength > limit) {
       throw new Error(`Expected maxLength between 2 and ${limit} for ${dir} but received ${options.maxLength}`);
@@ -137,16 +161,21 @@ export class SentenceEncoder {
       options.layers ?? LAST_LAYER,
       options.pooling === undefined ? defaults.source : "chosen by the caller",
       existsSync(join(dir, "GENERATED.json")),
+      options.pooling === undefined ? defaults.modules : undefined,
+      prompts,
     );
   }
 
   get dimension(): number {
     const h = this.model.config.hidden_size;
+    if (this.modules) return modulesDimension(this.modules, h);
     return this.pooling === "cls_mean" ? 2 * h : h;
   }
 
   get info(): EmbeddingInfo {
-    return { strategy: this.pooling, normalize: this.normalize, source: this.poolingSource, maxLength: this.maxLength, dimension: this.dimension };
+    const info: EmbeddingInfo = { strategy: this.pooling, normalize: this.normalize, source: this.poolingSource, maxLength: this.maxLength, dimension: this.dimension };
+    if (this.modules) info.modules = this.modules.description;
+    return info;
   }
 
   /** One vector per text, in input order. */
@@ -204,24 +233,28 @@ export class SentenceEncoder {
     });
   }
 
-  /** The model's normalisation, in place. */
+  /** The model's Dense modules, then its normalisation (in place when there is no Dense). */
   private finish(v: Float32Array): Float32Array {
-    return this.normalize ? l2NormalizeInPlace(v) : v;
+    const out = this.applyDense(v);
+    return this.normalize ? l2NormalizeInPlace(out) : out;
   }
 
   /** Per text, its windows' pooled vectors (not normalised), token counts and character spans. */
   private async embedWindows(texts: readonly string[], options: EmbedOptions): Promise<RawWindow[][]> {
     if (this.pooling === "none") throw new Error('embed() returns one vector per text; use tokenEmbeddings() for pooling "none"');
     const mode = options.longInputs ?? "truncate";
+    const prompt = this.resolvePrompt(options);
+    if (prompt && mode === "chunk") throw new Error("Prompts and longInputs \"chunk\" cannot be combined yet: the prompt would open the first window only");
     // Each text becomes one or more windows; a window is one row of the forward pass.
     const windows: { text: number; encoding: Encoding }[] = [];
     texts.forEach((text, i) => {
       if (typeof text !== "string") throw new TypeError(`Expected a string for text ${i} but received ${typeof text}`);
-      for (const encoding of this.encodeText(text, i, mode, options)) windows.push({ text: i, encoding });
+      for (const encoding of this.encodeText(prompt + text, i, mode, options)) windows.push({ text: i, encoding });
     });
-    const pooled = await this.runWindows(windows.map((w) => w.encoding), options, texts.length);
+    const pooled = await this.runWindows(windows.map((w) => w.encoding), options, texts.length, this.promptLength(prompt));
     const result: RawWindow[][] = texts.map(() => []);
     windows.forEach((w, k) => result[w.text].push({ vector: pooled[k], numTokens: w.encoding.inputIds.length, span: characterSpan(w.encoding) }));
+    windows.forEach((w, k) => checkFinite(pooled[k], w.text, options.nonFinite));
     return result;
   }
 
@@ -235,12 +268,14 @@ export class SentenceEncoder {
 
   /** Token vectors ([len][hidden], special tokens included) for each text: pooling "none". */
   async tokenEmbeddings(texts: readonly string[], options: EmbedOptions = {}): Promise<{ tokens: string[]; vectors: Float32Array[] }[]> {
-    const encodings = texts.map((t, i) => this.encodeText(t, i, options.longInputs === "error" ? "error" : "truncate", options)[0]);
+    const prompt = this.resolvePrompt(options);
+    const encodings = texts.map((t, i) => this.encodeText(prompt + t, i, options.longInputs === "error" ? "error" : "truncate", options)[0]);
     const out: { tokens: string[]; vectors: Float32Array[] }[] = [];
     for (const batch of this.batches(encodings, options)) {
       const res = this.model.forward(batch.map((i) => encodings[i]), forwardOptionsFor({ strategy: "none", layers: this.layers }));
       const vectors = pool(res, { strategy: "none", layers: this.layers, normalize: this.normalize }, this.model.config.num_hidden_layers);
       batch.forEach((i, k) => {
+        checkFinite(vectors[k], i, options.nonFinite);
         const width = vectors[k].length / encodings[i].inputIds.length;
         out[i] = {
           tokens: encodings[i].tokens,
@@ -280,7 +315,48 @@ export class SentenceEncoder {
     return v.map((a) => v.map((b) => cosineSimilarity(a, b)));
   }
 
+  /** The prompt text the options ask for ("" for none), as sentence-transformers' encode() resolves it. */
+  resolvePrompt(options: PromptOptions): string {
+    return resolvePrompt(this.prompts, options);
+  }
+
+  /**
+   * The prompt's length as sentence-transformers counts it for include_prompt: its token count with
+   * special tokens, minus the closing one — i.e. the first token and the prompt's own tokens.
+   */
+  promptLength(prompt: string): number {
+    return prompt === "" ? 0 : this.tokenizer.encode(prompt).inputIds.length - 1;
+  }
+
+  /**
+   * One vector per sequence of a forward pass, before Dense and normalisation: the model's
+   * sentence-transformers Pooling module when used (promptLength for include_prompt), else the
+   * pooling strategy.
+   */
+  poolEncoded(out: EncoderOutput, promptLength = 0): Float32Array[] {
+    const numLayers = this.model.config.num_hidden_layers;
+    if (!this.modules) return pool(out, { strategy: this.pooling, layers: this.layers, normalize: false }, numLayers);
+    const pooling = this.modules.pooling;
+    return Array.from({ length: out.batchSize }, (_, i) => {
+      const tokens = selectTokenVectors(out, i, this.layers, numLayers);
+      const len = out.length(i);
+      return poolModes(tokens, len, tokens.length / len, pooling, promptLength);
+    });
+  }
+
+  /** The model's Dense modules, in order (identity when it has none). */
+  applyDense(pooled: Float32Array): Float32Array {
+    return this.modules ? this.modules.dense.reduce((v, layer) => applyDense(layer, v), pooled) : pooled;
+  }
+
+  /** The windows of one text, each checked against the model's tables (InvalidInputError names the text). */
   private encodeText(text: string, index: number, mode: LongInputMode, options: EmbedOptions): Encoding[] {
+    const windows = this.windowsOf(text, index, mode, options);
+    for (const w of windows) checkEncoding(w, index, this.model.config);
+    return windows;
+  }
+
+  private windowsOf(text: string, index: number, mode: LongInputMode, options: EmbedOptions): Encoding[] {
     const full = this.tokenizer.encode(text, undefined, { truncation: false });
     const n = full.inputIds.length;
     if (n <= this.maxLength) return [full];
@@ -315,14 +391,14 @@ export class SentenceEncoder {
     if (batch.length > 0) yield batch;
   }
 
-  private async runWindows(encodings: readonly Encoding[], options: EmbedOptions, totalTexts: number): Promise<Float32Array[]> {
+  private async runWindows(encodings: readonly Encoding[], options: EmbedOptions, totalTexts: number, promptLength: number): Promise<Float32Array[]> {
     const out: Float32Array[] = new Array(encodings.length);
     const keep = forwardOptionsFor({ strategy: this.pooling, layers: this.layers });
     let done = 0;
     for (const batch of this.batches(encodings, options)) {
       const res = this.model.forward(batch.map((i) => encodings[i]), keep);
-      // Normalisation happens after window averaging, in embed().
-      const vectors = pool(res, { strategy: this.pooling, layers: this.layers, normalize: false }, this.model.config.num_hidden_layers);
+      // Dense and normalisation happen after window combination, in finish().
+      const vectors = this.poolEncoded(res, promptLength);
       batch.forEach((i, k) => (out[i] = vectors[k]));
       done += batch.length;
       options.onProgress?.(Math.min(done, totalTexts), totalTexts);

@@ -3,6 +3,7 @@
  * so every strategy is mask-aware by construction) to one vector.
  * Names follow sentence-transformers' Pooling modes where they exist.
  */
+import { ownEntry } from "../io/model-files.js";
 
 /**
  * Not here: "pooler" (tanh(W·h[CLS]+b)) has parameters and lives in the model; "cls_attention"
@@ -92,7 +93,7 @@ export const TOKEN_POOLINGS: Record<TokenPooling, Pool> = {
 export function parsePoolingStrategy(name: string): PoolingStrategy {
   const normalized = name.replace(/-/g, "_");
   const alias: Record<string, PoolingStrategy> = { cls_mean_concat: "cls_mean", weightedmean: "weighted_mean", lasttoken: "last" };
-  const s = (Object.hasOwn(alias, normalized) ? alias[normalized] : normalized) as PoolingStrategy;
+  const s = (ownEntry(alias, normalized) ?? normalized) as PoolingStrategy;
   if (!POOLING_STRATEGIES.includes(s)) {
     throw new Error(`Unknown pooling "${name}"; expected one of: ${POOLING_STRATEGIES.join(", ")}`);
   }

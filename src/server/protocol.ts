@@ -16,21 +16,34 @@ export type OutputKind = typeof OUTPUT_POOLED | typeof OUTPUT_TOKENS | typeof OU
 
 export interface WorkerConfig {
   embedding?: string;
+  /** Run the embedding model as SPLADE (masked-LM head, sparse vectors for /embed_sparse). */
+  sparse?: boolean;
   /** The embedding model's pooling, when not its own. */
   pooling?: PoolingStrategy;
   classifier?: string;
+  /** Honour the test fault hook (BERT_TS_TEST_FAULTS=1 only; see Batcher). */
+  testFaults?: boolean;
 }
+
+/** What the test fault hook makes a worker do with a batch: exit mid-batch, or throw. */
+export type TestFault = "exit" | "throw";
 
 export interface EmbeddingModelInfo {
   dir: string;
-  pooling: PoolingStrategy;
+  pooling: PoolingStrategy | "splade";
+  /** false: the model's Pooling module leaves prompt tokens out (include_prompt false). */
+  includePrompt: boolean;
+  /** SPLADE: outputs are sparse vectors, flattened as [id, value, id, value, ...]. */
+  sparse: boolean;
   /** The model's own normalisation (sentence-transformers Normalize module). */
   normalize: boolean;
   maxLength: number;
   dimension: number;
   hiddenSize: number;
-  /** Rows of the word embedding matrix (token ids sent directly must be below it). */
+  /** Rows of the word embedding matrix (every token id must be below it). */
   vocabSize: number;
+  /** Rows of the token type embedding matrix. */
+  typeVocabSize: number;
   modelType: string;
   randomWeights: boolean;
   backend: string;
@@ -42,11 +55,19 @@ export interface ClassifierModelInfo {
   defaultFunction: ClassificationFunction;
   /** config.json max_position_embeddings (the HTTP thread caps it by the tokenizer's limit, as the pipeline does). */
   maxPositionEmbeddings: number;
+  vocabSize: number;
+  typeVocabSize: number;
   modelType: string;
   randomWeights: boolean;
 }
 
-export type WorkerReady = { type: "ready"; embedding?: EmbeddingModelInfo; classifier?: ClassifierModelInfo };
+export type WorkerReady = {
+  type: "ready";
+  embedding?: EmbeddingModelInfo;
+  classifier?: ClassifierModelInfo;
+  /** Tokens per second of the second warm-up forward pass (seeds the queue-wait estimate). */
+  warmupTokensPerSecond: number;
+};
 export type WorkerLoadFailed = { type: "load-failed"; message: string };
 
 export interface BatchRequest {
@@ -61,6 +82,8 @@ export interface BatchRequest {
   starts: Int32Array;
   /** One OutputKind per sequence (embedding model only). */
   outputs: Uint8Array;
+  /** Test fault hook: what the worker must do instead of running the batch. */
+  fault?: TestFault;
 }
 
 export interface BatchResult {

@@ -136,5 +136,5 @@ test("unknown stage types are named in the error", () => {
   assert.throws(() => BertTokenizer.fromTokenizerJson({ ...base, pre_tokenizer: { type: "Odd" } }), /Unknown pre-tokenizer type: Odd/);
   assert.throws(() => BertTokenizer.fromTokenizerJson({ ...base, decoder: { type: "Nope" } }), /Unknown decoder type: Nope/);
   assert.throws(() => BertTokenizer.fromTokenizerJson({ ...base, post_processor: { type: "Huh" } }), /Unknown post-processor type: Huh/);
-  assert.throws(() => BertTokenizer.fromTokenizerJson({ model: { type: "Unigram", vocab: [] } }), /Unknown model type: Unigram/);
+  assert.throws(() => BertTokenizer.fromTokenizerJson({ model: { type: "WordLevel", vocab: {} } }), /Unknown model type: WordLevel/);
 });

@@ -64,9 +64,11 @@ async function runClassify(texts: string[], flags: ClassifyFlags): Promise<void>
       if (format === "jsonl") sink.writeJsonLine(toJson(records[i], result));
       else sink.write((i > 0 ? "\n" : "") + toReadable(records[i], result) + "\n");
     });
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
   const truncated = results.filter((r) => r.numTruncatedTokens > 0).length;
   if (truncated > 0) {
     process.stderr.write(`bert-ts: ${truncated} input(s) were longer than the model's ${clf.tokenizer.modelMaxLength} tokens and were truncated before classifying\n`);

@@ -14,6 +14,7 @@ import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strate
 import { resolveEmbeddingFormat, writeEmbeddings } from "../embedding-output.js";
 import { CliError, OutputSink, parsePositiveInt, readInputs, readTextFile } from "../io.js";
 import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
+import { runSparseEmbed } from "../sparse-embed.js";
 
 interface EmbedFlags {
   model?: string;
@@ -34,6 +35,10 @@ interface EmbedFlags {
   locale?: string;
   threads?: number;
   progress: boolean;
+  topK?: number;
+  tokens?: boolean;
+  prompt?: string;
+  promptName?: string;
 }
 
 export function registerEmbed(program: Command): void {
@@ -46,7 +51,7 @@ export function registerEmbed(program: Command): void {
     .option("--field <name>", "the column (.csv) or key (.jsonl objects) holding the text", "text")
     .option("-f, --format <format>", "text, jsonl, json, csv or npy (default: from --output's extension; text on a terminal, jsonl when piped)")
     .option("-o, --output <file>", "write to FILE instead of stdout")
-    .option("-p, --pooling <strategy>", "pooler, cls, mean, max, mean_sqrt_len, cls_mean, weighted_mean, last, cls_attention or none (default: the model's own)")
+    .option("-p, --pooling <strategy>", "pooler, cls, mean, max, mean_sqrt_len, cls_mean, weighted_mean, last, cls_attention, none, or splade (sparse, from a masked-LM checkpoint) (default: the model's own)")
     .option("--normalize", "L2-normalise the vectors (default: the model's own setting)")
     .option("--no-normalize", "do not L2-normalise")
     .option("--layers <which>", "last (default), first-last-avg, lastK-mean, lastK-concat, or indices like -1,-2")
@@ -60,6 +65,10 @@ export function registerEmbed(program: Command): void {
     .option("--locale <tag>", "locale for --split sentences (default: the system's)")
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
     .option("--no-progress", "no progress bar on stderr")
+    .option("--prompt-name <name>", "put the model's prompt NAME (config_sentence_transformers.json prompts) before every text")
+    .option("--prompt <text>", "put TEXT before every text (its tokens count toward --max-length)")
+    .option("-k, --top-k <n>", "splade: keep each vector's n largest weights (max_active_dims)", parsePositiveInt("--top-k"))
+    .option("--tokens", "splade: add the vocabulary token of each index")
     .action(async (texts: string[], flags: EmbedFlags) => runEmbed(texts, flags));
 }
 
@@ -118,6 +127,9 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   const format = resolveEmbeddingFormat(flags.format, flags.output);
   const longInputs = flags.longInputs as LongInputMode;
   if (!["truncate", "chunk", "error"].includes(longInputs)) throw new CliError(`Unknown --long-inputs ${JSON.stringify(flags.longInputs)}`);
+  if (flags.prompt !== undefined && flags.promptName !== undefined) throw new CliError("Give --prompt or --prompt-name, not both");
+  if (flags.pooling === "splade") return runSparseEmbed(await readEmbedInputs(texts, flags), flags, format);
+  if (flags.topK !== undefined || flags.tokens) throw new CliError("--top-k and --tokens apply to --pooling splade");
   const { windowPooling, split } = parseParts(flags, longInputs);
   const withParts = split || flags.returnWindows === true;
   if (withParts && format !== "jsonl" && format !== "json" && format !== "text") {
@@ -145,11 +157,15 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   const showProgress = flags.progress && Boolean(process.stderr.isTTY) && inputs.length >= 64;
   if (process.stderr.isTTY) {
     process.stderr.write(`bert-ts: ${encoder.model.backend.name}; pooling ${info.strategy}${info.normalize ? " + L2 normalise" : ""} (${info.source}); max ${info.maxLength} tokens\n`);
+    const prompt = encoder.resolvePrompt(flags);
+    if (prompt) process.stderr.write(`bert-ts: prompt ${JSON.stringify(prompt)} before every text\n`);
   }
   let truncated = 0;
   const options: EmbedOptions = {
     batchSize: flags.batchSize,
     longInputs,
+    prompt: flags.prompt,
+    promptName: flags.promptName,
     chunkStride: flags.chunkStride,
     windowPooling,
     onTruncate: () => void truncated++,
@@ -168,9 +184,11 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
           ? sink.writeJsonLine({ text: inputs[i], tokens: r.tokens, embedding: r.vectors.map((v) => Array.from(v)) })
           : sink.write(`${JSON.stringify(inputs[i])}\n${r.tokens.map((t, k) => `  ${t}\t${preview(r.vectors[k])}`).join("\n")}\n`),
       );
-    } finally {
-      await sink.close();
+    } catch (err) {
+      await sink.discard();
+      throw err;
     }
+    await sink.close();
   } else if (withParts) {
     const docs = split ? await encoder.embedSentences(inputs, { ...options, locale: flags.locale, sentencePooling: windowPooling }) : await encoder.embedWithWindows(inputs, options);
     await writeDocuments(format as "jsonl" | "json" | "text", inputs, docs, split ? "sentences" : "windows", flags.output);
@@ -184,9 +202,11 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
             ? sink.writeJsonLine({ text: inputs[i], embedding: Array.from(v) })
             : sink.write(`${JSON.stringify(inputs[i])}\n  [${v.length}] ${preview(v)}\n`),
         );
-      } finally {
-        await sink.close();
+      } catch (err) {
+        await sink.discard();
+        throw err;
       }
+      await sink.close();
     } else {
       await writeEmbeddings(format, vectors.map((v, i) => ({ text: inputs[i], embedding: v })), flags.output);
     }

@@ -60,9 +60,11 @@ async function runFillMask(texts: string[], flags: FillMaskFlags): Promise<void>
       if (format === "jsonl") sink.writeJsonLine(toJson(inputs[i], r, flags.logits === true));
       else sink.write((i > 0 ? "\n" : "") + toReadable(inputs[i], r) + "\n");
     });
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
 }
 
 function toJson(text: string, r: FillMaskResult, withLogits: boolean): Record<string, unknown> {

@@ -11,6 +11,7 @@ import { registerSimilarity } from "./similarity.js";
 import { registerSearch } from "./search.js";
 import { registerInspect } from "./inspect.js";
 import { registerIndex } from "./corpus-index.js";
+import { registerRerank } from "./rerank.js";
 import { registerExplain } from "./explain.js";
 
 /** Every CLI command registers itself here (one file per command). */
@@ -27,5 +28,6 @@ export const commands: Array<(program: Command) => void> = [
   registerSearch,
   registerIndex,
   registerInspect,
+  registerRerank,
   registerExplain,
 ];

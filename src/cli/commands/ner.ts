@@ -68,9 +68,11 @@ async function runNer(texts: string[], flags: NerFlags): Promise<void> {
       if (format === "jsonl") sink.writeJsonLine({ text, entities: r.entities, tokens: r.tokens, logits: r.logits });
       else sink.write((i > 0 ? "\n" : "") + toReadable(text, r) + "\n");
     });
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
 }
 
 function toReadable(text: string, r: TokenClassificationResult): string {

@@ -124,9 +124,11 @@ async function runSearch(args: string[], flags: SearchFlags): Promise<void> {
       const rows = [["rank", "score", "id", "text"], ...results.map((r, k) => [String(k + 1), r.score.toFixed(4), String(r.corpus_id), flags.output === undefined ? clip(r.text, width) : r.text])];
       sink.write(`${q > 0 ? "\n" : ""}query: ${JSON.stringify(queries[q])}\n${formatTable(rows, [true, true, true, false])}\n`);
     });
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
   if (truncated > 0) {
     process.stderr.write(`bert-ts: ${truncated} text(s) were longer than ${encoder.maxLength} tokens and were truncated to fit\n`);
   }

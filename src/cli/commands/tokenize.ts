@@ -58,9 +58,11 @@ async function runTokenize(texts: string[], flags: TokenizeFlags): Promise<void>
       if (format === "jsonl") sink.writeJsonLine(toJson(record, encoding));
       else sink.write((index > 0 ? "\n" : "") + toReadable(record, encoding, tokenizer) + "\n");
     });
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
 }
 
 /** One JSONL object, Hugging Face's field names. */

@@ -32,7 +32,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerContext): 
     const encoded: EncodedInput[] = inputs.map((x) =>
       typeof x === "string" ? encodeInput(model.tokenizer, x, policy) : encodeIds(x, model.info.vocabSize, policy),
     );
-    const pooled = await ctx.batcher.submit("embedding", encoded.map((e): SequenceJob => ({ ...e, output: OUTPUT_POOLED })));
+    const pooled = await ctx.batcher.submit("embedding", encoded.map((e): SequenceJob => ({ ...e, output: OUTPUT_POOLED })), req.headers);
     const base64 = body.encoding_format === "base64";
     const tokens = encoded.reduce((n, e) => n + e.ids.length, 0);
     return {

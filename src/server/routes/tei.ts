@@ -6,8 +6,9 @@ import type { FastifyInstance } from "fastify";
 import { applyClassificationFunction } from "../../pipelines/text-classification.js";
 import type { SequenceJob } from "../batcher.js";
 import { type ServerContext, lengthPolicy, requireClassifier, requireEmbedding } from "../context.js";
-import { ApiError, empty, tooLarge } from "../errors.js";
+import { empty, invalid, tooLarge } from "../errors.js";
 import { encodeInput, type SequenceInput } from "../inputs.js";
+import { promptFor } from "../prompts.js";
 import { OUTPUT_POOLED, OUTPUT_TOKENS } from "../protocol.js";
 import { checkDimensions, finishEmbedding } from "../vectors.js";
 import { decodeSchema, embedAllSchema, embedSchema, predictSchema, tokenizeSchema } from "./schemas.js";
@@ -73,10 +74,13 @@ function utf8Offsets(text: string): Int32Array {
   return out;
 }
 
-/** TEI's prompts come from a sentence-transformers config bert-ts does not read; refuse rather than ignore. */
-function refusePromptName(body: { prompt_name?: string | null }): void {
-  if (body.prompt_name !== undefined && body.prompt_name !== null) {
-    throw new ApiError(422, "validation", "`prompt_name` is not supported: prepend the prompt to the input text");
+/** Every token's vector comes back as JSON numbers: refuse a response that would be huge. */
+function checkEmbedAllSize(jobs: readonly SequenceJob[], hiddenSize: number, maxValues: number): void {
+  const tokens = jobs.reduce((n, j) => n + j.ids.length, 0);
+  if (tokens * hiddenSize > maxValues) {
+    throw tooLarge(
+      `/embed_all would return ${tokens} tokens × ${hiddenSize} values, more than the limit of ${maxValues} values per response: send fewer or shorter inputs`,
+    );
   }
 }
 
@@ -84,23 +88,24 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
   const max = ctx.options.maxClientBatchSize;
 
   app.post<{ Body: EmbedBody }>("/embed", { schema: { body: embedSchema } }, async (req) => {
-    refusePromptName(req.body);
     const model = requireEmbedding(ctx);
-    const texts = inputList(req.body.inputs, isString, max);
+    const prompt = promptFor(model, req.body);
+    const texts = inputList(req.body.inputs, isString, max).map((t) => prompt + t);
     checkDimensions(req.body.dimensions, model.info.dimension);
     const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
     const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: OUTPUT_POOLED }));
-    const pooled = await ctx.batcher.submit("embedding", jobs);
+    const pooled = await ctx.batcher.submit("embedding", jobs, req.headers);
     return pooled.map((v) => Array.from(finishEmbedding(v, req.body.normalize, req.body.dimensions)));
   });
 
   app.post<{ Body: EmbedAllBody }>("/embed_all", { schema: { body: embedAllSchema } }, async (req) => {
-    refusePromptName(req.body);
     const model = requireEmbedding(ctx);
-    const texts = inputList(req.body.inputs, isString, max);
+    const prompt = promptFor(model, req.body);
+    const texts = inputList(req.body.inputs, isString, max).map((t) => prompt + t);
     const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
     const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: OUTPUT_TOKENS }));
-    const results = await ctx.batcher.submit("embedding", jobs);
+    checkEmbedAllSize(jobs, model.info.hiddenSize, ctx.options.maxEmbedAllValues);
+    const results = await ctx.batcher.submit("embedding", jobs, req.headers);
     const h = model.info.hiddenSize;
     return results.map((r) => Array.from({ length: r.length / h }, (_, t) => Array.from(r.subarray(t * h, (t + 1) * h))));
   });
@@ -110,7 +115,7 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const { single, list } = predictInputs(req.body.inputs, max);
     const policy = lengthPolicy(ctx, model.maxLength, req.body);
     const jobs = list.map((x): SequenceJob => ({ ...encodeInput(model.tokenizer, x, policy), output: OUTPUT_POOLED }));
-    const logits = await ctx.batcher.submit("classifier", jobs);
+    const logits = await ctx.batcher.submit("classifier", jobs, req.headers);
     const fn = req.body.raw_scores ? "none" : model.info.defaultFunction;
     const predictions = logits.map((row) => {
       const scores = applyClassificationFunction(row, fn);
@@ -121,9 +126,14 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
   });
 
   app.post<{ Body: TokenizeBody }>("/tokenize", { schema: { body: tokenizeSchema } }, async (req) => {
-    refusePromptName(req.body);
     const { tokenizer } = ctx.embedding ?? requireClassifier(ctx);
-    const texts = inputList(req.body.inputs, isString, max);
+    if (!ctx.embedding && req.body.prompt_name != null) throw invalid("`prompt_name` needs an embedding model (--model)");
+    const prompt = ctx.embedding ? promptFor(ctx.embedding, req.body) : "";
+    const texts = inputList(req.body.inputs, isString, max).map((t) => prompt + t);
+    const chars = texts.reduce((n, t) => n + t.length, 0);
+    if (chars > ctx.options.maxTokenizeChars) {
+      throw tooLarge(`/tokenize takes at most ${ctx.options.maxTokenizeChars} characters per request; given ${chars}`);
+    }
     return texts.map((text) => {
       const enc = tokenizer.encode(text, null, { addSpecialTokens: req.body.add_special_tokens, truncation: false });
       const bytes = utf8Offsets(text);
