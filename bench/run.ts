@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { runGemmBench } from "./gemm.js";
 import { runTokenizerBench } from "./tokenizer.js";
 import { runE2eBench } from "./e2e.js";
+import { runIndexBench } from "./index.js";
 import { runRetrievalBench } from "./retrieval.js";
 
 const only = process.argv.slice(2);
@@ -19,4 +20,5 @@ mkdirSync(results, { recursive: true });
 if (want("gemm")) writeFileSync(join(results, "gemm.json"), JSON.stringify(await runGemmBench({ print: true }), null, 2) + "\n");
 if (want("tokenizer")) await runTokenizerBench({ print: true });
 if (want("e2e")) await runE2eBench();
+if (want("index")) await runIndexBench();
 if (want("retrieval")) writeFileSync(join(results, "retrieval.json"), JSON.stringify(await runRetrievalBench({ print: true }), null, 2) + "\n");

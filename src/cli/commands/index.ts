@@ -10,6 +10,7 @@ import { registerQa } from "./qa.js";
 import { registerSimilarity } from "./similarity.js";
 import { registerSearch } from "./search.js";
 import { registerInspect } from "./inspect.js";
+import { registerIndex } from "./corpus-index.js";
 import { registerRerank } from "./rerank.js";
 import { registerExplain } from "./explain.js";
 
@@ -25,6 +26,7 @@ export const commands: Array<(program: Command) => void> = [
   registerQa,
   registerSimilarity,
   registerSearch,
+  registerIndex,
   registerInspect,
   registerRerank,
   registerExplain,
