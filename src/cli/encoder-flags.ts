@@ -41,16 +41,29 @@ export function parseScore(score: string): SimilarityFunction {
   return score as SimilarityFunction;
 }
 
-/** Validates the flags before any slow work, so a typo fails at once. */
-export function parseEncoderFlags(flags: EncoderFlags): { pooling?: PoolingStrategy; score: SimilarityFunction } {
-  const score = parseScore(flags.score);
-  if (flags.pooling === undefined) return { score };
-  let pooling: PoolingStrategy;
+/** --pooling as a strategy (undefined when absent); a bad name is a usage error. */
+export function parsePoolingFlag(value: string | undefined): PoolingStrategy | undefined {
   try {
-    pooling = parsePoolingStrategy(flags.pooling);
+    return value === undefined ? undefined : parsePoolingStrategy(value);
   } catch (err) {
     throw new CliError((err as Error).message);
   }
+}
+
+/** --layers as a selection (undefined when absent); a bad spelling is a usage error. */
+export function parseLayersFlag(value: string | undefined): LayerSelection | undefined {
+  try {
+    return value === undefined ? undefined : parseLayerSelection(value);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+}
+
+/** Validates the flags before any slow work, so a typo fails at once. */
+export function parseEncoderFlags(flags: EncoderFlags): { pooling?: PoolingStrategy; score: SimilarityFunction } {
+  const score = parseScore(flags.score);
+  const pooling = parsePoolingFlag(flags.pooling);
+  if (pooling === undefined) return { score };
   if (pooling === "none") throw new CliError('--pooling none gives token vectors, not one vector per text; choose another strategy (or use `bert-ts embed --pooling none`)');
   return { pooling, score };
 }
@@ -58,12 +71,7 @@ export function parseEncoderFlags(flags: EncoderFlags): { pooling?: PoolingStrat
 /** Resolves the model (printing the random-weights note) and loads the encoder the flags describe. */
 export async function loadEncoderFromFlags(flags: EncoderFlags, pooling: PoolingStrategy | undefined): Promise<SentenceEncoder> {
   applyThreads(flags.threads);
-  let layers: LayerSelection | undefined;
-  try {
-    layers = flags.layers === undefined ? undefined : parseLayerSelection(flags.layers);
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+  const layers = parseLayersFlag(flags.layers);
   const { dir } = await resolveModelForCli(flags.model ?? DEFAULT_EMBEDDING_MODEL);
   warnIfRandomWeights(dir);
   return SentenceEncoder.load(dir, { pooling, normalize: flags.normalize, maxLength: flags.maxLength, layers });

@@ -9,13 +9,15 @@
  * and an interrupted run resumes where it stopped.
  */
 import type { Command } from "commander";
+import { existsSync } from "node:fs";
 import { CorpusIndex, type StoreStatus } from "../../pipelines/corpus-index.js";
 import type { LongInputMode } from "../../pipelines/sentence-encoder.js";
-import { parseLayerSelection, type LayerSelection } from "../../pooling/layers.js";
-import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
-import { openStore } from "../../stores/open-store.js";
+import type { LayerSelection } from "../../pooling/layers.js";
+import type { PoolingStrategy } from "../../pooling/strategies.js";
+import { isPostgresUrl, openStore } from "../../stores/open-store.js";
 import type { VectorSpace } from "../../stores/store.js";
 import { readDocuments } from "../documents.js";
+import { parseLayersFlag, parsePoolingFlag } from "../encoder-flags.js";
 import { CliError, parsePositiveInt } from "../io.js";
 import { applyThreads, resolveModelForCli, warnIfRandomWeights } from "../model-arg.js";
 
@@ -119,14 +121,8 @@ async function runIndex(flags: IndexFlags): Promise<void> {
   const inputs = flags.input ?? [];
   if (flags.worker && inputs.length > 0) throw new CliError("--worker embeds what is pending in the store; register inputs with a run without --worker");
   if (!flags.worker && inputs.length === 0) throw new CliError("No input: give --input FILE|DIR (repeatable; - for stdin), or --worker to embed what is pending");
-  let pooling: PoolingStrategy | undefined;
-  let layers: LayerSelection | undefined;
-  try {
-    pooling = flags.pooling === undefined ? undefined : parsePoolingStrategy(flags.pooling);
-    layers = flags.layers === undefined ? undefined : parseLayerSelection(flags.layers);
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+  const pooling = parsePoolingFlag(flags.pooling);
+  const layers = parseLayersFlag(flags.layers);
   if (pooling === "none") throw new CliError("--pooling none gives token vectors; a store keeps one vector per document or window");
   applyThreads(flags.threads);
 
@@ -196,8 +192,7 @@ async function runIndex(flags: IndexFlags): Promise<void> {
 
 /** The space a store already has (its model and pooling become the defaults), or null for a new one. */
 async function storedSpace(location: string): Promise<VectorSpace | null> {
-  const { existsSync } = await import("node:fs");
-  if (!/^postgres(ql)?:\/\//i.test(location) && !existsSync(location)) return null;
+  if (!isPostgresUrl(location) && !existsSync(location)) return null;
   const store = await openStore(location).catch((err: unknown) => {
     throw new CliError((err as Error).message);
   });

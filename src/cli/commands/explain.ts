@@ -6,8 +6,9 @@
  */
 import type { Command } from "commander";
 import { SentenceEncoder } from "../../pipelines/sentence-encoder.js";
-import { parseLayerSelection, type LayerSelection } from "../../pooling/layers.js";
-import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
+import type { LayerSelection } from "../../pooling/layers.js";
+import type { PoolingStrategy } from "../../pooling/strategies.js";
+import { parseLayersFlag, parsePoolingFlag } from "../encoder-flags.js";
 import { CliError, OutputSink, parsePositiveInt, readInputs, resolveFormat } from "../io.js";
 import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
 
@@ -42,14 +43,8 @@ export function registerExplain(program: Command): void {
 
 async function runExplain(texts: string[], flags: ExplainFlags): Promise<void> {
   const format = resolveFormat(flags.format, flags.output);
-  let pooling: PoolingStrategy | undefined;
-  let layers: LayerSelection | undefined;
-  try {
-    pooling = flags.pooling === undefined ? undefined : parsePoolingStrategy(flags.pooling);
-    layers = flags.layers === undefined ? undefined : parseLayerSelection(flags.layers);
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+  const pooling = parsePoolingFlag(flags.pooling);
+  const layers = parseLayersFlag(flags.layers);
   if (pooling === "none") throw new CliError('--pooling none keeps every token vector: there is nothing to explain');
   applyThreads(flags.threads);
   const records = await readInputs({ args: texts, input: flags.input });

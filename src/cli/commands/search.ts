@@ -9,11 +9,11 @@ import { extname, resolve } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import type { SentenceEncoder } from "../../pipelines/sentence-encoder.js";
 import { semanticSearch } from "../../pipelines/semantic-search.js";
-import { addEncoderOptions, describeEncoder, loadEncoderFromFlags, parseEncoderFlags, type EncoderFlags } from "../encoder-flags.js";
+import { addEncoderOptions, describeEncoder, loadEncoderFromFlags, parseEncoderFlags, type EncoderFlags, parseLayersFlag } from "../encoder-flags.js";
 import { clip } from "../heatmap.js";
 import { CliError, decodeUtf8, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat } from "../io.js";
 import { CorpusIndex } from "../../pipelines/corpus-index.js";
-import { parseLayerSelection, type LayerSelection } from "../../pooling/layers.js";
+import type { LayerSelection } from "../../pooling/layers.js";
 import type { PoolingStrategy } from "../../pooling/strategies.js";
 import { openStore } from "../../stores/open-store.js";
 import { applyThreads, resolveModelForCli, warnIfRandomWeights } from "../model-arg.js";
@@ -149,12 +149,7 @@ async function runStoreSearch(queries: string[], flags: SearchFlags, format: "te
   if (!space) throw new CliError(`${location} holds no vectors yet; fill it with \`bert-ts index --store ${location} ...\``);
   const modelName = flags.modelGiven && flags.model !== undefined ? flags.model : space.model;
   applyThreads(flags.threads);
-  let layers: LayerSelection | undefined;
-  try {
-    layers = flags.layers === undefined ? undefined : parseLayerSelection(flags.layers);
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+  const layers = parseLayersFlag(flags.layers);
   const { dir } = await resolveModelForCli(modelName);
   warnIfRandomWeights(dir);
   const index = await CorpusIndex.open(location, {
