@@ -16,7 +16,6 @@ export function createNormalizer(config: NormalizerJson | null | undefined): Nor
         handleChineseChars: c.handle_chinese_chars ?? true,
         lowercase: c.lowercase ?? true,
         stripAccents: c.strip_accents ?? null,
-        controlSet: "fast",
         composeNfc: false,
       });
     }
