@@ -16,8 +16,9 @@ import { BertModel } from "../models/bert/model.js";
 import { readDefaultPooling, type DefaultPooling } from "../pooling/defaults.js";
 import { LAST_LAYER, type LayerSelection } from "../pooling/layers.js";
 import { needsHiddenStates, pool } from "../pooling/pool.js";
-import { cosineSimilarity, l2NormalizeInPlace, similarity, type SimilarityFunction } from "../pooling/similarity.js";
-import type { PoolingStrategy } from "../pooling/strategies.js";
+import { checkDimensions, truncateAndNormalize } from "../pooling/dimensions.js";
+import { cosineSimilarity, similarity, type SimilarityFunction } from "../pooling/similarity.js";
+import { pooledWidth, type PoolingStrategy } from "../pooling/strategies.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { Encoding } from "../tokenizers/encoding.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/index.js";
@@ -25,7 +26,10 @@ import { loadTokenizer, type Tokenizer } from "../tokenizers/index.js";
 export interface SentenceEncoderOptions {
   /** Default: the model's own (sentence-transformers config, else pooler / cls). */
   pooling?: PoolingStrategy;
-  /** Default: true when the model's sentence-transformers config has a Normalize module. */
+  /**
+   * Default: the model's own setting (true when its sentence-transformers config has a Normalize
+   * module), whatever the pooling: choosing another pooling does not drop the model's Normalize.
+   */
   normalize?: boolean;
   /** Token limit per text (special tokens included). Default: sentence-transformers max_seq_length, else the tokenizer's. */
   maxLength?: number;
@@ -36,6 +40,9 @@ export interface SentenceEncoderOptions {
 }
 
 export type LongInputMode = "truncate" | "chunk" | "error";
+
+/** A text, or a sentence pair [a, b] encoded as BertModel(**tokenizer(a, b)) reads it ([CLS] a [SEP] b [SEP]). */
+export type EmbedInput = string | readonly [string, string];
 
 export interface EmbedOptions {
   /** Most texts per forward pass (default 32). */
@@ -49,6 +56,23 @@ export interface EmbedOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called for each text that was truncated, with its full token count. */
   onTruncate?: (index: number, numTokens: number, maxLength: number) => void;
+  /** This call's pooling (default: the encoder's). */
+  pooling?: PoolingStrategy;
+  /** This call's L2 normalisation (default: the encoder's, whatever the pooling). */
+  normalize?: boolean;
+  /** Matryoshka: keep the first n components, then normalise (when normalising). Default: all. */
+  dimensions?: number;
+}
+
+/** One input's vector and how it was made. */
+export interface EmbeddedText {
+  embedding: Float32Array;
+  /** Tokens of the whole input, special tokens included, before any truncation. */
+  numTokens: number;
+  /** True when truncation cut the input (longInputs "truncate"). */
+  truncated: boolean;
+  /** Windows averaged into the vector (more than 1 only in chunk mode). */
+  windows: number;
 }
 
 export type Quantization = "int8" | "uint8" | "binary" | "ubinary";
@@ -57,6 +81,8 @@ export interface EmbeddingInfo {
   strategy: PoolingStrategy;
   normalize: boolean;
   source: string;
+  /** The model's own pooling (what it uses when none is chosen). */
+  modelDefault: DefaultPooling;
   maxLength: number;
   dimension: number;
 }
@@ -72,6 +98,8 @@ export class SentenceEncoder {
     readonly layers: LayerSelection,
     /** Where the default pooling came from. */
     readonly poolingSource: string,
+    /** The model's own pooling and normalisation, whatever was chosen. */
+    readonly modelDefault: DefaultPooling,
     /** True for checkpoints with seeded random weights (test models): their vectors mean nothing. */
     readonly randomWeights: boolean,
   ) {}
@@ -81,9 +109,7 @@ export class SentenceEncoder {
     const [model, tokenizer] = await Promise.all([BertModel.fromPretrained(dir, { backend: options.backend }), loadTokenizer(dir)]);
     const defaults: DefaultPooling = await readDefaultPooling(dir, model.hasPooler, model.family.defaultPooling);
     const pooling = options.pooling ?? defaults.strategy;
-    if (pooling === "pooler" && !model.hasPooler) {
-      throw new Error(`${dir} has no pooler weights, so pooling "pooler" is unavailable; use "cls" for the raw [CLS] vector`);
-    }
+    checkPoolingAvailable(pooling, model, dir);
     const limit = Math.min(model.config.max_position_embeddings - (model.family.positionRule === "roberta" ? model.config.pad_token_id + 1 : 0), tokenizer.modelMaxLength);
     const maxLength = options.maxLength ?? Math.min(defaults.maxSeqLength ?? limit, limit);
     if (!Number.isInteger(maxLength) || maxLength < 2 || maxLength > limit) {
@@ -94,51 +120,74 @@ export class SentenceEncoder {
       tokenizer,
       dir,
       pooling,
-      options.normalize ?? (options.pooling === undefined ? defaults.normalize : false),
+      options.normalize ?? defaults.normalize,
       maxLength,
       options.layers ?? LAST_LAYER,
-      options.pooling === undefined ? defaults.source : "chosen by the caller",
+      options.pooling === undefined ? defaults.source : `chosen by the caller; the model's own is ${defaults.strategy}`,
+      defaults,
       existsSync(join(dir, "GENERATED.json")),
     );
   }
 
+  /** Vector length for a pooling (default: the encoder's), before any `dimensions` truncation. */
+  dimensionFor(pooling: PoolingStrategy = this.pooling): number {
+    return pooledWidth(pooling, this.model.config.hidden_size);
+  }
+
   get dimension(): number {
-    const h = this.model.config.hidden_size;
-    return this.pooling === "cls_mean" ? 2 * h : h;
+    return this.dimensionFor();
   }
 
   get info(): EmbeddingInfo {
-    return { strategy: this.pooling, normalize: this.normalize, source: this.poolingSource, maxLength: this.maxLength, dimension: this.dimension };
+    return {
+      strategy: this.pooling,
+      normalize: this.normalize,
+      source: this.poolingSource,
+      modelDefault: this.modelDefault,
+      maxLength: this.maxLength,
+      dimension: this.dimension,
+    };
   }
 
-  /** One vector per text, in input order. */
+  /**
+   * One vector per text, in input order. A list item may be a pair [a, b]: embed([["q", "p"]]).
+   * (A bare ["a", "b"] is two texts, not a pair.)
+   */
   async embed(texts: string, options?: EmbedOptions): Promise<Float32Array>;
-  async embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
-  async embed(texts: string | readonly string[], options: EmbedOptions = {}): Promise<Float32Array | Float32Array[]> {
-    if (typeof texts === "string") return (await this.embed([texts], options))[0];
-    if (this.pooling === "none") throw new Error('embed() returns one vector per text; use tokenEmbeddings() for pooling "none"');
+  async embed(texts: readonly EmbedInput[], options?: EmbedOptions): Promise<Float32Array[]>;
+  async embed(texts: string | readonly EmbedInput[], options: EmbedOptions = {}): Promise<Float32Array | Float32Array[]> {
+    if (typeof texts === "string") return (await this.embedDetailed([texts], options))[0].embedding;
+    return (await this.embedDetailed(texts, options)).map((r) => r.embedding);
+  }
+
+  /** embed() with, per input, its token count, whether it was truncated and how many windows it took. */
+  async embedDetailed(texts: readonly EmbedInput[], options: EmbedOptions = {}): Promise<EmbeddedText[]> {
+    const pooling = options.pooling ?? this.pooling;
+    if (pooling === "none") throw new Error('embed() returns one vector per text; use tokenEmbeddings() for pooling "none"');
+    checkPoolingAvailable(pooling, this.model, this.modelDir);
+    checkDimensions(options.dimensions, this.dimensionFor(pooling));
+    const normalize = options.normalize ?? this.normalize;
     const mode = options.longInputs ?? "truncate";
     // Each text becomes one or more windows; a window is one row of the forward pass.
     const windows: { text: number; encoding: Encoding }[] = [];
-    texts.forEach((text, i) => {
-      if (typeof text !== "string") throw new TypeError(`Expected a string for text ${i} but received ${typeof text}`);
-      for (const encoding of this.encodeText(text, i, mode, options)) windows.push({ text: i, encoding });
+    const details = texts.map((text, i) => {
+      const encodings = this.encodeText(text, i, mode, options);
+      for (const encoding of encodings) windows.push({ text: i, encoding });
+      const numTokens = encodings[0].inputIds.length + (encodings[0].numTruncatedTokens ?? 0);
+      return { numTokens, truncated: mode === "truncate" && (encodings[0].numTruncatedTokens ?? 0) > 0, windows: encodings.length };
     });
-    const pooled = await this.runWindows(windows.map((w) => w.encoding), options, texts.length);
-    // Average the windows of each text (chunk mode), then normalise.
-    const result: Float32Array[] = new Array(texts.length);
-    const counts = new Array<number>(texts.length).fill(0);
+    const pooled = await this.runWindows(windows.map((w) => w.encoding), pooling, options, texts.length);
+    // Average the windows of each text (chunk mode), then truncate to `dimensions` and normalise.
+    const sums: Float32Array[] = new Array(texts.length);
     windows.forEach((w, k) => {
       const v = pooled[k];
-      if (!result[w.text]) result[w.text] = v.slice();
-      else for (let c = 0; c < v.length; c++) result[w.text][c] += v[c];
-      counts[w.text]++;
+      if (!sums[w.text]) sums[w.text] = v.slice();
+      else for (let c = 0; c < v.length; c++) sums[w.text][c] += v[c];
     });
-    for (let i = 0; i < result.length; i++) {
-      if (counts[i] > 1) for (let c = 0; c < result[i].length; c++) result[i][c] /= counts[i];
-      if (this.normalize) l2NormalizeInPlace(result[i]);
-    }
-    return result;
+    return details.map((d, i) => {
+      if (d.windows > 1) for (let c = 0; c < sums[i].length; c++) sums[i][c] /= d.windows;
+      return { embedding: truncateAndNormalize(sums[i], options.dimensions, normalize), ...d };
+    });
   }
 
   /** All vectors as one row-major matrix [texts, dimension] (e.g. for a vector index or .npy). */
@@ -150,12 +199,13 @@ export class SentenceEncoder {
   }
 
   /** Token vectors ([len][hidden], special tokens included) for each text: pooling "none". */
-  async tokenEmbeddings(texts: readonly string[], options: EmbedOptions = {}): Promise<{ tokens: string[]; vectors: Float32Array[] }[]> {
+  async tokenEmbeddings(texts: readonly EmbedInput[], options: EmbedOptions = {}): Promise<{ tokens: string[]; vectors: Float32Array[] }[]> {
+    if (options.dimensions !== undefined) throw new Error("dimensions applies to one vector per text, not to token vectors");
     const encodings = texts.map((t, i) => this.encodeText(t, i, options.longInputs === "error" ? "error" : "truncate", options)[0]);
     const out: { tokens: string[]; vectors: Float32Array[] }[] = [];
     for (const batch of this.batches(encodings, options)) {
       const res = this.model.forward(batch.map((i) => encodings[i]), { outputHiddenStates: needsHiddenStates({ strategy: "none", layers: this.layers }) });
-      const vectors = pool(res, { strategy: "none", layers: this.layers, normalize: this.normalize }, this.model.config.num_hidden_layers);
+      const vectors = pool(res, { strategy: "none", layers: this.layers, normalize: options.normalize ?? this.normalize }, this.model.config.num_hidden_layers);
       batch.forEach((i, k) => {
         const width = vectors[k].length / encodings[i].inputIds.length;
         out[i] = {
@@ -179,17 +229,19 @@ export class SentenceEncoder {
     return v.map((a) => v.map((b) => cosineSimilarity(a, b)));
   }
 
-  private encodeText(text: string, index: number, mode: LongInputMode, options: EmbedOptions): Encoding[] {
-    const full = this.tokenizer.encode(text, undefined, { truncation: false });
+  /** The input's windows: one encoding, or (chunk mode, over maxLength) several; a pair's second text is windowed. */
+  private encodeText(input: EmbedInput, index: number, mode: LongInputMode, options: EmbedOptions): Encoding[] {
+    const [text, pair] = splitInput(input, index);
+    const full = this.tokenizer.encode(text, pair, { truncation: false });
     const n = full.inputIds.length;
     if (n <= this.maxLength) return [full];
     if (mode === "error") throw new Error(`Text ${index} has ${n} tokens, more than maxLength ${this.maxLength}`);
     if (mode === "truncate") {
       options.onTruncate?.(index, n, this.maxLength);
-      return [this.tokenizer.encode(text, undefined, { truncation: true, maxLength: this.maxLength })];
+      return [this.tokenizer.encode(text, pair, { truncation: true, maxLength: this.maxLength })];
     }
     const stride = options.chunkStride ?? Math.floor(this.maxLength / 4);
-    const first = this.tokenizer.encode(text, undefined, { truncation: true, maxLength: this.maxLength, stride, returnOverflowingTokens: true });
+    const first = this.tokenizer.encode(text, pair, { truncation: true, maxLength: this.maxLength, stride, returnOverflowingTokens: true });
     return [first, ...first.overflowing];
   }
 
@@ -214,14 +266,14 @@ export class SentenceEncoder {
     if (batch.length > 0) yield batch;
   }
 
-  private async runWindows(encodings: readonly Encoding[], options: EmbedOptions, totalTexts: number): Promise<Float32Array[]> {
+  private async runWindows(encodings: readonly Encoding[], pooling: PoolingStrategy, options: EmbedOptions, totalTexts: number): Promise<Float32Array[]> {
     const out: Float32Array[] = new Array(encodings.length);
-    const wantHidden = needsHiddenStates({ strategy: this.pooling, layers: this.layers });
+    const wantHidden = needsHiddenStates({ strategy: pooling, layers: this.layers });
     let done = 0;
     for (const batch of this.batches(encodings, options)) {
       const res = this.model.forward(batch.map((i) => encodings[i]), { outputHiddenStates: wantHidden });
       // Normalisation happens after window averaging, in embed().
-      const vectors = pool(res, { strategy: this.pooling, layers: this.layers, normalize: false }, this.model.config.num_hidden_layers);
+      const vectors = pool(res, { strategy: pooling, layers: this.layers, normalize: false }, this.model.config.num_hidden_layers);
       batch.forEach((i, k) => (out[i] = vectors[k]));
       done += batch.length;
       options.onProgress?.(Math.min(done, totalTexts), totalTexts);
@@ -229,6 +281,18 @@ export class SentenceEncoder {
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return out;
+  }
+}
+
+function splitInput(input: EmbedInput, index: number): [string, string | undefined] {
+  if (typeof input === "string") return [input, undefined];
+  if (Array.isArray(input) && input.length === 2 && typeof input[0] === "string" && typeof input[1] === "string") return [input[0], input[1]];
+  throw new TypeError(`Expected a string or a [string, string] pair for text ${index} but received ${JSON.stringify(input)?.slice(0, 80) ?? typeof input}`);
+}
+
+function checkPoolingAvailable(pooling: PoolingStrategy, model: BertModel, dir: string): void {
+  if (pooling === "pooler" && !model.hasPooler) {
+    throw new Error(`${dir} has no pooler weights, so pooling "pooler" is unavailable; use "cls" for the raw [CLS] vector`);
   }
 }
 

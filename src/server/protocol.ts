@@ -3,14 +3,28 @@
  * Int32Array per batch and results come back in one Float32Array, both transferred (not copied).
  */
 import type { ClassificationFunction } from "../pipelines/text-classification.js";
-import type { PoolingStrategy } from "../pooling/strategies.js";
+import { POOLING_STRATEGIES, type PoolingStrategy } from "../pooling/strategies.js";
 
 export type ModelRole = "embedding" | "classifier";
 
-/** What each input of a batch asks for. */
+/**
+ * What each input of a batch asks for: the model's own pooling, its token vectors, or a pooling
+ * the request chose (OUTPUT_POOLING_BASE + the strategy's index in POOLING_STRATEGIES).
+ */
 export const OUTPUT_POOLED = 0;
 export const OUTPUT_TOKENS = 1;
-export type OutputKind = typeof OUTPUT_POOLED | typeof OUTPUT_TOKENS;
+const OUTPUT_POOLING_BASE = 2;
+export type OutputKind = number;
+
+/** The output kind for a request's pooling (undefined: the model's own). */
+export function outputForPooling(pooling: PoolingStrategy | undefined): OutputKind {
+  return pooling === undefined ? OUTPUT_POOLED : OUTPUT_POOLING_BASE + POOLING_STRATEGIES.indexOf(pooling);
+}
+
+/** The pooling an output kind names; undefined for OUTPUT_POOLED and OUTPUT_TOKENS. */
+export function poolingOfOutput(kind: OutputKind): PoolingStrategy | undefined {
+  return kind >= OUTPUT_POOLING_BASE ? POOLING_STRATEGIES[kind - OUTPUT_POOLING_BASE] : undefined;
+}
 
 export interface WorkerConfig {
   embedding?: string;
@@ -25,6 +39,8 @@ export interface EmbeddingModelInfo {
   maxLength: number;
   dimension: number;
   hiddenSize: number;
+  /** The checkpoint has pooler weights (pooling "pooler" is available). */
+  hasPooler: boolean;
   /** Rows of the word embedding matrix (token ids sent directly must be below it). */
   vocabSize: number;
   modelType: string;

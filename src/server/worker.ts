@@ -11,7 +11,8 @@ import { defaultClassificationFunction } from "../pipelines/text-classification.
 import { SentenceEncoder } from "../pipelines/sentence-encoder.js";
 import { needsHiddenStates, pool } from "../pooling/pool.js";
 import type { ModelInput } from "../tokenizers/encoding.js";
-import { OUTPUT_TOKENS, type BatchRequest, type BatchResult, type WorkerConfig, type WorkerMessage, type WorkerReady } from "./protocol.js";
+import type { PoolingStrategy } from "../pooling/strategies.js";
+import { OUTPUT_TOKENS, poolingOfOutput, type BatchRequest, type BatchResult, type WorkerConfig, type WorkerMessage, type WorkerReady } from "./protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("src/server/worker.ts runs as a worker thread");
@@ -35,6 +36,7 @@ async function load(): Promise<WorkerReady> {
       maxLength: encoder.maxLength,
       dimension: encoder.dimension,
       hiddenSize: encoder.model.config.hidden_size,
+      hasPooler: encoder.model.hasPooler,
       vocabSize: encoder.model.config.vocab_size,
       modelType: encoder.model.config.model_type,
       randomWeights: encoder.randomWeights,
@@ -63,13 +65,20 @@ function inputsOf(req: BatchRequest): ModelInput[] {
   }));
 }
 
-/** Pooled vectors (the encoder's own pooling, not normalised: that is per request) or token vectors. */
+/** Pooled vectors (the encoder's pooling or the request's; not normalised: that is per request) or token vectors. */
 function runEmbedding(model: SentenceEncoder, req: BatchRequest): Float32Array[] {
-  const options = { strategy: model.pooling, layers: model.layers, normalize: false };
-  const out = model.model.forward(inputsOf(req), { outputHiddenStates: needsHiddenStates(options) });
-  const anyPooled = req.outputs.some((o) => o !== OUTPUT_TOKENS);
-  const pooled = anyPooled ? pool(out, options, model.model.config.num_hidden_layers) : [];
-  return Array.from(req.outputs, (kind, i) => (kind === OUTPUT_TOKENS ? out.sequence(i).data : pooled[i]));
+  const out = model.model.forward(inputsOf(req), { outputHiddenStates: needsHiddenStates({ strategy: model.pooling, layers: model.layers }) });
+  const pooledBy = new Map<PoolingStrategy, Float32Array[]>();
+  return Array.from(req.outputs, (kind, i) => {
+    if (kind === OUTPUT_TOKENS) return out.sequence(i).data;
+    const strategy = poolingOfOutput(kind) ?? model.pooling;
+    let pooled = pooledBy.get(strategy);
+    if (!pooled) {
+      pooled = pool(out, { strategy, layers: model.layers, normalize: false }, model.model.config.num_hidden_layers);
+      pooledBy.set(strategy, pooled);
+    }
+    return pooled[i];
+  });
 }
 
 function runClassifier(model: BertForSequenceClassification, req: BatchRequest): Float32Array[] {

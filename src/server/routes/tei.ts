@@ -6,9 +6,10 @@ import type { FastifyInstance } from "fastify";
 import { applyClassificationFunction } from "../../pipelines/text-classification.js";
 import type { SequenceJob } from "../batcher.js";
 import { type ServerContext, lengthPolicy, requireClassifier, requireEmbedding } from "../context.js";
-import { ApiError, empty, tooLarge } from "../errors.js";
+import { ApiError, empty, invalid, tooLarge } from "../errors.js";
 import { encodeInput, type SequenceInput } from "../inputs.js";
-import { OUTPUT_POOLED, OUTPUT_TOKENS } from "../protocol.js";
+import { pooledWidth, type PoolingStrategy } from "../../pooling/strategies.js";
+import { OUTPUT_POOLED, OUTPUT_TOKENS, outputForPooling } from "../protocol.js";
 import { checkDimensions, finishEmbedding } from "../vectors.js";
 import { decodeSchema, embedAllSchema, embedSchema, predictSchema, tokenizeSchema } from "./schemas.js";
 
@@ -21,6 +22,8 @@ interface EmbedBody extends TruncationFields {
   prompt_name?: string | null;
   normalize: boolean;
   dimensions?: number | null;
+  /** bert-ts's own: another pooling than the model's for this request. */
+  pooling?: PoolingStrategy | null;
 }
 interface EmbedAllBody extends TruncationFields {
   inputs: string | string[];
@@ -87,9 +90,11 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
     refusePromptName(req.body);
     const model = requireEmbedding(ctx);
     const texts = inputList(req.body.inputs, isString, max);
-    checkDimensions(req.body.dimensions, model.info.dimension);
+    const pooling = req.body.pooling ?? undefined;
+    if (pooling === "pooler" && !model.info.hasPooler) throw invalid('`pooling` "pooler" is unavailable: the model has no pooler weights; use "cls" for the raw [CLS] vector');
+    checkDimensions(req.body.dimensions, pooling === undefined ? model.info.dimension : pooledWidth(pooling, model.info.hiddenSize));
     const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
-    const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: OUTPUT_POOLED }));
+    const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: outputForPooling(pooling) }));
     const pooled = await ctx.batcher.submit("embedding", jobs);
     return pooled.map((v) => Array.from(finishEmbedding(v, req.body.normalize, req.body.dimensions)));
   });
