@@ -28,7 +28,7 @@ export interface SentenceEncoderOptions {
   pooling?: PoolingStrategy;
   /**
    * Default: the model's own setting (true when its sentence-transformers config has a Normalize
-   * module), whatever the pooling: choosing another pooling does not drop the model's Normalize.
+   * module), whatever the pooling (but "none": token vectors are not normalised by default).
    */
   normalize?: boolean;
   /** Token limit per text (special tokens included). Default: sentence-transformers max_seq_length, else the tokenizer's. */
@@ -120,7 +120,8 @@ export class SentenceEncoder {
       tokenizer,
       dir,
       pooling,
-      options.normalize ?? defaults.normalize,
+      // The model's Normalize acts on sentence vectors; token vectors ("none") come out as the encoder gives them.
+      options.normalize ?? (pooling === "none" ? false : defaults.normalize),
       maxLength,
       options.layers ?? LAST_LAYER,
       options.pooling === undefined ? defaults.source : `chosen by the caller; the model's own is ${defaults.strategy}`,

@@ -38,7 +38,14 @@ describe("bert-ts embed", { skip: skipUnlessModel(MINILM) || skipUnlessGolden(`$
     const inp = texts()[1];
     const cls = run(["embed", "--model", modelPath(MINILM), "--pooling", "cls", "--format", "jsonl", inp.input]);
     assert.equal(cls.status, 0, cls.stderr);
-    assertClose(JSON.parse(cls.stdout).embedding, inp.outputs.base.pooled.cls, 1e-4, "cls");
+    assertClose(JSON.parse(cls.stdout).embedding, inp.outputs.base.pooled.cls_l2_normalized, 1e-4, "cls keeps the model's Normalize");
+    const notes = cls.stderr.split("\n").filter((l) => l.includes("differs from the model's own"));
+    assert.deepEqual(notes, ["bert-ts: note: pooling cls differs from the model's own mean + L2 normalise (sentence-transformers modules.json)"], "said once, even when piped");
+    const raw = run(["embed", "--model", modelPath(MINILM), "--pooling", "cls", "--no-normalize", "--format", "jsonl", inp.input]);
+    assertClose(JSON.parse(raw.stdout).embedding, inp.outputs.base.pooled.cls, 1e-4, "cls --no-normalize");
+    assert.match(raw.stderr, /pooling cls differs from the model's own mean \+ L2 normalise .*; not normalising \(--no-normalize\)/);
+    const own = run(["embed", "--model", modelPath(MINILM), "--format", "jsonl", inp.input]);
+    assert.doesNotMatch(own.stderr, /differs from the model's own/, "no note with the model's own pooling");
 
     writeFileSync(join(dir, "in.csv"), `id,sentence\n1,"${inp.input.replace(/"/g, '""')}"\n`);
     const npy = join(dir, "out.npy");
@@ -60,7 +67,7 @@ describe("bert-ts embed", { skip: skipUnlessModel(MINILM) || skipUnlessGolden(`$
 
   it("uses the pooler when asked and fails clearly on a bad pooling name or missing model", () => {
     const inp = texts()[0];
-    const res = run(["embed", "--model", modelPath(MINILM), "--pooling", "pooler", "--format", "jsonl", inp.input]);
+    const res = run(["embed", "--model", modelPath(MINILM), "--pooling", "pooler", "--no-normalize", "--format", "jsonl", inp.input]);
     assertClose(JSON.parse(res.stdout).embedding, inp.outputs.base.pooler_output, 1e-4, "pooler");
     const bad = run(["embed", "--model", modelPath(MINILM), "--pooling", "avg", "x"]);
     assert.notEqual(bad.status, 0);
@@ -68,6 +75,38 @@ describe("bert-ts embed", { skip: skipUnlessModel(MINILM) || skipUnlessGolden(`$
     const missing = run(["embed", "--model", "/nonexistent/model", "x"]);
     assert.notEqual(missing.status, 0);
     assert.match(missing.stderr, /nonexistent/);
+  });
+});
+
+describe("bert-ts embed: pairs and --dimensions", { skip: skipUnlessModel(MINILM) || skipUnlessGolden(`${MINILM}.json`) }, () => {
+  it("embeds [a, b] lines of a .jsonl and --pair as one encoded pair", () => {
+    const pairs = loadGolden(`${MINILM}.json`).inputs.filter((x: any) => x.is_pair && !x.truncated);
+    const dir = mkdtempSync(join(tmpdir(), "bert-ts-embed-pairs-"));
+    const file = join(dir, "pairs.jsonl");
+    writeFileSync(file, pairs.map((x: any) => JSON.stringify(x.input)).join("\n") + "\n");
+    const res = run(["embed", "--model", modelPath(MINILM), "--input", file, "--format", "jsonl"]);
+    assert.equal(res.status, 0, res.stderr);
+    const lines = res.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines.length, pairs.length);
+    lines.forEach((l: any, i: number) => {
+      assert.deepEqual([l.text, l.text_pair], pairs[i].input);
+      assertClose(l.embedding, pairs[i].outputs.base.pooled.mean_l2_normalized, 1e-4, `pair ${i}`);
+    });
+    const [a, b] = pairs[0].input;
+    const flag = run(["embed", "--model", modelPath(MINILM), "--pair", b, "--pooling", "max", "--no-normalize", "--format", "jsonl", a]);
+    assert.equal(flag.status, 0, flag.stderr);
+    assertClose(JSON.parse(flag.stdout).embedding, pairs[0].outputs.base.pooled.max, 1e-4, "--pair with max pooling");
+  });
+
+  it("--dimensions keeps the first n components, then normalises", () => {
+    const inp = loadGolden(`${MINILM}.json`).inputs[1];
+    const res = run(["embed", "--model", modelPath(MINILM), "--dimensions", "48", "--format", "jsonl", inp.input]);
+    assert.equal(res.status, 0, res.stderr);
+    const head = inp.outputs.base.pooled.mean.slice(0, 48) as number[];
+    assertClose(JSON.parse(res.stdout).embedding, head.map((x) => x / Math.hypot(...head)), 1e-4, "dimensions 48");
+    const bad = run(["embed", "--model", modelPath(MINILM), "--dimensions", "400", "x"]);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /dimensions between 1 and the model's 384 but received 400/);
   });
 });
 

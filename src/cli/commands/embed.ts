@@ -1,26 +1,30 @@
 /**
  * `bert-ts embed`: texts → vectors with the model's own pooling (or the one asked for).
- * JSONL by default when piped: {"text", "embedding"} per input, in input order; `--pooling none`
- * gives the token vectors ({"tokens", "embedding": [tokens][hidden]}).
+ * JSONL by default when piped: {"text", "text_pair"?, "embedding"} per input, in input order;
+ * `--pooling none` gives the token vectors ({"tokens", "embedding": [tokens][hidden]}). Pairs
+ * ([a, b] lines in .jsonl, or --pair) are encoded together, as BertModel(**tokenizer(a, b)).
  */
 import type { Command } from "commander";
 import { extname } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
-import { SentenceEncoder, type LongInputMode } from "../../pipelines/sentence-encoder.js";
+import { SentenceEncoder, type EmbedInput, type LongInputMode } from "../../pipelines/sentence-encoder.js";
 import { parseLayerSelection } from "../../pooling/layers.js";
 import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
 import { resolveEmbeddingFormat, writeEmbeddings } from "../embedding-output.js";
-import { CliError, OutputSink, parsePositiveInt, readInputs, readTextFile } from "../io.js";
+import { warnIfPoolingOverridden } from "../encoder-flags.js";
+import { CliError, OutputSink, parsePositiveInt, readInputs, readTextFile, type TextInputRecord } from "../io.js";
 import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
 
 interface EmbedFlags {
   model?: string;
   input?: string;
+  pair?: string;
   field?: string;
   format?: string;
   output?: string;
   pooling?: string;
   normalize?: boolean;
+  dimensions?: number;
   layers?: string;
   batchSize: number;
   maxLength?: number;
@@ -37,11 +41,13 @@ export function registerEmbed(program: Command): void {
     .option("-m, --model <id|dir>", "model folder or Hugging Face id", DEFAULT_EMBEDDING_MODEL)
     .option("-i, --input <file>", "texts from FILE: .txt (a line each), .jsonl (strings, or objects with --field), .csv (column --field); - for stdin")
     .option("--field <name>", "the column (.csv) or key (.jsonl objects) holding the text", "text")
+    .option("--pair <text>", "second text of a pair, for every input text ([CLS] text [SEP] pair [SEP])")
     .option("-f, --format <format>", "text, jsonl, json, csv or npy (default: from --output's extension; text on a terminal, jsonl when piped)")
     .option("-o, --output <file>", "write to FILE instead of stdout")
     .option("-p, --pooling <strategy>", "pooler, cls, mean, max, mean_sqrt_len, cls_mean, weighted_mean, last or none (default: the model's own)")
     .option("--normalize", "L2-normalise the vectors (default: the model's own setting)")
     .option("--no-normalize", "do not L2-normalise")
+    .option("--dimensions <n>", "keep the first n components (Matryoshka), then normalise if normalising", parsePositiveInt("--dimensions"))
     .option("--layers <which>", "last (default), first-last-avg, lastK-mean, lastK-concat, or indices like -1,-2")
     .option("-b, --batch-size <n>", "texts per forward pass", parsePositiveInt("--batch-size"), 32)
     .option("--max-length <n>", "token limit per text (default: the model's)", parsePositiveInt("--max-length"))
@@ -51,7 +57,7 @@ export function registerEmbed(program: Command): void {
     .action(async (texts: string[], flags: EmbedFlags) => runEmbed(texts, flags));
 }
 
-async function readEmbedInputs(texts: string[], flags: EmbedFlags): Promise<string[]> {
+async function readEmbedInputs(texts: string[], flags: EmbedFlags): Promise<TextInputRecord[]> {
   const ext = flags.input ? extname(flags.input).toLowerCase() : "";
   if (flags.input && ext === ".csv") {
     const rows = parseCsv(await readTextFile(flags.input), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
@@ -59,7 +65,7 @@ async function readEmbedInputs(texts: string[], flags: EmbedFlags): Promise<stri
     if (rows.length > 0 && !(field in rows[0])) {
       throw new CliError(`${flags.input}: no column "${field}" (columns: ${Object.keys(rows[0]).join(", ")}); choose one with --field`);
     }
-    return rows.map((r) => r[field]);
+    return rows.map((r) => ({ text: r[field], pair: flags.pair }));
   }
   if (flags.input && ext === ".jsonl" && flags.field !== "text") {
     const lines = (await readTextFile(flags.input)).split(/\r?\n/).filter((l) => l.trim());
@@ -67,14 +73,10 @@ async function readEmbedInputs(texts: string[], flags: EmbedFlags): Promise<stri
       const obj = JSON.parse(line) as Record<string, unknown>;
       const v = obj?.[flags.field ?? "text"];
       if (typeof v !== "string") throw new CliError(`${flags.input}:${i + 1}: no string field "${flags.field}"`);
-      return v;
+      return { text: v, pair: flags.pair };
     });
   }
-  const records = await readInputs({ args: texts, input: flags.input });
-  return records.map((r) => {
-    if (r.pair !== undefined) throw new CliError("embed takes single texts, not pairs");
-    return r.text;
-  });
+  return readInputs({ args: texts, input: flags.input, pair: flags.pair });
 }
 
 async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
@@ -83,7 +85,8 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   if (!["truncate", "chunk", "error"].includes(longInputs)) throw new CliError(`Unknown --long-inputs ${JSON.stringify(flags.longInputs)}`);
   const pooling: PoolingStrategy | undefined = flags.pooling === undefined ? undefined : parsePoolingStrategy(flags.pooling);
   applyThreads(flags.threads);
-  const inputs = await readEmbedInputs(texts, flags);
+  const records = await readEmbedInputs(texts, flags);
+  const inputs: EmbedInput[] = records.map((r) => (r.pair === undefined ? r.text : [r.text, r.pair]));
   const started = performance.now();
   const dir = await resolveModelArg(flags.model, DEFAULT_EMBEDDING_MODEL);
   warnIfRandomWeights(dir);
@@ -95,6 +98,7 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   });
   const info = encoder.info;
   const showProgress = flags.progress && Boolean(process.stderr.isTTY) && inputs.length >= 64;
+  warnIfPoolingOverridden(encoder);
   if (process.stderr.isTTY) {
     process.stderr.write(`bert-ts: ${encoder.model.backend.name}; pooling ${info.strategy}${info.normalize ? " + L2 normalise" : ""} (${info.source}); max ${info.maxLength} tokens\n`);
   }
@@ -102,6 +106,7 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   const options = {
     batchSize: flags.batchSize,
     longInputs,
+    dimensions: flags.dimensions,
     onTruncate: () => void truncated++,
     onProgress: showProgress
       ? (done: number, total: number) => process.stderr.write(`\rembedding ${done}/${total} texts\x1b[K`)
@@ -115,8 +120,8 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
     try {
       results.forEach((r, i) =>
         format === "jsonl"
-          ? sink.writeJsonLine({ text: inputs[i], tokens: r.tokens, embedding: r.vectors.map((v) => Array.from(v)) })
-          : sink.write(`${JSON.stringify(inputs[i])}\n${r.tokens.map((t, k) => `  ${t}\t${preview(r.vectors[k])}`).join("\n")}\n`),
+          ? sink.writeJsonLine({ ...textFields(records[i]), tokens: r.tokens, embedding: r.vectors.map((v) => Array.from(v)) })
+          : sink.write(`${describeRecord(records[i])}\n${r.tokens.map((t, k) => `  ${t}\t${preview(r.vectors[k])}`).join("\n")}\n`),
       );
     } finally {
       await sink.close();
@@ -128,14 +133,14 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
       try {
         vectors.forEach((v, i) =>
           format === "jsonl"
-            ? sink.writeJsonLine({ text: inputs[i], embedding: Array.from(v) })
-            : sink.write(`${JSON.stringify(inputs[i])}\n  [${v.length}] ${preview(v)}\n`),
+            ? sink.writeJsonLine({ ...textFields(records[i]), embedding: Array.from(v) })
+            : sink.write(`${describeRecord(records[i])}\n  [${v.length}] ${preview(v)}\n`),
         );
       } finally {
         await sink.close();
       }
     } else {
-      await writeEmbeddings(format, vectors.map((v, i) => ({ text: inputs[i], embedding: v })), flags.output);
+      await writeEmbeddings(format, vectors.map((v, i) => ({ ...textFields(records[i]), embedding: v })), flags.output);
     }
   }
   if (showProgress) process.stderr.write("\n");
@@ -146,6 +151,14 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
     const secs = (performance.now() - started) / 1000;
     process.stderr.write(`bert-ts: embedded ${inputs.length} texts in ${secs.toFixed(2)} s (${(inputs.length / secs).toFixed(1)} texts/s)\n`);
   }
+}
+
+function textFields(r: TextInputRecord): { text: string; text_pair?: string } {
+  return r.pair === undefined ? { text: r.text } : { text: r.text, text_pair: r.pair };
+}
+
+function describeRecord(r: TextInputRecord): string {
+  return r.pair === undefined ? JSON.stringify(r.text) : `${JSON.stringify(r.text)} + ${JSON.stringify(r.pair)}`;
 }
 
 function preview(v: Float32Array): string {
