@@ -98,6 +98,22 @@ describe("bert-ts embed: pairs and --dimensions", { skip: skipUnlessModel(MINILM
     assertClose(JSON.parse(flag.stdout).embedding, pairs[0].outputs.base.pooled.max, 1e-4, "--pair with max pooling");
   });
 
+  it("--stride sets the overlap of chunk windows", async () => {
+    const long = loadGolden(`${MINILM}.json`).inputs.find((x: any) => typeof x.input === "string" && x.num_tokens_untruncated > 512).input as string;
+    const res = run(["embed", "--model", modelPath(MINILM), "--long-inputs", "chunk", "--max-length", "64", "--stride", "8", "--format", "jsonl", long]);
+    assert.equal(res.status, 0, res.stderr);
+    // The library's chunk mode is checked against hand-averaged windows in test/pipelines; here the flag must reach it.
+    const { SentenceEncoder } = await import("../../src/pipelines/sentence-encoder.js");
+    const encoder = await SentenceEncoder.load(modelPath(MINILM), { maxLength: 64 });
+    const [stride8, stride16] = await Promise.all([8, 16].map((chunkStride) => encoder.embed(long, { longInputs: "chunk", chunkStride })));
+    const got = JSON.parse(res.stdout).embedding as number[];
+    assertClose(got, stride8, 1e-6, "--stride 8");
+    assert.ok(got.some((x, i) => Math.abs(x - stride16[i]) > 1e-4), "another stride gives another vector");
+    const alone = run(["embed", "--model", modelPath(MINILM), "--stride", "8", "x"]);
+    assert.notEqual(alone.status, 0);
+    assert.match(alone.stderr, /--stride sets the overlap of --long-inputs chunk windows/);
+  });
+
   it("--dimensions keeps the first n components, then normalises", () => {
     const inp = loadGolden(`${MINILM}.json`).inputs[1];
     const res = run(["embed", "--model", modelPath(MINILM), "--dimensions", "48", "--format", "jsonl", inp.input]);

@@ -66,6 +66,23 @@ test("tokenize: stdin lines (JSONL by default when piped), .txt and .jsonl files
   assert.deepEqual(withPair[0].input_ids, g[2].input_ids);
 });
 
+test("tokenize: --stride gives the overflowing windows (return_overflowing_tokens)", { skip }, () => {
+  const g = loadGolden(GOLDEN).inputs;
+  const ids = g[1].input_ids as number[]; // [CLS] 10 pieces [SEP]
+  const body = ids.slice(1, -1);
+  const r = jsonl(run(["--max-length", "6", "--stride", "2", g[1].input]).stdout)[0];
+  // 4 pieces a window, consecutive windows sharing 2: pieces 0-3, 2-5, 4-7, 6-9.
+  const windows = [0, 2, 4, 6].map((start) => [ids[0], ...body.slice(start, start + 4), ids.at(-1)]);
+  assert.deepEqual([r.input_ids, ...r.overflowing.map((w: any) => w.input_ids)], windows);
+  assert.equal(g[1].input, "The quick brown fox jumps over the lazy dog.");
+  assert.deepEqual(r.overflowing[0].offsets, [[0, 0], [10, 15], [16, 19], [20, 25], [26, 30], [0, 0]], "offsets still index the whole text");
+  const none = jsonl(run(["--max-length", "6", "--stride", "0", g[1].input]).stdout)[0];
+  assert.deepEqual([none.input_ids, ...none.overflowing.map((w: any) => w.input_ids)].map((w) => w.length), [6, 6, 4], "no overlap: 4 + 4 + 2 pieces");
+  const bad = run(["--max-length", "6", "--stride", "4", g[1].input]);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /stride \(4\) must be smaller than the room left for the windowed sequence \(4 tokens\)/);
+});
+
 test("tokenize: truncation, readable text format, --output", { skip }, () => {
   const g = loadGolden(GOLDEN).inputs;
   const cut = jsonl(run(["--max-length", "5", g[1].input]).stdout)[0];

@@ -12,7 +12,7 @@ import { parseLayerSelection } from "../../pooling/layers.js";
 import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
 import { resolveEmbeddingFormat, writeEmbeddings } from "../embedding-output.js";
 import { warnIfPoolingOverridden } from "../encoder-flags.js";
-import { CliError, OutputSink, parsePositiveInt, readInputs, readTextFile, type TextInputRecord } from "../io.js";
+import { CliError, OutputSink, parseNonNegativeInt, parsePositiveInt, readInputs, readTextFile, type TextInputRecord } from "../io.js";
 import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
 
 interface EmbedFlags {
@@ -29,6 +29,7 @@ interface EmbedFlags {
   batchSize: number;
   maxLength?: number;
   longInputs: string;
+  stride?: number;
   threads?: number;
   progress: boolean;
 }
@@ -52,6 +53,7 @@ export function registerEmbed(program: Command): void {
     .option("-b, --batch-size <n>", "texts per forward pass", parsePositiveInt("--batch-size"), 32)
     .option("--max-length <n>", "token limit per text (default: the model's)", parsePositiveInt("--max-length"))
     .option("--long-inputs <mode>", "texts over the limit: truncate (reported), chunk (overlapping windows averaged) or error", "truncate")
+    .option("--stride <n>", "with --long-inputs chunk: tokens shared by consecutive windows (default a quarter of the limit)", parseNonNegativeInt("--stride"))
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
     .option("--no-progress", "no progress bar on stderr")
     .action(async (texts: string[], flags: EmbedFlags) => runEmbed(texts, flags));
@@ -83,6 +85,7 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   const format = resolveEmbeddingFormat(flags.format, flags.output);
   const longInputs = flags.longInputs as LongInputMode;
   if (!["truncate", "chunk", "error"].includes(longInputs)) throw new CliError(`Unknown --long-inputs ${JSON.stringify(flags.longInputs)}`);
+  if (flags.stride !== undefined && longInputs !== "chunk") throw new CliError("--stride sets the overlap of --long-inputs chunk windows; add --long-inputs chunk");
   const pooling: PoolingStrategy | undefined = flags.pooling === undefined ? undefined : parsePoolingStrategy(flags.pooling);
   applyThreads(flags.threads);
   const records = await readEmbedInputs(texts, flags);
@@ -106,6 +109,7 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   const options = {
     batchSize: flags.batchSize,
     longInputs,
+    chunkStride: flags.stride,
     dimensions: flags.dimensions,
     onTruncate: () => void truncated++,
     onProgress: showProgress

@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { loadTokenizer, type Encoding, type Tokenizer, type TruncationStrategy } from "../../tokenizers/index.js";
-import { CliError, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat, type TextInputRecord } from "../io.js";
+import { CliError, formatTable, OutputSink, parseNonNegativeInt, parsePositiveInt, readInputs, resolveFormat, type TextInputRecord } from "../io.js";
 import { resolveModelArg } from "../model-arg.js";
 
 interface TokenizeFlags {
@@ -15,6 +15,7 @@ interface TokenizeFlags {
   output?: string;
   maxLength?: number;
   truncation?: string | boolean;
+  stride?: number;
   specialTokens: boolean;
 }
 
@@ -32,6 +33,7 @@ export function registerTokenize(program: Command): void {
     .option("-o, --output <file>", "write to FILE instead of stdout")
     .option("--max-length <n>", "truncate to N tokens, special tokens included (default: no truncation)", parsePositiveInt("--max-length"))
     .option("--truncation [strategy]", "truncate to --max-length (default the model's limit): longest_first, only_first or only_second")
+    .option("--stride <n>", "keep what truncation cuts as overlapping windows sharing N tokens (Hugging Face's return_overflowing_tokens + stride); 0 for no overlap", parseNonNegativeInt("--stride"))
     .option("--no-special-tokens", "do not add [CLS]/[SEP]")
     .action(async (texts: string[], flags: TokenizeFlags) => {
       await runTokenize(texts, flags);
@@ -46,28 +48,36 @@ async function runTokenize(texts: string[], flags: TokenizeFlags): Promise<void>
       throw new CliError(`Unknown --truncation ${JSON.stringify(flags.truncation)}: expected ${STRATEGIES.join(", ")}`);
     }
     truncation = flags.truncation as TruncationStrategy;
-  } else if (flags.maxLength !== undefined) truncation = "longest_first";
+  } else if (flags.maxLength !== undefined || flags.stride !== undefined) truncation = "longest_first";
   const format = resolveFormat(flags.format, flags.output);
   const tokenizer = await loadTokenizer(await resolveModelArg(flags.model, undefined, { tokenizerOnly: true }));
   const records = await readInputs({ args: texts, input: flags.input, pair: flags.pair });
   const sink = new OutputSink(flags.output);
-  const options = { truncation, maxLength: flags.maxLength, addSpecialTokens: flags.specialTokens };
+  const options = { truncation, maxLength: flags.maxLength, addSpecialTokens: flags.specialTokens, stride: flags.stride, returnOverflowingTokens: flags.stride !== undefined };
   try {
     records.forEach((record, index) => {
       const encoding = tokenizer.encode(record.text, record.pair ?? null, options);
-      if (format === "jsonl") sink.writeJsonLine(toJson(record, encoding));
-      else sink.write((index > 0 ? "\n" : "") + toReadable(record, encoding, tokenizer) + "\n");
+      if (format === "jsonl") {
+        const windows = options.returnOverflowingTokens ? { overflowing: encoding.overflowing.map(encodingFields) } : {};
+        sink.writeJsonLine({ ...textFields(record), ...encodingFields(encoding), ...windows });
+      } else {
+        const all = [encoding, ...encoding.overflowing];
+        const parts = all.map((e, k) => (all.length > 1 ? `window ${k + 1} of ${all.length}\n` : "") + toReadable(record, e, tokenizer));
+        sink.write((index > 0 ? "\n" : "") + parts.join("\n") + "\n");
+      }
     });
   } finally {
     await sink.close();
   }
 }
 
-/** One JSONL object, Hugging Face's field names. */
-function toJson(record: TextInputRecord, e: Encoding): Record<string, unknown> {
+function textFields(record: TextInputRecord): Record<string, string> {
+  return record.pair === undefined ? { text: record.text } : { text: record.text, text_pair: record.pair };
+}
+
+/** One encoding's fields, Hugging Face's names. */
+function encodingFields(e: Encoding): Record<string, unknown> {
   return {
-    text: record.text,
-    ...(record.pair !== undefined ? { text_pair: record.pair } : {}),
     tokens: e.tokens,
     input_ids: e.inputIds,
     token_type_ids: e.tokenTypeIds,
