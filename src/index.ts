@@ -27,5 +27,5 @@ export { SentenceEncoder, quantizeEmbeddings, type SentenceEncoderOptions, type 
 export { semanticSearch, type SearchHit, type SearchOptions } from "./pipelines/semantic-search.js";
 export type { TokenClassificationPipeline, TokenClassificationOptions, TokenClassificationResult, TokenClassificationEntity, TokenEntity, EntityGroup, AggregationStrategy, QuestionAnsweringPipeline, QuestionAnsweringInput, QuestionAnsweringOptions, QuestionAnsweringAnswer, QuestionAnsweringResult, QuestionAnsweringSpan } from "./pipelines/index.js";
 export { BertForTokenClassification, TokenClassifierOutput, BertForQuestionAnswering, QuestionAnsweringOutput } from "./heads/index.js";
-export { Tokenizer, BertTokenizer, RobertaTokenizer, AutoTokenizer, loadTokenizer } from "./tokenizers/index.js";
+export { Tokenizer, BertTokenizer, RobertaTokenizer, AutoTokenizer, loadTokenizer, codePointOffsets } from "./tokenizers/index.js";
 export type { EncodeOptions, DecodeOptions, TruncationStrategy, PaddingStrategy, TextInput, SpecialTokenNames, FromPretrainedOptions, TokenizerSource, TokenizerJson } from "./tokenizers/index.js";

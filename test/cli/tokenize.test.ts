@@ -83,6 +83,20 @@ test("tokenize: --stride gives the overflowing windows (return_overflowing_token
   assert.match(bad.stderr, /stride \(4\) must be smaller than the room left for the windowed sequence \(4 tokens\)/);
 });
 
+test("tokenize: --offsets code-points counts as Python does (an emoji is one character)", { skip }, () => {
+  const text = "I love 🍕 and 😀 pizza";
+  const utf16 = jsonl(run(["--format", "jsonl", text]).stdout)[0];
+  const points = jsonl(run(["--format", "jsonl", "--offsets", "code-points", text]).stdout)[0];
+  assert.deepEqual(utf16.tokens, ["[CLS]", "i", "love", "[UNK]", "and", "[UNK]", "pizza", "[SEP]"]);
+  assert.deepEqual(utf16.offsets, [[0, 0], [0, 1], [2, 6], [7, 9], [10, 13], [14, 16], [17, 22], [0, 0]]);
+  // Python: text.index("pizza") == 16, len("😀") == 1.
+  assert.deepEqual(points.offsets, [[0, 0], [0, 1], [2, 6], [7, 8], [9, 12], [13, 14], [15, 20], [0, 0]]);
+  const pair = jsonl(run(["--format", "jsonl", "--offsets", "code-points", "🍕x", "--pair", "😀 y"]).stdout)[0];
+  assert.deepEqual(pair.offsets.filter((o: number[], k: number) => pair.tokens[k] !== "[CLS]" && pair.tokens[k] !== "[SEP]"), [[0, 2], [0, 1], [2, 3]], "each sequence counted in its own string");
+  const bad = run(["--offsets", "bytes", "x"]);
+  assert.match(bad.stderr, /Unknown --offsets "bytes": expected utf16 or code-points/);
+});
+
 test("tokenize: truncation, readable text format, --output", { skip }, () => {
   const g = loadGolden(GOLDEN).inputs;
   const cut = jsonl(run(["--max-length", "5", g[1].input]).stdout)[0];
