@@ -4,6 +4,7 @@
  */
 import { writeFile } from "node:fs/promises";
 import { extname } from "node:path";
+import type { Provenance } from "../pipelines/provenance.js";
 import { CliError, OutputSink } from "./io.js";
 
 export type EmbeddingFormat = "text" | "jsonl" | "json" | "csv" | "npy";
@@ -50,6 +51,8 @@ export interface EmbeddingRecord {
   text: string;
   text_pair?: string;
   embedding: Float32Array;
+  /** The per-input part of its provenance (tokens, truncated, windows). */
+  provenance?: Partial<Provenance>;
 }
 
 /** Writes all records at once (json/csv/npy need the whole set; jsonl streams elsewhere). */
@@ -57,6 +60,8 @@ export async function writeEmbeddings(
   format: Exclude<EmbeddingFormat, "text" | "jsonl">,
   records: readonly EmbeddingRecord[],
   output: string | undefined,
+  /** With --provenance: json becomes {"provenance": this, "data": [...]}. */
+  provenance?: Provenance,
 ): Promise<void> {
   if (format === "npy") {
     if (output === undefined) throw new CliError("--format npy needs --output FILE (binary data)");
@@ -66,7 +71,8 @@ export async function writeEmbeddings(
   const sink = new OutputSink(output);
   try {
     if (format === "json") {
-      sink.write(JSON.stringify(records.map((r) => ({ ...r, embedding: Array.from(r.embedding) }))) + "\n");
+      const data = records.map((r) => ({ ...r, embedding: Array.from(r.embedding) }));
+      sink.write(JSON.stringify(provenance ? { provenance, data } : data) + "\n");
     } else {
       const dim = records[0]?.embedding.length ?? 0;
       const pairs = records.some((r) => r.text_pair !== undefined);

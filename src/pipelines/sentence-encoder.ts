@@ -11,7 +11,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
-import { resolveModel, type ResolveOptions } from "../io/hub.js";
+import { resolveModel, type ResolvedModel, type ResolveOptions } from "../io/hub.js";
 import { BertModel } from "../models/bert/model.js";
 import { readDefaultPooling, type DefaultPooling } from "../pooling/defaults.js";
 import { LAST_LAYER, type LayerSelection } from "../pooling/layers.js";
@@ -22,6 +22,7 @@ import { pooledWidth, type PoolingStrategy } from "../pooling/strategies.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { Encoding } from "../tokenizers/encoding.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/index.js";
+import { describeLayers, modelProvenance, type ModelProvenance, type Provenance } from "./provenance.js";
 
 export interface SentenceEncoderOptions {
   /** Default: the model's own (sentence-transformers config, else pooler / cls). */
@@ -37,6 +38,8 @@ export interface SentenceEncoderOptions {
   backend?: Backend;
   /** How a model id is found or downloaded. */
   resolve?: ResolveOptions;
+  /** The model as a caller already resolved it (its id and commit then appear in provenance). */
+  resolved?: ResolvedModel;
 }
 
 export type LongInputMode = "truncate" | "chunk" | "error";
@@ -88,6 +91,8 @@ export interface EmbeddingInfo {
 }
 
 export class SentenceEncoder {
+  private modelProvenance: Promise<ModelProvenance> | undefined;
+
   private constructor(
     readonly model: BertModel,
     readonly tokenizer: Tokenizer,
@@ -102,10 +107,13 @@ export class SentenceEncoder {
     readonly modelDefault: DefaultPooling,
     /** True for checkpoints with seeded random weights (test models): their vectors mean nothing. */
     readonly randomWeights: boolean,
+    /** Where the model was found (folder, or hub id + revision + commit). */
+    readonly resolved: ResolvedModel,
   ) {}
 
   static async load(nameOrPath: string, options: SentenceEncoderOptions = {}): Promise<SentenceEncoder> {
-    const { dir } = await resolveModel(nameOrPath, options.resolve);
+    const resolved = options.resolved ?? (await resolveModel(nameOrPath, options.resolve));
+    const dir = resolved.dir;
     const [model, tokenizer] = await Promise.all([BertModel.fromPretrained(dir, { backend: options.backend }), loadTokenizer(dir)]);
     const defaults: DefaultPooling = await readDefaultPooling(dir, model.hasPooler, model.family.defaultPooling);
     const pooling = options.pooling ?? defaults.strategy;
@@ -127,6 +135,7 @@ export class SentenceEncoder {
       options.pooling === undefined ? defaults.source : `chosen by the caller; the model's own is ${defaults.strategy}`,
       defaults,
       existsSync(join(dir, "GENERATED.json")),
+      resolved,
     );
   }
 
@@ -147,6 +156,21 @@ export class SentenceEncoder {
       modelDefault: this.modelDefault,
       maxLength: this.maxLength,
       dimension: this.dimension,
+    };
+  }
+
+  /**
+   * Where embed(texts, options)'s vectors come from: the model (weights sha256 computed once) and
+   * the pooling, normalisation and dimensions in effect. embedDetailed() gives the per-input part.
+   */
+  async provenance(options: Pick<EmbedOptions, "pooling" | "normalize" | "dimensions"> = {}): Promise<Provenance> {
+    this.modelProvenance ??= modelProvenance(this.resolved, this.model);
+    return {
+      ...(await this.modelProvenance),
+      pooling: options.pooling ?? this.pooling,
+      layers: describeLayers(this.layers),
+      normalize: options.normalize ?? this.normalize,
+      ...(options.dimensions !== undefined ? { dimensions: options.dimensions } : {}),
     };
   }
 

@@ -13,7 +13,7 @@ import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strate
 import { resolveEmbeddingFormat, writeEmbeddings } from "../embedding-output.js";
 import { warnIfPoolingOverridden } from "../encoder-flags.js";
 import { CliError, OutputSink, parseNonNegativeInt, parsePositiveInt, readInputs, readTextFile, type TextInputRecord } from "../io.js";
-import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
+import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelForCli, warnIfRandomWeights } from "../model-arg.js";
 
 interface EmbedFlags {
   model?: string;
@@ -32,6 +32,7 @@ interface EmbedFlags {
   stride?: number;
   threads?: number;
   progress: boolean;
+  provenance?: boolean;
 }
 
 export function registerEmbed(program: Command): void {
@@ -56,6 +57,7 @@ export function registerEmbed(program: Command): void {
     .option("--stride <n>", "with --long-inputs chunk: tokens shared by consecutive windows (default a quarter of the limit)", parseNonNegativeInt("--stride"))
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
     .option("--no-progress", "no progress bar on stderr")
+    .option("--provenance", "add where each vector came from (model, weights sha256, pooling, tokens, truncation, bert-ts version): a provenance object per jsonl line; for json, the constant part once at the top")
     .action(async (texts: string[], flags: EmbedFlags) => runEmbed(texts, flags));
 }
 
@@ -87,13 +89,15 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   if (!["truncate", "chunk", "error"].includes(longInputs)) throw new CliError(`Unknown --long-inputs ${JSON.stringify(flags.longInputs)}`);
   if (flags.stride !== undefined && longInputs !== "chunk") throw new CliError("--stride sets the overlap of --long-inputs chunk windows; add --long-inputs chunk");
   const pooling: PoolingStrategy | undefined = flags.pooling === undefined ? undefined : parsePoolingStrategy(flags.pooling);
+  if (flags.provenance && format !== "jsonl" && format !== "json") throw new CliError(`--provenance is written with --format jsonl or json, not ${format}`);
   applyThreads(flags.threads);
   const records = await readEmbedInputs(texts, flags);
   const inputs: EmbedInput[] = records.map((r) => (r.pair === undefined ? r.text : [r.text, r.pair]));
   const started = performance.now();
-  const dir = await resolveModelArg(flags.model, DEFAULT_EMBEDDING_MODEL);
-  warnIfRandomWeights(dir);
-  const encoder = await SentenceEncoder.load(dir, {
+  const resolved = await resolveModelForCli(flags.model ?? DEFAULT_EMBEDDING_MODEL);
+  warnIfRandomWeights(resolved.dir);
+  const encoder = await SentenceEncoder.load(resolved.dir, {
+    resolved,
     pooling,
     normalize: flags.normalize,
     maxLength: flags.maxLength,
@@ -105,18 +109,18 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   if (process.stderr.isTTY) {
     process.stderr.write(`bert-ts: ${encoder.model.backend.name}; pooling ${info.strategy}${info.normalize ? " + L2 normalise" : ""} (${info.source}); max ${info.maxLength} tokens\n`);
   }
-  let truncated = 0;
   const options = {
     batchSize: flags.batchSize,
     longInputs,
     chunkStride: flags.stride,
     dimensions: flags.dimensions,
-    onTruncate: () => void truncated++,
     onProgress: showProgress
       ? (done: number, total: number) => process.stderr.write(`\rembedding ${done}/${total} texts\x1b[K`)
       : undefined,
   };
 
+  const provenance = flags.provenance ? await encoder.provenance(options) : undefined;
+  let truncated = 0;
   if (info.strategy === "none") {
     const results = await encoder.tokenEmbeddings(inputs, options);
     if (format !== "jsonl" && format !== "text") throw new CliError(`--pooling none writes jsonl or text, not ${format}`);
@@ -124,27 +128,31 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
     try {
       results.forEach((r, i) =>
         format === "jsonl"
-          ? sink.writeJsonLine({ ...textFields(records[i]), tokens: r.tokens, embedding: r.vectors.map((v) => Array.from(v)) })
+          ? sink.writeJsonLine({ ...textFields(records[i]), tokens: r.tokens, embedding: r.vectors.map((v) => Array.from(v)), ...(provenance ? { provenance } : {}) })
           : sink.write(`${describeRecord(records[i])}\n${r.tokens.map((t, k) => `  ${t}\t${preview(r.vectors[k])}`).join("\n")}\n`),
       );
     } finally {
       await sink.close();
     }
   } else {
-    const vectors = await encoder.embed(inputs, options);
+    const results = await encoder.embedDetailed(inputs, options);
+    truncated = results.filter((r) => r.truncated).length;
+    // Per vector: the input part of its provenance (the model part is in `provenance`).
+    const perInput = results.map((r) => ({ tokens: r.numTokens, truncated: r.truncated, ...(r.windows > 1 ? { windows: r.windows } : {}) }));
     if (format === "jsonl" || format === "text") {
       const sink = new OutputSink(flags.output);
       try {
-        vectors.forEach((v, i) =>
+        results.forEach(({ embedding: v }, i) =>
           format === "jsonl"
-            ? sink.writeJsonLine({ ...textFields(records[i]), embedding: Array.from(v) })
+            ? sink.writeJsonLine({ ...textFields(records[i]), embedding: Array.from(v), ...(provenance ? { provenance: { ...provenance, ...perInput[i] } } : {}) })
             : sink.write(`${describeRecord(records[i])}\n  [${v.length}] ${preview(v)}\n`),
         );
       } finally {
         await sink.close();
       }
     } else {
-      await writeEmbeddings(format, vectors.map((v, i) => ({ ...textFields(records[i]), embedding: v })), flags.output);
+      const rows = results.map((r, i) => ({ ...textFields(records[i]), embedding: r.embedding, ...(provenance ? { provenance: perInput[i] } : {}) }));
+      await writeEmbeddings(format, rows, flags.output, provenance);
     }
   }
   if (showProgress) process.stderr.write("\n");
