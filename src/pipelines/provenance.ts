@@ -52,11 +52,8 @@ export type ModelProvenance = Pick<Provenance, "model" | "revision" | "commit" |
 export async function modelProvenance(resolved: ResolvedModel, model: BertModel): Promise<ModelProvenance> {
   const { files, sharded } = await findWeightFiles(resolved.dir);
   const digests = await Promise.all(files.map((f) => fileSha256(f)));
-  const weights = !sharded
-    ? digests[0]
-      : createHash("sha256")
-          .update(files.map((f, i) => `${digests[i]}  ${basename(f)}\n`).sort((a, b) => a.slice(66).localeCompare(b.slice(66))).join(""))
-          .digest("hex");
+  const listing = files.map((f, i) => `${digests[i]}  ${basename(f)}\n`).sort((a, b) => a.slice(66).localeCompare(b.slice(66)));
+  const weights = sharded ? createHash("sha256").update(listing.join("")).digest("hex") : digests[0];
   return {
     model: resolved.id ?? resolved.dir,
     ...(resolved.revision !== undefined ? { revision: resolved.revision } : {}),

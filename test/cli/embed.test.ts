@@ -1,5 +1,6 @@
 /** `bert-ts embed` as a user runs it: a spawned process, real files, stdin; vectors checked against PyTorch. */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -123,6 +124,34 @@ describe("bert-ts embed: pairs and --dimensions", { skip: skipUnlessModel(MINILM
     const bad = run(["embed", "--model", modelPath(MINILM), "--dimensions", "400", "x"]);
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /dimensions between 1 and the model's 384 but received 400/);
+  });
+});
+
+describe("bert-ts embed --provenance", { skip: skipUnlessModel(MINILM) || skipUnlessGolden(`${MINILM}.json`) }, () => {
+  it("adds a provenance object to each JSONL line, and the constant part once at the top of --format json", () => {
+    const g = loadGolden(`${MINILM}.json`).inputs;
+    const short = g[1];
+    const long = g.find((x: any) => typeof x.input === "string" && x.num_tokens_untruncated > 300);
+    const dir = mkdtempSync(join(tmpdir(), "bert-ts-prov-"));
+    const file = join(dir, "in.jsonl");
+    writeFileSync(file, [short.input, long.input].map((t) => JSON.stringify(t)).join("\n") + "\n");
+    const sha = createHash("sha256").update(readFileSync(join(modelPath(MINILM), "model.safetensors"))).digest("hex");
+    const res = run(["embed", "--model", modelPath(MINILM), "--input", file, "--provenance", "--format", "jsonl"]);
+    assert.equal(res.status, 0, res.stderr);
+    const [a, b] = res.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const version = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).version;
+    const constant = { model: modelPath(MINILM), weights_sha256: sha, architecture: "BertModel", dtype: "float32", bert_ts: version, pooling: "mean", layers: "last", normalize: true };
+    assert.deepEqual({ ...a.provenance, kernels: undefined }, { ...constant, kernels: undefined, tokens: short.num_tokens_untruncated, truncated: false });
+    assert.deepEqual({ ...b.provenance, kernels: undefined }, { ...constant, kernels: undefined, tokens: long.num_tokens_untruncated, truncated: true }, "over the model's 256 tokens");
+    const chunked = JSON.parse(run(["embed", "--model", modelPath(MINILM), "--long-inputs", "chunk", "--provenance", "--format", "jsonl", long.input]).stdout);
+    // 256-token windows sharing 64: 254 pieces a window, a step of 190.
+    assert.equal(chunked.provenance.windows, Math.ceil((long.num_tokens_untruncated - 2 - 254) / 190) + 1);
+    const json = JSON.parse(run(["embed", "--model", modelPath(MINILM), "--input", file, "--provenance", "--format", "json"]).stdout);
+    assert.deepEqual({ ...json.provenance, kernels: undefined }, { ...constant, kernels: undefined });
+    assert.deepEqual(json.data.map((r: any) => r.provenance), [{ tokens: short.num_tokens_untruncated, truncated: false }, { tokens: long.num_tokens_untruncated, truncated: true }]);
+    const csv = run(["embed", "--model", modelPath(MINILM), "--provenance", "--format", "csv", "x"]);
+    assert.notEqual(csv.status, 0);
+    assert.match(csv.stderr, /--provenance is written with --format jsonl or json, not csv/);
   });
 });
 
