@@ -3,6 +3,7 @@
  * Int32Array per batch and results come back in one Float32Array, both transferred (not copied).
  */
 import type { ClassificationFunction } from "../pipelines/text-classification.js";
+import type { ModelProvenance, Provenance } from "../pipelines/provenance.js";
 import { POOLING_STRATEGIES, type PoolingStrategy } from "../pooling/strategies.js";
 
 export type ModelRole = "embedding" | "classifier";
@@ -46,6 +47,8 @@ export interface EmbeddingModelInfo {
   modelType: string;
   randomWeights: boolean;
   backend: string;
+  /** The model's provenance with its default pooling (requests add theirs). */
+  provenance: Provenance;
 }
 
 export interface ClassifierModelInfo {
@@ -56,6 +59,7 @@ export interface ClassifierModelInfo {
   maxPositionEmbeddings: number;
   modelType: string;
   randomWeights: boolean;
+  provenance: ModelProvenance;
 }
 
 export type WorkerReady = { type: "ready"; embedding?: EmbeddingModelInfo; classifier?: ClassifierModelInfo };

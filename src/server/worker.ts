@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { BertForSequenceClassification } from "../heads/sequence-classification.js";
 import { defaultClassificationFunction } from "../pipelines/text-classification.js";
+import { modelProvenance } from "../pipelines/provenance.js";
 import { SentenceEncoder } from "../pipelines/sentence-encoder.js";
 import { needsHiddenStates, pool } from "../pooling/pool.js";
 import type { ModelInput } from "../tokenizers/encoding.js";
@@ -41,6 +42,7 @@ async function load(): Promise<WorkerReady> {
       modelType: encoder.model.config.model_type,
       randomWeights: encoder.randomWeights,
       backend: encoder.model.backend.name,
+      provenance: await encoder.provenance(),
     };
   }
   if (config.classifier) {
@@ -52,6 +54,7 @@ async function load(): Promise<WorkerReady> {
       maxPositionEmbeddings: classifier.model.config.max_position_embeddings,
       modelType: classifier.model.config.model_type,
       randomWeights: existsSync(join(config.classifier, "GENERATED.json")),
+      provenance: await modelProvenance({ dir: config.classifier, source: "path" }, classifier.model),
     };
   }
   return ready;

@@ -4,10 +4,13 @@
  * token vectors, classifier scores, tokenisation — and the response shapes of both APIs.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { RunningServer } from "../../src/server/app.js";
 import { assertClose } from "../helpers/assert.js";
-import { loadGolden } from "../helpers/paths.js";
+import { loadGolden, modelPath } from "../helpers/paths.js";
 import { MINILM, SEQCLS, call, post, skipUnlessServerModels, startTestServer } from "./helpers.js";
 
 describe("bert-ts serve: API", { skip: skipUnlessServerModels() }, () => {
@@ -175,6 +178,28 @@ describe("bert-ts serve: API", { skip: skipUnlessServerModels() }, () => {
     for (const name of ["bert_ts_http_requests_total", "bert_ts_http_request_duration_seconds_bucket", "bert_ts_batch_inputs_bucket", "bert_ts_queue_requests", "bert_ts_tokens_total", "bert_ts_process_resident_memory_bytes"]) {
       assert.ok(metrics.text.includes(name), `metrics has ${name}`);
     }
+  });
+
+  it("/info fills model_sha with the weights' sha256; each response names its provenance in x-bert-ts-provenance", async () => {
+    const sha = (name: string) => createHash("sha256").update(readFileSync(join(modelPath(name), "model.safetensors"))).digest("hex");
+    const info = (await call(url, "/info")).json;
+    assert.equal(info.model_sha, sha(MINILM));
+    assert.equal(info.bert_ts.embedding.provenance.weights_sha256, sha(MINILM));
+    assert.equal(info.bert_ts.classifier.provenance.weights_sha256, sha(SEQCLS));
+    const picked = texts.slice(0, 2);
+    const tokens = picked.reduce((n, x) => n + x.num_tokens, 0);
+    const embed = await post(url, "/embed", { inputs: picked.map((x) => x.input), pooling: "cls", dimensions: 100, normalize: false });
+    const p = JSON.parse(embed.headers.get("x-bert-ts-provenance") ?? "null");
+    assert.deepEqual(
+      [p.weights_sha256, p.architecture, p.pooling, p.layers, p.normalize, p.dimensions, p.tokens, p.bert_ts],
+      [sha(MINILM), "BertModel", "cls", "last", false, 100, tokens, info.version],
+    );
+    const openai = await post(url, "/v1/embeddings", { input: picked.map((x) => x.input) });
+    const q = JSON.parse(openai.headers.get("x-bert-ts-provenance") ?? "null");
+    assert.deepEqual([q.pooling, q.normalize, q.tokens], ["mean", true, tokens]);
+    const predict = await post(url, "/predict", { inputs: "hello" });
+    const r = JSON.parse(predict.headers.get("x-bert-ts-provenance") ?? "null");
+    assert.deepEqual([r.weights_sha256, r.architecture, r.tokens], [sha(SEQCLS), "BertForSequenceClassification", 3]);
   });
 
   it("/metrics counters move by exactly the traffic sent", async () => {

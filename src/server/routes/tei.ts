@@ -10,6 +10,7 @@ import { ApiError, empty, invalid, tooLarge } from "../errors.js";
 import { encodeInput, type SequenceInput } from "../inputs.js";
 import { pooledWidth, type PoolingStrategy } from "../../pooling/strategies.js";
 import { OUTPUT_POOLED, OUTPUT_TOKENS, outputForPooling } from "../protocol.js";
+import { sendProvenance } from "../provenance-header.js";
 import { checkDimensions, finishEmbedding } from "../vectors.js";
 import { decodeSchema, embedAllSchema, embedSchema, predictSchema, tokenizeSchema } from "./schemas.js";
 
@@ -86,7 +87,7 @@ function refusePromptName(body: { prompt_name?: string | null }): void {
 export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const max = ctx.options.maxClientBatchSize;
 
-  app.post<{ Body: EmbedBody }>("/embed", { schema: { body: embedSchema } }, async (req) => {
+  app.post<{ Body: EmbedBody }>("/embed", { schema: { body: embedSchema } }, async (req, reply) => {
     refusePromptName(req.body);
     const model = requireEmbedding(ctx);
     const texts = inputList(req.body.inputs, isString, max);
@@ -96,26 +97,35 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
     const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: outputForPooling(pooling) }));
     const pooled = await ctx.batcher.submit("embedding", jobs);
+    sendProvenance(reply, {
+      ...model.info.provenance,
+      pooling: pooling ?? model.info.pooling,
+      normalize: req.body.normalize,
+      ...(req.body.dimensions ? { dimensions: req.body.dimensions } : {}),
+      tokens: jobs.reduce((n, j) => n + j.ids.length, 0),
+    });
     return pooled.map((v) => Array.from(finishEmbedding(v, req.body.normalize, req.body.dimensions)));
   });
 
-  app.post<{ Body: EmbedAllBody }>("/embed_all", { schema: { body: embedAllSchema } }, async (req) => {
+  app.post<{ Body: EmbedAllBody }>("/embed_all", { schema: { body: embedAllSchema } }, async (req, reply) => {
     refusePromptName(req.body);
     const model = requireEmbedding(ctx);
     const texts = inputList(req.body.inputs, isString, max);
     const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
     const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: OUTPUT_TOKENS }));
     const results = await ctx.batcher.submit("embedding", jobs);
+    sendProvenance(reply, { ...model.info.provenance, pooling: "none", normalize: false, tokens: jobs.reduce((n, j) => n + j.ids.length, 0) });
     const h = model.info.hiddenSize;
     return results.map((r) => Array.from({ length: r.length / h }, (_, t) => Array.from(r.subarray(t * h, (t + 1) * h))));
   });
 
-  app.post<{ Body: PredictBody }>("/predict", { schema: { body: predictSchema } }, async (req) => {
+  app.post<{ Body: PredictBody }>("/predict", { schema: { body: predictSchema } }, async (req, reply) => {
     const model = requireClassifier(ctx);
     const { single, list } = predictInputs(req.body.inputs, max);
     const policy = lengthPolicy(ctx, model.maxLength, req.body);
     const jobs = list.map((x): SequenceJob => ({ ...encodeInput(model.tokenizer, x, policy), output: OUTPUT_POOLED }));
     const logits = await ctx.batcher.submit("classifier", jobs);
+    sendProvenance(reply, { ...model.info.provenance, tokens: jobs.reduce((n, j) => n + j.ids.length, 0) });
     const fn = req.body.raw_scores ? "none" : model.info.defaultFunction;
     const predictions = logits.map((row) => {
       const scores = applyClassificationFunction(row, fn);
