@@ -10,6 +10,7 @@ import { registerQa } from "./qa.js";
 import { registerSimilarity } from "./similarity.js";
 import { registerSearch } from "./search.js";
 import { registerInspect } from "./inspect.js";
+import { registerVerify } from "./verify.js";
 
 /** Every CLI command registers itself here (one file per command). */
 export const commands: Array<(program: Command) => void> = [
@@ -24,4 +25,5 @@ export const commands: Array<(program: Command) => void> = [
   registerSimilarity,
   registerSearch,
   registerInspect,
+  registerVerify,
 ];
