@@ -4,10 +4,12 @@
  */
 import { Command, CommanderError } from "commander";
 import { commands } from "./commands/index.js";
+import { VERSION } from "../version.js";
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command("bert-ts")
     .description("BERT in TypeScript: tokenize, embed, classify, search — the same numbers as PyTorch.")
+    .version(VERSION, "-V, --version", "print the bert-ts version")
     .showHelpAfterError()
     .exitOverride();
   for (const register of commands) register(program);

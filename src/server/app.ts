@@ -3,7 +3,7 @@
  * JSON parsing and schema validation, every route, metrics, the optional API key, JSON errors for
  * everything that goes wrong, and a close() that drains in-flight requests before stopping.
  */
-import { readFileSync } from "node:fs";
+import { VERSION } from "../version.js";
 import { basename } from "node:path";
 import Fastify, { type FastifyError, type FastifyInstance, type HTTPMethods } from "fastify";
 import { loadTokenizer } from "../tokenizers/index.js";
@@ -28,7 +28,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 const ALL_METHODS: HTTPMethods[] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
 

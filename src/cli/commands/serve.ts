@@ -4,7 +4,6 @@
  * requests, then exit 0; a second signal exits at once.
  */
 import type { Command } from "commander";
-import { startServer } from "../../server/app.js";
 import { DEFAULT_SERVER_OPTIONS } from "../../server/options.js";
 import { CliError, parsePositiveInt } from "../io.js";
 import { applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
@@ -55,6 +54,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
   const classifier = flags.classifier === undefined ? undefined : await resolveModelArg(flags.classifier);
   for (const dir of [model, classifier]) if (dir) warnIfRandomWeights(dir);
   const started = performance.now();
+  // The server (fastify, prom-client) is loaded only for `serve`: every other command starts faster.
+  const { startServer } = await import("../../server/app.js");
   const server = await startServer({
     model,
     classifier,
@@ -67,7 +68,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     maxQueue: flags.maxQueue,
     autoTruncate: flags.autoTruncate,
     logRequests: flags.log,
-  } as Parameters<typeof startServer>[0]);
+  } as Parameters<typeof import("../../server/app.js").startServer>[0]);
   const { embedding, classifier: clf } = server.context;
   const lines = [`bert-ts: serving on ${server.url} (loaded in ${((performance.now() - started) / 1000).toFixed(1)} s)`];
   if (embedding) {

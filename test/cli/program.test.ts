@@ -1,0 +1,41 @@
+/**
+ * The `bert-ts` program itself: --version, and that commands other than `serve` never load the
+ * server's dependencies (fastify, prom-client) — they cost start-up time on every command.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { REPO_ROOT } from "../helpers/paths.js";
+
+const BIN = join(REPO_ROOT, "bin", "bert-ts.js");
+const skip = existsSync(join(REPO_ROOT, "dist", "cli", "main.js")) ? false : "dist/ not built (run npx tsc -p tsconfig.json)";
+
+test("--version and -V print package.json's version", { skip }, () => {
+  const { version } = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
+  for (const flag of ["--version", "-V"]) {
+    const r = spawnSync(process.execPath, [BIN, flag], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), version);
+  }
+});
+
+/** Runs node with a resolve hook that reports every fastify or prom-client module the process loads. */
+function runWatchingServerModules(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const hook = `data:text/javascript,${encodeURIComponent(
+    "export async function resolve(s,c,n){const r=await n(s,c);if(/node_modules\\/(fastify|prom-client)\\//.test(r.url))process.stderr.write('LOADED '+r.url+'\\n');return r}",
+  )}`;
+  const register = `data:text/javascript,${encodeURIComponent(`import{register}from"node:module";register(${JSON.stringify(hook)});`)}`;
+  return spawnSync(process.execPath, ["--import", register, ...args], { encoding: "utf8" });
+}
+
+test("--help does not load fastify or prom-client", { skip }, () => {
+  // The watcher itself must see a load, or its silence below would prove nothing.
+  const control = runWatchingServerModules(["--input-type=module", "-e", "await import('fastify')"]);
+  assert.match(control.stderr, /LOADED .*fastify/);
+  const r = runWatchingServerModules([BIN, "--help"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Usage: bert-ts/);
+  assert.doesNotMatch(r.stderr, /LOADED/);
+});
