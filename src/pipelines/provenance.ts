@@ -6,7 +6,6 @@
  * without breaking readers.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { fileSha256 } from "../io/file-digest.js";
 import type { ResolvedModel } from "../io/hub.js";
@@ -14,8 +13,7 @@ import { findWeightFiles } from "../io/weights.js";
 import type { BertModel } from "../models/bert/model.js";
 import type { LayerSelection } from "../pooling/layers.js";
 import type { PoolingStrategy } from "../pooling/strategies.js";
-
-export const BERT_TS_VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+import { VERSION } from "../version.js";
 
 export interface Provenance {
   /** The Hugging Face id the model was resolved from, else its folder. */
@@ -63,7 +61,7 @@ export async function modelProvenance(resolved: ResolvedModel, model: BertModel)
     // Weights of any stored precision are up-cast: every forward pass computes in float32.
     dtype: "float32",
     kernels: model.backend.name,
-    bert_ts: BERT_TS_VERSION,
+    bert_ts: VERSION,
   };
 }
 
