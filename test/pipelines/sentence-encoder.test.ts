@@ -85,7 +85,7 @@ describe("SentenceEncoder on all-MiniLM-L6-v2's architecture", { skip }, () => {
   it("embeds sentence pairs as BertModel(**tokenizer(a, b)) does, for every pooling", async () => {
     const pairs = g.inputs.map((inp: any, index: number) => ({ index, inp })).filter((x: any) => x.inp.is_pair);
     assert.ok(pairs.length >= 3, "the golden file has pair inputs");
-    const inputs = pairs.map((p: any) => p.inp.input as [string, string]);
+    const inputs: [string, string][] = pairs.map((p: any) => p.inp.input);
     const detailed = await encoder.embedDetailed(inputs);
     detailed.forEach((d, k) => {
       const ref = pairs[k].inp;

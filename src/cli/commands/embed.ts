@@ -109,18 +109,19 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   if (process.stderr.isTTY) {
     process.stderr.write(`bert-ts: ${encoder.model.backend.name}; pooling ${info.strategy}${info.normalize ? " + L2 normalise" : ""} (${info.source}); max ${info.maxLength} tokens\n`);
   }
+  let truncated = 0;
   const options = {
     batchSize: flags.batchSize,
     longInputs,
     chunkStride: flags.stride,
     dimensions: flags.dimensions,
+    onTruncate: () => void truncated++,
     onProgress: showProgress
       ? (done: number, total: number) => process.stderr.write(`\rembedding ${done}/${total} texts\x1b[K`)
       : undefined,
   };
 
   const provenance = flags.provenance ? await encoder.provenance(options) : undefined;
-  let truncated = 0;
   if (info.strategy === "none") {
     const results = await encoder.tokenEmbeddings(inputs, options);
     if (format !== "jsonl" && format !== "text") throw new CliError(`--pooling none writes jsonl or text, not ${format}`);
@@ -136,7 +137,6 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
     }
   } else {
     const results = await encoder.embedDetailed(inputs, options);
-    truncated = results.filter((r) => r.truncated).length;
     // Per vector: the input part of its provenance (the model part is in `provenance`).
     const perInput = results.map((r) => ({ tokens: r.numTokens, truncated: r.truncated, ...(r.windows > 1 ? { windows: r.windows } : {}) }));
     if (format === "jsonl" || format === "text") {
