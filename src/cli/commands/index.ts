@@ -12,6 +12,7 @@ import { registerSearch } from "./search.js";
 import { registerInspect } from "./inspect.js";
 import { registerRerank } from "./rerank.js";
 import { registerExplain } from "./explain.js";
+import { registerVerify } from "./verify.js";
 
 /** Every CLI command registers itself here (one file per command). */
 export const commands: Array<(program: Command) => void> = [
@@ -28,4 +29,5 @@ export const commands: Array<(program: Command) => void> = [
   registerInspect,
   registerRerank,
   registerExplain,
+  registerVerify,
 ];
