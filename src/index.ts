@@ -31,7 +31,7 @@ export { InvalidInputError, NonFiniteOutputError, type NonFiniteMode } from "./p
 export { semanticSearch, type SearchHit, type SearchOptions } from "./pipelines/semantic-search.js";
 export type { TokenClassificationPipeline, TokenClassificationOptions, TokenClassificationResult, TokenClassificationEntity, TokenEntity, EntityGroup, AggregationStrategy, QuestionAnsweringPipeline, QuestionAnsweringInput, QuestionAnsweringOptions, QuestionAnsweringAnswer, QuestionAnsweringResult, QuestionAnsweringSpan } from "./pipelines/index.js";
 export { BertForTokenClassification, TokenClassifierOutput, BertForQuestionAnswering, QuestionAnsweringOutput } from "./heads/index.js";
-export { Tokenizer, BertTokenizer, RobertaTokenizer, SentencePieceTokenizer, AutoTokenizer, loadTokenizer } from "./tokenizers/index.js";
+export { Tokenizer, BertTokenizer, RobertaTokenizer, SentencePieceTokenizer, AutoTokenizer, loadTokenizer, codePointOffsets } from "./tokenizers/index.js";
 export type { EncodeOptions, DecodeOptions, TruncationStrategy, PaddingStrategy, TextInput, SpecialTokenNames, FromPretrainedOptions, TokenizerSource, TokenizerJson } from "./tokenizers/index.js";
 export { SparseEncoder, type SparseEncoderOptions, type SparseEmbedOptions } from "./pipelines/sparse-encoder.js";
 export { sparseDot, denseToSparse, sparseToDense, type SparseVector } from "./pooling/sparse.js";

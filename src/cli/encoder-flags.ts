@@ -74,7 +74,20 @@ export async function loadEncoderFromFlags(flags: EncoderFlags, pooling: Pooling
   const layers = parseLayersFlag(flags.layers);
   const { dir } = await resolveModelForCli(flags.model ?? DEFAULT_EMBEDDING_MODEL);
   warnIfRandomWeights(dir);
-  return SentenceEncoder.load(dir, { pooling, normalize: flags.normalize, maxLength: flags.maxLength, layers });
+  const encoder = await SentenceEncoder.load(dir, { pooling, normalize: flags.normalize, maxLength: flags.maxLength, layers });
+  warnIfPoolingOverridden(encoder);
+  return encoder;
+}
+
+/**
+ * Always (terminal or not), once: a pooling other than the model's own changes what the vectors
+ * mean, so say so where scripts' logs will keep it.
+ */
+export function warnIfPoolingOverridden(encoder: SentenceEncoder): void {
+  const own = encoder.info.modelDefault;
+  if (encoder.pooling === own.strategy) return;
+  const norm = encoder.normalize === own.normalize ? "" : encoder.normalize ? "; L2-normalising" : "; not normalising (--no-normalize)";
+  process.stderr.write(`bert-ts: note: pooling ${encoder.pooling} differs from the model's own ${own.strategy}${own.normalize ? " + L2 normalise" : ""} (${own.source})${norm}\n`);
 }
 
 /** One line on stderr saying how vectors are made (terminal only: pipes stay quiet). */

@@ -338,6 +338,15 @@ export function parsePositiveInt(flag: string): (value: string) => number {
   };
 }
 
+/** Parses an integer option >= 0, naming the flag in the error. */
+export function parseNonNegativeInt(flag: string): (value: string) => number {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} expects a non-negative integer, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
 /** Pads cells so columns line up (first row is the header). */
 export function formatTable(rows: readonly (readonly string[])[], rightAligned: readonly boolean[] = []): string {
   const widths: number[] = [];

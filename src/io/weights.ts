@@ -108,6 +108,18 @@ export async function loadWeights(dir: string): Promise<WeightStore> {
   throw new WeightFileError(folder, `no weight file found; looked for ${FORMATS.map((f) => f.file).join(", ")}`);
 }
 
+/** The weight files loadWeights would read for a folder (the shards of an index), absolute paths. */
+export async function findWeightFiles(dir: string): Promise<{ files: string[]; sharded: boolean }> {
+  const folder = resolve(dir);
+  for (const format of FORMATS) {
+    const path = join(folder, format.file);
+    if (!(await isFile(path))) continue;
+    if (!format.sharded) return { files: [path], sharded: false };
+    return { files: [...new Set((await readIndex(folder, path)).values())].map((shard) => join(folder, shard)), sharded: true };
+  }
+  throw new WeightFileError(folder, `no weight file found; looked for ${FORMATS.map((f) => f.file).join(", ")}`);
+}
+
 async function loadSingle(file: string, read: Reader): Promise<WeightStore> {
   const { tensors: list, bytes, close } = await read(file);
   const tensors = new Map<string, StoredTensor>();

@@ -16,6 +16,11 @@ export const POOLING_STRATEGIES: readonly PoolingStrategy[] = [
   "pooler", "cls", "mean", "max", "mean_sqrt_len", "cls_mean", "weighted_mean", "last", "cls_attention", "none",
 ];
 
+/** Length of a pooled vector: cls_mean concatenates two hidden-size vectors. */
+export function pooledWidth(strategy: PoolingStrategy, hiddenSize: number): number {
+  return strategy === "cls_mean" ? 2 * hiddenSize : hiddenSize;
+}
+
 /** tokens: (len, hidden) row-major. */
 type Pool = (tokens: Float32Array, len: number, hidden: number) => Float32Array;
 

@@ -3,16 +3,31 @@
  * Int32Array per batch and results come back in one Float32Array, both transferred (not copied).
  */
 import type { ClassificationFunction } from "../pipelines/text-classification.js";
-import type { PoolingStrategy } from "../pooling/strategies.js";
+import type { ModelProvenance, Provenance } from "../pipelines/provenance.js";
+import { POOLING_STRATEGIES, type PoolingStrategy } from "../pooling/strategies.js";
 
 export type ModelRole = "embedding" | "classifier";
 
-/** What each input of a batch asks for. */
+/**
+ * What each input of a batch asks for: the model's own pooling, its token vectors, or a pooling
+ * the request chose (OUTPUT_POOLING_BASE + the strategy's index in POOLING_STRATEGIES).
+ */
 export const OUTPUT_POOLED = 0;
 export const OUTPUT_TOKENS = 1;
 /** One value per token: what the pooling looks at (src/pooling/explain.ts). */
 export const OUTPUT_EXPLAIN = 2;
-export type OutputKind = typeof OUTPUT_POOLED | typeof OUTPUT_TOKENS | typeof OUTPUT_EXPLAIN;
+const OUTPUT_POOLING_BASE = 3;
+export type OutputKind = number;
+
+/** The output kind for a request's pooling (undefined: the model's own). */
+export function outputForPooling(pooling: PoolingStrategy | undefined): OutputKind {
+  return pooling === undefined ? OUTPUT_POOLED : OUTPUT_POOLING_BASE + POOLING_STRATEGIES.indexOf(pooling);
+}
+
+/** The pooling an output kind names; undefined for OUTPUT_POOLED, OUTPUT_TOKENS and OUTPUT_EXPLAIN. */
+export function poolingOfOutput(kind: OutputKind): PoolingStrategy | undefined {
+  return kind >= OUTPUT_POOLING_BASE ? POOLING_STRATEGIES[kind - OUTPUT_POOLING_BASE] : undefined;
+}
 
 export interface WorkerConfig {
   embedding?: string;
@@ -40,6 +55,8 @@ export interface EmbeddingModelInfo {
   maxLength: number;
   dimension: number;
   hiddenSize: number;
+  /** The checkpoint has pooler weights (pooling "pooler" is available). */
+  hasPooler: boolean;
   /** Rows of the word embedding matrix (every token id must be below it). */
   vocabSize: number;
   /** Rows of the token type embedding matrix. */
@@ -47,6 +64,8 @@ export interface EmbeddingModelInfo {
   modelType: string;
   randomWeights: boolean;
   backend: string;
+  /** The model's provenance with its default pooling (requests add theirs). */
+  provenance: Provenance;
 }
 
 export interface ClassifierModelInfo {
@@ -59,6 +78,7 @@ export interface ClassifierModelInfo {
   typeVocabSize: number;
   modelType: string;
   randomWeights: boolean;
+  provenance: ModelProvenance;
 }
 
 export type WorkerReady = {

@@ -8,12 +8,14 @@ import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { BertForSequenceClassification } from "../heads/sequence-classification.js";
 import { defaultClassificationFunction } from "../pipelines/text-classification.js";
+import { modelProvenance } from "../pipelines/provenance.js";
 import { SentenceEncoder } from "../pipelines/sentence-encoder.js";
 import { SparseEncoder } from "../pipelines/sparse-encoder.js";
 import { explainPooling } from "../pooling/explain.js";
 import { forwardOptionsFor } from "../pooling/pool.js";
 import type { ModelInput } from "../tokenizers/encoding.js";
-import { OUTPUT_EXPLAIN, OUTPUT_POOLED, OUTPUT_TOKENS, type BatchRequest, type BatchResult, type WorkerConfig, type WorkerMessage, type WorkerReady } from "./protocol.js";
+import type { PoolingStrategy } from "../pooling/strategies.js";
+import { OUTPUT_EXPLAIN, OUTPUT_TOKENS, poolingOfOutput, type BatchRequest, type BatchResult, type WorkerConfig, type WorkerMessage, type WorkerReady } from "./protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("src/server/worker.ts runs as a worker thread");
@@ -41,11 +43,13 @@ async function load(): Promise<WorkerReady> {
       maxLength: sparseEncoder.maxLength,
       dimension: sparseEncoder.dimension,
       hiddenSize: c.hidden_size,
+      hasPooler: false,
       vocabSize: c.vocab_size,
       typeVocabSize: c.type_vocab_size,
       modelType: c.model_type,
       randomWeights: existsSync(join(sparseEncoder.modelDir, "GENERATED.json")),
       backend: sparseEncoder.head.model.backend.name,
+      provenance: { ...(await modelProvenance({ dir: sparseEncoder.modelDir, source: "path" }, sparseEncoder.head.model)), normalize: false },
     };
   } else if (config.embedding) {
     encoder = await SentenceEncoder.load(config.embedding, { pooling: config.pooling });
@@ -58,11 +62,13 @@ async function load(): Promise<WorkerReady> {
       maxLength: encoder.maxLength,
       dimension: encoder.dimension,
       hiddenSize: encoder.model.config.hidden_size,
+      hasPooler: encoder.model.hasPooler,
       vocabSize: encoder.model.config.vocab_size,
       typeVocabSize: encoder.model.config.type_vocab_size,
       modelType: encoder.model.config.model_type,
       randomWeights: encoder.randomWeights,
       backend: encoder.model.backend.name,
+      provenance: await encoder.provenance(),
     };
   }
   if (config.classifier) {
@@ -76,6 +82,7 @@ async function load(): Promise<WorkerReady> {
       typeVocabSize: classifier.model.config.type_vocab_size,
       modelType: classifier.model.config.model_type,
       randomWeights: existsSync(join(config.classifier, "GENERATED.json")),
+      provenance: await modelProvenance({ dir: config.classifier, source: "path" }, classifier.model),
     };
   }
   ready.warmupTokensPerSecond = warmUp(ready);
@@ -113,17 +120,32 @@ function inputsOf(req: BatchRequest): ModelInput[] {
 }
 
 /**
- * Pooled vectors (the encoder's pooling and its Dense modules, not normalised: that is per
- * request), token vectors, or per-token explanations of the pooling.
+ * Pooled vectors (the encoder's pooling and its Dense modules, or the request's pooling; not
+ * normalised: that is per request), token vectors, or per-token explanations of the pooling.
  */
 function runEmbedding(model: SentenceEncoder, req: BatchRequest): Float32Array[] {
-  const out = model.model.forward(inputsOf(req), forwardOptionsFor({ strategy: model.pooling, layers: model.layers }));
+  const strategies = new Set<PoolingStrategy>([model.pooling]);
+  for (const kind of req.outputs) {
+    const p = poolingOfOutput(kind);
+    if (p !== undefined) strategies.add(p);
+  }
+  const keep = [...strategies].map((strategy) => forwardOptionsFor({ strategy, layers: model.layers }));
+  const out = model.model.forward(inputsOf(req), {
+    outputHiddenStates: keep.some((k) => k.outputHiddenStates),
+    outputFirstTokenAttention: keep.some((k) => k.outputFirstTokenAttention),
+  });
   const layers = model.model.config.num_hidden_layers;
-  const pooled = req.outputs.includes(OUTPUT_POOLED) ? model.poolEncoded(out).map((v) => model.applyDense(v)) : [];
+  const pooledBy = new Map<PoolingStrategy, Float32Array[]>();
   return Array.from(req.outputs, (kind, i) => {
     if (kind === OUTPUT_TOKENS) return out.sequence(i).data;
     if (kind === OUTPUT_EXPLAIN) return Float32Array.from(explainPooling(out, i, model.pooling, layers, model.layers).values);
-    return pooled[i];
+    const strategy = poolingOfOutput(kind) ?? model.pooling;
+    let pooled = pooledBy.get(strategy);
+    if (!pooled) {
+      pooled = model.poolEncoded(out, 0, strategy);
+      pooledBy.set(strategy, pooled);
+    }
+    return model.applyDense(pooled[i], strategy);
   });
 }
 

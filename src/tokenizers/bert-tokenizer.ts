@@ -3,10 +3,9 @@
  * tokenizer's description), else vocab.txt + tokenizer_config.json + special_tokens_map.json (the
  * slow BertTokenizer's files). Both give Hugging Face's ids; the few places where transformers'
  * slow and fast BERT tokenizers themselves differ follow the file that was loaded:
- * - vocab.txt (slow): NFC before splitting when accents are kept; clean-up removes Cc/Cf only;
- *   a lone surrogate stays in its word, which becomes [UNK] (Python strings can hold one).
- * - tokenizer.json (fast): no NFC; clean-up removes every C* character (private use, unassigned,
- *   lone surrogates).
+ * - vocab.txt (slow): NFC before splitting when accents are kept.
+ * - tokenizer.json (fast): no NFC.
+ * Both clean-ups remove every category-C character (Cc, Cf, Cs, Co, Cn) but tab, newline and CR.
  */
 import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -183,7 +182,6 @@ export class BertTokenizer extends Tokenizer {
           handleChineseChars: tc.tokenize_chinese_chars ?? true,
           lowercase,
           stripAccents: tc.strip_accents ?? null,
-          controlSet: "slow",
           composeNfc: true,
         }),
         preTokenizer: new BertPreTokenizer(neverSplit),

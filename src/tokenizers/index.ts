@@ -5,5 +5,6 @@ export { RobertaTokenizer, type RobertaFromPretrainedOptions, type RobertaTokeni
 export { SentencePieceTokenizer, type SentencePieceSource } from "./sentencepiece-tokenizer.js";
 export { AutoTokenizer, loadTokenizer, type LoadTokenizerOptions } from "./auto-tokenizer.js";
 export type { Encoding, ModelInput } from "./encoding.js";
+export { codePointOffsets } from "./offsets.js";
 export type { TokenizerJson } from "./tokenizer-json.js";
 export type { AddedToken } from "./added-tokens.js";

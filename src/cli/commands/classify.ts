@@ -14,7 +14,7 @@ interface ClassifyFlags {
   pair?: string;
   format?: string;
   output?: string;
-  topK?: number | null;
+  topK?: number | "all";
   function?: string;
   batchSize: number;
   threads?: number;
@@ -22,9 +22,9 @@ interface ClassifyFlags {
 
 const FUNCTIONS: readonly ClassificationFunction[] = ["softmax", "sigmoid", "none"];
 
-/** --top-k: a positive integer, or "all". */
-export function parseTopK(value: string): number | null {
-  if (value === "all") return null;
+/** --top-k: a positive integer, or "all" (commander turns a null from a parser into "", so "all" stays a string). */
+export function parseTopK(value: string): number | "all" {
+  if (value === "all") return "all";
   return parsePositiveInt("--top-k")(value);
 }
 
@@ -57,7 +57,7 @@ async function runClassify(texts: string[], flags: ClassifyFlags): Promise<void>
   warnIfRandomWeights(dir);
   const clf = await pipeline("text-classification", dir, { batchSize: flags.batchSize });
   const inputs = records.map((r) => (r.pair === undefined ? r.text : { text: r.text, textPair: r.pair }));
-  const results = await clf.run(inputs, { topK: flags.topK ?? null, functionToApply: fn as ClassificationFunction | undefined });
+  const results = await clf.run(inputs, { topK: flags.topK === undefined || flags.topK === "all" ? null : flags.topK, functionToApply: fn as ClassificationFunction | undefined });
   const sink = new OutputSink(flags.output);
   try {
     results.forEach((result, i) => {

@@ -13,6 +13,7 @@ import { registerInspect } from "./inspect.js";
 import { registerIndex } from "./corpus-index.js";
 import { registerRerank } from "./rerank.js";
 import { registerExplain } from "./explain.js";
+import { registerVerify } from "./verify.js";
 
 /** Every CLI command registers itself here (one file per command). */
 export const commands: Array<(program: Command) => void> = [
@@ -30,4 +31,5 @@ export const commands: Array<(program: Command) => void> = [
   registerInspect,
   registerRerank,
   registerExplain,
+  registerVerify,
 ];

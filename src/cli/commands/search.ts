@@ -275,9 +275,12 @@ async function corpusEmbeddings(
   const poolingId = { strategy: info.strategy, normalize: info.normalize, maxLength: info.maxLength, layers: encoder.layers, longInputs: "truncate" };
   const locations = cacheLocations(corpus.path, flags.cacheDir);
   let key = "";
+  const provenance = await encoder.provenance();
   if (flags.cache) {
     key = cacheKey({ model: await modelIdentity(encoder.modelDir), pooling: poolingId, corpus: { sha256: corpus.sha, field: corpus.field, format: corpus.kind } });
-    const hit = await readCache(locations, key, entries.length);
+    const hit = await readCache(locations, key, entries.length, provenance, (path, why) =>
+      process.stderr.write(`bert-ts: cache entry ${path} holds vectors of another provenance (${why}): not mixing them, embedding again\n`),
+    );
     if (hit) {
       process.stderr.write(`bert-ts: cache hit: ${entries.length} corpus vectors read from ${hit.path} in ${seconds()} s\n`);
       return hit.vectors;
@@ -298,7 +301,7 @@ async function corpusEmbeddings(
     process.stderr.write(`bert-ts: ${embedded} (cache off)\n`);
     return vectors;
   }
-  const manifest = newManifest(key, { path: corpus.path, sha256: corpus.sha, field: corpus.field, format: corpus.kind, entries: entries.length }, encoder.modelDir, poolingId, info.dimension);
+  const manifest = newManifest(key, { path: corpus.path, sha256: corpus.sha, field: corpus.field, format: corpus.kind, entries: entries.length }, encoder.modelDir, poolingId, info.dimension, provenance);
   const saved = await writeCache(locations, manifest, vectors);
   if ("path" in saved) {
     process.stderr.write(`bert-ts: cache miss: ${embedded}; saved to ${saved.path}\n`);

@@ -53,7 +53,8 @@ function info(ctx: ServerContext): Record<string, unknown> {
       };
   return {
     model_id: ctx.modelId,
-    model_sha: null,
+    // The weights' sha256 (TEI reports the hub commit here; bert-ts names the exact bytes, commit in bert_ts.*.provenance).
+    model_sha: (embedding ?? classifier)?.info.provenance.weights_sha256 ?? null,
     // Weights are up-cast on load; every forward pass computes in float32.
     model_dtype: "float32",
     model_type: modelType,
@@ -78,6 +79,7 @@ function info(ctx: ServerContext): Record<string, unknown> {
         model_normalizes: embedding.info.normalize,
         max_input_length: embedding.info.maxLength,
         random_weights: embedding.info.randomWeights,
+        provenance: embedding.info.provenance,
       },
       classifier: classifier && {
         model_id: basename(classifier.info.dir),
@@ -85,6 +87,7 @@ function info(ctx: ServerContext): Record<string, unknown> {
         score_function: classifier.info.defaultFunction,
         max_input_length: classifier.maxLength,
         random_weights: classifier.info.randomWeights,
+        provenance: classifier.info.provenance,
       },
     },
   };

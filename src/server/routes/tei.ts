@@ -9,7 +9,9 @@ import { type ServerContext, lengthPolicy, requireClassifier, requireEmbedding }
 import { empty, invalid, tooLarge } from "../errors.js";
 import { encodeInput, type SequenceInput } from "../inputs.js";
 import { promptFor } from "../prompts.js";
-import { OUTPUT_POOLED, OUTPUT_TOKENS } from "../protocol.js";
+import { pooledWidth, type PoolingStrategy } from "../../pooling/strategies.js";
+import { OUTPUT_POOLED, OUTPUT_TOKENS, outputForPooling } from "../protocol.js";
+import { sendProvenance } from "../provenance-header.js";
 import { checkDimensions, finishEmbedding } from "../vectors.js";
 import { decodeSchema, embedAllSchema, embedSchema, predictSchema, tokenizeSchema } from "./schemas.js";
 
@@ -22,6 +24,8 @@ interface EmbedBody extends TruncationFields {
   prompt_name?: string | null;
   normalize: boolean;
   dimensions?: number | null;
+  /** bert-ts's own: another pooling than the model's for this request. */
+  pooling?: PoolingStrategy | null;
 }
 interface EmbedAllBody extends TruncationFields {
   inputs: string | string[];
@@ -87,18 +91,28 @@ function checkEmbedAllSize(jobs: readonly SequenceJob[], hiddenSize: number, max
 export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const max = ctx.options.maxClientBatchSize;
 
-  app.post<{ Body: EmbedBody }>("/embed", { schema: { body: embedSchema } }, async (req) => {
+  app.post<{ Body: EmbedBody }>("/embed", { schema: { body: embedSchema } }, async (req, reply) => {
     const model = requireEmbedding(ctx);
     const prompt = promptFor(model, req.body);
     const texts = inputList(req.body.inputs, isString, max).map((t) => prompt + t);
-    checkDimensions(req.body.dimensions, model.info.dimension);
+    const pooling = req.body.pooling ?? undefined;
+    if (pooling === "pooler" && !model.info.hasPooler) throw invalid('`pooling` "pooler" is unavailable: the model has no pooler weights; use "cls" for the raw [CLS] vector');
+    const ownPooling = pooling === undefined || pooling === model.info.pooling;
+    checkDimensions(req.body.dimensions, ownPooling ? model.info.dimension : pooledWidth(pooling, model.info.hiddenSize));
     const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
-    const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: OUTPUT_POOLED }));
+    const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: outputForPooling(pooling) }));
     const pooled = await ctx.batcher.submit("embedding", jobs, req.headers);
+    sendProvenance(reply, {
+      ...model.info.provenance,
+      pooling: pooling ?? model.info.pooling,
+      normalize: req.body.normalize,
+      ...(req.body.dimensions ? { dimensions: req.body.dimensions } : {}),
+      tokens: jobs.reduce((n, j) => n + j.ids.length, 0),
+    });
     return pooled.map((v) => Array.from(finishEmbedding(v, req.body.normalize, req.body.dimensions)));
   });
 
-  app.post<{ Body: EmbedAllBody }>("/embed_all", { schema: { body: embedAllSchema } }, async (req) => {
+  app.post<{ Body: EmbedAllBody }>("/embed_all", { schema: { body: embedAllSchema } }, async (req, reply) => {
     const model = requireEmbedding(ctx);
     const prompt = promptFor(model, req.body);
     const texts = inputList(req.body.inputs, isString, max).map((t) => prompt + t);
@@ -106,16 +120,18 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: OUTPUT_TOKENS }));
     checkEmbedAllSize(jobs, model.info.hiddenSize, ctx.options.maxEmbedAllValues);
     const results = await ctx.batcher.submit("embedding", jobs, req.headers);
+    sendProvenance(reply, { ...model.info.provenance, pooling: "none", normalize: false, tokens: jobs.reduce((n, j) => n + j.ids.length, 0) });
     const h = model.info.hiddenSize;
     return results.map((r) => Array.from({ length: r.length / h }, (_, t) => Array.from(r.subarray(t * h, (t + 1) * h))));
   });
 
-  app.post<{ Body: PredictBody }>("/predict", { schema: { body: predictSchema } }, async (req) => {
+  app.post<{ Body: PredictBody }>("/predict", { schema: { body: predictSchema } }, async (req, reply) => {
     const model = requireClassifier(ctx);
     const { single, list } = predictInputs(req.body.inputs, max);
     const policy = lengthPolicy(ctx, model.maxLength, req.body);
     const jobs = list.map((x): SequenceJob => ({ ...encodeInput(model.tokenizer, x, policy), output: OUTPUT_POOLED }));
     const logits = await ctx.batcher.submit("classifier", jobs, req.headers);
+    sendProvenance(reply, { ...model.info.provenance, tokens: jobs.reduce((n, j) => n + j.ids.length, 0) });
     const fn = req.body.raw_scores ? "none" : model.info.defaultFunction;
     const predictions = logits.map((row) => {
       const scores = applyClassificationFunction(row, fn);

@@ -22,7 +22,6 @@ export function createNormalizer(config: NormalizerJson | null | undefined, sour
         handleChineseChars: c.handle_chinese_chars ?? true,
         lowercase: c.lowercase ?? true,
         stripAccents: c.strip_accents ?? null,
-        controlSet: "fast",
         composeNfc: false,
       });
     }
