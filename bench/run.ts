@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark in one run, each next to its peer in the same run — GEMM vs
  * numpy/OpenBLAS, tokenizer vs @huggingface/transformers, end to end vs transformers.js, this machine's
- * FMA / VNNI / BF16 limits with int8 and bf16 GEMMs against them, int8 / bf16 accuracy — with
+ * FMA / VNNI / BF16 limits with int8 and bf16 GEMMs against them, int8 / bf16 accuracy, rerank and
+ * SPLADE vs dense embedding of the same texts — with
  * tables printed and JSON written to bench/results/. The HTTP server has its own: npm run bench:server.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -12,6 +13,8 @@ import { runTokenizerBench } from "./tokenizer.js";
 import { runE2eBench } from "./e2e.js";
 import { runLimitsBench } from "./limits.js";
 import { runAccuracyBench } from "./lowp-accuracy.js";
+import { runIndexBench } from "./index.js";
+import { runRetrievalBench } from "./retrieval.js";
 
 const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
@@ -33,3 +36,5 @@ if (want("accuracy")) {
   writeFileSync(join(results, "accuracy.json"), JSON.stringify(rows, null, 2) + "\n");
 }
 if (want("e2e")) await runE2eBench();
+if (want("index")) await runIndexBench();
+if (want("retrieval")) writeFileSync(join(results, "retrieval.json"), JSON.stringify(await runRetrievalBench({ print: true }), null, 2) + "\n");

@@ -7,11 +7,14 @@
  * Environment: BERT_TS_BENCH_MODEL (model folder), BERT_TS_CORPUS (text file, one text a line),
  * BERT_TS_BENCH_RUNS (default 7), BERT_TS_BENCH_SECONDS (target seconds per run, default 1.5).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { BertTokenizer, RobertaTokenizer } from "../src/tokenizers/index.js";
+import { readSentencePieceModel } from "../src/io/sentencepiece-model.js";
+import { BertTokenizer, RobertaTokenizer, SentencePieceTokenizer } from "../src/tokenizers/index.js";
+import { convertSlowTokenizer } from "../test/helpers/spm-convert.js";
 import { PEERS_DIR, ensurePeers } from "./peers.js";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -46,6 +49,8 @@ export interface TokenizerBenchResult {
   identicalIds: { checked: number; mismatches: number; firstMismatch: string | null } | null;
   /** The RoBERTa row's model and its own identical-ids check (byte-level BPE). */
   roberta: { model: string; identicalIds: { checked: number; mismatches: number; firstMismatch: string | null } | null } | null;
+  /** The SentencePiece row's model and its identical-ids check (XLM-R Unigram). */
+  sentencepiece: { model: string; identicalIds: { checked: number; mismatches: number; firstMismatch: string | null } | null } | null;
   rows: TokenizerBenchRow[];
   node: string;
   date: string;
@@ -163,6 +168,7 @@ export async function runTokenizerBench(options: { print?: boolean } = {}): Prom
   });
 
   const roberta = await measureRoberta(lines, runs, targetSeconds, peerLoaded?.module ?? null, rows);
+  const sentencepiece = await measureSentencePiece(lines, runs, targetSeconds, peerLoaded?.module ?? null, rows);
 
   const result: TokenizerBenchResult = {
     model,
@@ -174,6 +180,7 @@ export async function runTokenizerBench(options: { print?: boolean } = {}): Prom
     peer: peerLoaded ? `@huggingface/transformers ${peerLoaded.version}` : null,
     identicalIds,
     roberta,
+    sentencepiece,
     rows,
     node: process.version,
     date: new Date().toISOString(),
@@ -190,6 +197,8 @@ export async function runTokenizerBench(options: { print?: boolean } = {}): Prom
     if (identicalIds) console.log(`Identical ids: ${identicalIds.checked - identicalIds.mismatches}/${identicalIds.checked} lines`);
     const rid = roberta?.identicalIds;
     if (rid) console.log(`Identical ids (RoBERTa): ${rid.checked - rid.mismatches}/${rid.checked} lines`);
+    const sid = sentencepiece?.identicalIds;
+    if (sid) console.log(`Identical ids (SentencePiece, XLM-R): ${sid.checked - sid.mismatches}/${sid.checked} lines`);
     console.log("");
     console.log(`${"mode".padEnd(86)} ${"ours tok/s".padStart(12)} ${"peer tok/s".padStart(12)} ${"ratio".padStart(7)}`);
     for (const r of rows) {
@@ -236,6 +245,64 @@ async function measureRoberta(
     : null;
   rows.push({
     mode: `RoBERTa byte-level BPE (${basename(model)}): encode(text), one text at a time`,
+    oursTokensPerSecond: oursRate,
+    peerTokensPerSecond: peerRate,
+    ratio: peerRate ? oursRate / peerRate : null,
+  });
+  return { model, identicalIds };
+}
+
+/**
+ * SentencePiece row: XLM-R's Unigram (BERT_TS_BENCH_SP_MODEL, default xlm-roberta-micro-random),
+ * ours read from sentencepiece.bpe.model; the peer cannot read .model files, so it gets the
+ * tokenizer.json transformers' converter would write (test/helpers/spm-convert.ts) in a temporary
+ * copy of the folder. encode(text), one text at a time.
+ */
+async function measureSentencePiece(
+  lines: string[],
+  runs: number,
+  targetSeconds: number,
+  peerModule: PeerModule | null,
+  rows: TokenizerBenchRow[],
+): Promise<TokenizerBenchResult["sentencepiece"]> {
+  const model = resolve(process.env.BERT_TS_BENCH_SP_MODEL ?? join(repoRoot, "..", "shared", "models", "xlm-roberta-micro-random"));
+  const modelFile = join(model, "sentencepiece.bpe.model");
+  if (!existsSync(modelFile)) return null;
+  const ours = await SentencePieceTokenizer.fromPretrained(model, { source: "sentencepiece" });
+  let peer: PeerTokenizer | null = null;
+  if (peerModule) {
+    const dir = mkdtempSync(join(tmpdir(), "bert-ts-bench-spm-"));
+    try {
+      copyFileSync(join(model, "config.json"), join(dir, "config.json"));
+      // transformers.js wants special tokens as strings ({"content": ...} objects make it throw).
+      for (const f of ["tokenizer_config.json", "special_tokens_map.json"]) {
+        if (!existsSync(join(model, f))) continue;
+        const config = JSON.parse(readFileSync(join(model, f), "utf8")) as Record<string, unknown>;
+        for (const [k, v] of Object.entries(config)) if (typeof v === "object" && v !== null && "content" in v) config[k] = (v as { content: unknown }).content;
+        writeFileSync(join(dir, f), JSON.stringify(config));
+      }
+      writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(convertSlowTokenizer(await readSentencePieceModel(modelFile), "XLMRobertaTokenizer")));
+      peer = await peerModule.AutoTokenizer.from_pretrained(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const identicalIds = peer ? compareIds(lines, (line) => ours.encode(line).inputIds, (line) => (peer as PeerTokenizer).encode(line)) : null;
+  let tokensPerPass = 0;
+  for (const line of lines) tokensPerPass += ours.encode(line).inputIds.length;
+  const t0 = performance.now();
+  for (const line of lines) ours.encode(line);
+  const passes = Math.max(1, Math.round(targetSeconds / Math.max(1e-4, (performance.now() - t0) / 1000)));
+  const oursRate = (tokensPerPass * passes) / time(() => {
+    for (let p = 0; p < passes; p++) for (const line of lines) ours.encode(line);
+  }, runs);
+  const peerRate = peer
+    ? (tokensPerPass * passes) / time(() => {
+        for (let p = 0; p < passes; p++) for (const line of lines) (peer as PeerTokenizer).encode(line);
+      }, runs)
+    : null;
+  rows.push({
+    mode: `SentencePiece Unigram, XLM-R (${basename(model)}): encode(text), one text at a time`,
     oursTokensPerSecond: oursRate,
     peerTokensPerSecond: peerRate,
     ratio: peerRate ? oursRate / peerRate : null,

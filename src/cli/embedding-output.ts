@@ -2,8 +2,8 @@
  * Writers for embedding results: JSONL (the CLI contract), one JSON array, CSV and NumPy .npy.
  * The format comes from --format, else from --output's extension, else the terminal/pipe default.
  */
-import { writeFile } from "node:fs/promises";
 import { extname } from "node:path";
+import type { Provenance } from "../pipelines/provenance.js";
 import { CliError, OutputSink } from "./io.js";
 
 export type EmbeddingFormat = "text" | "jsonl" | "json" | "csv" | "npy";
@@ -45,27 +45,46 @@ function csvCell(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** One output row: the input text (and its pair partner) and its vector. */
+export interface EmbeddingRecord {
+  text: string;
+  text_pair?: string;
+  embedding: Float32Array;
+  /** The per-input part of its provenance (tokens, truncated, windows). */
+  provenance?: Partial<Provenance>;
+}
+
 /** Writes all records at once (json/csv/npy need the whole set; jsonl streams elsewhere). */
 export async function writeEmbeddings(
   format: Exclude<EmbeddingFormat, "text" | "jsonl">,
-  records: readonly { text: string; embedding: Float32Array }[],
+  records: readonly EmbeddingRecord[],
   output: string | undefined,
+  /** With --provenance: json becomes {"provenance": this, "data": [...]}. */
+  provenance?: Provenance,
 ): Promise<void> {
   if (format === "npy") {
     if (output === undefined) throw new CliError("--format npy needs --output FILE (binary data)");
-    await writeFile(output, npyBytes(records.map((r) => r.embedding), records[0]?.embedding.length ?? 0));
+    const bytes = npyBytes(records.map((r) => r.embedding), records[0]?.embedding.length ?? 0);
+    const npy = new OutputSink(output);
+    npy.write(bytes);
+    await npy.close();
     return;
   }
   const sink = new OutputSink(output);
   try {
     if (format === "json") {
-      sink.write(JSON.stringify(records.map((r) => ({ text: r.text, embedding: Array.from(r.embedding) }))) + "\n");
+      const data = records.map((r) => ({ ...r, embedding: Array.from(r.embedding) }));
+      sink.write(JSON.stringify(provenance ? { provenance, data } : data) + "\n");
     } else {
       const dim = records[0]?.embedding.length ?? 0;
-      sink.write(["text", ...Array.from({ length: dim }, (_, i) => `e${i}`)].join(",") + "\n");
-      for (const r of records) sink.write([csvCell(r.text), ...Array.from(r.embedding, String)].join(",") + "\n");
+      const pairs = records.some((r) => r.text_pair !== undefined);
+      const textColumns = (r: EmbeddingRecord) => (pairs ? [csvCell(r.text), csvCell(r.text_pair ?? "")] : [csvCell(r.text)]);
+      sink.write([...(pairs ? ["text", "text_pair"] : ["text"]), ...Array.from({ length: dim }, (_, i) => `e${i}`)].join(",") + "\n");
+      for (const r of records) sink.write([...textColumns(r), ...Array.from(r.embedding, String)].join(",") + "\n");
     }
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
 }

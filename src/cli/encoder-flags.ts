@@ -43,16 +43,29 @@ export function parseScore(score: string): SimilarityFunction {
   return score as SimilarityFunction;
 }
 
-/** Validates the flags before any slow work, so a typo fails at once. */
-export function parseEncoderFlags(flags: EncoderFlags): { pooling?: PoolingStrategy; score: SimilarityFunction } {
-  const score = parseScore(flags.score);
-  if (flags.pooling === undefined) return { score };
-  let pooling: PoolingStrategy;
+/** --pooling as a strategy (undefined when absent); a bad name is a usage error. */
+export function parsePoolingFlag(value: string | undefined): PoolingStrategy | undefined {
   try {
-    pooling = parsePoolingStrategy(flags.pooling);
+    return value === undefined ? undefined : parsePoolingStrategy(value);
   } catch (err) {
     throw new CliError((err as Error).message);
   }
+}
+
+/** --layers as a selection (undefined when absent); a bad spelling is a usage error. */
+export function parseLayersFlag(value: string | undefined): LayerSelection | undefined {
+  try {
+    return value === undefined ? undefined : parseLayerSelection(value);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+}
+
+/** Validates the flags before any slow work, so a typo fails at once. */
+export function parseEncoderFlags(flags: EncoderFlags): { pooling?: PoolingStrategy; score: SimilarityFunction } {
+  const score = parseScore(flags.score);
+  const pooling = parsePoolingFlag(flags.pooling);
+  if (pooling === undefined) return { score };
   if (pooling === "none") throw new CliError('--pooling none gives token vectors, not one vector per text; choose another strategy (or use `bert-ts embed --pooling none`)');
   return { pooling, score };
 }
@@ -61,15 +74,23 @@ export function parseEncoderFlags(flags: EncoderFlags): { pooling?: PoolingStrat
 export async function loadEncoderFromFlags(flags: EncoderFlags, pooling: PoolingStrategy | undefined): Promise<SentenceEncoder> {
   applyThreads(flags.threads);
   applyDtype(flags.dtype);
-  let layers: LayerSelection | undefined;
-  try {
-    layers = flags.layers === undefined ? undefined : parseLayerSelection(flags.layers);
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+  const layers = parseLayersFlag(flags.layers);
   const { dir } = await resolveModelForCli(flags.model ?? DEFAULT_EMBEDDING_MODEL);
   warnIfRandomWeights(dir);
-  return SentenceEncoder.load(dir, { pooling, normalize: flags.normalize, maxLength: flags.maxLength, layers });
+  const encoder = await SentenceEncoder.load(dir, { pooling, normalize: flags.normalize, maxLength: flags.maxLength, layers });
+  warnIfPoolingOverridden(encoder);
+  return encoder;
+}
+
+/**
+ * Always (terminal or not), once: a pooling other than the model's own changes what the vectors
+ * mean, so say so where scripts' logs will keep it.
+ */
+export function warnIfPoolingOverridden(encoder: SentenceEncoder): void {
+  const own = encoder.info.modelDefault;
+  if (encoder.pooling === own.strategy) return;
+  const norm = encoder.normalize === own.normalize ? "" : encoder.normalize ? "; L2-normalising" : "; not normalising (--no-normalize)";
+  process.stderr.write(`bert-ts: note: pooling ${encoder.pooling} differs from the model's own ${own.strategy}${own.normalize ? " + L2 normalise" : ""} (${own.source})${norm}\n`);
 }
 
 /** One line on stderr saying how vectors are made (terminal only: pipes stay quiet). */

@@ -10,9 +10,10 @@
  * - `--output FILE` writes there instead of stdout.
  * - Errors go to stderr as `bert-ts: message` with a non-zero exit code (thrown errors reach bin/).
  */
-import { createWriteStream, type WriteStream } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { extname } from "node:path";
+import { randomBytes } from "node:crypto";
+import { createWriteStream, statSync, unlinkSync, type WriteStream } from "node:fs";
+import { readFile, rename, rm } from "node:fs/promises";
+import { basename, dirname, extname, join } from "node:path";
 import type { Readable } from "node:stream";
 
 /** One unit of input: a text, or a pair of texts. */
@@ -221,6 +222,7 @@ export class ByteWriter {
   uints(values: readonly number[]): this {
     this.text("[");
     for (let i = 0; i < values.length; i++) {
+      this.reserve(17);
       if (i) this.buf[this.pos++] = 44; // ","
       this.uint(values[i]);
     }
@@ -242,20 +244,98 @@ export function resolveFormat(format: string | undefined, output: string | undef
   throw new CliError(`Unknown --format ${JSON.stringify(format)}: expected text or jsonl`);
 }
 
-/** Where a command writes: stdout or --output FILE. Call close() at the end. */
+/** Temporary files of outputs being written, removed if the process ends before they are renamed. */
+const pendingTemps = new Set<string>();
+
+function removePendingTemps(): void {
+  for (const temp of pendingTemps) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // already gone
+    }
+  }
+  pendingTemps.clear();
+}
+
+/** SIGINT/SIGTERM while an output is being written: remove its temporary file, then die of the signal as usual. */
+function onSignal(signal: NodeJS.Signals): void {
+  removePendingTemps();
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  process.kill(process.pid, signal);
+}
+
+function trackTemp(temp: string): void {
+  if (pendingTemps.size === 0) {
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    process.on("exit", removePendingTemps);
+  }
+  pendingTemps.add(temp);
+}
+
+function untrackTemp(temp: string): void {
+  pendingTemps.delete(temp);
+  if (pendingTemps.size === 0) {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    process.off("exit", removePendingTemps);
+  }
+}
+
+function describeWriteError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code === "ENOSPC" ? "no space left on device (ENOSPC)" : e.code ? `${e.code}: ${e.message.replace(/^\w+: /, "")}` : String(e.message ?? err);
+}
+
+/** Waits until everything written to stdout so far has been handed to the OS; rejects with the write error. */
+function flushStdout(): Promise<void> {
+  return new Promise((resolveFlush, rejectFlush) => {
+    process.stdout.write("", (err) => (err ? rejectFlush(err) : resolveFlush()));
+  });
+}
+
+/**
+ * Where a command writes: stdout or --output FILE. A regular file is written to a temporary file
+ * beside it and renamed over it only once every byte is on disk, so a full disk, an error or an
+ * interrupt (SIGINT/SIGTERM) leaves an existing output as it was and no temporary file behind.
+ * Other targets (/dev/stdout, a FIFO, a device) are written in place. close() commits and reports
+ * a write failure as a CliError naming the file; discard() drops what was written.
+ */
 export class OutputSink {
   private readonly file: WriteStream | null;
+  private readonly target: string | undefined;
+  private readonly temp: string | undefined;
   private error: Error | null = null;
 
   constructor(path?: string) {
-    this.file = path === undefined ? null : createWriteStream(path, { encoding: "utf8" });
-    // Remember the failure (e.g. a missing folder) and report it from close(), not as a crash.
-    this.file?.on("error", (err) => (this.error ??= err));
+    this.target = path;
+    if (path === undefined) {
+      this.file = null;
+      return;
+    }
+    let existing;
+    try {
+      existing = statSync(path);
+    } catch {
+      existing = undefined;
+    }
+    if (existing && !existing.isFile()) {
+      this.file = createWriteStream(path);
+    } else {
+      this.temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+      trackTemp(this.temp);
+      this.file = createWriteStream(this.temp, { flags: "wx", mode: existing ? existing.mode & 0o777 : 0o666 });
+    }
+    // Remember the failure (e.g. a missing folder, a full disk) and report it from close(), not as a crash.
+    this.file.on("error", (err) => (this.error ??= err));
   }
 
-  write(text: string): void {
-    if (this.file) this.file.write(text);
-    else process.stdout.write(text);
+  write(text: string | Uint8Array): void {
+    if (this.file) {
+      if (!this.error) this.file.write(text);
+    } else process.stdout.write(text);
   }
 
   /** Raw UTF-8 bytes (the sink keeps the array: do not reuse it). */
@@ -269,17 +349,59 @@ export class OutputSink {
     this.write(JSON.stringify(value) + "\n");
   }
 
+  /** Finishes the output: all bytes written and closed, then renamed over the target. */
   async close(): Promise<void> {
     const file = this.file;
-    if (!file) return;
+    if (!file) {
+      try {
+        await flushStdout();
+      } catch (err) {
+        throw new CliError(`Cannot write to stdout: ${describeWriteError(err)}`);
+      }
+      return;
+    }
     if (!this.error) {
+      // 'close' comes after the last write and the close of the descriptor, or after an 'error'.
       await new Promise<void>((resolveClose) => {
-        file.once("error", () => resolveClose());
-        file.end(() => resolveClose());
+        file.once("close", () => resolveClose());
+        file.end();
       });
     }
-    if (this.error) throw new CliError(`Cannot write ${String(file.path)}: ${this.error.message}`);
+    if (!this.error && this.temp !== undefined) {
+      try {
+        await rename(this.temp, this.target as string);
+      } catch (err) {
+        this.error = err as Error;
+      }
+    }
+    if (this.error) {
+      await this.discard();
+      throw new CliError(`Cannot write ${this.target}: ${describeWriteError(this.error)}${this.temp ? " (the file was left as it was)" : ""}`);
+    }
+    if (this.temp !== undefined) untrackTemp(this.temp);
   }
+
+  /** Abandons the output: the temporary file is removed and an existing target left untouched. */
+  async discard(): Promise<void> {
+    const file = this.file;
+    if (file && !file.closed) await new Promise<void>((resolveClose) => file.destroy().once("close", () => resolveClose()));
+    if (this.temp !== undefined) {
+      await rm(this.temp, { force: true });
+      untrackTemp(this.temp);
+    }
+  }
+}
+
+/** Runs `produce` with a sink on stdout or `path`; commits the output if it succeeds, discards it if it throws. */
+export async function writeOutput(path: string | undefined, produce: (sink: OutputSink) => void | Promise<void>): Promise<void> {
+  const sink = new OutputSink(path);
+  try {
+    await produce(sink);
+  } catch (err) {
+    await sink.discard();
+    throw err;
+  }
+  await sink.close();
 }
 
 /** Parses a positive integer option, naming the flag in the error. */
@@ -287,6 +409,15 @@ export function parsePositiveInt(flag: string): (value: string) => number {
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n <= 0) throw new CliError(`${flag} expects a positive integer, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+/** Parses an integer option >= 0, naming the flag in the error. */
+export function parseNonNegativeInt(flag: string): (value: string) => number {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} expects a non-negative integer, got ${JSON.stringify(value)}`);
     return n;
   };
 }

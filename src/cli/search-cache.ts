@@ -7,6 +7,9 @@
  * mtime — hashing gigabytes on every search would cost more than it saves), the pooling settings,
  * and the corpus file's bytes and field. Anything that could change a vector changes the key.
  *
+ * The manifest also stores the vectors' provenance (weights sha256, pooling, ...); an entry whose
+ * provenance differs from the encoder's is refused, never mixed with it.
+ *
  * Where: `FILE.bert-ts-cache/` beside the corpus; when that folder cannot be written (a read-only
  * corpus), `$XDG_CACHE_HOME/bert-ts/search/<hash of the corpus path>/`; or --cache-dir.
  */
@@ -14,9 +17,10 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, join, relative, resolve } from "node:path";
+import { provenanceMismatch, type Provenance } from "../pipelines/provenance.js";
 
 /** Bump when the layout or what the key covers changes: old entries then simply miss. */
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 /** Files up to this size are hashed by content; larger ones (weights) by size and mtime. */
 const HASH_LIMIT = 4 * 1024 * 1024;
 
@@ -75,6 +79,7 @@ export interface CacheManifest {
   pooling: Record<string, unknown>;
   dimension: number;
   dtype: "float32-le";
+  provenance: Provenance;
 }
 
 export interface CacheLocation {
@@ -98,8 +103,17 @@ function entryPaths(dir: string, key: string): { bin: string; manifest: string }
   return { bin: join(dir, `${key}.bin`), manifest: join(dir, `${key}.json`) };
 }
 
-/** The cached vectors for key, or undefined when absent, incomplete or not matching. */
-export async function readCache(locations: readonly CacheLocation[], key: string, count: number): Promise<{ vectors: Float32Array[]; location: CacheLocation; path: string } | undefined> {
+/**
+ * The cached vectors for key, or undefined when absent, incomplete or not matching; onRefused hears
+ * of an entry whose provenance differs from the one expected.
+ */
+export async function readCache(
+  locations: readonly CacheLocation[],
+  key: string,
+  count: number,
+  provenance: Provenance,
+  onRefused: (path: string, why: string) => void = () => {},
+): Promise<{ vectors: Float32Array[]; location: CacheLocation; path: string } | undefined> {
   for (const location of locations) {
     const { bin, manifest } = entryPaths(location.dir, key);
     let meta: CacheManifest;
@@ -113,6 +127,11 @@ export async function readCache(locations: readonly CacheLocation[], key: string
     const dim = meta.dimension;
     if (meta.key !== key || meta.version !== CACHE_VERSION || meta.corpus?.entries !== count || !Number.isInteger(dim) || dim <= 0) continue;
     if (bytes.length !== count * dim * 4) continue; // truncated by a crash or a full disk
+    const mismatch = provenanceMismatch(meta.provenance ?? {}, provenance);
+    if (mismatch !== undefined) {
+      onRefused(manifest, mismatch);
+      continue;
+    }
     // Copy into a fresh, 4-byte aligned buffer (Node may hand back a pooled, unaligned slice).
     const all = new Float32Array(count * dim);
     new Uint8Array(all.buffer).set(bytes);
@@ -177,6 +196,7 @@ export function newManifest(
   modelDir: string,
   pooling: Record<string, unknown>,
   dimension: number,
+  provenance: Provenance,
 ): CacheManifest {
-  return { format: "bert-ts-search-cache", version: CACHE_VERSION, key, created: new Date().toISOString(), corpus, modelDir, pooling, dimension, dtype: "float32-le" };
+  return { format: "bert-ts-search-cache", version: CACHE_VERSION, key, created: new Date().toISOString(), corpus, modelDir, pooling, dimension, dtype: "float32-le", provenance };
 }

@@ -72,10 +72,14 @@ export class ConfigError extends Error {
   }
 }
 
-function int(raw: Record<string, unknown>, key: string, fallback: number, min = 1): number {
-  const v = raw[key] ?? fallback;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-    throw new ConfigError(`config.json: expected an integer >= ${min} for "${key}" but received ${JSON.stringify(v)}`, key);
+/**
+ * An integer field within [min, max]. The upper bounds are far above any real model and keep an
+ * absurd value (num_hidden_layers: 1e20) from reaching an allocation as "Invalid array length".
+ */
+function int(raw: Record<string, unknown>, key: string, fallback: number, source: string, min = 1, max = 1 << 24): number {
+  const v = Object.hasOwn(raw, key) && raw[key] !== null ? raw[key] : fallback;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(`${source}: expected an integer from ${min} to ${max} for "${key}" but received ${JSON.stringify(v)}`, key);
   }
   return v;
 }
@@ -106,16 +110,16 @@ export function parseBertConfig(raw: unknown, source = "config.json"): BertConfi
       "position_embedding_type",
     );
   }
-  const hidden = int(r, key("hidden_size"), 768);
-  const heads = int(r, key("num_attention_heads"), 12);
+  const hidden = int(r, key("hidden_size"), 768, source, 1, 1 << 16);
+  const heads = int(r, key("num_attention_heads"), 12, source, 1, 1 << 12);
   if (hidden % heads !== 0) {
     throw new ConfigError(
       `${source}: ${key("hidden_size")} ${hidden} is not a multiple of ${key("num_attention_heads")} ${heads}`,
       key("num_attention_heads"),
     );
   }
-  const layers = int(r, key("num_hidden_layers"), 12);
-  const groups = int(r, "num_hidden_groups", 1);
+  const layers = int(r, key("num_hidden_layers"), 12, source, 1, 1000);
+  const groups = int(r, "num_hidden_groups", 1, source, 1, 1000);
   if (layers % groups !== 0) {
     // modeling_albert.py AlbertTransformer gives layer i to group i / (layers / groups).
     throw new ConfigError(`${source}: num_hidden_layers ${layers} is not a multiple of num_hidden_groups ${groups}`, "num_hidden_groups");
@@ -141,8 +145,8 @@ export function parseBertConfig(raw: unknown, source = "config.json"): BertConfi
       id2label[Number(k)] = v;
     }
   }
-  const label2id: Record<string, number> = {};
-  for (const [id, label] of Object.entries(id2label)) label2id[label] = Number(id);
+  // fromEntries defines own properties, so a label "__proto__" is a label, not a prototype.
+  const label2id: Record<string, number> = Object.fromEntries(Object.entries(id2label).map(([id, label]) => [label, Number(id)]));
 
   const problemType = r.problem_type ?? null;
   if (
@@ -166,22 +170,22 @@ export function parseBertConfig(raw: unknown, source = "config.json"): BertConfi
   return {
     model_type: modelType,
     architectures: archs as string[],
-    vocab_size: int(r, "vocab_size", 30522),
+    vocab_size: int(r, "vocab_size", 30522, source),
     hidden_size: hidden,
     num_hidden_layers: layers,
     num_attention_heads: heads,
-    intermediate_size: int(r, key("intermediate_size"), 3072),
+    intermediate_size: int(r, key("intermediate_size"), 3072, source, 1, 1 << 20),
     hidden_act: hiddenAct as HiddenAct,
-    max_position_embeddings: int(r, "max_position_embeddings", 512),
-    type_vocab_size: int(r, "type_vocab_size", 2),
+    max_position_embeddings: int(r, "max_position_embeddings", 512, source, 1, 1 << 20),
+    type_vocab_size: int(r, "type_vocab_size", 2, source, 1, 1 << 16),
     layer_norm_eps: eps,
-    pad_token_id: int(r, "pad_token_id", 0, 0),
+    pad_token_id: int(r, "pad_token_id", 0, source, 0),
     position_embedding_type: "absolute",
-    embedding_size: int(r, "embedding_size", hidden),
+    embedding_size: int(r, "embedding_size", hidden, source, 1, 1 << 16),
     num_hidden_groups: groups,
-    inner_group_num: int(r, "inner_group_num", 1),
+    inner_group_num: int(r, "inner_group_num", 1, source, 1, 1000),
     // modeling_mpnet.py relative_position_bucket halves it twice: fewer than 4 leaves no exact bucket.
-    relative_attention_num_buckets: int(r, "relative_attention_num_buckets", 32, 4),
+    relative_attention_num_buckets: int(r, "relative_attention_num_buckets", 32, source, 4, 1 << 12),
     sinusoidal_pos_embds: sinusoidal,
     id2label,
     label2id,

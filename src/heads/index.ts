@@ -11,6 +11,7 @@ import { BertForNextSentencePrediction } from "./next-sentence.js";
 import { BertForSequenceClassification } from "./sequence-classification.js";
 import { BertForTokenClassification } from "./token-classification.js";
 import { BertForQuestionAnswering } from "./question-answering.js";
+import { ownEntry } from "../io/model-files.js";
 
 export { BertForSequenceClassification, type ProblemType, type SequenceClassifierOutput } from "./sequence-classification.js";
 export { BertForNextSentencePrediction, type NextSentenceOutput, type NextSentenceResult } from "./next-sentence.js";

@@ -3,15 +3,42 @@
  * logits = decoder(LayerNorm(act(dense(h)))) + bias, the decoder tied to the word embeddings; the
  * other families name these tensors differently and may predict in embedding_size (MaskedLMSpec).
  * A row of logits is vocabulary-wide (30522 × hidden multiply-adds), so only the positions asked for
- * are computed — the [MASK] positions for fill-mask — unless every position is requested.
+ * are computed — the [MASK] positions for fill-mask — unless every position is requested. The
+ * decoder is prepared in vocabulary blocks, so callers that reduce the logits as they go (SPLADE)
+ * never hold more than ROW_BLOCK × VOCAB_BLOCK of them.
  */
-import type { Activation, LinearParams } from "../backend/backend.js";
+import type { Activation, LinearParams, WeightValues } from "../backend/backend.js";
 import type { LoadReport } from "../models/checkpoint.js";
 import { BertModel, type LoadOptions } from "../models/bert/model.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { ModelInput } from "../tokenizers/encoding.js";
 import { headLoadReport, readHeadTensors, rememberBaseReport, type TensorSpec } from "./head-loading.js";
 
+
+/** Rows and vocabulary ids per block of logits: 256 × 4096 floats = 4 MiB. */
+const ROW_BLOCK = 256;
+const VOCAB_BLOCK = 4096;
+
+/** One block of logits: rows [rowStart, rowStart + rows) × vocabulary ids [vocabStart, vocabStart + width). */
+export interface LogitBlock {
+  /** (rows, width) row-major. */
+  data: Float32Array;
+  rowStart: number;
+  rows: number;
+  vocabStart: number;
+  width: number;
+}
+
+/** The decoder (tied word embeddings + bias) as vocabulary slices, each its own prepared linear layer. */
+interface DecoderBlock {
+  vocabStart: number;
+  params: LinearParams;
+}
+
+function sliceRows(w: WeightValues, start: number, end: number, cols: number): WeightValues {
+  if (w instanceof Float32Array) return w.subarray(start * cols, end * cols);
+  return { format: w.format, bits: w.bits.subarray(start * cols, end * cols) };
+}
 
 export interface MaskedLMOptions {
   /**
@@ -34,7 +61,7 @@ export class BertForMaskedLM {
     private readonly transform: LinearParams,
     private readonly gamma: Float32Array,
     private readonly beta: Float32Array,
-    private readonly decoder: LinearParams,
+    private readonly decoder: readonly DecoderBlock[],
     private readonly tensorNames: readonly string[],
     private readonly activation: Activation,
   ) {}
@@ -68,12 +95,20 @@ export class BertForMaskedLM {
     if (bias) names.push(spec.bias);
     if (decoderBias) names.push(`${spec.decoder}.bias`);
     if (decoderWeight) names.push(`${spec.decoder}.weight`);
+    const weight = decoderWeight ?? model.embeddings.wordEmbeddingMatrix;
+    const outBias = bias ?? decoderBias ?? null;
+    const decoder: DecoderBlock[] = [];
+    for (let v = 0; v < vocab; v += VOCAB_BLOCK) {
+      const end = Math.min(v + VOCAB_BLOCK, vocab);
+      const params = model.backend.prepareLinear(sliceRows(weight, v, end, e), outBias?.subarray(v, end) ?? null, end - v, e);
+      decoder.push({ vocabStart: v, params });
+    }
     return new BertForMaskedLM(
       model,
       model.backend.prepareLinear(w.denseW, w.denseB, e, h),
       w.gamma,
       w.beta,
-      model.backend.prepareLinear(decoderWeight ?? model.embeddings.wordEmbeddingMatrix, bias ?? decoderBias ?? null, vocab, e),
+      decoder,
       [...new Set(names)],
       spec.activation === "hidden_act" ? model.config.hidden_act : spec.activation,
     );
@@ -133,11 +168,32 @@ export class BertForMaskedLM {
 
   /** (rows, hidden) final hidden states → (rows, vocab) logits. */
   private scoreRows(x: Float32Array, rows: number): Float32Array {
+    const vocab = this.vocabSize;
+    const logits = new Float32Array(rows * vocab);
+    this.forEachLogitBlock(x, rows, "none", (b) => {
+      for (let r = 0; r < b.rows; r++) logits.set(b.data.subarray(r * b.width, (r + 1) * b.width), (b.rowStart + r) * vocab + b.vocabStart);
+    });
+    return logits;
+  }
+
+  /**
+   * The logits of x (rows, hidden final hidden states), activation applied, handed to `visit` one
+   * block at a time (see LogitBlock); a block's data is reused for the next one.
+   */
+  forEachLogitBlock(x: Float32Array, rows: number, activation: Activation, visit: (block: LogitBlock) => void): void {
     const backend = this.model.backend;
-    const e = this.model.config.embedding_size;
-    const t = backend.linear(x, rows, this.transform, this.activation); // (rows, embedding_size)
-    const normed = backend.addLayerNorm(t, null, rows, e, this.gamma, this.beta, this.model.config.layer_norm_eps);
-    return backend.linear(normed, rows, this.decoder);
+    const { hidden_size: h, embedding_size: e } = this.model.config;
+    const scratch = new Float32Array(Math.min(rows, ROW_BLOCK) * VOCAB_BLOCK);
+    for (let r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
+      const n = Math.min(ROW_BLOCK, rows - r0);
+      const t = backend.linear(x.subarray(r0 * h, (r0 + n) * h), n, this.transform, this.activation); // (n, embedding_size)
+      const normed = backend.addLayerNorm(t, null, n, e, this.gamma, this.beta, this.model.config.layer_norm_eps);
+      for (const block of this.decoder) {
+        const width = block.params.outFeatures;
+        const data = backend.linear(normed, n, block.params, activation, scratch.subarray(0, n * width));
+        visit({ data, rowStart: r0, rows: n, vocabStart: block.vocabStart, width });
+      }
+    }
   }
 }
 

@@ -13,6 +13,7 @@ import type { SequenceClassifierSpec } from "../models/registry.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { ModelInput } from "../tokenizers/encoding.js";
 import { headLoadReport, readHeadTensors, requirePooler } from "./head-loading.js";
+import { ownEntry } from "../io/model-files.js";
 
 export type ProblemType = "single_label_classification" | "multi_label_classification" | "regression";
 

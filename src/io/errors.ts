@@ -4,7 +4,7 @@
  * a WeightFileError that names the file and, when known, the tensor.
  */
 import { constants as bufferConstants } from "node:buffer";
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
 
 export class WeightFileError extends Error {
@@ -22,6 +22,10 @@ export class WeightFileError extends Error {
   }
 }
 
+/** Non-blocking open, so a FIFO returns at once (and is then refused) instead of waiting for a writer. */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+const NOT_REGULAR = "is not a regular file (a FIFO, device or folder); expected a weight file";
+
 /** Largest single read; fh.read() takes at most 2 GiB - 1 per call. */
 const READ_CHUNK = 1 << 30;
 
@@ -37,13 +41,15 @@ export interface WeightFileHandle {
 export async function withWeightFile<T>(file: string, use: (handle: WeightFileHandle) => Promise<T>): Promise<T> {
   let fh;
   try {
-    fh = await open(file, "r");
+    fh = await open(file, OPEN_FLAGS);
   } catch (err) {
     throw new WeightFileError(file, `cannot open: ${(err as Error).message}`, { cause: err });
   }
   const opened = fh;
   try {
-    const { size } = await opened.stat();
+    const stats = await opened.stat();
+    if (!stats.isFile()) throw new WeightFileError(file, NOT_REGULAR);
+    const { size } = stats;
     const handle: WeightFileHandle = {
       file,
       size,
@@ -95,16 +101,22 @@ export class OpenWeightFile {
   static open(file: string): OpenWeightFile {
     let fd: number;
     try {
-      fd = openSync(file, "r");
+      fd = openSync(file, OPEN_FLAGS);
     } catch (err) {
       throw new WeightFileError(file, `cannot open: ${(err as Error).message}`, { cause: err });
     }
+    let stats;
     try {
-      return new OpenWeightFile(file, fd, fstatSync(fd).size);
+      stats = fstatSync(fd);
     } catch (err) {
       closeSync(fd);
       throw new WeightFileError(file, `cannot read: ${(err as Error).message}`, { cause: err });
     }
+    if (!stats.isFile()) {
+      closeSync(fd);
+      throw new WeightFileError(file, NOT_REGULAR);
+    }
+    return new OpenWeightFile(file, fd, stats.size);
   }
 
   /** Fills `target` with the bytes at [position, position + target.length). */

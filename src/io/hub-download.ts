@@ -13,7 +13,7 @@ import {
   TOKENIZER_FILES,
   isRecord,
   isSafeRelativePath,
-  moduleConfigsOf,
+  moduleFilesOf,
   pickWeights,
   shardsOfIndex,
 } from "./hub-files.js";
@@ -94,7 +94,7 @@ export async function downloadModel(t: DownloadTarget): Promise<{ dir: string; c
     }
   }
   if (has("modules.json")) {
-    for (const f of moduleConfigsOf(readJson("modules.json"))) if (has(f)) await fetchOne(f);
+    for (const f of moduleFilesOf(readJson("modules.json"), has)) if (has(f)) await fetchOne(f);
   }
   // As huggingface_hub does after a 404: later offline checks then know these are absent.
   for (const f of TOKENIZER_CORE_FILES) if (!has(f)) await markNoExist(t.repoDir, commit, f);

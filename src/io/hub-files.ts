@@ -56,14 +56,20 @@ export function shardsOfIndex(indexJson: unknown, indexName: string): string[] {
   return [...shards].sort();
 }
 
-/** `<path>/config.json` for each module folder named by sentence-transformers' modules.json. */
-export function moduleConfigsOf(modulesJson: unknown): string[] {
+/**
+ * For each module folder named by sentence-transformers' modules.json: `<path>/config.json`, and
+ * the folder's weights when it has some (a Dense layer's), safetensors preferred.
+ */
+export function moduleFilesOf(modulesJson: unknown, has: (file: string) => boolean): string[] {
   if (!Array.isArray(modulesJson)) throw new Error("modules.json is not a JSON array");
   const out: string[] = [];
   for (const m of modulesJson) {
     const path = isRecord(m) ? m.path : undefined;
     // The Transformer module has path "" (the repository root, whose config.json is the model's).
-    if (typeof path === "string" && path !== "" && isSafeRelativePath(path)) out.push(`${path}/config.json`);
+    if (typeof path !== "string" || path === "" || !isSafeRelativePath(path)) continue;
+    out.push(`${path}/config.json`);
+    const weights = WEIGHT_CHOICES.map((w) => `${path}/${w.single}`).find(has);
+    if (weights) out.push(weights);
   }
   return out;
 }

@@ -85,13 +85,45 @@ export function describe(v: PyValue): string {
   return v.constructor.name;
 }
 
-export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): PyValue {
+/**
+ * Bounds on what one pickle may build, so a hostile file (a long run of cheap opcodes, a flood of
+ * memo entries, deep MARK nesting) is refused in bounded memory instead of exhausting the heap.
+ * A real state dict is far inside them: BERT-base's data.pkl is ~30 KB, ~3,000 values, a stack
+ * of at most ~2,000 (SETITEMS batches of 1,000) and nesting depth ~4.
+ */
+export interface PickleLimits {
+  /** Size of the pickle itself. */
+  maxBytes: number;
+  /** Values pushed in total (each push may be a new object). */
+  maxValues: number;
+  /** Items on the stack, all MARK levels together. */
+  maxStack: number;
+  /** Nested MARKs. */
+  maxMarkDepth: number;
+  /** Memo entries. */
+  maxMemo: number;
+}
+
+export const DEFAULT_PICKLE_LIMITS: Readonly<PickleLimits> = {
+  maxBytes: 32 * 1024 * 1024,
+  maxValues: 2_000_000,
+  maxStack: 1_000_000,
+  maxMarkDepth: 1_000,
+  maxMemo: 1_000_000,
+};
+
+export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks, limits: Readonly<PickleLimits> = DEFAULT_PICKLE_LIMITS): PyValue {
+  if (bytes.length > limits.maxBytes) {
+    throw new PickleError(`pickle is ${bytes.length} bytes, more than the ${limits.maxBytes} a state dict needs (refused)`, 0);
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = 0;
   let opPos = 0;
   let stack: PyValue[] = [];
   const marks: PyValue[][] = [];
   const memo = new Map<number, PyValue>();
+  let values = 0;
+  let depth = 0; // items on all stack levels below the current one
 
   const fail = (detail: string): never => {
     throw new PickleError(detail, opPos);
@@ -125,6 +157,15 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): PyValue {
     pos = end + 1;
     return s;
   };
+  const push = (v: PyValue): void => {
+    if (++values > limits.maxValues) fail(`pickle builds more than ${limits.maxValues} values (refused)`);
+    if (stack.length + depth >= limits.maxStack) fail(`pickle stack grows past ${limits.maxStack} items (refused)`);
+    stack.push(v);
+  };
+  const remember = (i: number, v: PyValue): void => {
+    if (!memo.has(i) && memo.size >= limits.maxMemo) fail(`pickle stores more than ${limits.maxMemo} memo entries (refused)`);
+    memo.set(i, v);
+  };
   const pop = (): PyValue => (stack.length === 0 ? fail("stack underflow") : (stack.pop() as PyValue));
   const top = (): PyValue => (stack.length === 0 ? fail("stack underflow") : stack[stack.length - 1]);
   const popMark = (): PyValue[] => {
@@ -132,6 +173,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): PyValue {
     const previous = marks.pop();
     if (previous === undefined) fail("no MARK on the stack");
     stack = previous as PyValue[];
+    depth -= stack.length;
     return items;
   };
   const littleInt = (raw: Uint8Array): number | bigint => {
@@ -168,7 +210,9 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): PyValue {
       case 0x2e: // STOP
         return pop();
       case 0x28: // MARK
+        if (marks.length >= limits.maxMarkDepth) fail(`pickle nests more than ${limits.maxMarkDepth} MARKs (refused)`);
         marks.push(stack);
+        depth += stack.length;
         stack = [];
         break;
       case 0x30: // POP
@@ -178,31 +222,31 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): PyValue {
         popMark();
         break;
       case 0x32: // DUP
-        stack.push(top());
+        push(top());
         break;
       case 0x7d: // EMPTY_DICT
-        stack.push(new PyDict());
+        push(new PyDict());
         break;
       case 0x5d: // EMPTY_LIST
-        stack.push(new PyList([]));
+        push(new PyList([]));
         break;
       case 0x29: // EMPTY_TUPLE
-        stack.push(new PyTuple([]));
+        push(new PyTuple([]));
         break;
       case 0x74: {
         // TUPLE (popMark replaces `stack`, so take the items before touching it)
         const items = popMark();
-        stack.push(new PyTuple(items));
+        push(new PyTuple(items));
         break;
       }
       case 0x85: // TUPLE1
-        stack.push(new PyTuple([pop()]));
+        push(new PyTuple([pop()]));
         break;
       case 0x86: {
         // TUPLE2
         const b = pop();
         const a = pop();
-        stack.push(new PyTuple([a, b]));
+        push(new PyTuple([a, b]));
         break;
       }
       case 0x87: {
@@ -210,13 +254,13 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): PyValue {
         const c = pop();
         const b = pop();
         const a = pop();
-        stack.push(new PyTuple([a, b, c]));
+        push(new PyTuple([a, b, c]));
         break;
       }
       case 0x6c: {
         // LIST
         const items = popMark();
-        stack.push(new PyList(items));
+        push(new PyList(items));
         break;
       }
       case 0x64: {
@@ -225,7 +269,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): PyValue {
         if (items.length % 2) fail("DICT with an odd number of items");
         const d = new PyDict();
         for (let i = 0; i < items.length; i += 2) d.map.set(key(items[i]), items[i + 1]);
-        stack.push(d);
+        push(d);
         break;
       }
       case 0x61: {
@@ -257,80 +301,80 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): PyValue {
         break;
       }
       case 0x4e: // NONE
-        stack.push(null);
+        push(null);
         break;
       case 0x88: // NEWTRUE
-        stack.push(true);
+        push(true);
         break;
       case 0x89: // NEWFALSE
-        stack.push(false);
+        push(false);
         break;
       case 0x4a: // BININT
-        stack.push(view.getInt32(need(4), true));
+        push(view.getInt32(need(4), true));
         break;
       case 0x4b: // BININT1
-        stack.push(u8());
+        push(u8());
         break;
       case 0x4d: // BININT2
-        stack.push(u16());
+        push(u16());
         break;
       case 0x8a: // LONG1
-        stack.push(littleInt(take(u8())));
+        push(littleInt(take(u8())));
         break;
       case 0x8b: {
         // LONG4: no sane checkpoint needs a huge integer
         const n = u32();
         if (n > 64) fail(`LONG4 of ${n} bytes`);
-        stack.push(littleInt(take(n)));
+        push(littleInt(take(n)));
         break;
       }
       case 0x47: // BINFLOAT (big-endian)
-        stack.push(view.getFloat64(need(8), false));
+        push(view.getFloat64(need(8), false));
         break;
       case 0x58: // BINUNICODE
-        stack.push(text(u32()));
+        push(text(u32()));
         break;
       case 0x8c: // SHORT_BINUNICODE
-        stack.push(text(u8()));
+        push(text(u8()));
         break;
       case 0x8d: // BINUNICODE8
-        stack.push(text(u64()));
+        push(text(u64()));
         break;
       case 0x54: // BINSTRING (Python 2 str)
-        stack.push(latin1.decode(take(u32())));
+        push(latin1.decode(take(u32())));
         break;
       case 0x55: // SHORT_BINSTRING
-        stack.push(latin1.decode(take(u8())));
+        push(latin1.decode(take(u8())));
         break;
       case 0x42: // BINBYTES
-        stack.push(take(u32()));
+        push(take(u32()));
         break;
       case 0x43: // SHORT_BINBYTES
-        stack.push(take(u8()));
+        push(take(u8()));
         break;
       case 0x8e: // BINBYTES8
-        stack.push(take(u64()));
+        push(take(u64()));
         break;
       case 0x71: // BINPUT
-        memo.set(u8(), top());
+        remember(u8(), top());
         break;
       case 0x72: // LONG_BINPUT
-        memo.set(u32(), top());
+        remember(u32(), top());
         break;
       case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
+        remember(memo.size, top());
         break;
       case 0x68: // BINGET
-        stack.push(memoGet(u8()));
+        push(memoGet(u8()));
         break;
       case 0x6a: // LONG_BINGET
-        stack.push(memoGet(u32()));
+        push(memoGet(u32()));
         break;
       case 0x63: {
         // GLOBAL "module\nname\n"
         const module = line();
         const name = line();
-        stack.push(hooks.findClass(module, name));
+        push(hooks.findClass(module, name));
         break;
       }
       case 0x93: {
@@ -338,7 +382,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): PyValue {
         const name = pop();
         const module = pop();
         if (typeof module !== "string" || typeof name !== "string") fail("STACK_GLOBAL needs two strings");
-        stack.push(hooks.findClass(module as string, name as string));
+        push(hooks.findClass(module as string, name as string));
         break;
       }
       case 0x52: {
@@ -346,7 +390,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): PyValue {
         const args = pop();
         const callable = pop();
         if (!(args instanceof PyTuple)) fail(`REDUCE arguments are ${describe(args)}, not a tuple`);
-        stack.push(hooks.reduce(callable, (args as PyTuple).items));
+        push(hooks.reduce(callable, (args as PyTuple).items));
         break;
       }
       case 0x62: {
@@ -358,7 +402,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): PyValue {
         break;
       }
       case 0x51: // BINPERSID
-        stack.push(hooks.persistentLoad(pop()));
+        push(hooks.persistentLoad(pop()));
         break;
       default: {
         const refused = REFUSED[op];

@@ -8,10 +8,11 @@
 import { assertLittleEndianHost, DTYPE_BYTES, toFloat32 } from "./dtype.js";
 import type { WeightDType, WeightTensor } from "./dtype.js";
 import { readWholeFile, WeightFileError } from "./errors.js";
-import { describe, HostObject, PickleError, PyDict, PyGlobal, PyTuple, unpickle } from "./pickle.js";
+import { DEFAULT_PICKLE_LIMITS, describe, HostObject, PickleError, PyDict, PyGlobal, PyTuple, unpickle } from "./pickle.js";
 import type { PyValue, UnpickleHooks } from "./pickle.js";
 import { crc32, ZipArchive } from "./zip.js";
 import type { ZipEntry } from "./zip.js";
+import { ownEntry } from "./model-files.js";
 
 /** torch storage classes → the element type their bytes hold. */
 const STORAGE_TYPES: Readonly<Record<string, WeightDType>> = {
@@ -105,7 +106,7 @@ function makeHooks(file: string): UnpickleHooks {
         return fail(`unsupported persistent id ${describe(pid)}; expected ('storage', type, key, location, numel)`);
       }
       const [, type, key, , numel] = pid.items;
-      const dtype = type instanceof PyGlobal && type.module === "torch" ? STORAGE_TYPES[type.name] : undefined;
+      const dtype = type instanceof PyGlobal && type.module === "torch" ? ownEntry(STORAGE_TYPES, type.name) : undefined;
       if (dtype === undefined) return fail(`unsupported storage type ${describe(type)}`);
       if (typeof key !== "string") return fail(`storage key is ${describe(key)}, not a string`);
       if (!isCount(numel)) return fail(`storage "${key}" has element count ${describe(numel)}`);
@@ -179,6 +180,9 @@ export function parseTorchCheckpoint(buf: Uint8Array, file: string): WeightTenso
   }
 
   const pklEntry = zip.entry(`${prefix}data.pkl`) as ZipEntry;
+  if (pklEntry.size > DEFAULT_PICKLE_LIMITS.maxBytes) {
+    throw new WeightFileError(file, `${pklEntry.name} is ${pklEntry.size} bytes, more than the ${DEFAULT_PICKLE_LIMITS.maxBytes} a state dict needs (refused)`);
+  }
   const pkl = zip.read(pklEntry);
   if (crc32(pkl) !== pklEntry.crc32) throw new WeightFileError(file, `${pklEntry.name} fails its CRC-32 check (corrupted)`);
   let root: PyValue;

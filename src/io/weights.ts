@@ -4,8 +4,9 @@
  * model.safetensors.index.json, then pytorch_model.bin, then pytorch_model.bin.index.json.
  */
 import { stat } from "node:fs/promises";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { readWholeFile, WeightFileError } from "./errors.js";
+import { pathInsideFolder } from "./model-files.js";
 import { openSafetensorsFile } from "./safetensors.js";
 import { inMemoryTensor, type StoredTensor } from "./stored-tensor.js";
 import { readTorchCheckpointFile } from "./torch-checkpoint.js";
@@ -107,6 +108,18 @@ export async function loadWeights(dir: string): Promise<WeightStore> {
   throw new WeightFileError(folder, `no weight file found; looked for ${FORMATS.map((f) => f.file).join(", ")}`);
 }
 
+/** The weight files loadWeights would read for a folder (the shards of an index), absolute paths. */
+export async function findWeightFiles(dir: string): Promise<{ files: string[]; sharded: boolean }> {
+  const folder = resolve(dir);
+  for (const format of FORMATS) {
+    const path = join(folder, format.file);
+    if (!(await isFile(path))) continue;
+    if (!format.sharded) return { files: [path], sharded: false };
+    return { files: [...new Set((await readIndex(folder, path)).values())].map((shard) => join(folder, shard)), sharded: true };
+  }
+  throw new WeightFileError(folder, `no weight file found; looked for ${FORMATS.map((f) => f.file).join(", ")}`);
+}
+
 async function loadSingle(file: string, read: Reader): Promise<WeightStore> {
   const { tensors: list, bytes, close } = await read(file);
   const tensors = new Map<string, StoredTensor>();
@@ -143,8 +156,9 @@ async function readIndex(folder: string, indexFile: string): Promise<Map<string,
       throw new WeightFileError(indexFile, "weight_map value is not a file name", { tensor });
     }
     // Shards must sit inside the model folder: an index must not point us at arbitrary files.
-    const rel = relative(folder, resolve(folder, shard));
-    if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
+    try {
+      if (pathInsideFolder(folder, shard, indexFile, "weight_map") === resolve(folder)) throw new Error("the folder itself");
+    } catch {
       throw new WeightFileError(indexFile, `weight_map names shard "${shard}", which is outside the model folder`, { tensor });
     }
     map.set(tensor, shard);

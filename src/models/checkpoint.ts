@@ -70,7 +70,16 @@ export class Checkpoint {
 
   /** Like require(), but absence is recorded as missing instead of thrown (the caller degrades). */
   optional(name: string, shape: readonly number[]): Float32Array | undefined {
-    return this.tensor(name, shape)?.float32();
+    const values = this.tensor(name, shape)?.float32();
+    // A NaN/Inf LayerNorm parameter makes every output NaN: refused at load, naming the tensor. (Large
+    // matrices are not scanned here; the pipelines check each output vector instead.)
+    if (values && /LayerNorm\.(weight|bias)$/.test(name)) {
+      const bad = values.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) {
+        throw new CheckpointError(`${this.label}: weight "${this.byName.get(name)}" holds ${values[bad]} at index ${bad}; expected finite LayerNorm parameters (every output would be NaN)`);
+      }
+    }
+    return values;
   }
 
   /**
@@ -150,7 +159,7 @@ export class Checkpoint {
     const sameShape = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
     if (!sameShape || t.numel !== expected) {
       throw new CheckpointError(
-        `${this.label}: weight "${fileName}" has shape [${t.shape.join(", ")}] but the config implies [${shape.join(", ")}]`,
+        `${this.label}: weight "${fileName}" has shape [${t.shape.join(", ")}] but config.json implies [${shape.join(", ")}]`,
       );
     }
     this.used.add(fileName);

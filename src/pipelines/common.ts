@@ -3,12 +3,14 @@
  * tokenizer and task head, and encoding texts the way the model can take them.
  */
 import type { Backend, Dtype } from "../backend/backend.js";
+import type { BertConfig } from "../config/bert-config.js";
 import { headForModel, type HeadTask, type HeadsByTask } from "../heads/index.js";
 import { resolveModel, type ResolveOptions } from "../io/hub.js";
 import { BertModel } from "../models/bert/model.js";
 import type { Encoding } from "../tokenizers/encoding.js";
 import { loadTokenizer } from "../tokenizers/index.js";
 import type { EncodeOptions, TextInput, Tokenizer } from "../tokenizers/tokenizer.js";
+import { checkEncoding, checkTokenizerFitsModel } from "./input-check.js";
 import type { AggregationStrategy } from "./token-classification.js";
 
 export interface PipelineOptions {
@@ -33,6 +35,8 @@ export interface PipelineParts<T extends HeadTask> {
   head: HeadsByTask[T];
   /** Longest input the model takes, in tokens (longer inputs are truncated). */
   maxLength: number;
+  /** The model's config: each encoding's ids are checked against its tables before batching. */
+  config: BertConfig;
   batchSize: number;
 }
 
@@ -44,9 +48,11 @@ export async function loadPipelineParts<T extends HeadTask>(task: T, modelNameOr
   ]);
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError(`Expected a positive integer for batchSize but received ${batchSize}`);
+  checkTokenizerFitsModel(tokenizer, model.config, dir);
   return {
     dir,
     tokenizer,
+    config: model.config,
     head: headForModel(task, model),
     maxLength: Math.min(tokenizer.modelMaxLength, model.config.max_position_embeddings),
     batchSize,
@@ -54,8 +60,14 @@ export async function loadPipelineParts<T extends HeadTask>(task: T, modelNameOr
 }
 
 /** Encodes texts (or pairs) for the model: special tokens, truncation to the model's length, no padding (packed). */
-export function encodeForModel(parts: Pick<PipelineParts<HeadTask>, "tokenizer" | "maxLength">, inputs: readonly TextInput[], options: EncodeOptions = {}): Encoding[] {
-  return parts.tokenizer.encodeBatch(inputs, { truncation: "longest_first", maxLength: parts.maxLength, ...options });
+export function encodeForModel(
+  parts: Pick<PipelineParts<HeadTask>, "tokenizer" | "maxLength"> & { config?: BertConfig },
+  inputs: readonly TextInput[],
+  options: EncodeOptions = {},
+): Encoding[] {
+  const encodings = parts.tokenizer.encodeBatch(inputs, { truncation: "longest_first", maxLength: parts.maxLength, ...options });
+  if (parts.config) encodings.forEach((e, i) => checkEncoding(e, i, parts.config as BertConfig));
+  return encodings;
 }
 
 /** Runs `f` over consecutive slices of at most `size` items and concatenates the results. */

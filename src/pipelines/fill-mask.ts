@@ -10,8 +10,16 @@ import type { Tokenizer } from "../tokenizers/tokenizer.js";
 import { checkTopK, encodeForModel, inBatches, loadPipelineParts, type PipelineOptions, type PipelineParts } from "./common.js";
 
 export interface FillMaskOptions {
-  /** Predictions per [MASK]. Default 5, as Hugging Face's pipeline. */
+  /** Predictions per [MASK]. Default 5, as Hugging Face's pipeline (at most the number of targets). */
   topK?: number;
+  /**
+   * Score only these tokens (Hugging Face's `targets`): each is looked up in the vocabulary, else
+   * tokenised and replaced by its first piece (said through onWarning); scores stay the softmax
+   * over the whole vocabulary.
+   */
+  targets?: string | readonly string[];
+  /** Where notes about replaced or ignored targets go (Hugging Face logs them as warnings). */
+  onWarning?: (message: string) => void;
 }
 
 export interface FillMaskPrediction {
@@ -61,12 +69,13 @@ export async function fillMaskPipeline(modelNameOrPath: string, options: Pipelin
   const maskToken = parts.tokenizer.specialTokens.mask;
   if (maskId === undefined || maskToken === undefined) throw new Error(`${parts.dir}: the tokenizer has no mask token; fill-mask needs one`);
   const run = async (texts: readonly string[], opts: FillMaskOptions = {}): Promise<FillMaskResult[]> => {
-    const k = opts.topK ?? 5;
-    checkTopK(k);
+    checkTopK(opts.topK ?? 5);
+    const targets = opts.targets === undefined ? undefined : targetIds(parts.tokenizer, opts.targets, opts.onWarning);
+    const k = Math.min(opts.topK ?? 5, targets?.length ?? Infinity);
     texts.forEach((t, i) => {
       if (typeof t !== "string") throw new TypeError(`Expected a string for text ${i} but received ${JSON.stringify(t)}`);
     });
-    return inBatches(texts, parts.batchSize, (batch) => fill(parts, batch, maskId, maskToken, k));
+    return inBatches(texts, parts.batchSize, (batch) => fill(parts, batch, maskId, maskToken, k, targets));
   };
   async function call(input: string | readonly string[], opts?: FillMaskOptions) {
     const flat = (r: FillMaskResult) => r.masks.flatMap((m) => m.predictions);
@@ -76,7 +85,30 @@ export async function fillMaskPipeline(modelNameOrPath: string, options: Pipelin
   return Object.assign(call, { task: "fill-mask" as const, model: parts.head, tokenizer: parts.tokenizer, maskToken, run }) as FillMaskPipeline;
 }
 
-function fill(parts: PipelineParts<"fill-mask">, texts: readonly string[], maskId: number, maskToken: string, k: number): FillMaskResult[] {
+/** FillMaskPipeline.get_target_ids: vocabulary ids of the targets, without repeats. */
+function targetIds(tokenizer: Tokenizer, targets: string | readonly string[], onWarning: (message: string) => void = () => {}): number[] {
+  const list = typeof targets === "string" ? [targets] : targets;
+  const ids = new Set<number>();
+  list.forEach((target, i) => {
+    if (typeof target !== "string") throw new TypeError(`Expected a string for targets[${i}] but received ${JSON.stringify(target)}`);
+    const id = tokenizer.convertTokensToIds(target);
+    if (id !== tokenizer.unkTokenId || target === tokenizer.specialTokens.unk) {
+      ids.add(id);
+      return;
+    }
+    const first = tokenizer.encode(target, null, { addSpecialTokens: false }).inputIds[0];
+    if (first === undefined) {
+      onWarning(`The target ${JSON.stringify(target)} is not in the vocabulary and tokenises to nothing: ignored`);
+      return;
+    }
+    onWarning(`The target ${JSON.stringify(target)} is not in the vocabulary: replaced by ${JSON.stringify(tokenizer.convertIdsToTokens([first])[0])}`);
+    ids.add(first);
+  });
+  if (ids.size === 0) throw new Error("At least one target must be in the vocabulary (or tokenise to something) when targets are given");
+  return [...ids];
+}
+
+function fill(parts: PipelineParts<"fill-mask">, texts: readonly string[], maskId: number, maskToken: string, k: number, targets?: readonly number[]): FillMaskResult[] {
   const encodings = encodeForModel(parts, texts);
   const positions = encodings.map((e, i) => {
     const p = BertForMaskedLM.positionsOf(e, maskId);
@@ -88,7 +120,10 @@ function fill(parts: PipelineParts<"fill-mask">, texts: readonly string[], maskI
     masks: positions[i].map((position, m) => {
       const logits = out.logits[i].row(m);
       const probs = softmax(logits);
-      const predictions = topIndices(probs, k).map((token) => ({
+      // With targets, the top k among them (by the same full-vocabulary probabilities).
+      const candidates = targets ? targets.map((t) => probs[t]) : probs;
+      const best = topIndices(candidates, k).map((j) => (targets ? targets[j] : j));
+      const predictions = best.map((token) => ({
         score: probs[token],
         token,
         token_str: parts.tokenizer.decode([token]),

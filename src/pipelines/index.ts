@@ -9,6 +9,7 @@ import { nextSentencePipeline, type NextSentencePipeline } from "./next-sentence
 import { textClassificationPipeline, type TextClassificationPipeline } from "./text-classification.js";
 import { tokenClassificationPipeline, type TokenClassificationPipeline } from "./token-classification.js";
 import { questionAnsweringPipeline, type QuestionAnsweringPipeline } from "./question-answering.js";
+import { textRankingPipeline, type TextRankingPipeline } from "./text-ranking.js";
 
 export type { PipelineOptions } from "./common.js";
 export type {
@@ -22,6 +23,7 @@ export type {
 export type { NextSentencePipeline, SentencePair } from "./next-sentence.js";
 export type { TokenClassificationPipeline, TokenClassificationOptions, TokenClassificationResult, TokenClassificationEntity, TokenEntity, EntityGroup, AggregationStrategy } from "./token-classification.js";
 export type { QuestionAnsweringPipeline, QuestionAnsweringInput, QuestionAnsweringOptions, QuestionAnsweringAnswer, QuestionAnsweringResult, QuestionAnsweringSpan } from "./question-answering.js";
+export type { TextRankingPipeline, TextRankingOptions, PairScore, RankedPassage, RerankActivation } from "./text-ranking.js";
 export type { FillMaskPipeline, FillMaskOptions, FillMaskPrediction, FillMaskResult, MaskPredictions } from "./fill-mask.js";
 
 /** The pipeline type each task id gives. */
@@ -33,6 +35,7 @@ export interface PipelinesByTask {
   "token-classification": TokenClassificationPipeline;
   ner: TokenClassificationPipeline;
   "question-answering": QuestionAnsweringPipeline;
+  "text-ranking": TextRankingPipeline;
 }
 
 export type PipelineTask = keyof PipelinesByTask;
@@ -45,6 +48,7 @@ const PIPELINES: { [T in PipelineTask]: (model: string, options: PipelineOptions
   "token-classification": tokenClassificationPipeline,
   ner: tokenClassificationPipeline,
   "question-answering": questionAnsweringPipeline,
+  "text-ranking": textRankingPipeline,
 };
 
 export const PIPELINE_TASKS = Object.keys(PIPELINES) as PipelineTask[];

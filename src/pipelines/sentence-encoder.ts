@@ -11,23 +11,31 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Backend, Dtype } from "../backend/backend.js";
-import { resolveModel, type ResolveOptions } from "../io/hub.js";
+import { resolveModel, type ResolvedModel, type ResolveOptions } from "../io/hub.js";
 import { BertModel } from "../models/bert/model.js";
 import { readDefaultPooling, type DefaultPooling } from "../pooling/defaults.js";
 import { LAST_LAYER, type LayerSelection } from "../pooling/layers.js";
 import { explainPooling, type PoolingExplanation } from "../pooling/explain.js";
-import { forwardOptionsFor, pool } from "../pooling/pool.js";
+import { forwardOptionsFor, pool, selectTokenVectors } from "../pooling/pool.js";
 import { combineParts, splitSentences, type PartPooling } from "../pooling/parts.js";
-import { cosineSimilarity, l2NormalizeInPlace, similarity, type SimilarityFunction } from "../pooling/similarity.js";
-import type { PoolingStrategy } from "../pooling/strategies.js";
+import { checkDimensions, truncateAndNormalize } from "../pooling/dimensions.js";
+import { cosineSimilarity, similarity, type SimilarityFunction } from "../pooling/similarity.js";
+import { applyDense, modulesDimension, poolModes, readPrompts, resolvePrompt, type PromptOptions, type Prompts, type SentenceTransformersModules } from "../pooling/st-modules.js";
+import type { EncoderOutput } from "../models/output.js";
+import { pooledWidth, type PoolingStrategy } from "../pooling/strategies.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { Encoding } from "../tokenizers/encoding.js";
+import { checkEncoding, checkFinite, checkTokenizerFitsModel, type NonFiniteMode } from "./input-check.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/index.js";
+import { describeLayers, modelProvenance, type ModelProvenance, type Provenance } from "./provenance.js";
 
 export interface SentenceEncoderOptions {
   /** Default: the model's own (sentence-transformers config, else pooler / cls). */
   pooling?: PoolingStrategy;
-  /** Default: true when the model's sentence-transformers config has a Normalize module. */
+  /**
+   * Default: the model's own setting (true when its sentence-transformers config has a Normalize
+   * module), whatever the pooling (but "none": token vectors are not normalised by default).
+   */
   normalize?: boolean;
   /** Token limit per text (special tokens included). Default: sentence-transformers max_seq_length, else the tokenizer's. */
   maxLength?: number;
@@ -37,11 +45,16 @@ export interface SentenceEncoderOptions {
   dtype?: Dtype;
   /** How a model id is found or downloaded. */
   resolve?: ResolveOptions;
+  /** The model as a caller already resolved it (its id and commit then appear in provenance). */
+  resolved?: ResolvedModel;
 }
 
 export type LongInputMode = "truncate" | "chunk" | "error";
 
-export interface EmbedOptions {
+/** A text, or a sentence pair [a, b] encoded as BertModel(**tokenizer(a, b)) reads it ([CLS] a [SEP] b [SEP]). */
+export type EmbedInput = string | readonly [string, string];
+
+export interface EmbedOptions extends PromptOptions {
   /** Most texts per forward pass (default 32). */
   batchSize?: number;
   /** Most real tokens per forward pass (default 16384): keeps memory flat for long texts. */
@@ -55,6 +68,25 @@ export interface EmbedOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called for each text that was truncated, with its full token count. */
   onTruncate?: (index: number, numTokens: number, maxLength: number) => void;
+  /** A vector with NaN/Inf (weights holding them, overflow): "error" (default, NonFiniteOutputError) or "warn". */
+  nonFinite?: NonFiniteMode;
+  /** This call's pooling (default: the encoder's; a different one bypasses the model's sentence-transformers modules). */
+  pooling?: PoolingStrategy;
+  /** This call's L2 normalisation (default: the encoder's, whatever the pooling). */
+  normalize?: boolean;
+  /** Matryoshka: keep the first n components (after Dense), then normalise (when normalising). Default: all. */
+  dimensions?: number;
+}
+
+/** One input's vector and how it was made. */
+export interface EmbeddedText {
+  embedding: Float32Array;
+  /** Tokens of the whole input, special tokens included, before any truncation. */
+  numTokens: number;
+  /** True when truncation cut the input (longInputs "truncate"). */
+  truncated: boolean;
+  /** Windows combined into the vector (more than 1 only in chunk mode). */
+  windows: number;
 }
 
 /** A part of a document (a token window or a sentence) and its vector. */
@@ -93,11 +125,17 @@ export interface EmbeddingInfo {
   strategy: PoolingStrategy;
   normalize: boolean;
   source: string;
+  /** The model's own pooling (what it uses when none is chosen). */
+  modelDefault: DefaultPooling;
   maxLength: number;
   dimension: number;
+  /** The model's sentence-transformers modules after the encoder, when they are used. */
+  modules?: string;
 }
 
 export class SentenceEncoder {
+  private modelProvenance: Promise<ModelProvenance> | undefined;
+
   private constructor(
     readonly model: BertModel,
     readonly tokenizer: Tokenizer,
@@ -108,23 +146,39 @@ export class SentenceEncoder {
     readonly layers: LayerSelection,
     /** Where the default pooling came from. */
     readonly poolingSource: string,
+    /** The model's own pooling and normalisation, whatever was chosen. */
+    readonly modelDefault: DefaultPooling,
     /** True for checkpoints with seeded random weights (test models): their vectors mean nothing. */
     readonly randomWeights: boolean,
+    /**
+     * The folder's sentence-transformers Pooling/Dense modules, used unless the caller chose a
+     * pooling (with several pooling modes, `pooling` names the first).
+     */
+    readonly modules: SentenceTransformersModules | undefined,
+    /** config_sentence_transformers.json's prompts. */
+    readonly prompts: Prompts,
+    /** Where the model was found (folder, or hub id + revision + commit). */
+    readonly resolved: ResolvedModel,
   ) {}
 
   static async load(nameOrPath: string, options: SentenceEncoderOptions = {}): Promise<SentenceEncoder> {
-    const { dir } = await resolveModel(nameOrPath, options.resolve);
+    const resolved = options.resolved ?? (await resolveModel(nameOrPath, options.resolve));
+    const dir = resolved.dir;
     const [model, tokenizer] = await Promise.all([BertModel.fromPretrained(dir, { backend: options.backend, dtype: options.dtype }), loadTokenizer(dir)]);
-    const defaults: DefaultPooling = await readDefaultPooling(dir, model.hasPooler, model.family.defaultPooling);
+    const [defaults, prompts]: [DefaultPooling, Prompts] = await Promise.all([
+      readDefaultPooling(dir, model.hasPooler, model.family.defaultPooling),
+      readPrompts(dir),
+    ]);
     const pooling = options.pooling ?? defaults.strategy;
-    if (pooling === "pooler" && !model.hasPooler) {
-      const why = model.family.pooler === undefined ? `no pooler (${model.family.className}Model has none)` : "no pooler weights";
-      throw new Error(`${dir} has ${why}, so pooling "pooler" is unavailable; use "cls" for the raw ${model.family.firstTokenName} vector`);
+    checkPoolingAvailable(pooling, model, dir, options.layers ?? LAST_LAYER);
+    checkTokenizerFitsModel(tokenizer, model.config, dir);
+    const positions = model.config.max_position_embeddings - (model.family.positionRule === "roberta" ? model.config.pad_token_id + 1 : 0);
+    if (positions < 2) {
+      throw new Error(
+        `${join(dir, "config.json")}: "max_position_embeddings" ${model.config.max_position_embeddings} leaves ${positions} positions after RoBERTa's offset ("pad_token_id" ${model.config.pad_token_id} + 1); expected at least 2`,
+      );
     }
-    if (pooling === "cls_attention" && options.layers !== undefined && options.layers.kind !== "last") {
-      throw new Error('Pooling "cls_attention" reads the last layer only (its weights are that layer\'s attention); leave out the layer selection');
-    }
-    const limit = Math.min(model.config.max_position_embeddings - (model.family.positionRule === "roberta" ? model.config.pad_token_id + 1 : 0), tokenizer.modelMaxLength);
+    const limit = Math.min(positions, tokenizer.modelMaxLength);
     const maxLength = options.maxLength ?? Math.min(defaults.maxSeqLength ?? limit, limit);
     if (!Number.isInteger(maxLength) || maxLength < 2 || maxLength > limit) {
       throw new Error(`Expected maxLength between 2 and ${limit} for ${dir} but received ${options.maxLength}`);
@@ -134,59 +188,108 @@ export class SentenceEncoder {
       tokenizer,
       dir,
       pooling,
-      options.normalize ?? (options.pooling === undefined ? defaults.normalize : false),
+      // The model's Normalize acts on sentence vectors; token vectors ("none") come out as the encoder gives them.
+      options.normalize ?? (pooling === "none" ? false : defaults.normalize),
       maxLength,
       options.layers ?? LAST_LAYER,
-      options.pooling === undefined ? defaults.source : "chosen by the caller",
+      options.pooling === undefined ? defaults.source : `chosen by the caller; the model's own is ${defaults.strategy}`,
+      defaults,
       existsSync(join(dir, "GENERATED.json")),
+      options.pooling === undefined ? defaults.modules : undefined,
+      prompts,
+      resolved,
     );
   }
 
-  get dimension(): number {
+  /** Vector length for a pooling (default: the encoder's), before any `dimensions` truncation. */
+  dimensionFor(pooling: PoolingStrategy = this.pooling): number {
     const h = this.model.config.hidden_size;
-    return this.pooling === "cls_mean" ? 2 * h : h;
+    if (this.modules && pooling === this.pooling) return modulesDimension(this.modules, h);
+    return pooledWidth(pooling, h);
+  }
+
+  get dimension(): number {
+    return this.dimensionFor();
   }
 
   get info(): EmbeddingInfo {
-    return { strategy: this.pooling, normalize: this.normalize, source: this.poolingSource, maxLength: this.maxLength, dimension: this.dimension };
+    const info: EmbeddingInfo = {
+      strategy: this.pooling,
+      normalize: this.normalize,
+      source: this.poolingSource,
+      modelDefault: this.modelDefault,
+      maxLength: this.maxLength,
+      dimension: this.dimension,
+    };
+    if (this.modules) info.modules = this.modules.description;
+    return info;
   }
 
-  /** One vector per text, in input order. */
+  /**
+   * Where embed(texts, options)'s vectors come from: the model (weights sha256 computed once) and
+   * the pooling, normalisation and dimensions in effect. embedDetailed() gives the per-input part.
+   */
+  async provenance(options: Pick<EmbedOptions, "pooling" | "normalize" | "dimensions"> = {}): Promise<Provenance> {
+    this.modelProvenance ??= modelProvenance(this.resolved, this.model);
+    return {
+      ...(await this.modelProvenance),
+      pooling: options.pooling ?? this.pooling,
+      layers: describeLayers(this.layers),
+      normalize: options.normalize ?? this.normalize,
+      ...(options.dimensions !== undefined ? { dimensions: options.dimensions } : {}),
+    };
+  }
+
+  /**
+   * One vector per text, in input order. A list item may be a pair [a, b]: embed([["q", "p"]]).
+   * (A bare ["a", "b"] is two texts, not a pair.)
+   */
   async embed(texts: string, options?: EmbedOptions): Promise<Float32Array>;
-  async embed(texts: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
-  async embed(texts: string | readonly string[], options: EmbedOptions = {}): Promise<Float32Array | Float32Array[]> {
-    if (typeof texts === "string") return (await this.embed([texts], options))[0];
-    const windows = await this.embedWindows(texts, options);
-    return windows.map((w) => this.finish(combineParts(w.map((x) => x.vector), w.map((x) => x.numTokens), options.windowPooling ?? "mean")));
+  async embed(texts: readonly EmbedInput[], options?: EmbedOptions): Promise<Float32Array[]>;
+  async embed(texts: string | readonly EmbedInput[], options: EmbedOptions = {}): Promise<Float32Array | Float32Array[]> {
+    if (typeof texts === "string") return (await this.embedDetailed([texts], options))[0].embedding;
+    return (await this.embedDetailed(texts, options)).map((r) => r.embedding);
+  }
+
+  /** embed() with, per input, its token count, whether it was truncated and how many windows it took. */
+  async embedDetailed(texts: readonly EmbedInput[], options: EmbedOptions = {}): Promise<EmbeddedText[]> {
+    const { windows, details } = await this.embedWindows(texts, options);
+    return windows.map((w, i) => ({
+      embedding: this.finish(combineParts(w.map((x) => x.vector), w.map((x) => x.numTokens), options.windowPooling ?? "mean"), options),
+      ...details[i],
+    }));
   }
 
   /**
    * Each text's vector (its windows combined by options.windowPooling) with every window's vector
    * and character span: where in a long document a match is. One window when the text fits.
+   * Sentence pairs are refused (a window's span would not say which text it covers).
    */
   async embedWithWindows(texts: readonly string[], options: EmbedOptions = {}): Promise<DocumentEmbedding[]> {
-    const windows = await this.embedWindows(texts, options);
+    texts.forEach((t, i) => refusePair(t, i, "embedWithWindows()"));
+    const { windows } = await this.embedWindows(texts, options);
     return windows.map((w) => ({
-      embedding: this.finish(combineParts(w.map((x) => x.vector), w.map((x) => x.numTokens), options.windowPooling ?? "mean")),
-      parts: w.map((x) => ({ span: x.span, numTokens: x.numTokens, embedding: this.finish(x.vector.slice()) })),
+      embedding: this.finish(combineParts(w.map((x) => x.vector), w.map((x) => x.numTokens), options.windowPooling ?? "mean"), options),
+      parts: w.map((x) => ({ span: x.span, numTokens: x.numTokens, embedding: this.finish(x.vector, options) })),
     }));
   }
 
   /**
    * Each text cut into sentences (Intl.Segmenter), every sentence embedded alone (as embed() would
    * embed it), and the sentence vectors combined into the document vector. onProgress counts
-   * sentences; onTruncate names the text a truncated sentence belongs to.
+   * sentences; onTruncate names the text a truncated sentence belongs to. Sentence pairs are refused.
    */
   async embedSentences(texts: readonly string[], options: SentenceEmbedOptions = {}): Promise<(DocumentEmbedding & { sentences: string[] })[]> {
     const { locale, sentencePooling = "mean", ...rest } = options;
     const split = texts.map((text, i) => {
+      refusePair(text, i, "embedSentences()");
       if (typeof text !== "string") throw new TypeError(`Expected a string for text ${i} but received ${typeof text}`);
       return splitSentences(text, locale);
     });
     const flat = split.flat();
     const owner = split.flatMap((parts, i) => parts.map(() => i));
     // A sentence over maxLength follows longInputs like any text; its windows combine by mean.
-    const windows = await this.embedWindows(flat.map((x) => x.text), {
+    const { windows } = await this.embedWindows(flat.map((x) => x.text), {
       ...rest,
       onTruncate: rest.onTruncate && ((k, n, max) => rest.onTruncate!(owner[k], n, max)),
     });
@@ -199,32 +302,44 @@ export class SentenceEncoder {
       const mine = sentences.slice(next, next + parts.length);
       next += parts.length;
       return {
-        embedding: this.finish(combineParts(mine.map((x) => x.vector), mine.map((x) => x.numTokens), sentencePooling)),
+        embedding: this.finish(combineParts(mine.map((x) => x.vector), mine.map((x) => x.numTokens), sentencePooling), options),
         sentences: parts.map((p) => p.text),
-        parts: parts.map((p, k) => ({ span: p.span, numTokens: mine[k].numTokens, embedding: this.finish(mine[k].vector.slice()) })),
+        parts: parts.map((p, k) => ({ span: p.span, numTokens: mine[k].numTokens, embedding: this.finish(mine[k].vector, options) })),
       };
     });
   }
 
-  /** The model's normalisation, in place. */
-  private finish(v: Float32Array): Float32Array {
-    return this.normalize ? l2NormalizeInPlace(v) : v;
+  /**
+   * The model's Dense modules (when its own pooling is used), then `dimensions` truncation, then
+   * normalisation: always a new vector.
+   */
+  private finish(v: Float32Array, options: Pick<EmbedOptions, "pooling" | "normalize" | "dimensions">): Float32Array {
+    const dense = this.applyDense(v, options.pooling ?? this.pooling);
+    return truncateAndNormalize(dense, options.dimensions, options.normalize ?? this.normalize);
   }
 
-  /** Per text, its windows' pooled vectors (not normalised), token counts and character spans. */
-  private async embedWindows(texts: readonly string[], options: EmbedOptions): Promise<RawWindow[][]> {
-    if (this.pooling === "none") throw new Error('embed() returns one vector per text; use tokenEmbeddings() for pooling "none"');
+  /** Per input, its windows' pooled vectors (before Dense and normalisation), token counts and character spans. */
+  private async embedWindows(texts: readonly EmbedInput[], options: EmbedOptions): Promise<{ windows: RawWindow[][]; details: Omit<EmbeddedText, "embedding">[] }> {
+    const pooling = options.pooling ?? this.pooling;
+    if (pooling === "none") throw new Error('embed() returns one vector per text; use tokenEmbeddings() for pooling "none"');
+    checkPoolingAvailable(pooling, this.model, this.modelDir, this.layers);
+    checkDimensions(options.dimensions, this.dimensionFor(pooling));
     const mode = options.longInputs ?? "truncate";
+    const prompt = this.resolvePrompt(options);
+    if (prompt && mode === "chunk") throw new Error("Prompts and longInputs \"chunk\" cannot be combined yet: the prompt would open the first window only");
     // Each text becomes one or more windows; a window is one row of the forward pass.
     const windows: { text: number; encoding: Encoding }[] = [];
-    texts.forEach((text, i) => {
-      if (typeof text !== "string") throw new TypeError(`Expected a string for text ${i} but received ${typeof text}`);
-      for (const encoding of this.encodeText(text, i, mode, options)) windows.push({ text: i, encoding });
+    const details = texts.map((text, i) => {
+      const encodings = this.encodeText(this.withPrompt(prompt, text, i), i, mode, options);
+      for (const encoding of encodings) windows.push({ text: i, encoding });
+      const numTokens = encodings[0].inputIds.length + (encodings[0].numTruncatedTokens ?? 0);
+      return { numTokens, truncated: mode === "truncate" && (encodings[0].numTruncatedTokens ?? 0) > 0, windows: encodings.length };
     });
-    const pooled = await this.runWindows(windows.map((w) => w.encoding), options, texts.length);
+    const pooled = await this.runWindows(windows.map((w) => w.encoding), pooling, options, texts.length, this.promptLength(prompt));
     const result: RawWindow[][] = texts.map(() => []);
     windows.forEach((w, k) => result[w.text].push({ vector: pooled[k], numTokens: w.encoding.inputIds.length, span: characterSpan(w.encoding) }));
-    return result;
+    windows.forEach((w, k) => checkFinite(pooled[k], w.text, options.nonFinite));
+    return { windows: result, details };
   }
 
   /** All vectors as one row-major matrix [texts, dimension] (e.g. for a vector index or .npy). */
@@ -236,13 +351,16 @@ export class SentenceEncoder {
   }
 
   /** Token vectors ([len][hidden], special tokens included) for each text: pooling "none". */
-  async tokenEmbeddings(texts: readonly string[], options: EmbedOptions = {}): Promise<{ tokens: string[]; vectors: Float32Array[] }[]> {
-    const encodings = texts.map((t, i) => this.encodeText(t, i, options.longInputs === "error" ? "error" : "truncate", options)[0]);
+  async tokenEmbeddings(texts: readonly EmbedInput[], options: EmbedOptions = {}): Promise<{ tokens: string[]; vectors: Float32Array[] }[]> {
+    if (options.dimensions !== undefined) throw new Error("dimensions applies to one vector per text, not to token vectors");
+    const prompt = this.resolvePrompt(options);
+    const encodings = texts.map((t, i) => this.encodeText(this.withPrompt(prompt, t, i), i, options.longInputs === "error" ? "error" : "truncate", options)[0]);
     const out: { tokens: string[]; vectors: Float32Array[] }[] = [];
     for (const batch of this.batches(encodings, options)) {
       const res = this.model.forward(batch.map((i) => encodings[i]), forwardOptionsFor({ strategy: "none", layers: this.layers }));
-      const vectors = pool(res, { strategy: "none", layers: this.layers, normalize: this.normalize }, this.model.config.num_hidden_layers);
+      const vectors = pool(res, { strategy: "none", layers: this.layers, normalize: options.normalize ?? this.normalize }, this.model.config.num_hidden_layers);
       batch.forEach((i, k) => {
+        checkFinite(vectors[k], i, options.nonFinite);
         const width = vectors[k].length / encodings[i].inputIds.length;
         out[i] = {
           tokens: encodings[i].tokens,
@@ -282,17 +400,70 @@ export class SentenceEncoder {
     return v.map((a) => v.map((b) => cosineSimilarity(a, b)));
   }
 
-  private encodeText(text: string, index: number, mode: LongInputMode, options: EmbedOptions): Encoding[] {
-    const full = this.tokenizer.encode(text, undefined, { truncation: false });
+  /** The prompt text the options ask for ("" for none), as sentence-transformers' encode() resolves it. */
+  resolvePrompt(options: PromptOptions): string {
+    return resolvePrompt(this.prompts, options);
+  }
+
+  /**
+   * The prompt's length as sentence-transformers counts it for include_prompt: its token count with
+   * special tokens, minus the closing one — i.e. the first token and the prompt's own tokens.
+   */
+  promptLength(prompt: string): number {
+    return prompt === "" ? 0 : this.tokenizer.encode(prompt).inputIds.length - 1;
+  }
+
+  /**
+   * One vector per sequence of a forward pass, before Dense and normalisation: the model's
+   * sentence-transformers Pooling module when used (promptLength for include_prompt), else the
+   * pooling strategy. A pooling other than the encoder's bypasses the modules.
+   */
+  poolEncoded(out: EncoderOutput, promptLength = 0, pooling: PoolingStrategy = this.pooling): Float32Array[] {
+    const numLayers = this.model.config.num_hidden_layers;
+    if (!this.modules || pooling !== this.pooling) return pool(out, { strategy: pooling, layers: this.layers, normalize: false }, numLayers);
+    const modes = this.modules.pooling;
+    return Array.from({ length: out.batchSize }, (_, i) => {
+      const tokens = selectTokenVectors(out, i, this.layers, numLayers);
+      const len = out.length(i);
+      return poolModes(tokens, len, tokens.length / len, modes, promptLength);
+    });
+  }
+
+  /** The model's Dense modules, in order (identity when it has none, or for a pooling other than the encoder's). */
+  applyDense(pooled: Float32Array, pooling: PoolingStrategy = this.pooling): Float32Array {
+    return this.modules && pooling === this.pooling ? this.modules.dense.reduce((v, layer) => applyDense(layer, v), pooled) : pooled;
+  }
+
+  /** The prompt put before an input (a pair's first text); refused for pairs when the model's pooling excludes the prompt. */
+  private withPrompt(prompt: string, input: EmbedInput, index: number): EmbedInput {
+    if (prompt === "" || typeof input === "string") return typeof input === "string" ? prompt + input : input;
+    if (!Array.isArray(input)) return input; // splitInput reports it
+    if (this.modules && !this.modules.pooling.includePrompt) {
+      throw new Error(`Text ${index} is a sentence pair: pairs cannot be combined with a prompt the model's pooling excludes (include_prompt false)`);
+    }
+    return [prompt + input[0], input[1]];
+  }
+
+  /** The windows of one input, each checked against the model's tables (InvalidInputError names the text). */
+  private encodeText(input: EmbedInput, index: number, mode: LongInputMode, options: EmbedOptions): Encoding[] {
+    const windows = this.windowsOf(input, index, mode, options);
+    for (const w of windows) checkEncoding(w, index, this.model.config);
+    return windows;
+  }
+
+  /** The input's windows: one encoding, or (chunk mode, over maxLength) several; a pair's second text is windowed. */
+  private windowsOf(input: EmbedInput, index: number, mode: LongInputMode, options: EmbedOptions): Encoding[] {
+    const [text, pair] = splitInput(input, index);
+    const full = this.tokenizer.encode(text, pair, { truncation: false });
     const n = full.inputIds.length;
     if (n <= this.maxLength) return [full];
     if (mode === "error") throw new Error(`Text ${index} has ${n} tokens, more than maxLength ${this.maxLength}`);
     if (mode === "truncate") {
       options.onTruncate?.(index, n, this.maxLength);
-      return [this.tokenizer.encode(text, undefined, { truncation: true, maxLength: this.maxLength })];
+      return [this.tokenizer.encode(text, pair, { truncation: true, maxLength: this.maxLength })];
     }
     const stride = options.chunkStride ?? Math.floor(this.maxLength / 4);
-    const first = this.tokenizer.encode(text, undefined, { truncation: true, maxLength: this.maxLength, stride, returnOverflowingTokens: true });
+    const first = this.tokenizer.encode(text, pair, { truncation: true, maxLength: this.maxLength, stride, returnOverflowingTokens: true });
     return [first, ...first.overflowing];
   }
 
@@ -317,14 +488,14 @@ export class SentenceEncoder {
     if (batch.length > 0) yield batch;
   }
 
-  private async runWindows(encodings: readonly Encoding[], options: EmbedOptions, totalTexts: number): Promise<Float32Array[]> {
+  private async runWindows(encodings: readonly Encoding[], pooling: PoolingStrategy, options: EmbedOptions, totalTexts: number, promptLength: number): Promise<Float32Array[]> {
     const out: Float32Array[] = new Array(encodings.length);
-    const keep = forwardOptionsFor({ strategy: this.pooling, layers: this.layers });
+    const keep = forwardOptionsFor({ strategy: pooling, layers: this.layers });
     let done = 0;
     for (const batch of this.batches(encodings, options)) {
       const res = this.model.forward(batch.map((i) => encodings[i]), keep);
-      // Normalisation happens after window averaging, in embed().
-      const vectors = pool(res, { strategy: this.pooling, layers: this.layers, normalize: false }, this.model.config.num_hidden_layers);
+      // Dense, dimensions and normalisation happen after window combination, in finish().
+      const vectors = this.poolEncoded(res, promptLength, pooling);
       batch.forEach((i, k) => (out[i] = vectors[k]));
       done += batch.length;
       options.onProgress?.(Math.min(done, totalTexts), totalTexts);
@@ -345,6 +516,27 @@ function characterSpan(e: Encoding): [number, number] {
     end = Math.max(end, b);
   });
   return start === Infinity ? [0, 0] : [start, end];
+}
+
+function splitInput(input: EmbedInput, index: number): [string, string | undefined] {
+  if (typeof input === "string") return [input, undefined];
+  if (Array.isArray(input) && input.length === 2 && typeof input[0] === "string" && typeof input[1] === "string") return [input[0], input[1]];
+  throw new TypeError(`Expected a string or a [string, string] pair for text ${index} but received ${JSON.stringify(input)?.slice(0, 80) ?? typeof input}`);
+}
+
+/** Throws for a sentence pair where only single texts make sense (window/sentence parts and their spans). */
+function refusePair(input: unknown, index: number, where: string): void {
+  if (Array.isArray(input)) throw new TypeError(`${where} does not take sentence pairs (text ${index} is a pair); embed() does`);
+}
+
+function checkPoolingAvailable(pooling: PoolingStrategy, model: BertModel, dir: string, layers: LayerSelection): void {
+  if (pooling === "pooler" && !model.hasPooler) {
+    const why = model.family.pooler === undefined ? `no pooler (${model.family.className}Model has none)` : "no pooler weights";
+    throw new Error(`${dir} has ${why}, so pooling "pooler" is unavailable; use "cls" for the raw ${model.family.firstTokenName} vector`);
+  }
+  if (pooling === "cls_attention" && layers.kind !== "last") {
+    throw new Error('Pooling "cls_attention" reads the last layer only (its weights are that layer\'s attention); leave out the layer selection');
+  }
 }
 
 /** Quantises float vectors for storage, as sentence-transformers' quantize_embeddings. */

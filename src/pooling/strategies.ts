@@ -3,6 +3,7 @@
  * so every strategy is mask-aware by construction) to one vector.
  * Names follow sentence-transformers' Pooling modes where they exist.
  */
+import { ownEntry } from "../io/model-files.js";
 
 /**
  * Not here: "pooler" (tanh(W·h[CLS]+b)) has parameters and lives in the model; "cls_attention"
@@ -14,6 +15,11 @@ export type PoolingStrategy = TokenPooling | "pooler" | "cls_attention" | "none"
 export const POOLING_STRATEGIES: readonly PoolingStrategy[] = [
   "pooler", "cls", "mean", "max", "mean_sqrt_len", "cls_mean", "weighted_mean", "last", "cls_attention", "none",
 ];
+
+/** Length of a pooled vector: cls_mean concatenates two hidden-size vectors. */
+export function pooledWidth(strategy: PoolingStrategy, hiddenSize: number): number {
+  return strategy === "cls_mean" ? 2 * hiddenSize : hiddenSize;
+}
 
 /** tokens: (len, hidden) row-major. */
 type Pool = (tokens: Float32Array, len: number, hidden: number) => Float32Array;
@@ -92,7 +98,7 @@ export const TOKEN_POOLINGS: Record<TokenPooling, Pool> = {
 export function parsePoolingStrategy(name: string): PoolingStrategy {
   const normalized = name.replace(/-/g, "_");
   const alias: Record<string, PoolingStrategy> = { cls_mean_concat: "cls_mean", weightedmean: "weighted_mean", lasttoken: "last" };
-  const s = (Object.hasOwn(alias, normalized) ? alias[normalized] : normalized) as PoolingStrategy;
+  const s = (ownEntry(alias, normalized) ?? normalized) as PoolingStrategy;
   if (!POOLING_STRATEGIES.includes(s)) {
     throw new Error(`Unknown pooling "${name}"; expected one of: ${POOLING_STRATEGIES.join(", ")}`);
   }

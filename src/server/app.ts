@@ -1,22 +1,28 @@
 /**
- * Builds and starts the HTTP server: the inference worker and the tokenizers, fastify with strict
- * JSON parsing and schema validation, every route, metrics, the optional API key, JSON errors for
- * everything that goes wrong, and a close() that drains in-flight requests before stopping.
+ * Builds and starts the HTTP server: the pool of inference workers (loaded and warmed up before the
+ * server listens) and the tokenizers, fastify with strict JSON parsing and schema validation, every
+ * route, metrics, the optional API key, JSON errors for everything that goes wrong, time limits for
+ * slow clients, and a close() that drains in-flight requests before stopping.
  */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import { VERSION } from "../version.js";
 import { basename } from "node:path";
 import Fastify, { type FastifyError, type FastifyInstance, type HTTPMethods } from "fastify";
+import { readPrompts } from "../pooling/st-modules.js";
 import { loadTokenizer } from "../tokenizers/index.js";
 import { registerAuth } from "./auth.js";
 import { Batcher } from "./batcher.js";
 import type { ServerContext } from "./context.js";
 import { InferenceEngine } from "./engine.js";
 import { ApiError, errorBody } from "./errors.js";
+import { CHUNKED, IDENTITY, answerClientError, discardBody, jsonShapeProblem } from "./http-guards.js";
 import { ServerMetrics } from "./metrics.js";
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./options.js";
 import { registerExplainRoute } from "./routes/explain.js";
 import { registerMetaRoutes } from "./routes/meta.js";
 import { registerOpenAIRoutes } from "./routes/openai.js";
+import { registerRetrievalRoutes } from "./routes/retrieval.js";
 import { registerTeiRoutes } from "./routes/tei.js";
 
 export interface RunningServer {
@@ -42,6 +48,8 @@ export async function startServer(partial: Partial<ServerOptions> & ({ model: st
     await context.engine.stop();
     throw err;
   }
+  // CONNECT (proxy tunnels) bypasses the request handler: answer it, or Node just drops the socket.
+  app.server.on("connect", (_req: IncomingMessage, socket: Duplex) => answerClientError(Object.assign(new Error("CONNECT"), { code: "CONNECT" }), socket));
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
@@ -63,16 +71,20 @@ export async function startServer(partial: Partial<ServerOptions> & ({ model: st
 async function loadContext(options: ServerOptions): Promise<ServerContext> {
   if (!options.model && !options.classifier) throw new Error("Give a model (--model) or a classifier (--classifier) to serve");
   const [engine, embeddingTokenizer, classifierTokenizer] = await Promise.all([
-    InferenceEngine.start({ embedding: options.model, pooling: options.pooling, classifier: options.classifier }),
+    InferenceEngine.start(
+      { embedding: options.model, sparse: options.sparse, pooling: options.pooling, classifier: options.classifier, testFaults: testFaultsEnabled() },
+      { workers: options.workers, threadsPerWorker: options.threadsPerWorker },
+    ),
     options.model ? loadTokenizer(options.model) : undefined,
     options.classifier ? loadTokenizer(options.classifier) : undefined,
   ]);
+  const prompts = options.model ? await readPrompts(options.model) : undefined;
   const { embedding, classifier } = engine.models;
   const context: ServerContext = {
     options,
     modelId: options.modelId ?? basename(options.model ?? options.classifier ?? "model"),
     version: VERSION,
-    embedding: embedding && embeddingTokenizer ? { info: embedding, tokenizer: embeddingTokenizer } : undefined,
+    embedding: embedding && embeddingTokenizer && prompts ? { info: embedding, tokenizer: embeddingTokenizer, prompts } : undefined,
     classifier:
       classifier && classifierTokenizer
         ? {
@@ -92,14 +104,40 @@ async function loadContext(options: ServerOptions): Promise<ServerContext> {
     await engine.stop();
     throw new Error(`--max-batch-tokens ${options.maxBatchTokens} is less than the longest input the model takes (${longest} tokens)`);
   }
-  context.batcher = new Batcher(engine, { maxBatchTokens: options.maxBatchTokens, maxQueue: options.maxQueue }, context.metrics);
+  context.batcher = new Batcher(
+    engine,
+    { embedding, classifier },
+    {
+      maxBatchTokens: options.maxBatchTokens,
+      maxQueue: options.maxQueue,
+      maxQueueTokens: Math.max(options.maxQueueTokens, longest),
+      maxQueueWaitMs: options.maxQueueWait * 1000,
+      testFaults: testFaultsEnabled(),
+    },
+    context.metrics,
+  );
+  engine.onWorkerDied = (index, reason) => {
+    context.metrics.workerDeaths.inc();
+    process.stderr.write(`bert-ts: ${reason}; restarting it and retrying its requests\n`);
+  };
   return context;
 }
 
+/** The test fault hook (see Batcher) exists only when the environment asks for it. */
+function testFaultsEnabled(): boolean {
+  return process.env.BERT_TS_TEST_FAULTS === "1";
+}
+
 function buildApp(ctx: ServerContext): FastifyInstance {
+  const requestTimeoutMs = ctx.options.requestTimeout * 1000;
   const app = Fastify({
     logger: ctx.options.logRequests ? { level: "info" } : false,
     bodyLimit: ctx.options.bodyLimit,
+    // A client gets requestTimeout to send its whole request (a trickled body is cut with 408),
+    // checked every second rather than Node's default 30 s.
+    requestTimeout: requestTimeoutMs,
+    http: { connectionsCheckingInterval: Math.min(1000, requestTimeoutMs), headersTimeout: requestTimeoutMs },
+    clientErrorHandler: answerClientError,
     // Validation only: never coerce "1" into 1 or drop unknown fields silently.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
     // Answered by our own hook below, in our error shape.
@@ -118,16 +156,25 @@ function buildApp(ctx: ServerContext): FastifyInstance {
       done(new ApiError(400, "validation", "The request body is not valid UTF-8"), undefined);
       return;
     }
+    const problem = jsonShapeProblem(body);
+    if (problem) {
+      done(new ApiError(400, "validation", problem), undefined);
+      return;
+    }
     defaultJson(req, text, done);
   });
 
-  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+  // Up to 4 body limits (and 5 s) of an unread body is read and dropped before an error answer.
+  const discard = (raw: IncomingMessage) => discardBody(raw, 4 * ctx.options.bodyLimit, 5000);
+  app.setErrorHandler(async (err: FastifyError | ApiError, req, reply) => {
     const api = toApiError(err, ctx);
     if (api.status >= 500) req.log.error(err);
-    void reply.code(api.status).headers(api.headers).send(errorBody(api, req.url));
+    await discard(req.raw);
+    return reply.code(api.status).headers(api.headers).send(errorBody(api, req.url));
   });
-  app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send(errorBody(new ApiError(404, "not_found", `No route ${req.method} ${req.url.split("?", 1)[0]}`), req.url));
+  app.setNotFoundHandler(async (req, reply) => {
+    await discard(req.raw);
+    return reply.code(404).send(errorBody(new ApiError(404, "not_found", `No route ${req.method} ${req.url.split("?", 1)[0]}`), req.url));
   });
 
   app.addHook("onResponse", async (req, reply) => {
@@ -141,6 +188,17 @@ function buildApp(ctx: ServerContext): FastifyInstance {
     if (!ctx.closing) return;
     reply.header("connection", "close");
     throw new ApiError(503, "unhealthy", "The server is shutting down", { "retry-after": "1" });
+  });
+  // A compressed body would be parsed as if it were plain JSON: refuse it.
+  app.addHook("onRequest", async (req) => {
+    const transfer = req.headers["transfer-encoding"];
+    if (transfer !== undefined && !CHUNKED.test(transfer)) {
+      throw new ApiError(400, "validation", `Transfer-Encoding ${JSON.stringify(transfer)} is not supported: only chunked`);
+    }
+    const encoding = req.headers["content-encoding"];
+    if (encoding !== undefined && !IDENTITY.test(encoding)) {
+      throw new ApiError(415, "unsupported_media_type", `Content-Encoding ${JSON.stringify(encoding)} is not supported: send the JSON body uncompressed`);
+    }
   });
   // Responses sent while draining close their connection, or an idle keep-alive socket would hold
   // close() open until its timeout.
@@ -159,6 +217,7 @@ function buildApp(ctx: ServerContext): FastifyInstance {
   registerMetaRoutes(app, ctx);
   registerTeiRoutes(app, ctx);
   registerOpenAIRoutes(app, ctx);
+  registerRetrievalRoutes(app, ctx);
   registerExplainRoute(app, ctx);
   for (const [url, allowed] of [...methods]) {
     const others = ALL_METHODS.filter((m) => !allowed.has(m));

@@ -9,11 +9,15 @@ import { ApiError } from "./errors.js";
 import type { LengthPolicy, TruncationDirection } from "./inputs.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { ServerOptions } from "./options.js";
+import type { Prompts } from "../pooling/st-modules.js";
+import type { PoolingStrategy } from "../pooling/strategies.js";
 import type { ClassifierModelInfo, EmbeddingModelInfo } from "./protocol.js";
 
 export interface LoadedEmbedding {
   info: EmbeddingModelInfo;
   tokenizer: Tokenizer;
+  /** config_sentence_transformers.json's prompts (TEI's prompt_name). */
+  prompts: Prompts;
 }
 
 export interface LoadedClassifier {
@@ -35,8 +39,22 @@ export interface ServerContext {
   closing: boolean;
 }
 
-export function requireEmbedding(ctx: ServerContext): LoadedEmbedding {
+/** A dense embedding model: one with a (dense) pooling strategy. */
+export type DenseEmbedding = LoadedEmbedding & { info: { pooling: PoolingStrategy } };
+
+function isDense(model: LoadedEmbedding): model is DenseEmbedding {
+  return !model.info.sparse && model.info.pooling !== "splade";
+}
+
+/** The dense embedding model (a SPLADE model serves /embed_sparse only). */
+export function requireEmbedding(ctx: ServerContext): DenseEmbedding {
   if (!ctx.embedding) throw new ApiError(400, "validation", "No embedding model is loaded: start the server with --model DIR");
+  if (!isDense(ctx.embedding)) throw new ApiError(400, "validation", "The model is served as SPLADE (--pooling splade): use /embed_sparse");
+  return ctx.embedding;
+}
+
+export function requireSparseEmbedding(ctx: ServerContext): LoadedEmbedding {
+  if (!ctx.embedding?.info.sparse) throw new ApiError(400, "validation", "No SPLADE model is loaded: start the server with --model DIR --pooling splade");
   return ctx.embedding;
 }
 

@@ -1,7 +1,11 @@
 /**
- * The HTTP thread's handle on the inference worker: starts it, waits until its models are loaded,
- * sends batches and matches results to them by id. A worker that dies fails everything in flight
- * and marks the engine unhealthy (/health answers 503).
+ * The HTTP thread's handle on a pool of inference workers (worker_threads, each holding its own
+ * copy of the model(s)): starts them, waits until each has loaded and warmed up, hands every batch
+ * to an idle worker (batches wait in a FIFO when none is), and matches results by id.
+ *
+ * A worker that dies fails the batch it was running with WorkerDiedError (the batcher retries its
+ * requests) and is restarted; a slot whose worker fails to load three times in a row stays down,
+ * and only when every slot is down does the engine report itself unhealthy.
  */
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -20,49 +24,92 @@ function workerBootstrap(): string {
   return `import(${tsx}).then((api) => api.register()).then(() => import(${entry}));`;
 }
 
-type Pending = { resolve: (r: BatchResult) => void; reject: (e: Error) => void };
+/** The worker running a batch exited (crashed, was killed, or ran out of memory) before answering. */
+export class WorkerDiedError extends Error {}
+
+/** The worker answered the batch with an error (the forward pass threw). */
+export class BatchFailedError extends Error {}
+
+export interface EnginePoolOptions {
+  workers: number;
+  /** Native compute threads of each worker (BERT_TS_THREADS inside it). */
+  threadsPerWorker: number;
+}
+
+type Job = { batch: BatchRequest; resolve: (r: BatchResult) => void; reject: (e: Error) => void };
+
+interface Slot {
+  index: number;
+  worker?: Worker;
+  /** The batch this worker is running. */
+  job?: Job;
+  state: "loading" | "idle" | "busy" | "down";
+  loadFailures: number;
+}
+
+const MAX_LOAD_FAILURES = 3;
+
+/** Starts one worker and resolves with its ready message once its models are loaded and warm. */
+async function spawnWorker(config: WorkerConfig, threads: number): Promise<{ worker: Worker; ready: WorkerReady }> {
+  const worker = new Worker(workerBootstrap(), { eval: true, workerData: config, env: { ...process.env, BERT_TS_THREADS: String(threads) } });
+  let detach = () => {};
+  const ready = await new Promise<WorkerReady>((resolve, reject) => {
+    const onMessage = (m: WorkerMessage) => {
+      if (m.type === "ready") resolve(m);
+      else if (m.type === "load-failed") reject(new Error(m.message));
+    };
+    const onExit = (code: number) => reject(new Error(`inference worker exited with code ${code} while loading`));
+    worker.on("message", onMessage);
+    worker.on("error", reject);
+    worker.on("exit", onExit);
+    // Only our own listeners: removeAllListeners() would also drop Node's, and messages stop.
+    detach = () => {
+      worker.off("message", onMessage);
+      worker.off("error", reject);
+      worker.off("exit", onExit);
+    };
+  }).catch(async (err: unknown) => {
+    detach();
+    await worker.terminate();
+    throw err;
+  });
+  detach();
+  return { worker, ready };
+}
 
 export class InferenceEngine {
   private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly slots: Slot[];
+  private readonly waiting: Job[] = [];
   private failure: string | undefined;
   private stopping = false;
+  /** Workers restarted after dying (for /metrics). */
+  restarts = 0;
+  /** Called whenever a worker becomes free with nothing waiting for it: the batcher sends more. */
+  onIdle: () => void = () => {};
+  /** Called after a worker died (for logs and metrics). */
+  onWorkerDied: (index: number, reason: string) => void = () => {};
 
   private constructor(
-    private readonly worker: Worker,
+    private readonly config: WorkerConfig,
+    private readonly pool: EnginePoolOptions,
     readonly models: WorkerReady,
+    workers: Worker[],
   ) {
-    worker.on("message", (m: WorkerMessage) => this.onMessage(m));
-    worker.on("error", (err) => this.fail(`inference worker crashed: ${err.message}`));
-    worker.on("exit", (code) => this.fail(`inference worker exited with code ${code}`));
+    this.slots = workers.map((_, index) => ({ index, state: "loading", loadFailures: 0 }));
+    workers.forEach((w, i) => this.attach(this.slots[i], w));
   }
 
-  /** Starts the worker and resolves once its models are loaded. */
-  static async start(config: WorkerConfig): Promise<InferenceEngine> {
-    const worker = new Worker(workerBootstrap(), { eval: true, workerData: config });
-    let detach = () => {};
-    const ready = await new Promise<WorkerReady>((resolve, reject) => {
-      const onMessage = (m: WorkerMessage) => {
-        if (m.type === "ready") resolve(m);
-        else if (m.type === "load-failed") reject(new Error(m.message));
-      };
-      const onExit = (code: number) => reject(new Error(`inference worker exited with code ${code} while loading`));
-      worker.on("message", onMessage);
-      worker.on("error", reject);
-      worker.on("exit", onExit);
-      // Only our own listeners: removeAllListeners() would also drop Node's, and messages stop.
-      detach = () => {
-        worker.off("message", onMessage);
-        worker.off("error", reject);
-        worker.off("exit", onExit);
-      };
-    }).catch(async (err: unknown) => {
-      detach();
-      await worker.terminate();
-      throw err;
-    });
-    detach();
-    return new InferenceEngine(worker, ready);
+  /** Starts the pool and resolves once every worker has loaded and warmed up. */
+  static async start(config: WorkerConfig, pool: EnginePoolOptions = { workers: 1, threadsPerWorker: 1 }): Promise<InferenceEngine> {
+    const started = await Promise.allSettled(Array.from({ length: pool.workers }, () => spawnWorker(config, pool.threadsPerWorker)));
+    const failed = started.find((s) => s.status === "rejected");
+    if (failed) {
+      await Promise.all(started.map((s) => (s.status === "fulfilled" ? s.value.worker.terminate() : undefined)));
+      throw failed.reason;
+    }
+    const ok = started.map((s) => (s as PromiseFulfilledResult<{ worker: Worker; ready: WorkerReady }>).value);
+    return new InferenceEngine(config, pool, ok[0].ready, ok.map((s) => s.worker));
   }
 
   /** Why the engine cannot serve, or undefined when it can. */
@@ -70,34 +117,129 @@ export class InferenceEngine {
     return this.failure;
   }
 
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** Workers loaded and able to take a batch now or after their current one. */
+  get live(): number {
+    return this.slots.filter((s) => s.state === "idle" || s.state === "busy").length;
+  }
+
+  /** Workers free for a batch right now (none are promised to waiting batches). */
+  get idle(): number {
+    return Math.max(0, this.slots.filter((s) => s.state === "idle").length - this.waiting.length);
+  }
+
+  /** Warm-up throughput of the first worker, in tokens per second (seeds the queue-wait estimate). */
+  get warmupTokensPerSecond(): number {
+    return this.models.warmupTokensPerSecond;
+  }
+
+  /** Runs one batch on the first free worker. Its typed arrays are transferred (unusable afterwards). */
   run(batch: Omit<BatchRequest, "type" | "id">): Promise<BatchResult> {
     if (this.failure) return Promise.reject(new Error(this.failure));
-    const id = this.nextId++;
-    const message: BatchRequest = { type: "batch", id, ...batch };
+    const message: BatchRequest = { type: "batch", id: this.nextId++, ...batch };
     return new Promise<BatchResult>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage(message, [batch.ids.buffer as ArrayBuffer, batch.typeIds.buffer as ArrayBuffer]);
+      this.waiting.push({ batch: message, resolve, reject });
+      this.dispatch();
     });
+  }
+
+  /** Terminates a worker as a crash would (tests and the fault hook); it is restarted like any dead one. */
+  async killWorker(index = 0): Promise<void> {
+    await this.slots[index % this.slots.length].worker?.terminate();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.worker.terminate();
+    this.fail("the server is shutting down");
+    await Promise.all(this.slots.map((s) => s.worker?.terminate()));
   }
 
-  private onMessage(m: WorkerMessage): void {
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.waiting.length === 0) return;
+      if (slot.state !== "idle" || !slot.worker) continue;
+      const job = this.waiting.shift()!;
+      slot.state = "busy";
+      slot.job = job;
+      const b = job.batch;
+      slot.worker.postMessage(b, [b.ids.buffer as ArrayBuffer, b.typeIds.buffer as ArrayBuffer]);
+    }
+  }
+
+  private attach(slot: Slot, worker: Worker): void {
+    slot.worker = worker;
+    slot.state = "idle";
+    slot.loadFailures = 0;
+    worker.on("message", (m: WorkerMessage) => this.onMessage(slot, m));
+    // An uncaught error in the worker is followed by its exit; the exit handler restarts it.
+    worker.on("error", () => {});
+    worker.on("exit", (code) => this.onExit(slot, worker, code));
+    this.free(slot);
+  }
+
+  private onMessage(slot: Slot, m: WorkerMessage): void {
     if (m.type !== "result" && m.type !== "failed") return;
-    const p = this.pending.get(m.id);
-    if (!p) return;
-    this.pending.delete(m.id);
-    if (m.type === "result") p.resolve(m);
-    else p.reject(new Error(m.message));
+    const job = slot.job;
+    if (!job || job.batch.id !== m.id) return;
+    slot.job = undefined;
+    slot.state = "idle";
+    if (m.type === "result") job.resolve(m);
+    else job.reject(new BatchFailedError(m.message));
+    this.free(slot);
+  }
+
+  /** Gives a free worker the oldest waiting batch, or tells the batcher it may send one. */
+  private free(slot: Slot): void {
+    this.dispatch();
+    if (slot.state === "idle") this.onIdle();
+  }
+
+  private onExit(slot: Slot, worker: Worker, code: number): void {
+    if (slot.worker !== worker) return;
+    slot.worker = undefined;
+    const job = slot.job;
+    slot.job = undefined;
+    slot.state = "loading";
+    const reason = `inference worker ${slot.index} exited with code ${code}`;
+    if (job) job.reject(new WorkerDiedError(`${reason} while running this request`));
+    if (this.stopping) return;
+    this.onWorkerDied(slot.index, reason);
+    void this.restart(slot);
+  }
+
+  private async restart(slot: Slot): Promise<void> {
+    while (!this.stopping) {
+      try {
+        const { worker } = await spawnWorker(this.config, this.pool.threadsPerWorker);
+        if (this.stopping) {
+          await worker.terminate();
+          return;
+        }
+        this.restarts++;
+        this.attach(slot, worker);
+        return;
+      } catch (err) {
+        if (++slot.loadFailures >= MAX_LOAD_FAILURES) {
+          slot.state = "down";
+          if (this.slots.every((s) => s.state === "down")) {
+            this.fail(`every inference worker died and could not be restarted: ${err instanceof Error ? err.message : String(err)}`);
+          }
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 500 * slot.loadFailures));
+      }
+    }
   }
 
   private fail(reason: string): void {
-    if (this.stopping) reason = "the server is shutting down";
     this.failure ??= reason;
-    for (const p of this.pending.values()) p.reject(new Error(reason));
-    this.pending.clear();
+    for (const job of this.waiting.splice(0)) job.reject(new Error(reason));
+    for (const slot of this.slots) {
+      slot.job?.reject(new Error(reason));
+      slot.job = undefined;
+    }
   }
 }

@@ -16,6 +16,10 @@ export class ServerMetrics {
   readonly queueTokens: Gauge;
   readonly tokens: Counter<"model">;
   readonly inputs: Counter<"model">;
+  readonly rejected: Counter<"reason">;
+  readonly isolatedRequests: Counter;
+  readonly workerDeaths: Counter;
+  readonly workersLive: Gauge;
 
   constructor() {
     const registers = [this.registry];
@@ -53,5 +57,14 @@ export class ServerMetrics {
     this.queueTokens = new Gauge({ name: "bert_ts_queue_tokens", help: "Tokens waiting for a forward pass", registers });
     this.tokens = new Counter({ name: "bert_ts_tokens_total", help: "Tokens run through a model", labelNames: ["model"], registers });
     this.inputs = new Counter({ name: "bert_ts_inputs_total", help: "Sequences run through a model", labelNames: ["model"], registers });
+    this.rejected = new Counter({
+      name: "bert_ts_admission_rejected_total",
+      help: "Requests turned away by admission control (queue_requests, queue_tokens: 429; queue_wait: 503)",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.isolatedRequests = new Counter({ name: "bert_ts_isolated_requests_total", help: "Requests re-run alone after their batch failed", registers });
+    this.workerDeaths = new Counter({ name: "bert_ts_worker_deaths_total", help: "Inference workers that died (each is restarted)", registers });
+    this.workersLive = new Gauge({ name: "bert_ts_workers_live", help: "Inference workers loaded and serving", registers });
   }
 }

@@ -1,19 +1,15 @@
 /**
- * Per-request finishing of pooled vectors: Matryoshka-style truncation to `dimensions`, then L2
- * normalisation — the same function SentenceEncoder uses, so the numbers match it bit for bit —
- * and the OpenAI base64 encoding (little-endian float32 bytes).
+ * Per-request finishing of pooled vectors (Matryoshka truncation to `dimensions`, then L2
+ * normalisation: pooling/dimensions.ts, shared with SentenceEncoder, so the numbers match it bit
+ * for bit) and the OpenAI base64 encoding (little-endian float32 bytes).
  */
 import { endianness } from "node:os";
-import { l2NormalizeInPlace } from "../pooling/similarity.js";
+import { truncateAndNormalize } from "../pooling/dimensions.js";
 import { invalid } from "./errors.js";
 
 export function finishEmbedding(pooled: Float32Array, normalize: boolean, dimensions: number | null | undefined): Float32Array {
-  if (dimensions !== null && dimensions !== undefined && dimensions > pooled.length) {
-    throw invalid(`\`dimensions\` ${dimensions} is more than the model's ${pooled.length}`);
-  }
-  const v = pooled.slice(0, dimensions ?? pooled.length);
-  if (normalize) l2NormalizeInPlace(v);
-  return v;
+  checkDimensions(dimensions, pooled.length);
+  return truncateAndNormalize(pooled, dimensions ?? undefined, normalize);
 }
 
 export function checkDimensions(dimensions: number | null | undefined, modelDimension: number): void {

@@ -3,21 +3,22 @@
  * tokenizer's description), else vocab.txt + tokenizer_config.json + special_tokens_map.json (the
  * slow BertTokenizer's files). Both give Hugging Face's ids; the few places where transformers'
  * slow and fast BERT tokenizers themselves differ follow the file that was loaded:
- * - vocab.txt (slow): NFC before splitting when accents are kept; clean-up removes Cc/Cf only;
- *   a lone surrogate stays in its word, which becomes [UNK] (Python strings can hold one).
- * - tokenizer.json (fast): no NFC; clean-up removes every C* character (private use, unassigned,
- *   lone surrogates).
+ * - vocab.txt (slow): NFC before splitting when accents are kept.
+ * - tokenizer.json (fast): no NFC.
+ * Both clean-ups remove every category-C character (Cc, Cf, Cs, Co, Cn) but tab, newline and CR.
  */
 import { existsSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
+import { readModelTextIfExists } from "../io/model-files.js";
 import { join } from "node:path";
 import { createDecoder, WordPieceDecoder } from "./decoders/index.js";
 import { createModel, loadVocabTxt, WordPiece, type Vocab } from "./models/index.js";
 import { BertNormalizer, createNormalizer } from "./normalizers/index.js";
-import { BertProcessing, createPostProcessor } from "./post-processors/index.js";
+import { familyByName, layoutProcessor, tokenizerFamily, type TokenizerFamily } from "./families.js";
+import { createPostProcessor } from "./post-processors/index.js";
 import { BertPreTokenizer, createPreTokenizer } from "./pre-tokenizers/index.js";
 import type { AddedToken } from "./added-tokens.js";
-import { addedTokensFromJson, checkTokenizerJson, type TokenizerJson } from "./tokenizer-json.js";
+import { addedTokensFromJson, checkTokenizerJson, readSpecialTokens, type TokenizerJson } from "./tokenizer-json.js";
 import { Tokenizer, type SpecialTokenNames, type TokenizerParts } from "./tokenizer.js";
 
 /** Which files to load from: "auto" prefers tokenizer.json. */
@@ -49,6 +50,8 @@ export interface TokenizerFolderConfig {
   specialTokensMap: Record<string, SpecialTokenValue | SpecialTokenValue[]>;
   /** config.json's max_position_embeddings, the fallback for model_max_length. */
   maxPositionEmbeddings?: number;
+  /** config.json's model_type (picks the tokenizer class when tokenizer_config.json names none). */
+  modelType?: string;
   /** added_tokens.json (old transformers format): token → id. */
   addedTokensJson?: Record<string, number>;
 }
@@ -103,8 +106,9 @@ export class BertTokenizer extends Tokenizer {
     const model = createModel(json.model, source);
     const addedTokens = addedTokensFromJson(json.added_tokens);
     const config = completeFolder(folder);
+    const family = wordPieceFamily(config);
     const unkFromModel = json.model.type === "WordPiece" && typeof json.model.unk_token === "string" ? json.model.unk_token : undefined;
-    const specialTokens = specialTokenNames(config, (t) => model.tokenToId(t) !== undefined || addedTokens.some((a) => a.content === t), unkFromModel);
+    const specialTokens = specialTokenNames(config, family, (t) => model.tokenToId(t) !== undefined || addedTokens.some((a) => a.content === t), unkFromModel);
     return new BertTokenizer(
       {
         normalizer: createNormalizer(json.normalizer),
@@ -116,6 +120,7 @@ export class BertTokenizer extends Tokenizer {
         specialTokens,
         modelMaxLength: modelMaxLength(config),
         cleanUpTokenizationSpaces: config.tokenizerConfig.clean_up_tokenization_spaces ?? true,
+        returnTokenTypeIds: family.tokenTypeIds,
       },
       "tokenizer.json",
     );
@@ -125,7 +130,8 @@ export class BertTokenizer extends Tokenizer {
   static fromVocab(vocab: Vocab, folder: Partial<TokenizerFolderConfig> = {}): BertTokenizer {
     const config = completeFolder(folder);
     const tc = config.tokenizerConfig;
-    const specialTokens = specialTokenNames(config, () => true);
+    const family = wordPieceFamily(config);
+    const specialTokens = specialTokenNames(config, family, () => true);
     // Special tokens missing from vocab.txt get ids after it, as transformers adds them.
     let nextId = vocab.idToToken.length;
     const addedTokens: AddedToken[] = [];
@@ -153,7 +159,9 @@ export class BertTokenizer extends Tokenizer {
         normalized: (t.special ?? false) ? false : (t.normalized ?? true),
       });
     }
-    for (const name of allSpecialNames(specialTokens)) addToken(name, true);
+    const attributes = readSpecialTokens(config, family).attributes;
+    for (const [key, name] of Object.entries(specialTokens)) if (typeof name === "string") addToken(name, true, undefined, attributes.get(key) ?? {});
+    for (const name of specialTokens.additional ?? []) addToken(name, true);
     for (const [content, id] of Object.entries(config.addedTokensJson ?? {})) addToken(content, false, id, { normalized: true });
 
     const unk = specialTokens.unk ?? BERT_DEFAULT_SPECIALS.unk;
@@ -174,21 +182,36 @@ export class BertTokenizer extends Tokenizer {
           handleChineseChars: tc.tokenize_chinese_chars ?? true,
           lowercase,
           stripAccents: tc.strip_accents ?? null,
-          controlSet: "slow",
           composeNfc: true,
         }),
         preTokenizer: new BertPreTokenizer(neverSplit),
         model,
-        postProcessor: new BertProcessing(clsId, sepId),
+        postProcessor: layoutProcessor(family, clsId, sepId),
         decoder: new WordPieceDecoder("##", false),
         addedTokens,
         specialTokens,
         modelMaxLength: modelMaxLength(config),
         cleanUpTokenizationSpaces: tc.clean_up_tokenization_spaces ?? true,
+        returnTokenTypeIds: family.tokenTypeIds,
       },
       "vocab.txt",
     );
   }
+}
+
+/**
+ * The WordPiece class a folder names (BERT, DistilBERT, ELECTRA, MPNet); BERT's when it names none
+ * of them or one we do not know (as before: such folders load as BERT).
+ */
+function wordPieceFamily(config: TokenizerFolderConfig): TokenizerFamily {
+  let family: TokenizerFamily | undefined;
+  try {
+    family = tokenizerFamily(config.tokenizerConfig.tokenizer_class, config.modelType, "tokenizer_config.json");
+  } catch {
+    family = undefined;
+  }
+  const wordPiece = ["BertTokenizer", "DistilBertTokenizer", "ElectraTokenizer", "MPNetTokenizer"];
+  return family !== undefined && wordPiece.includes(family.className) ? family : familyByName("BertTokenizer");
 }
 
 function tokenId(name: string | undefined, vocab: Vocab, added: readonly AddedToken[], what: string): number {
@@ -210,10 +233,11 @@ function contentOf(value: SpecialTokenValue | undefined): string | undefined {
 }
 
 /**
- * Special token names: special_tokens_map.json over tokenizer_config.json over BERT's defaults
- * (a default is used only if the vocabulary has it).
+ * Special token names: special_tokens_map.json over tokenizer_config.json over the class's defaults
+ * (BERT's, or MPNet's <s> </s> <pad> <mask>; a default is used only if the vocabulary has it).
  */
-function specialTokenNames(config: TokenizerFolderConfig, exists: (token: string) => boolean, unkFromModel?: string): SpecialTokenNames {
+function specialTokenNames(config: TokenizerFolderConfig, family: TokenizerFamily, exists: (token: string) => boolean, unkFromModel?: string): SpecialTokenNames {
+  const defaults = family.specials;
   const read = (key: string): string | undefined => {
     const fromMap = config.specialTokensMap[key];
     if (fromMap !== undefined && !Array.isArray(fromMap)) return contentOf(fromMap);
@@ -229,11 +253,11 @@ function specialTokenNames(config: TokenizerFolderConfig, exists: (token: string
     ? additionalRaw.map((v) => contentOf(v as SpecialTokenValue)).filter((v): v is string => v !== undefined)
     : [];
   return {
-    unk: read("unk_token") ?? unkFromModel ?? BERT_DEFAULT_SPECIALS.unk,
-    sep: withDefault("sep_token", BERT_DEFAULT_SPECIALS.sep),
-    pad: withDefault("pad_token", BERT_DEFAULT_SPECIALS.pad),
-    cls: withDefault("cls_token", BERT_DEFAULT_SPECIALS.cls),
-    mask: withDefault("mask_token", BERT_DEFAULT_SPECIALS.mask),
+    unk: read("unk_token") ?? unkFromModel ?? defaults.unk,
+    sep: withDefault("sep_token", defaults.sep),
+    pad: withDefault("pad_token", defaults.pad),
+    cls: withDefault("cls_token", defaults.cls),
+    mask: withDefault("mask_token", defaults.mask),
     bos: read("bos_token"),
     eos: read("eos_token"),
     additional,
@@ -253,6 +277,7 @@ export function completeFolder(folder: Partial<TokenizerFolderConfig>): Tokenize
     tokenizerConfig: folder.tokenizerConfig ?? {},
     specialTokensMap: folder.specialTokensMap ?? {},
     maxPositionEmbeddings: folder.maxPositionEmbeddings,
+    modelType: folder.modelType,
     addedTokensJson: folder.addedTokensJson,
   };
 }
@@ -271,13 +296,14 @@ export async function checkFolder(dir: string): Promise<void> {
 export async function readFolderConfig(dir: string): Promise<TokenizerFolderConfig> {
   const tokenizerConfig = (await readJson<TokenizerConfigJson>(join(dir, "tokenizer_config.json"), false)) ?? {};
   const specialTokensMap = (await readJson<Record<string, SpecialTokenValue>>(join(dir, "special_tokens_map.json"), false)) ?? {};
-  const modelConfig = await readJson<{ max_position_embeddings?: number }>(join(dir, "config.json"), false);
+  const modelConfig = await readJson<{ max_position_embeddings?: number; model_type?: unknown }>(join(dir, "config.json"), false);
   const addedTokensJson = await readJson<Record<string, number>>(join(dir, "added_tokens.json"), false);
   const mpe = modelConfig?.max_position_embeddings;
   return {
     tokenizerConfig,
     specialTokensMap,
     maxPositionEmbeddings: typeof mpe === "number" && mpe > 0 ? mpe : undefined,
+    modelType: typeof modelConfig?.model_type === "string" ? modelConfig.model_type : undefined,
     addedTokensJson: addedTokensJson ?? undefined,
   };
 }
@@ -285,12 +311,10 @@ export async function readFolderConfig(dir: string): Promise<TokenizerFolderConf
 export async function readJson<T>(path: string, required: true): Promise<T>;
 export async function readJson<T>(path: string, required: false): Promise<T | null>;
 export async function readJson<T>(path: string, required: boolean): Promise<T | null> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    if (!required && (err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new Error(`Cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  const text = await readModelTextIfExists(path);
+  if (text === null) {
+    if (!required) return null;
+    throw new Error(`Cannot read ${path}: file not found`);
   }
   let value: unknown;
   try {

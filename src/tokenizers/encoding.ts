@@ -15,7 +15,9 @@ export interface Encoding {
   tokens: string[];
   /**
    * [start, end) character offsets into the original input string (JavaScript string indices,
-   * i.e. UTF-16 code units) of the text the token came from; [0, 0] for special and padding tokens.
+   * i.e. UTF-16 code units: right for text.slice(); Python's offsets count code points, so they differ
+   * after an emoji — codePointOffsets() converts) of the text the token came from; [0, 0] for
+   * special and padding tokens.
    * For a pair, offsets of second-sequence tokens index into the second string.
    */
   offsets: [number, number][];

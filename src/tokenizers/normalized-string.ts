@@ -92,11 +92,13 @@ function continuesCluster(cp: number): boolean {
 /**
  * NFC with alignment (the slow BertTokenizer composes the text before splitting it). Composition
  * only merges a character with the marks (or Hangul jamo) after it, so each such cluster is
- * composed alone and its output mapped to the cluster's original span.
+ * composed alone and its output mapped to the cluster's original span. The other forms (NFD,
+ * NFKC, NFKD) work the same way: a character's decomposition and the reordering of its marks stay
+ * within its cluster.
  */
-export function composeNfc(ns: NormalizedString): NormalizedString {
+export function composeNfc(ns: NormalizedString, form: "NFC" | "NFD" | "NFKC" | "NFKD" = "NFC"): NormalizedString {
   const text = ns.text;
-  const composed = text.normalize("NFC");
+  const composed = text.normalize(form);
   if (composed === text) return ns;
   const out = new AlignedStringBuilder(composed.length);
   const span = (from: number, to: number): [number, number] => originalSpan(ns, from, to);
@@ -104,7 +106,7 @@ export function composeNfc(ns: NormalizedString): NormalizedString {
   const flush = (end: number): void => {
     if (end <= clusterStart) return;
     const piece = text.slice(clusterStart, end);
-    const nfc = piece.normalize("NFC");
+    const nfc = piece.normalize(form);
     if (nfc.length === piece.length) {
       for (let k = 0; k < nfc.length; k++) {
         const [s, e] = span(clusterStart + k, clusterStart + k + 1);
@@ -130,4 +132,36 @@ export function composeNfc(ns: NormalizedString): NormalizedString {
   const wide = new AlignedStringBuilder(composed.length);
   wide.push(composed, s, e);
   return wide.finish();
+}
+
+/**
+ * The alignment of `inner` (a normalization of outer.text) composed with outer's: every code unit
+ * of inner.text mapped back to the original text. An empty inner span maps to an empty span at
+ * the corresponding original position.
+ */
+export function composeAlignment(outer: NormalizedString, inner: NormalizedString): NormalizedString {
+  if (outer.starts === null || outer.ends === null) return inner;
+  const n = inner.text.length;
+  const m = outer.text.length;
+  const starts = new Int32Array(n);
+  const ends = new Int32Array(n);
+  const at = (p: number): number => (p < m ? outer.starts![p] : m > 0 ? outer.ends![m - 1] : 0);
+  for (let i = 0; i < n; i++) {
+    const s = inner.starts === null ? i : inner.starts[i];
+    const e = inner.ends === null ? i + 1 : inner.ends[i];
+    starts[i] = at(s);
+    ends[i] = e > s ? outer.ends[e - 1] : starts[i];
+  }
+  return { text: inner.text, starts, ends };
+}
+
+/** Copies text[from, to) of a normalized string with its alignment. */
+export function sliceNormalized(ns: NormalizedString, from: number, to: number): NormalizedString {
+  const starts = new Int32Array(to - from);
+  const ends = new Int32Array(to - from);
+  for (let i = from; i < to; i++) {
+    starts[i - from] = ns.starts === null ? i : ns.starts[i];
+    ends[i - from] = ns.ends === null ? i + 1 : ns.ends[i];
+  }
+  return { text: ns.text.slice(from, to), starts, ends };
 }

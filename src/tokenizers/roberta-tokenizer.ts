@@ -11,7 +11,7 @@
  * Lone surrogates are encoded as U+FFFD (Python's slow tokenizer would raise UnicodeEncodeError).
  */
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readModelText } from "../io/model-files.js";
 import { join } from "node:path";
 import { checkFolder, completeFolder, readFolderConfig, readJson, type TokenizerFolderConfig } from "./bert-tokenizer.js";
 import { ByteLevelDecoder, createDecoder } from "./decoders/index.js";
@@ -19,6 +19,7 @@ import { Bpe, createModel, parseMerges, vocabFromObject, type Vocab } from "./mo
 import { createNormalizer } from "./normalizers/index.js";
 import { createPostProcessor, RobertaProcessing, type TokenSequence } from "./post-processors/index.js";
 import { ByteLevelPreTokenizer, createPreTokenizer } from "./pre-tokenizers/index.js";
+import { PYTHON_SPACE } from "./unicode.js";
 import type { AddedToken } from "./added-tokens.js";
 import { addedTokensFromJson, checkTokenizerJson, type TokenizerJson } from "./tokenizer-json.js";
 import { Tokenizer, type SpecialTokenNames, type TokenizerParts } from "./tokenizer.js";
@@ -42,9 +43,6 @@ const ROBERTA_DEFAULT_SPECIALS = {
 
 type SpecialKey = keyof typeof ROBERTA_DEFAULT_SPECIALS;
 type SpecialTokenValue = string | { content: string; lstrip?: boolean; rstrip?: boolean; single_word?: boolean };
-
-/** Python's str.isspace() for one char (the slow tokenizer's add_prefix_space test). */
-const PYTHON_SPACE = /^[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
 
 export class RobertaTokenizer extends Tokenizer {
   /** Where it was loaded from. */
@@ -204,11 +202,7 @@ function modelMaxLength(config: TokenizerFolderConfig): number {
 }
 
 async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (err) {
-    throw new Error(`Cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  return readModelText(path);
 }
 
 /** Runs f; errors name the file they came from. */

@@ -67,6 +67,11 @@ export interface TokenizerParts {
   specialTokens: SpecialTokenNames;
   modelMaxLength: number;
   cleanUpTokenizationSpaces: boolean;
+  /**
+   * model_input_names holds token_type_ids (default true). When false (DistilBERT, MPNet, RoBERTa,
+   * XLM-R) every type id is 0 whatever the post-processor says, as for a model that takes none.
+   */
+  returnTokenTypeIds?: boolean;
 }
 
 export type TextInput = string | [string, string];
@@ -83,6 +88,8 @@ interface ResolvedOptions {
 
 export class Tokenizer {
   readonly modelMaxLength: number;
+  /** transformers' model_input_names: token_type_ids only for tokenizers that return them. */
+  readonly modelInputNames: readonly string[];
   protected readonly parts: TokenizerParts;
   private readonly rawAddedTokens: AddedTokenMatcher;
   private readonly normalizedAddedTokens: AddedTokenMatcher;
@@ -94,6 +101,7 @@ export class Tokenizer {
   constructor(parts: TokenizerParts) {
     this.parts = parts;
     this.modelMaxLength = parts.modelMaxLength;
+    this.modelInputNames = parts.returnTokenTypeIds === false ? ["input_ids", "attention_mask"] : ["input_ids", "token_type_ids", "attention_mask"];
     for (const t of parts.addedTokens) {
       this.addedById.set(t.id, t);
       this.addedByContent.set(t.content, t);
@@ -272,8 +280,10 @@ export class Tokenizer {
       }
       const pieces = model.tokenizeWord(text.slice(wordStart, spans.ends[w]));
       const word = counter.word++;
+      const pieceStarts = pieces.starts;
       let pieceStart = wordStart;
       for (let k = 0; k < pieces.ids.length; k++) {
+        if (pieceStarts !== undefined) pieceStart = wordStart + pieceStarts[k];
         const pieceEnd = wordStart + pieces.ends[k];
         ids.push(pieces.ids[k]);
         if (starts === null || ends === null) offsets.push(base + pieceStart, base + pieceEnd);
@@ -420,6 +430,7 @@ export class Tokenizer {
   }
 
   private build(a: TokenSequence, b: TokenSequence | null, addSpecialTokens: boolean, numTruncatedTokens: number): Encoding {
+    const types = this.parts.returnTokenTypeIds !== false;
     const enc: Encoding = {
       inputIds: [],
       tokenTypeIds: [],
@@ -437,7 +448,7 @@ export class Tokenizer {
         if (!addSpecialTokens) continue;
         for (const id of piece.ids) {
           enc.inputIds.push(id);
-          enc.tokenTypeIds.push(piece.typeId);
+          enc.tokenTypeIds.push(types ? piece.typeId : 0);
           enc.attentionMask.push(1);
           enc.specialTokensMask.push(1);
           enc.tokens.push(this.convertIdsToTokens(id));
@@ -457,7 +468,7 @@ export class Tokenizer {
         const offsets: [number, number] = [seq.offsets[2 * k], seq.offsets[2 * k + 1]];
         processor.processOffsets?.(token, offsets, k === 0);
         enc.inputIds.push(id);
-        enc.tokenTypeIds.push(piece.typeId);
+        enc.tokenTypeIds.push(types ? piece.typeId : 0);
         enc.attentionMask.push(1);
         enc.specialTokensMask.push(0);
         enc.tokens.push(token);

@@ -4,10 +4,12 @@
  * remembered in a lazily filled byte table, so the hot loops never run a regex twice for a char.
  */
 
-/** Cc or Cf: removed by HF's clean_text (tab, newline and carriage return excepted: they are whitespace). */
+/**
+ * Any "C" category (Cc, Cf, Cs, Co, Cn), tab, newline and carriage return excepted (they are
+ * whitespace): what clean_text removes, in transformers' slow BertTokenizer (`_is_control`:
+ * `category(char).startswith("C")`) and in the Rust BertNormalizer (`char::is_other`) alike.
+ */
 export const CONTROL = 1;
-/** Cs, Co, Cn: removed as well by the Rust (tokenizer.json) normalizer, whose test is "any C* category". */
-export const OTHER_CONTROL = 2;
 /** Whitespace for BERT: \t \n \r, Zs, and the line/paragraph separators Python's str.split() also splits on. */
 export const WHITESPACE = 4;
 /** ASCII 33-47, 58-64, 91-96, 123-126, and every P* category (HF's _is_punctuation). */
@@ -20,8 +22,7 @@ const KNOWN = 128;
 
 const table = new Uint8Array(0x110000);
 
-const controlRe = /^[\p{Cc}\p{Cf}]$/u;
-const otherControlRe = /^[\p{Cs}\p{Co}\p{Cn}]$/u;
+const controlRe = /^\p{C}$/u;
 const whitespaceRe = /^[\p{Zs}\p{Zl}\p{Zp}]$/u;
 const punctuationRe = /^\p{P}$/u;
 const markRe = /^\p{Mn}$/u;
@@ -45,7 +46,6 @@ function classify(cp: number): number {
   const ch = String.fromCodePoint(cp);
   let flags = KNOWN;
   if (controlRe.test(ch)) flags |= CONTROL;
-  else if (otherControlRe.test(ch)) flags |= OTHER_CONTROL;
   if (whitespaceRe.test(ch)) flags |= WHITESPACE;
   if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)) {
     flags |= PUNCTUATION;
@@ -88,6 +88,24 @@ export function codePointLength(s: string): number {
         i++;
       }
     }
+  }
+  return n;
+}
+
+/** Python's str.isspace() for the first character (slow tokenizers' whitespace tests). */
+export const PYTHON_SPACE = /^[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+
+/** Length of s in UTF-8 bytes (a lone surrogate counts 3, as U+FFFD). */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff) {
+      n += 4;
+      i++;
+    } else n += 3;
   }
   return n;
 }

@@ -57,6 +57,17 @@ describe("bert-ts classify", { skip: skipUnlessModel(SEQCLS) || skipUnlessGolden
     }
   });
 
+  it("-k all lists every label, best first, with PyTorch's softmax", () => {
+    const inp = g().inputs[1];
+    const res = run(["classify", "-m", modelPath(SEQCLS), "-k", "all", "--format", "jsonl", inp.input]);
+    assert.equal(res.status, 0, res.stderr);
+    const [o] = lines(res.stdout);
+    const names = ["negative", "neutral", "positive"];
+    const want = names.map((label, i) => ({ label, score: inp.outputs.seqcls.softmax[i] as number })).sort((a, b) => b.score - a.score);
+    assert.deepEqual(o.labels.map((l: any) => l.label), want.map((w) => w.label));
+    assertClose(o.labels.map((l: any) => l.score), want.map((w) => w.score), 1e-4, "-k all scores");
+  });
+
   it("prints a readable table with --format text", () => {
     const inp = g().inputs[0];
     const res = run(["classify", "-m", modelPath(SEQCLS), "--format", "text", inp.input]);

@@ -58,12 +58,15 @@ describe("bert-ts ner", { skip: skipUnlessModel(NAME) || skipUnlessGolden(`${NAM
     const [head, header, ...rows] = res.stdout.trimEnd().split("\n");
     assert.equal(head, JSON.stringify(text));
     assert.match(header, /^\s+entity\s+score\s+span\s+text$/);
-    assert.ok(rows.length > 0);
-    for (const row of rows) {
+    // The same entities as the JSONL output (checked against PyTorch's logits above), one row each.
+    const json = lines(run(["ner", "-m", modelPath(NAME), "--format", "jsonl", "--ignore-labels", "", text]).stdout)[0];
+    assert.equal(rows.length, json.entities.length);
+    rows.forEach((row, k) => {
       const m = /^\s+(\S+)\s+(0\.\d{4})\s+(\d+)-(\d+)\s+(".*")$/.exec(row);
       assert.ok(m, row);
-      assert.equal(JSON.parse(m[5]), text.slice(Number(m[3]), Number(m[4])));
-    }
+      const e = json.entities[k];
+      assert.deepEqual([m[1], m[2], Number(m[3]), Number(m[4]), JSON.parse(m[5])], [e.entity_group, e.score.toFixed(4), e.start, e.end, text.slice(e.start, e.end)]);
+    });
   });
 
   it("fails with a clear message on an unknown strategy", () => {

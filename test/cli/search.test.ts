@@ -1,5 +1,6 @@
 /** `bert-ts search` as a user runs it: rankings against brute force over PyTorch's vectors, and the corpus cache. */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -105,6 +106,17 @@ describe("bert-ts search", { skip: skipUnlessModel(MINILM) || skipUnlessGolden(`
     assert.equal(manifests.length, 1);
     assert.equal(manifests[0].corpus.entries, 61);
     assert.match(run(args).stderr, /cache hit: 61/);
+    // The manifest stores the vectors' provenance; an entry claiming other weights is refused, not mixed in.
+    const manifestFile = join(cacheDir, readdirSync(cacheDir).find((f) => f.endsWith(".json"))!);
+    const manifest = JSON.parse(readFileSync(manifestFile, "utf8"));
+    assert.equal(manifest.provenance.weights_sha256, createHash("sha256").update(readFileSync(join(modelPath(MINILM), "model.safetensors"))).digest("hex"));
+    assert.equal(manifest.provenance.pooling, "mean");
+    writeFileSync(manifestFile, JSON.stringify({ ...manifest, provenance: { ...manifest.provenance, weights_sha256: "0".repeat(64) } }));
+    const refused = run(args);
+    assert.equal(refused.status, 0, refused.stderr);
+    assert.match(refused.stderr, /holds vectors of another provenance \(weights_sha256: "0{64}" vs "[0-9a-f]{64}"\): not mixing them/);
+    assert.match(refused.stderr, /cache miss: embedded 61 corpus texts/);
+    assert.match(run(args).stderr, /cache hit: 61/, "the entry was rewritten with the right provenance");
 
     const off = run([...args, "--no-cache"]);
     assert.match(off.stderr, /cache off/);

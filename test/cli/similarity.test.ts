@@ -69,7 +69,7 @@ describe("bert-ts similarity", { skip: skipUnlessModel(MINILM) || skipUnlessGold
     assert.match(truecolor.stdout, /48;2;\d+;\d+;\d+m/);
     // Default with no --format when piped: JSON.
     const piped = run(["similarity", "--model", modelPath(MINILM)], { input: stdin });
-    assert.ok(JSON.parse(piped.stdout).matrix);
+    assertMatrix(JSON.parse(piped.stdout).matrix, inputs.map((x) => x.outputs.base.pooled.mean_l2_normalized), "piped default");
   });
 
   it("--pooling-compare scores the same texts with cls, pooler, mean and max from one pass", () => {

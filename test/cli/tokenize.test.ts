@@ -66,6 +66,37 @@ test("tokenize: stdin lines (JSONL by default when piped), .txt and .jsonl files
   assert.deepEqual(withPair[0].input_ids, g[2].input_ids);
 });
 
+test("tokenize: --stride gives the overflowing windows (return_overflowing_tokens)", { skip }, () => {
+  const g = loadGolden(GOLDEN).inputs;
+  const ids = g[1].input_ids as number[]; // [CLS] 10 pieces [SEP]
+  const body = ids.slice(1, -1);
+  const r = jsonl(run(["--max-length", "6", "--stride", "2", g[1].input]).stdout)[0];
+  // 4 pieces a window, consecutive windows sharing 2: pieces 0-3, 2-5, 4-7, 6-9.
+  const windows = [0, 2, 4, 6].map((start) => [ids[0], ...body.slice(start, start + 4), ids.at(-1)]);
+  assert.deepEqual([r.input_ids, ...r.overflowing.map((w: any) => w.input_ids)], windows);
+  assert.equal(g[1].input, "The quick brown fox jumps over the lazy dog.");
+  assert.deepEqual(r.overflowing[0].offsets, [[0, 0], [10, 15], [16, 19], [20, 25], [26, 30], [0, 0]], "offsets still index the whole text");
+  const none = jsonl(run(["--max-length", "6", "--stride", "0", g[1].input]).stdout)[0];
+  assert.deepEqual([none.input_ids, ...none.overflowing.map((w: any) => w.input_ids)].map((w) => w.length), [6, 6, 4], "no overlap: 4 + 4 + 2 pieces");
+  const bad = run(["--max-length", "6", "--stride", "4", g[1].input]);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /stride \(4\) must be smaller than the room left for the windowed sequence \(4 tokens\)/);
+});
+
+test("tokenize: --offsets code-points counts as Python does (an emoji is one character)", { skip }, () => {
+  const text = "I love 🍕 and 😀 pizza";
+  const utf16 = jsonl(run(["--format", "jsonl", text]).stdout)[0];
+  const points = jsonl(run(["--format", "jsonl", "--offsets", "code-points", text]).stdout)[0];
+  assert.deepEqual(utf16.tokens, ["[CLS]", "i", "love", "[UNK]", "and", "[UNK]", "pizza", "[SEP]"]);
+  assert.deepEqual(utf16.offsets, [[0, 0], [0, 1], [2, 6], [7, 9], [10, 13], [14, 16], [17, 22], [0, 0]]);
+  // Python: text.index("pizza") == 16, len("😀") == 1.
+  assert.deepEqual(points.offsets, [[0, 0], [0, 1], [2, 6], [7, 8], [9, 12], [13, 14], [15, 20], [0, 0]]);
+  const pair = jsonl(run(["--format", "jsonl", "--offsets", "code-points", "🍕x", "--pair", "😀 y"]).stdout)[0];
+  assert.deepEqual(pair.offsets.filter((o: number[], k: number) => pair.tokens[k] !== "[CLS]" && pair.tokens[k] !== "[SEP]"), [[0, 2], [0, 1], [2, 3]], "each sequence counted in its own string");
+  const bad = run(["--offsets", "bytes", "x"]);
+  assert.match(bad.stderr, /Unknown --offsets "bytes": expected utf16 or code-points/);
+});
+
 test("tokenize: truncation, readable text format, --output", { skip }, () => {
   const g = loadGolden(GOLDEN).inputs;
   const cut = jsonl(run(["--max-length", "5", g[1].input]).stdout)[0];

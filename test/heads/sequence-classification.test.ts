@@ -136,6 +136,6 @@ describe("BertForSequenceClassification on a tiny random model", () => {
 
   it("rejects a classifier whose shape disagrees with id2label", () => {
     const { model } = build({ id2label: { 0: "a", 1: "b" } }, 3);
-    assert.throws(() => BertForSequenceClassification.fromModel(model), /classifier\.weight" has shape \[3, 16\] but the config implies \[2, 16\]/);
+    assert.throws(() => BertForSequenceClassification.fromModel(model), /classifier\.weight" has shape \[3, 16\] but config.json implies \[2, 16\]/);
   });
 });

@@ -39,7 +39,8 @@ export function buildSafetensors(tensors: { name: string; dtype: string; shape: 
   const header: Record<string, unknown> = { __metadata__: { format: "pt" } };
   let offset = 0;
   for (const t of tensors) {
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] };
+    // defineProperty: a tensor named "__proto__" must become a key, not the prototype
+    Object.defineProperty(header, t.name, { value: { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] }, enumerable: true });
     offset += t.bytes.length;
   }
   return safetensorsBytes(header, Buffer.concat(tensors.map((t) => t.bytes)));

@@ -208,6 +208,9 @@ describe("resolveModel: download", () => {
       "sentence_bert_config.json": JSON.stringify({ max_seq_length: 256 }),
       "1_Pooling/config.json": JSON.stringify({ pooling_mode_mean_tokens: true }),
       "3_Dense/config.json": JSON.stringify({ in_features: 4, out_features: 2 }),
+      // A Dense layer's own weights come too (safetensors preferred, as for the model).
+      "3_Dense/model.safetensors": "dense weights",
+      "3_Dense/pytorch_model.bin": "not wanted either",
       // Never fetched: other frameworks, other weight formats, docs.
       "pytorch_model.bin": "not wanted",
       "onnx/model.onnx": "onnx",
@@ -224,11 +227,11 @@ describe("resolveModel: download", () => {
       assert.deepEqual(r, { dir: snap, source: "download", id: ID, revision: "main", commit });
       assert.equal(readFileSync(join(repo, "refs", "main"), "utf8"), commit);
 
-      const wanted = ["1_Pooling/config.json", "3_Dense/config.json", "config.json", "model.safetensors", "modules.json", "sentence_bert_config.json", "tokenizer_config.json", "vocab.txt"];
+      const wanted = ["1_Pooling/config.json", "3_Dense/config.json", "3_Dense/model.safetensors", "config.json", "model.safetensors", "modules.json", "sentence_bert_config.json", "tokenizer_config.json", "vocab.txt"];
       assert.deepEqual(listFiles(snap), wanted);
       for (const f of wanted) {
         const body = Buffer.from(files[f as keyof typeof files]);
-        const etag = f === "model.safetensors" ? sha256(body) : gitBlobId(body);
+        const etag = f.endsWith(".safetensors") ? sha256(body) : gitBlobId(body);
         assert.equal(readlinkSync(join(snap, f)), `${"../".repeat(f.split("/").length + 1)}blobs/${etag}`, f);
         assert.deepEqual(readFileSync(join(snap, f)), body, f);
       }
@@ -239,8 +242,8 @@ describe("resolveModel: download", () => {
       // The token goes to the hub and never to the storage host the weights redirect to.
       assert.ok(hub.requests.filter((q) => q.server === "hub").every((q) => q.authorization === "Bearer sekrit"));
       const lfs = hub.requests.filter((q) => q.server === "lfs");
-      assert.equal(lfs.length, 1);
-      assert.equal(lfs[0].authorization, undefined);
+      assert.equal(lfs.length, 2, "model.safetensors and 3_Dense/model.safetensors");
+      assert.ok(lfs.every((q) => q.authorization === undefined));
 
       const before = hub.requests.length;
       const again = await resolveModel(ID, isolated({ cacheDir, endpoint: hub.endpoint }));

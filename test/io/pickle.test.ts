@@ -88,3 +88,22 @@ test("errors carry the byte position and never escape as other exceptions", () =
   }
   assert.throws(() => unpickle(bytes("\x80\x02\xff"), hooks), /at byte 2/);
 });
+
+test("bounds: a run of cheap opcodes, a memo flood, deep MARKs and an oversized pickle are refused, naming the limit", () => {
+  const limits = { maxBytes: 1 << 20, maxValues: 10_000, maxStack: 5_000, maxMarkDepth: 50, maxMemo: 1_000 };
+  const refused = (pkl: Buffer, why: RegExp) =>
+    assert.throws(() => unpickle(pkl, hooks, limits), (err: unknown) => err instanceof PickleError && why.test(err.message), why.source);
+  // EMPTY_LIST ×20,000: each is a new object; the stack limit or the value limit stops it first.
+  refused(Buffer.concat([bytes("\x80\x02"), Buffer.alloc(20_000, 0x5d), bytes(".")]), /stack grows past 5000|more than 10000 values/);
+  // Values built and dropped at once (EMPTY_LIST POP): the stack stays small, the value count does not.
+  refused(Buffer.concat([bytes("\x80\x02"), Buffer.alloc(40_000, Buffer.from("]0", "latin1")), bytes("N.")]), /more than 10000 values/);
+  // One value memoised under 2,000 different indices.
+  const flood = Buffer.concat([bytes("\x80\x02N"), ...Array.from({ length: 2_000 }, (_, i) => Buffer.from([0x72, i & 0xff, i >> 8, 0, 0])), bytes(".")]);
+  refused(flood, /more than 1000 memo entries/);
+  refused(Buffer.concat([bytes("\x80\x02"), Buffer.alloc(100, 0x28), bytes("N.")]), /nests more than 50 MARKs/);
+  refused(Buffer.alloc((1 << 20) + 1, 0x4e), /more than the 1048576/);
+  // Inside the limits the same shapes still load: re-memoising an index does not count twice.
+  const same = Buffer.concat([bytes("\x80\x02N"), ...Array.from({ length: 2_000 }, () => Buffer.from([0x71, 7])), bytes(".")]);
+  assert.equal(unpickle(same, hooks, limits), null);
+});
+

@@ -125,7 +125,7 @@ describe("tiny random BERT", () => {
     assert.throws(() => BertModel.fromWeights(cfg, missing, backend), /missing weight "encoder\.layer\.1\.intermediate\.dense\.weight"/);
     const wrong = tinyWeights(cfg, 3);
     wrong.map.set("embeddings.word_embeddings.weight", { shape: [49, 16], data: new Float32Array(49 * 16) });
-    assert.throws(() => BertModel.fromWeights(cfg, wrong, backend), /has shape \[49, 16\] but the config implies \[50, 16\]/);
+    assert.throws(() => BertModel.fromWeights(cfg, wrong, backend), /has shape \[49, 16\] but config.json implies \[50, 16\]/);
   });
 
   it("rejects bad inputs with clear errors", () => {

@@ -5,6 +5,7 @@
  * dropped; several: kept, each mask filled alone).
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it, before } from "node:test";
 import { getBackend } from "../../src/backend/index.js";
 import { softmax } from "../../src/heads/scores.js";
@@ -37,6 +38,29 @@ describe(`fill-mask pipeline: ${NAME}`, { skip: skipUnlessModel(NAME) || skipUnl
         assertClose(mask.logits, ref.mask_position_logits[m], 1e-4, `input ${i} logits`);
       }
     }
+  });
+
+  it("targets: only those tokens, ranked by PyTorch's full-vocabulary softmax (Hugging Face's get_target_ids)", async () => {
+    const inp = masked.find((x) => x.input === "The capital of France is [MASK].");
+    const ref = inp.outputs.mlm;
+    const probs = softmax(ref.mask_position_logits[0]);
+    // Ids from vocab.txt's line numbers, not from the tokenizer under test.
+    const vocab = readFileSync(`${modelPath(NAME)}/vocab.txt`, "utf8").split("\n");
+    const id = (t: string) => vocab.indexOf(t);
+    const warnings: string[] = [];
+    // "unaffable" is not one vocabulary token: replaced by its first piece "una"; "paris" twice counts once.
+    const targets = ["paris", "london", "the", "unaffable", "paris"];
+    const [result] = await fill.run([inp.input], { targets, topK: 10, onWarning: (m) => warnings.push(m) });
+    const ids = [id("paris"), id("london"), id("the"), id("una")];
+    assert.ok(ids.every((x) => x >= 0));
+    const want = ids.sort((a, b) => probs[b] - probs[a]);
+    const preds = result.masks[0].predictions;
+    assert.deepEqual(preds.map((p) => p.token), want, "four distinct targets, best first");
+    assertClose(preds.map((p) => p.score), want.map((t) => probs[t]), 1e-4, "scores over the whole vocabulary");
+    assert.deepEqual(warnings, ['The target "unaffable" is not in the vocabulary: replaced by "una"']);
+    const top2 = await fill(inp.input, { targets, topK: 2 });
+    assert.deepEqual(top2.map((p) => p.token), want.slice(0, 2));
+    await assert.rejects(fill.run([inp.input], { targets: ["   "] }), /At least one target/);
   });
 
   it("fills one [MASK] into readable text, top-5 by default", async () => {

@@ -44,14 +44,63 @@ describe("SentenceEncoder on all-MiniLM-L6-v2's architecture", { skip }, () => {
   it("gives other poolings on request (cls, max, pooler)", async () => {
     const texts = singles.slice(0, 4).map((s) => s.text);
     for (const [pooling, key] of [["cls", "cls"], ["max", "max"], ["pooler", null]] as const) {
-      const e = await SentenceEncoder.load(modelPath(MINILM), { pooling, maxLength: 512 });
-      assert.equal(e.normalize, false);
+      const e = await SentenceEncoder.load(modelPath(MINILM), { pooling, normalize: false, maxLength: 512 });
       const vs = await e.embed(texts);
       vs.forEach((v, k) => {
         const ref = g.inputs[singles[k].index].outputs.base;
         assertClose(v, key ? ref.pooled[key] : ref.pooler_output, 1e-4, `${pooling} input ${singles[k].index}`);
       });
     }
+  });
+
+  it("keeps the model's Normalize when another pooling is chosen, unless normalize: false", async () => {
+    const cls = await SentenceEncoder.load(modelPath(MINILM), { pooling: "cls", maxLength: 512 });
+    assert.equal(cls.normalize, true);
+    assert.equal(cls.info.modelDefault.strategy, "mean");
+    assert.match(cls.info.source, /model's own is mean/);
+    const vs = await cls.embed(singles.slice(0, 3).map((s) => s.text));
+    vs.forEach((v, k) => assertClose(v, g.inputs[singles[k].index].outputs.base.pooled.cls_l2_normalized, 1e-4, `cls + Normalize, input ${singles[k].index}`));
+  });
+
+  it("takes pooling, normalize and dimensions per call", async () => {
+    const texts = singles.slice(0, 4).map((s) => s.text);
+    const refs = singles.slice(0, 4).map((s) => g.inputs[s.index].outputs.base.pooled);
+    (await encoder.embed(texts, { pooling: "cls" })).forEach((v, k) => assertClose(v, refs[k].cls_l2_normalized, 1e-4, `cls (encoder normalises), text ${k}`));
+    (await encoder.embed(texts, { pooling: "max", normalize: false })).forEach((v, k) => assertClose(v, refs[k].max, 1e-4, `max, text ${k}`));
+    (await encoder.embed(texts, { pooling: "cls_mean", normalize: false })).forEach((v, k) => assertClose(v, refs[k].cls_mean_concat, 1e-4, `cls_mean, text ${k}`));
+    // Matryoshka: the first 64 components of the reference mean vector, then normalised.
+    const short = await encoder.embed(texts, { dimensions: 64 });
+    short.forEach((v, k) => {
+      const head = refs[k].mean.slice(0, 64) as number[];
+      const n = Math.hypot(...head);
+      assert.equal(v.length, 64);
+      assertClose(v, head.map((x) => x / n), 1e-4, `dimensions 64, text ${k}`);
+    });
+    const raw = await encoder.embed(texts, { dimensions: 10, normalize: false });
+    raw.forEach((v, k) => assertClose(v, refs[k].mean.slice(0, 10), 1e-4, `dimensions 10 without normalising, text ${k}`));
+    await assert.rejects(encoder.embed(texts, { dimensions: 385 }), /dimensions between 1 and the model's 384 but received 385/);
+    await assert.rejects(encoder.embed(texts, { dimensions: 0 }), /received 0/);
+  });
+
+  it("embeds sentence pairs as BertModel(**tokenizer(a, b)) does, for every pooling", async () => {
+    const pairs = g.inputs.map((inp: any, index: number) => ({ index, inp })).filter((x: any) => x.inp.is_pair);
+    assert.ok(pairs.length >= 3, "the golden file has pair inputs");
+    const inputs: [string, string][] = pairs.map((p: any) => p.inp.input);
+    const detailed = await encoder.embedDetailed(inputs);
+    detailed.forEach((d, k) => {
+      const ref = pairs[k].inp;
+      assertClose(d.embedding, ref.outputs.base.pooled.mean_l2_normalized, 1e-4, `pair ${ref.index}`);
+      assert.equal(d.numTokens, ref.num_tokens_untruncated, `token count of pair ${ref.index}`);
+      assert.equal(d.truncated, ref.truncated, `truncated flag of pair ${ref.index}`);
+    });
+    for (const [pooling, key] of [["cls", "cls"], ["mean_sqrt_len", "mean_sqrt_len"], ["max", "max"], ["pooler", null]] as const) {
+      const vs = await encoder.embed(inputs, { pooling, normalize: false });
+      vs.forEach((v, k) => {
+        const ref = pairs[k].inp.outputs.base;
+        assertClose(v, key ? ref.pooled[key] : ref.pooler_output, 1e-4, `${pooling}, pair ${pairs[k].index}`);
+      });
+    }
+    await assert.rejects(encoder.embed([["only one"] as unknown as [string, string]]), /Expected a string or a \[string, string\] pair for text 0/);
   });
 
   it("returns one row-major matrix on request", async () => {

@@ -4,10 +4,13 @@
  * token vectors, classifier scores, tokenisation — and the response shapes of both APIs.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { RunningServer } from "../../src/server/app.js";
 import { assertClose } from "../helpers/assert.js";
-import { loadGolden } from "../helpers/paths.js";
+import { loadGolden, modelPath } from "../helpers/paths.js";
 import { MINILM, SEQCLS, call, post, skipUnlessServerModels, startTestServer } from "./helpers.js";
 
 describe("bert-ts serve: API", { skip: skipUnlessServerModels() }, () => {
@@ -35,6 +38,30 @@ describe("bert-ts serve: API", { skip: skipUnlessServerModels() }, () => {
     const one = await post(url, "/embed", { inputs: texts[1].input, normalize: false, truncate: false });
     assert.equal(one.json.length, 1, "a single string gives [[...]]");
     assertClose(one.json[0], texts[1].outputs.base.pooled.mean, 1e-4, "normalize: false");
+  });
+
+  it("POST /embed takes pooling and dimensions per request (truncate, then normalise)", async () => {
+    const picked = texts.slice(0, 3);
+    const inputs = picked.map((x) => x.input);
+    const cls = await post(url, "/embed", { inputs, pooling: "cls" });
+    assert.equal(cls.status, 200);
+    picked.forEach((x, i) => assertClose(cls.json[i], x.outputs.base.pooled.cls_l2_normalized, 1e-4, `cls ${i}`));
+    const concat = await post(url, "/embed", { inputs, pooling: "cls_mean", normalize: false, dimensions: 700 });
+    picked.forEach((x, i) => assertClose(concat.json[i], x.outputs.base.pooled.cls_mean_concat.slice(0, 700), 1e-4, `cls_mean ${i}`));
+    const pooler = await post(url, "/embed", { inputs, pooling: "pooler", normalize: false });
+    picked.forEach((x, i) => assertClose(pooler.json[i], x.outputs.base.pooler_output, 1e-4, `pooler ${i}`));
+    const short = await post(url, "/embed", { inputs, dimensions: 32 });
+    picked.forEach((x, i) => {
+      const head = x.outputs.base.pooled.mean.slice(0, 32) as number[];
+      const n = Math.hypot(...head);
+      assertClose(short.json[i], head.map((v) => v / n), 1e-4, `dimensions 32, ${i}`);
+    });
+    const tooMany = await post(url, "/embed", { inputs, dimensions: 385 });
+    assert.equal(tooMany.status, 422);
+    assert.match(tooMany.json.error, /`dimensions` 385 is more than the model's 384/);
+    const unknown = await post(url, "/embed", { inputs, pooling: "median" });
+    assert.equal(unknown.status, 422);
+    assert.match(unknown.json.error, /pooling/);
   });
 
   it("POST /embed_all gives every token's last hidden state", async () => {
@@ -111,8 +138,8 @@ describe("bert-ts serve: API", { skip: skipUnlessServerModels() }, () => {
     assert.deepEqual(decoded, res.json.data[0].embedding, "base64 = little-endian float32 of the same vector");
     const small = await post(url, "/v1/embeddings", { input: input[0], dimensions: 64 });
     const v = small.json.data[0].embedding as number[];
-    assert.equal(v.length, 64);
-    assert.ok(Math.abs(Math.hypot(...v) - 1) < 1e-6, "truncated vectors are re-normalised");
+    const head = texts[0].outputs.base.pooled.mean.slice(0, 64) as number[];
+    assertClose(v, head.map((x) => x / Math.hypot(...head)), 1e-4, "the first 64 components, re-normalised");
     const ids = await post(url, "/v1/embeddings", { input: [texts[1].input_ids] });
     assert.deepEqual(ids.json.data[0].embedding, res.json.data[1].embedding, "token ids embed like their text");
   });
@@ -151,7 +178,50 @@ describe("bert-ts serve: API", { skip: skipUnlessServerModels() }, () => {
     for (const name of ["bert_ts_http_requests_total", "bert_ts_http_request_duration_seconds_bucket", "bert_ts_batch_inputs_bucket", "bert_ts_queue_requests", "bert_ts_tokens_total", "bert_ts_process_resident_memory_bytes"]) {
       assert.ok(metrics.text.includes(name), `metrics has ${name}`);
     }
-    assert.match(metrics.text, /bert_ts_http_requests_total\{route="\/embed",method="POST",status="200"\} \d+/);
+  });
+
+  it("/info fills model_sha with the weights' sha256; each response names its provenance in x-bert-ts-provenance", async () => {
+    const sha = (name: string) => createHash("sha256").update(readFileSync(join(modelPath(name), "model.safetensors"))).digest("hex");
+    const info = (await call(url, "/info")).json;
+    assert.equal(info.model_sha, sha(MINILM));
+    assert.equal(info.bert_ts.embedding.provenance.weights_sha256, sha(MINILM));
+    assert.equal(info.bert_ts.classifier.provenance.weights_sha256, sha(SEQCLS));
+    const picked = texts.slice(0, 2);
+    const tokens = picked.reduce((n, x) => n + x.num_tokens, 0);
+    const embed = await post(url, "/embed", { inputs: picked.map((x) => x.input), pooling: "cls", dimensions: 100, normalize: false });
+    const p = JSON.parse(embed.headers.get("x-bert-ts-provenance") ?? "null");
+    assert.deepEqual(
+      [p.weights_sha256, p.architecture, p.pooling, p.layers, p.normalize, p.dimensions, p.tokens, p.bert_ts],
+      [sha(MINILM), "BertModel", "cls", "last", false, 100, tokens, info.version],
+    );
+    const openai = await post(url, "/v1/embeddings", { input: picked.map((x) => x.input) });
+    const q = JSON.parse(openai.headers.get("x-bert-ts-provenance") ?? "null");
+    assert.deepEqual([q.pooling, q.normalize, q.tokens], ["mean", true, tokens]);
+    const predict = await post(url, "/predict", { inputs: "hello" });
+    const r = JSON.parse(predict.headers.get("x-bert-ts-provenance") ?? "null");
+    assert.deepEqual([r.weights_sha256, r.architecture, r.tokens], [sha(SEQCLS), "BertForSequenceClassification", 3]);
+  });
+
+  it("/metrics counters move by exactly the traffic sent", async () => {
+    const counter = (text: string, series: string): number => {
+      const line = text.split("\n").find((l) => l.startsWith(series + " "));
+      return line === undefined ? 0 : Number(line.slice(series.length + 1));
+    };
+    const embedOk = 'bert_ts_http_requests_total{route="/embed",method="POST",status="200"}';
+    const embed422 = 'bert_ts_http_requests_total{route="/embed",method="POST",status="422"}';
+    const tokens = 'bert_ts_tokens_total{model="embedding"}';
+    const inputs = 'bert_ts_inputs_total{model="embedding"}';
+    const before = (await call(url, "/metrics")).text;
+    const sent = texts.slice(0, 5);
+    for (const x of sent.slice(0, 3)) assert.equal((await post(url, "/embed", { inputs: x.input })).status, 200);
+    assert.equal((await post(url, "/embed", { inputs: sent.slice(3).map((x) => x.input) })).status, 200);
+    assert.equal((await post(url, "/embed", { inputs: "a", dimensions: 9999 })).status, 422);
+    const after = (await call(url, "/metrics")).text;
+    assert.equal(counter(after, embedOk) - counter(before, embedOk), 4, "four successful /embed requests");
+    assert.equal(counter(after, embed422) - counter(before, embed422), 1, "one refused /embed request");
+    assert.equal(counter(after, inputs) - counter(before, inputs), 5, "five sequences through the model");
+    const expectedTokens = sent.reduce((n, x) => n + x.num_tokens, 0);
+    assert.equal(counter(after, tokens) - counter(before, tokens), expectedTokens, "every token of the five inputs, [CLS]/[SEP] included");
   });
 });
 

@@ -14,7 +14,7 @@ interface ClassifyFlags {
   pair?: string;
   format?: string;
   output?: string;
-  topK?: number | null;
+  topK?: number | "all";
   function?: string;
   batchSize: number;
   threads?: number;
@@ -23,9 +23,9 @@ interface ClassifyFlags {
 
 const FUNCTIONS: readonly ClassificationFunction[] = ["softmax", "sigmoid", "none"];
 
-/** --top-k: a positive integer, or "all". */
-export function parseTopK(value: string): number | null {
-  if (value === "all") return null;
+/** --top-k: a positive integer, or "all" (commander turns a null from a parser into "", so "all" stays a string). */
+export function parseTopK(value: string): number | "all" {
+  if (value === "all") return "all";
   return parsePositiveInt("--top-k")(value);
 }
 
@@ -60,16 +60,18 @@ async function runClassify(texts: string[], flags: ClassifyFlags): Promise<void>
   warnIfRandomWeights(dir);
   const clf = await pipeline("text-classification", dir, { batchSize: flags.batchSize });
   const inputs = records.map((r) => (r.pair === undefined ? r.text : { text: r.text, textPair: r.pair }));
-  const results = await clf.run(inputs, { topK: flags.topK ?? null, functionToApply: fn as ClassificationFunction | undefined });
+  const results = await clf.run(inputs, { topK: flags.topK === undefined || flags.topK === "all" ? null : flags.topK, functionToApply: fn as ClassificationFunction | undefined });
   const sink = new OutputSink(flags.output);
   try {
     results.forEach((result, i) => {
       if (format === "jsonl") sink.writeJsonLine(toJson(records[i], result));
       else sink.write((i > 0 ? "\n" : "") + toReadable(records[i], result) + "\n");
     });
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
   const truncated = results.filter((r) => r.numTruncatedTokens > 0).length;
   if (truncated > 0) {
     process.stderr.write(`bert-ts: ${truncated} input(s) were longer than the model's ${clf.tokenizer.modelMaxLength} tokens and were truncated before classifying\n`);

@@ -1,33 +1,40 @@
 /**
  * `bert-ts embed`: texts → vectors with the model's own pooling (or the one asked for).
- * JSONL by default when piped: {"text", "embedding"} per input, in input order; `--pooling none`
- * gives the token vectors ({"tokens", "embedding": [tokens][hidden]}); `--return-windows` and
- * `--split sentences` add each part's vector and span ({"windows": [...]} / {"sentences": [...]}).
+ * JSONL by default when piped: {"text", "text_pair"?, "embedding"} per input, in input order;
+ * `--pooling none` gives the token vectors ({"tokens", "embedding": [tokens][hidden]}); `--return-windows`
+ * and `--split sentences` add each part's vector and span ({"windows": [...]} / {"sentences": [...]}).
+ * Pairs ([a, b] lines in .jsonl, or --pair) are encoded together, as BertModel(**tokenizer(a, b)).
  */
 import type { Command } from "commander";
 import { extname } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
-import { SentenceEncoder, type DocumentEmbedding, type EmbedOptions, type LongInputMode } from "../../pipelines/sentence-encoder.js";
+import { SentenceEncoder, type DocumentEmbedding, type EmbedInput, type EmbedOptions, type LongInputMode } from "../../pipelines/sentence-encoder.js";
 import { parsePartPooling, type PartPooling } from "../../pooling/parts.js";
 import { parseLayerSelection } from "../../pooling/layers.js";
 import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
 import { resolveEmbeddingFormat, writeEmbeddings } from "../embedding-output.js";
-import { CliError, OutputSink, parsePositiveInt, readInputs, readTextFile } from "../io.js";
-import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
+import { warnIfPoolingOverridden } from "../encoder-flags.js";
+import { CliError, OutputSink, parseNonNegativeInt, parsePositiveInt, readInputs, readTextFile, type TextInputRecord } from "../io.js";
+import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelForCli, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
+import { runSparseEmbed } from "../sparse-embed.js";
 
 interface EmbedFlags {
   model?: string;
   input?: string;
+  pair?: string;
   field?: string;
   format?: string;
   output?: string;
   pooling?: string;
   normalize?: boolean;
+  dimensions?: number;
   layers?: string;
   batchSize: number;
   maxLength?: number;
   longInputs: string;
   chunkStride?: number;
+  /** Alias of chunkStride (--stride). */
+  stride?: number;
   windowPooling?: string;
   returnWindows?: boolean;
   split?: string;
@@ -35,6 +42,11 @@ interface EmbedFlags {
   threads?: number;
   dtype?: string;
   progress: boolean;
+  topK?: number;
+  tokens?: boolean;
+  prompt?: string;
+  promptName?: string;
+  provenance?: boolean;
 }
 
 export function registerEmbed(program: Command): void {
@@ -45,16 +57,19 @@ export function registerEmbed(program: Command): void {
     .option("-m, --model <id|dir>", "model folder or Hugging Face id", DEFAULT_EMBEDDING_MODEL)
     .option("-i, --input <file>", "texts from FILE: .txt (a line each), .jsonl (strings, or objects with --field), .csv (column --field); - for stdin")
     .option("--field <name>", "the column (.csv) or key (.jsonl objects) holding the text", "text")
+    .option("--pair <text>", "second text of a pair, for every input text ([CLS] text [SEP] pair [SEP])")
     .option("-f, --format <format>", "text, jsonl, json, csv or npy (default: from --output's extension; text on a terminal, jsonl when piped)")
     .option("-o, --output <file>", "write to FILE instead of stdout")
-    .option("-p, --pooling <strategy>", "pooler, cls, mean, max, mean_sqrt_len, cls_mean, weighted_mean, last, cls_attention or none (default: the model's own)")
+    .option("-p, --pooling <strategy>", "pooler, cls, mean, max, mean_sqrt_len, cls_mean, weighted_mean, last, cls_attention, none, or splade (sparse, from a masked-LM checkpoint) (default: the model's own)")
     .option("--normalize", "L2-normalise the vectors (default: the model's own setting)")
     .option("--no-normalize", "do not L2-normalise")
+    .option("--dimensions <n>", "keep the first n components (Matryoshka), then normalise if normalising", parsePositiveInt("--dimensions"))
     .option("--layers <which>", "last (default), first-last-avg, lastK-mean, lastK-concat, or indices like -1,-2")
     .option("-b, --batch-size <n>", "texts per forward pass", parsePositiveInt("--batch-size"), 32)
     .option("--max-length <n>", "token limit per text (default: the model's)", parsePositiveInt("--max-length"))
     .option("--long-inputs <mode>", "texts over the limit: truncate (reported), chunk (overlapping windows, see --window-pooling) or error", "truncate")
     .option("--chunk-stride <n>", "tokens consecutive windows share (--long-inputs chunk; default: a quarter of --max-length)", parseNonNegativeInt("--chunk-stride"))
+    .option("--stride <n>", "alias of --chunk-stride", parseNonNegativeInt("--stride"))
     .option("--window-pooling <how>", "how a text's windows (or sentences, with --split) combine: mean, weighted (by token count) or max (default: mean)")
     .option("--return-windows", "also output each window's vector and character span")
     .option("--split <unit>", "sentences: embed each sentence alone; output the document vector and each sentence's vector and span")
@@ -62,10 +77,15 @@ export function registerEmbed(program: Command): void {
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
     .option("--dtype <dtype>", DTYPE_HELP)
     .option("--no-progress", "no progress bar on stderr")
+    .option("--prompt-name <name>", "put the model's prompt NAME (config_sentence_transformers.json prompts) before every text")
+    .option("--prompt <text>", "put TEXT before every text (its tokens count toward --max-length)")
+    .option("-k, --top-k <n>", "splade: keep each vector's n largest weights (max_active_dims)", parsePositiveInt("--top-k"))
+    .option("--tokens", "splade: add the vocabulary token of each index")
+    .option("--provenance", "add where each vector came from (model, weights sha256, pooling, tokens, truncation, bert-ts version): a provenance object per jsonl line; for json, the constant part once at the top")
     .action(async (texts: string[], flags: EmbedFlags) => runEmbed(texts, flags));
 }
 
-async function readEmbedInputs(texts: string[], flags: EmbedFlags): Promise<string[]> {
+async function readEmbedInputs(texts: string[], flags: EmbedFlags): Promise<TextInputRecord[]> {
   const ext = flags.input ? extname(flags.input).toLowerCase() : "";
   if (flags.input && ext === ".csv") {
     const rows = parseCsv(await readTextFile(flags.input), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
@@ -73,7 +93,7 @@ async function readEmbedInputs(texts: string[], flags: EmbedFlags): Promise<stri
     if (rows.length > 0 && !(field in rows[0])) {
       throw new CliError(`${flags.input}: no column "${field}" (columns: ${Object.keys(rows[0]).join(", ")}); choose one with --field`);
     }
-    return rows.map((r) => r[field]);
+    return rows.map((r) => ({ text: r[field], pair: flags.pair }));
   }
   if (flags.input && ext === ".jsonl" && flags.field !== "text") {
     const lines = (await readTextFile(flags.input)).split(/\r?\n/).filter((l) => l.trim());
@@ -81,22 +101,10 @@ async function readEmbedInputs(texts: string[], flags: EmbedFlags): Promise<stri
       const obj = JSON.parse(line) as Record<string, unknown>;
       const v = obj?.[flags.field ?? "text"];
       if (typeof v !== "string") throw new CliError(`${flags.input}:${i + 1}: no string field "${flags.field}"`);
-      return v;
+      return { text: v, pair: flags.pair };
     });
   }
-  const records = await readInputs({ args: texts, input: flags.input });
-  return records.map((r) => {
-    if (r.pair !== undefined) throw new CliError("embed takes single texts, not pairs");
-    return r.text;
-  });
-}
-
-function parseNonNegativeInt(flag: string): (value: string) => number {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} expects a non-negative integer, got ${JSON.stringify(value)}`);
-    return n;
-  };
+  return readInputs({ args: texts, input: flags.input, pair: flags.pair });
 }
 
 /** The hierarchical options, checked together so a meaningless combination fails before any work. */
@@ -120,11 +128,24 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   const format = resolveEmbeddingFormat(flags.format, flags.output);
   const longInputs = flags.longInputs as LongInputMode;
   if (!["truncate", "chunk", "error"].includes(longInputs)) throw new CliError(`Unknown --long-inputs ${JSON.stringify(flags.longInputs)}`);
+  if (flags.chunkStride !== undefined && flags.stride !== undefined) throw new CliError("Give --chunk-stride or its alias --stride, not both");
+  if (flags.stride !== undefined && longInputs !== "chunk") throw new CliError("--stride sets the overlap of --long-inputs chunk windows; add --long-inputs chunk");
+  flags.chunkStride ??= flags.stride;
+  if (flags.prompt !== undefined && flags.promptName !== undefined) throw new CliError("Give --prompt or --prompt-name, not both");
+  if (flags.pooling === "splade") {
+    if (flags.dimensions !== undefined) throw new CliError("--dimensions does not apply to --pooling splade (sparse vectors)");
+    if (flags.provenance) throw new CliError("--provenance is not available with --pooling splade yet");
+    const records = await readEmbedInputs(texts, flags);
+    if (records.some((r) => r.pair !== undefined)) throw new CliError("--pooling splade takes single texts, not sentence pairs");
+    return runSparseEmbed(records.map((r) => r.text), flags, format);
+  }
+  if (flags.topK !== undefined || flags.tokens) throw new CliError("--top-k and --tokens apply to --pooling splade");
   const { windowPooling, split } = parseParts(flags, longInputs);
   const withParts = split || flags.returnWindows === true;
   if (withParts && format !== "jsonl" && format !== "json" && format !== "text") {
     throw new CliError(`${split ? "--split sentences" : "--return-windows"} writes jsonl, json or text, not ${format}`);
   }
+  if (withParts && flags.provenance) throw new CliError(`--provenance is not available with ${split ? "--split sentences" : "--return-windows"} yet`);
   let pooling: PoolingStrategy | undefined;
   try {
     pooling = flags.pooling === undefined ? undefined : parsePoolingStrategy(flags.pooling);
@@ -132,13 +153,16 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
     throw new CliError((err as Error).message);
   }
   if (pooling === "none" && (withParts || windowPooling !== undefined)) throw new CliError("--pooling none gives token vectors: it has no windows or sentences to pool");
+  if (flags.provenance && format !== "jsonl" && format !== "json") throw new CliError(`--provenance is written with --format jsonl or json, not ${format}`);
   applyThreads(flags.threads);
   applyDtype(flags.dtype);
-  const inputs = await readEmbedInputs(texts, flags);
+  const records = await readEmbedInputs(texts, flags);
+  const inputs: EmbedInput[] = records.map((r) => (r.pair === undefined ? r.text : [r.text, r.pair]));
   const started = performance.now();
-  const dir = await resolveModelArg(flags.model, DEFAULT_EMBEDDING_MODEL);
-  warnIfRandomWeights(dir);
-  const encoder = await SentenceEncoder.load(dir, {
+  const resolved = await resolveModelForCli(flags.model ?? DEFAULT_EMBEDDING_MODEL);
+  warnIfRandomWeights(resolved.dir);
+  const encoder = await SentenceEncoder.load(resolved.dir, {
+    resolved,
     pooling,
     normalize: flags.normalize,
     maxLength: flags.maxLength,
@@ -146,21 +170,28 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   });
   const info = encoder.info;
   const showProgress = flags.progress && Boolean(process.stderr.isTTY) && inputs.length >= 64;
+  warnIfPoolingOverridden(encoder);
   if (process.stderr.isTTY) {
     process.stderr.write(`bert-ts: ${encoder.model.backend.name}; pooling ${info.strategy}${info.normalize ? " + L2 normalise" : ""} (${info.source}); max ${info.maxLength} tokens\n`);
+    const prompt = encoder.resolvePrompt(flags);
+    if (prompt) process.stderr.write(`bert-ts: prompt ${JSON.stringify(prompt)} before every text\n`);
   }
   let truncated = 0;
   const options: EmbedOptions = {
     batchSize: flags.batchSize,
     longInputs,
+    prompt: flags.prompt,
+    promptName: flags.promptName,
     chunkStride: flags.chunkStride,
     windowPooling,
+    dimensions: flags.dimensions,
     onTruncate: () => void truncated++,
     onProgress: showProgress
       ? (done: number, total: number) => process.stderr.write(`\rembedding ${done}/${total} texts\x1b[K`)
       : undefined,
   };
 
+  const provenance = flags.provenance ? await encoder.provenance(options) : undefined;
   if (info.strategy === "none") {
     const results = await encoder.tokenEmbeddings(inputs, options);
     if (format !== "jsonl" && format !== "text") throw new CliError(`--pooling none writes jsonl or text, not ${format}`);
@@ -168,30 +199,41 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
     try {
       results.forEach((r, i) =>
         format === "jsonl"
-          ? sink.writeJsonLine({ text: inputs[i], tokens: r.tokens, embedding: r.vectors.map((v) => Array.from(v)) })
-          : sink.write(`${JSON.stringify(inputs[i])}\n${r.tokens.map((t, k) => `  ${t}\t${preview(r.vectors[k])}`).join("\n")}\n`),
+          ? sink.writeJsonLine({ ...textFields(records[i]), tokens: r.tokens, embedding: r.vectors.map((v) => Array.from(v)), ...(provenance ? { provenance } : {}) })
+          : sink.write(`${describeRecord(records[i])}\n${r.tokens.map((t, k) => `  ${t}\t${preview(r.vectors[k])}`).join("\n")}\n`),
       );
-    } finally {
-      await sink.close();
+    } catch (err) {
+      await sink.discard();
+      throw err;
     }
+    await sink.close();
   } else if (withParts) {
-    const docs = split ? await encoder.embedSentences(inputs, { ...options, locale: flags.locale, sentencePooling: windowPooling }) : await encoder.embedWithWindows(inputs, options);
-    await writeDocuments(format as "jsonl" | "json" | "text", inputs, docs, split ? "sentences" : "windows", flags.output);
+    const single = records.map((r) => {
+      if (r.pair !== undefined) throw new CliError(`${split ? "--split sentences" : "--return-windows"} takes single texts, not sentence pairs`);
+      return r.text;
+    });
+    const docs = split ? await encoder.embedSentences(single, { ...options, locale: flags.locale, sentencePooling: windowPooling }) : await encoder.embedWithWindows(single, options);
+    await writeDocuments(format as "jsonl" | "json" | "text", single, docs, split ? "sentences" : "windows", flags.output);
   } else {
-    const vectors = await encoder.embed(inputs, options);
+    const results = await encoder.embedDetailed(inputs, options);
+    // Per vector: the input part of its provenance (the model part is in `provenance`).
+    const perInput = results.map((r) => ({ tokens: r.numTokens, truncated: r.truncated, ...(r.windows > 1 ? { windows: r.windows } : {}) }));
     if (format === "jsonl" || format === "text") {
       const sink = new OutputSink(flags.output);
       try {
-        vectors.forEach((v, i) =>
+        results.forEach(({ embedding: v }, i) =>
           format === "jsonl"
-            ? sink.writeJsonLine({ text: inputs[i], embedding: Array.from(v) })
-            : sink.write(`${JSON.stringify(inputs[i])}\n  [${v.length}] ${preview(v)}\n`),
+            ? sink.writeJsonLine({ ...textFields(records[i]), embedding: Array.from(v), ...(provenance ? { provenance: { ...provenance, ...perInput[i] } } : {}) })
+            : sink.write(`${describeRecord(records[i])}\n  [${v.length}] ${preview(v)}\n`),
         );
-      } finally {
-        await sink.close();
+      } catch (err) {
+        await sink.discard();
+        throw err;
       }
+      await sink.close();
     } else {
-      await writeEmbeddings(format, vectors.map((v, i) => ({ text: inputs[i], embedding: v })), flags.output);
+      const rows = results.map((r, i) => ({ ...textFields(records[i]), embedding: r.embedding, ...(provenance ? { provenance: perInput[i] } : {}) }));
+      await writeEmbeddings(format, rows, flags.output, provenance);
     }
   }
   if (showProgress) process.stderr.write("\n");
@@ -235,6 +277,14 @@ async function writeDocuments(
   } finally {
     await sink.close();
   }
+}
+
+function textFields(r: TextInputRecord): { text: string; text_pair?: string } {
+  return r.pair === undefined ? { text: r.text } : { text: r.text, text_pair: r.pair };
+}
+
+function describeRecord(r: TextInputRecord): string {
+  return r.pair === undefined ? JSON.stringify(r.text) : `${JSON.stringify(r.text)} + ${JSON.stringify(r.pair)}`;
 }
 
 function preview(v: Float32Array): string {

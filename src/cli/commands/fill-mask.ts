@@ -15,6 +15,7 @@ interface FillMaskFlags {
   format?: string;
   output?: string;
   topK: number;
+  target?: string[];
   logits?: boolean;
   batchSize: number;
   threads?: number;
@@ -31,6 +32,7 @@ export function registerFillMask(program: Command): void {
     .option("-f, --format <format>", "text (readable; default on a terminal) or jsonl (default otherwise)")
     .option("-o, --output <file>", "write to FILE instead of stdout")
     .option("-k, --top-k <n>", "predictions per mask", parsePositiveInt("--top-k"), 5)
+    .option("--target <token>", "score only these tokens (repeat the flag for several; Hugging Face's targets)", (v: string, prev: string[] = []) => [...prev, v])
     .option("--logits", "also write each mask's logits over the whole vocabulary (jsonl)")
     .option("-b, --batch-size <n>", "texts per forward pass", parsePositiveInt("--batch-size"), 32)
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
@@ -52,9 +54,10 @@ async function runFillMask(texts: string[], flags: FillMaskFlags): Promise<void>
   const fill = await pipeline("fill-mask", dir, { batchSize: flags.batchSize });
   let results: FillMaskResult[];
   try {
-    results = await fill.run(inputs, { topK: flags.topK });
+    results = await fill.run(inputs, { topK: flags.topK, targets: flags.target, onWarning: (m) => process.stderr.write(`bert-ts: note: ${m}\n`) });
   } catch (err) {
     if (err instanceof Error && err.message.startsWith("No mask token")) throw new CliError(`${err.message}; write ${fill.maskToken} where a word is missing`);
+    if (err instanceof Error && err.message.startsWith("At least one target")) throw new CliError(err.message);
     throw err;
   }
   const sink = new OutputSink(flags.output);
@@ -63,9 +66,11 @@ async function runFillMask(texts: string[], flags: FillMaskFlags): Promise<void>
       if (format === "jsonl") sink.writeJsonLine(toJson(inputs[i], r, flags.logits === true));
       else sink.write((i > 0 ? "\n" : "") + toReadable(inputs[i], r) + "\n");
     });
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
 }
 
 function toJson(text: string, r: FillMaskResult, withLogits: boolean): Record<string, unknown> {

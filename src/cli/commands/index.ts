@@ -10,7 +10,10 @@ import { registerQa } from "./qa.js";
 import { registerSimilarity } from "./similarity.js";
 import { registerSearch } from "./search.js";
 import { registerInspect } from "./inspect.js";
+import { registerIndex } from "./corpus-index.js";
+import { registerRerank } from "./rerank.js";
 import { registerExplain } from "./explain.js";
+import { registerVerify } from "./verify.js";
 
 /** Every CLI command registers itself here (one file per command). */
 export const commands: Array<(program: Command) => void> = [
@@ -24,6 +27,9 @@ export const commands: Array<(program: Command) => void> = [
   registerQa,
   registerSimilarity,
   registerSearch,
+  registerIndex,
   registerInspect,
+  registerRerank,
   registerExplain,
+  registerVerify,
 ];

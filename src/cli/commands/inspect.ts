@@ -6,16 +6,18 @@
  */
 import type { Command } from "commander";
 import { existsSync } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 import { getBackend } from "../../backend/index.js";
 import type { BertConfig } from "../../config/bert-config.js";
 import { headForModel, tasksForConfig, type HeadTask } from "../../heads/index.js";
+import { readModelText } from "../../io/model-files.js";
 import { loadWeights, type WeightStore } from "../../io/weights.js";
 import { BertModel, readConfig } from "../../models/bert/model.js";
 import type { LoadReport } from "../../models/checkpoint.js";
 import { familyFor } from "../../models/registry.js";
 import { readDefaultPooling } from "../../pooling/defaults.js";
+import { modulesDimension } from "../../pooling/st-modules.js";
 import { loadTokenizer } from "../../tokenizers/index.js";
 import { resolveModelForCli } from "../model-arg.js";
 import { CliError, formatTable, OutputSink } from "../io.js";
@@ -112,9 +114,11 @@ async function runInspect(name: string, flags: InspectFlags): Promise<void> {
   const sink = new OutputSink(flags.output);
   try {
     sink.write(format === "text" ? renderReport(report, flags.files) : JSON.stringify(report, null, format === "json" ? 2 : undefined) + "\n");
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
 }
 
 export async function inspectModel(name: string): Promise<InspectReport> {
@@ -146,7 +150,7 @@ export async function inspectModel(name: string): Promise<InspectReport> {
       normalize: d.normalize,
       source: d.source,
       max_length: Math.min(d.maxSeqLength ?? limit, limit),
-      dimension: d.strategy === "cls_mean" ? 2 * config.hidden_size : config.hidden_size,
+      dimension: d.modules ? modulesDimension(d.modules, config.hidden_size) : d.strategy === "cls_mean" ? 2 * config.hidden_size : config.hidden_size,
     };
   } catch (err) {
     pooling = { error: (err as Error).message };
@@ -309,7 +313,7 @@ async function describeTokenizer(dir: string): Promise<InspectReport["tokenizer"
   if (existsSync(join(dir, "tokenizer.json"))) {
     file = "tokenizer.json";
     try {
-      const json = JSON.parse(await readFile(join(dir, file), "utf8")) as { model?: { type?: unknown } };
+      const json = JSON.parse(await readModelText(join(dir, file))) as { model?: { type?: unknown } };
       kind = typeof json.model?.type === "string" ? json.model.type : "unknown";
     } catch {
       kind = "unreadable";
@@ -326,7 +330,7 @@ async function describeTokenizer(dir: string): Promise<InspectReport["tokenizer"
     let vocabSize: number | null = null;
     if (existsSync(join(dir, "vocab.json"))) {
       try {
-        vocabSize = Object.keys(JSON.parse(await readFile(join(dir, "vocab.json"), "utf8")) as object).length;
+        vocabSize = Object.keys(JSON.parse(await readModelText(join(dir, "vocab.json"))) as object).length;
       } catch {
         vocabSize = null;
       }
@@ -336,7 +340,7 @@ async function describeTokenizer(dir: string): Promise<InspectReport["tokenizer"
 }
 
 async function readJsonOrText(path: string): Promise<unknown> {
-  const text = await readFile(path, "utf8");
+  const text = await readModelText(path);
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { pipeline } from "../../pipelines/index.js";
 import { AGGREGATION_STRATEGIES, type AggregationStrategy, type TokenClassificationResult } from "../../pipelines/token-classification.js";
-import { CliError, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat } from "../io.js";
+import { CliError, formatTable, OutputSink, parseNonNegativeInt, parsePositiveInt, readInputs, resolveFormat } from "../io.js";
 import { applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface NerFlags {
@@ -33,17 +33,11 @@ export function registerNer(program: Command): void {
     .option("-o, --output <file>", "write to FILE instead of stdout")
     .option("-a, --aggregation <strategy>", `how tokens become entities: ${AGGREGATION_STRATEGIES.join(", ")}`, "simple")
     .option("--ignore-labels <labels>", 'comma-separated labels to leave out (default "O"; "" keeps all)')
-    .option("--stride <n>", "tokens shared by consecutive windows of a text longer than the model takes", parseNonNegativeInt)
+    .option("--stride <n>", "tokens shared by consecutive windows of a text longer than the model takes", parseNonNegativeInt("--stride"))
     .option("-b, --batch-size <n>", "windows per forward pass", parsePositiveInt("--batch-size"), 32)
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
     .option("--dtype <dtype>", DTYPE_HELP)
     .action(async (texts: string[], flags: NerFlags) => runNer(texts, flags));
-}
-
-function parseNonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new CliError(`--stride expects an integer >= 0, got ${JSON.stringify(value)}`);
-  return n;
 }
 
 async function runNer(texts: string[], flags: NerFlags): Promise<void> {
@@ -71,9 +65,11 @@ async function runNer(texts: string[], flags: NerFlags): Promise<void> {
       if (format === "jsonl") sink.writeJsonLine({ text, entities: r.entities, tokens: r.tokens, logits: r.logits });
       else sink.write((i > 0 ? "\n" : "") + toReadable(text, r) + "\n");
     });
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
 }
 
 function toReadable(text: string, r: TokenClassificationResult): string {

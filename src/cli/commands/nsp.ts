@@ -67,9 +67,11 @@ async function runNsp(sentences: string[], flags: NspFlags): Promise<void> {
       if (format === "jsonl") sink.writeJsonLine(toJson(pairs[i], r));
       else sink.write((i > 0 ? "\n" : "") + toReadable(pairs[i], r) + "\n");
     });
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
 }
 
 function toJson(p: Required<TextInputRecord>, r: NextSentenceResult): Record<string, unknown> {

@@ -88,9 +88,11 @@ async function runQa(contexts: string[], flags: QaFlags): Promise<void> {
       if (format === "jsonl") sink.writeJsonLine(toJson(inputs[i], r));
       else sink.write((i > 0 ? "\n" : "") + toReadable(inputs[i], r) + "\n");
     });
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
 }
 
 function toJson(input: QuestionAnsweringInput, r: QuestionAnsweringResult): Record<string, unknown> {

@@ -9,13 +9,23 @@ import { extname, resolve } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import type { SentenceEncoder } from "../../pipelines/sentence-encoder.js";
 import { semanticSearch } from "../../pipelines/semantic-search.js";
-import { addEncoderOptions, describeEncoder, loadEncoderFromFlags, parseEncoderFlags, type EncoderFlags } from "../encoder-flags.js";
+import { addEncoderOptions, describeEncoder, loadEncoderFromFlags, parseEncoderFlags, type EncoderFlags, parseLayersFlag } from "../encoder-flags.js";
 import { clip } from "../heatmap.js";
 import { CliError, decodeUtf8, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat } from "../io.js";
+import { CorpusIndex } from "../../pipelines/corpus-index.js";
+import type { LayerSelection } from "../../pooling/layers.js";
+import type { PoolingStrategy } from "../../pooling/strategies.js";
+import { openStore } from "../../stores/open-store.js";
+import { applyDtype, applyThreads, resolveModelForCli, warnIfRandomWeights } from "../model-arg.js";
 import { cacheKey, cacheLocations, modelIdentity, newManifest, readCache, sha256, writeCache } from "../search-cache.js";
 
 interface SearchFlags extends EncoderFlags {
   corpus?: string;
+  store?: string;
+  exact?: boolean;
+  queries?: string;
+  /** --model was given (not commander's default): a store's own model is used otherwise. */
+  modelGiven?: boolean;
   field?: string;
   query?: string[];
   input?: string;
@@ -39,10 +49,13 @@ export function registerSearch(program: Command): void {
     .command("search")
     .description("Find the corpus texts most similar to each query (semantic search; corpus vectors are cached)")
     .argument("[queries...]", "query texts (also --query; else --input FILE, else lines on stdin)")
-    .requiredOption("-c, --corpus <file>", "texts to search: .txt (a line each), .jsonl (strings, or objects with --field) or .csv (column --field)")
+    .option("-c, --corpus <file>", "texts to search: .txt (a line each), .jsonl (strings, or objects with --field) or .csv (column --field)")
+    .option("-s, --store <location>", "search a store built by `bert-ts index` (SQLite file or postgres:// URL) instead of --corpus")
+    .option("--exact", "with --store on PostgreSQL: exact scan instead of the HNSW index")
     .option("--field <name>", "the .csv column or .jsonl key holding the text (default: text)")
     .option("-q, --query <text>", "a query (repeatable)", (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option("-i, --input <file>", "queries from FILE: .jsonl (a string a line) or one query a line; - for stdin")
+    .option("--queries <file>", "the same as --input")
     .option("-k, --top-k <n>", "results per query", parsePositiveInt("--top-k"), 5)
     .option("-f, --format <format>", "text (ranked list; default on a terminal) or jsonl (default otherwise)")
     .option("-o, --output <file>", "write to FILE instead of stdout")
@@ -73,13 +86,19 @@ Examples:
   $ bert-ts search --corpus docs.jsonl --field body -q "refund policy" -q "shipping times"
   $ bert-ts search --corpus products.csv --field description --format jsonl < queries.txt`,
     )
-    .action(async (queries: string[], flags: SearchFlags) => runSearch(queries, flags));
+    .action(async (queries: string[], flags: SearchFlags, cmd: Command) =>
+      runSearch(queries, { ...flags, modelGiven: cmd.getOptionValueSource("model") !== "default" }),
+    );
 }
 
 async function runSearch(args: string[], flags: SearchFlags): Promise<void> {
   const format = resolveFormat(flags.format, flags.output);
   const { pooling, score } = parseEncoderFlags(flags);
-  if (flags.corpus === undefined) throw new CliError("--corpus FILE is required");
+  if (flags.store !== undefined) {
+    if (flags.corpus !== undefined) throw new CliError("Give --corpus FILE or --store LOCATION, not both");
+    return runStoreSearch(await readQueries(args, flags), flags, format, pooling);
+  }
+  if (flags.corpus === undefined) throw new CliError("--corpus FILE (or --store LOCATION) is required");
   const corpusPath = resolve(flags.corpus);
   const { entries, bytes, kind } = await readCorpus(corpusPath, flags.corpus, flags.field);
   if (entries.length === 0) throw new CliError(`${flags.corpus}: the corpus holds no texts`);
@@ -105,15 +124,71 @@ async function runSearch(args: string[], flags: SearchFlags): Promise<void> {
       const rows = [["rank", "score", "id", "text"], ...results.map((r, k) => [String(k + 1), r.score.toFixed(4), String(r.corpus_id), flags.output === undefined ? clip(r.text, width) : r.text])];
       sink.write(`${q > 0 ? "\n" : ""}query: ${JSON.stringify(queries[q])}\n${formatTable(rows, [true, true, true, false])}\n`);
     });
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
   if (truncated > 0) {
     process.stderr.write(`bert-ts: ${truncated} text(s) were longer than ${encoder.maxLength} tokens and were truncated to fit\n`);
   }
 }
 
+/**
+ * Search a store made by `bert-ts index`: the queries are embedded exactly as the store's vectors
+ * were (its model and pooling are the defaults; anything else is refused by the store). JSONL gets
+ * one line per hit, best first: query, rank, id, score (cosine), text, and window/start/end.
+ */
+async function runStoreSearch(queries: string[], flags: SearchFlags, format: "text" | "jsonl", pooling: PoolingStrategy | undefined): Promise<void> {
+  const location = flags.store!;
+  if (flags.score !== "cosine") throw new CliError("--store search scores by cosine; --score applies to --corpus");
+  const store = await openStore(location).catch((err: unknown) => {
+    throw new CliError((err as Error).message);
+  });
+  const space = await store.space().finally(() => store.close());
+  if (!space) throw new CliError(`${location} holds no vectors yet; fill it with \`bert-ts index --store ${location} ...\``);
+  const modelName = flags.modelGiven && flags.model !== undefined ? flags.model : space.model;
+  applyThreads(flags.threads);
+  // Query vectors must be made the way the stored ones were: the store's dtype unless --dtype says.
+  applyDtype(flags.dtype ?? space.dtype);
+  const layers = parseLayersFlag(flags.layers);
+  const { dir } = await resolveModelForCli(modelName);
+  warnIfRandomWeights(dir);
+  const index = await CorpusIndex.open(location, {
+    model: modelName,
+    pooling: pooling ?? (space.pooling as PoolingStrategy),
+    normalize: flags.normalize ?? space.normalize,
+    layers: layers ?? (JSON.parse(space.layers) as LayerSelection),
+    maxLength: flags.maxLength ?? space.maxLength,
+    longInputs: space.longInputs,
+    chunkStride: space.chunkStride ?? undefined,
+    searchOnly: true,
+  }).catch((err: unknown) => {
+    throw new CliError((err as Error).message);
+  });
+  const sink = new OutputSink(flags.output);
+  const width = Math.max(40, (process.stdout.columns ?? 120) - 30);
+  try {
+    const hits = await index.search(queries, flags.topK, { exact: flags.exact });
+    hits.forEach((list, q) => {
+      if (format === "jsonl") {
+        list.forEach((h, rank) => sink.writeJsonLine({ query: queries[q], rank: rank + 1, id: h.id, score: h.score, text: h.text, window: h.window, start: h.start, end: h.end }));
+        return;
+      }
+      const rows = [["rank", "score", "id", "text"], ...list.map((h, k) => [String(k + 1), h.score.toFixed(4), h.id, clip(space.longInputs === "chunk" ? h.text.slice(h.start, h.end) : h.text, width)])];
+      sink.write(`${q > 0 ? "\n" : ""}query: ${JSON.stringify(queries[q])}\n${formatTable(rows, [true, true, false, false])}\n`);
+    });
+  } finally {
+    await sink.close();
+    await index.close();
+  }
+}
+
 async function readQueries(args: string[], flags: SearchFlags): Promise<string[]> {
+  if (flags.queries !== undefined) {
+    if (flags.input !== undefined) throw new CliError("--queries and --input are the same option; give one");
+    flags = { ...flags, input: flags.queries };
+  }
   const given = [...args, ...(flags.query ?? [])];
   if (given.length > 0) {
     if (flags.input !== undefined) throw new CliError("Give queries either as arguments/--query or with --input, not both");
@@ -202,9 +277,12 @@ async function corpusEmbeddings(
   const poolingId = { strategy: info.strategy, normalize: info.normalize, maxLength: info.maxLength, layers: encoder.layers, longInputs: "truncate" };
   const locations = cacheLocations(corpus.path, flags.cacheDir);
   let key = "";
+  const provenance = await encoder.provenance();
   if (flags.cache) {
     key = cacheKey({ model: await modelIdentity(encoder.modelDir), pooling: poolingId, corpus: { sha256: corpus.sha, field: corpus.field, format: corpus.kind } });
-    const hit = await readCache(locations, key, entries.length);
+    const hit = await readCache(locations, key, entries.length, provenance, (path, why) =>
+      process.stderr.write(`bert-ts: cache entry ${path} holds vectors of another provenance (${why}): not mixing them, embedding again\n`),
+    );
     if (hit) {
       process.stderr.write(`bert-ts: cache hit: ${entries.length} corpus vectors read from ${hit.path} in ${seconds()} s\n`);
       return hit.vectors;
@@ -225,7 +303,7 @@ async function corpusEmbeddings(
     process.stderr.write(`bert-ts: ${embedded} (cache off)\n`);
     return vectors;
   }
-  const manifest = newManifest(key, { path: corpus.path, sha256: corpus.sha, field: corpus.field, format: corpus.kind, entries: entries.length }, encoder.modelDir, poolingId, info.dimension);
+  const manifest = newManifest(key, { path: corpus.path, sha256: corpus.sha, field: corpus.field, format: corpus.kind, entries: entries.length }, encoder.modelDir, poolingId, info.dimension, provenance);
   const saved = await writeCache(locations, manifest, vectors);
   if ("path" in saved) {
     process.stderr.write(`bert-ts: cache miss: ${embedded}; saved to ${saved.path}\n`);

@@ -6,6 +6,7 @@
  */
 import type { Command } from "commander";
 import type { SentenceEncoder } from "../../pipelines/sentence-encoder.js";
+import { maxSim } from "../../pooling/maxsim.js";
 import { needsHiddenStates, pool } from "../../pooling/pool.js";
 import { similarity, type SimilarityFunction } from "../../pooling/similarity.js";
 import type { PoolingStrategy } from "../../pooling/strategies.js";
@@ -18,6 +19,7 @@ interface SimilarityFlags extends EncoderFlags {
   format?: string;
   output?: string;
   poolingCompare?: boolean;
+  maxsim?: boolean;
   color: string;
   digits: number;
 }
@@ -34,6 +36,7 @@ export function registerSimilarity(program: Command): void {
     .option("-f, --format <format>", "text (heatmap; default on a terminal) or jsonl (default otherwise)")
     .option("-o, --output <file>", "write to FILE instead of stdout")
     .option("--pooling-compare", "score the texts under cls, pooler, mean and max pooling side by side (one forward pass)")
+    .option("--maxsim", "late interaction (ColBERT MaxSim): matrix[i][j] = Σ over tokens of text i of the best dot product with a token of text j (token vectors L2-normalised unless --no-normalize)")
     .option("--color <when>", "colour the heatmap: auto (terminal, unless NO_COLOR is set), always or never", "auto")
     .option("--digits <n>", "decimals shown in text output", parsePositiveInt("--digits"), 3);
   addEncoderOptions(command)
@@ -70,8 +73,9 @@ async function runSimilarity(args: string[], flags: SimilarityFlags): Promise<vo
   });
   if (texts.length < 2) throw new CliError(`similarity needs at least two texts, got ${texts.length}`);
   if (flags.poolingCompare && pooling !== undefined) throw new CliError("--pooling-compare shows several poolings; drop --pooling");
+  if (flags.maxsim && (pooling !== undefined || flags.poolingCompare)) throw new CliError("--maxsim compares token vectors; drop --pooling and --pooling-compare");
 
-  const encoder = await loadEncoderFromFlags(flags, pooling);
+  const encoder = flags.maxsim ? await loadEncoderFromFlags({ ...flags, normalize: flags.normalize ?? true }, "none") : await loadEncoderFromFlags(flags, pooling);
   if (process.stderr.isTTY) process.stderr.write(`bert-ts: ${describeEncoder(encoder)}\n`);
   let truncated = 0;
   const onTruncate = () => void truncated++;
@@ -85,12 +89,11 @@ async function runSimilarity(args: string[], flags: SimilarityFlags): Promise<vo
         sink.write(renderComparison(texts, results, encoder.info.strategy, flags.digits, color));
       }
     } else {
-      const vectors = await encoder.embed(texts, { batchSize: flags.batchSize, onTruncate });
-      const matrix = scoreMatrix(vectors, score);
+      const matrix = flags.maxsim ? await maxSimMatrix(encoder, texts, flags.batchSize, onTruncate) : scoreMatrix(await encoder.embed(texts, { batchSize: flags.batchSize, onTruncate }), score);
       if (format === "jsonl") {
-        sink.writeJsonLine({ texts, pooling: encoder.info.strategy, normalize: encoder.normalize, score, matrix });
+        sink.writeJsonLine({ texts, pooling: encoder.info.strategy, normalize: encoder.normalize, score: flags.maxsim ? "maxsim" : score, matrix });
       } else {
-        const title = `${score} similarity; pooling ${encoder.info.strategy}${encoder.normalize ? " + L2 normalise" : ""}`;
+        const title = `${flags.maxsim ? "MaxSim (late interaction)" : score} similarity; pooling ${encoder.info.strategy}${encoder.normalize ? " + L2 normalise" : ""}`;
         // A matrix wider than the terminal wraps into noise: list the closest pairs instead.
         const columns = flags.output === undefined ? process.stdout.columns : undefined;
         const width = String(texts.length).length + 3 + texts.length * (flags.digits + 5);
@@ -103,12 +106,20 @@ async function runSimilarity(args: string[], flags: SimilarityFlags): Promise<vo
         }
       }
     }
-  } finally {
-    await sink.close();
+  } catch (err) {
+    await sink.discard();
+    throw err;
   }
+  await sink.close();
   if (truncated > 0) {
     process.stderr.write(`bert-ts: ${truncated} text(s) were longer than ${encoder.maxLength} tokens and were truncated (raise --max-length up to the model's limit)\n`);
   }
+}
+
+/** matrix[i][j] = MaxSim(tokens of text i, tokens of text j). */
+async function maxSimMatrix(encoder: SentenceEncoder, texts: readonly string[], batchSize: number, onTruncate: () => void): Promise<number[][]> {
+  const tokens = (await encoder.tokenEmbeddings(texts, { batchSize, onTruncate })).map((t) => t.vectors);
+  return tokens.map((q) => tokens.map((d) => maxSim(q, d)));
 }
 
 function colorMode(when: string): ColorMode {

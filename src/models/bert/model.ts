@@ -3,11 +3,11 @@
  * Mirrors modeling_bert.py BertModel; every family (RoBERTa, XLM-R, DistilBERT, ELECTRA, ALBERT,
  * MPNet) is this encoder with another ModelFamily (models/registry.ts).
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Backend, Dtype, PositionBias } from "../../backend/backend.js";
 import { getBackend } from "../../backend/index.js";
 import { parseBertConfig, type BertConfig } from "../../config/bert-config.js";
+import { readModelText } from "../../io/model-files.js";
 import { loadWeights } from "../../io/weights.js";
 import type { ModelInput } from "../../tokenizers/encoding.js";
 import { Checkpoint, type LoadReport, type WeightSource } from "../checkpoint.js";
@@ -54,7 +54,9 @@ export class BertModel {
   static async fromPretrained(dir: string, options: LoadOptions = {}): Promise<BertModel> {
     const config = await readConfig(dir);
     const weights = await loadWeights(dir);
-    return BertModel.fromWeights(config, weights, backendFor(options), dir);
+    const model = BertModel.fromWeights(config, weights, backendFor(options), dir);
+    warnAboutExtraLayers(model, dir);
+    return model;
   }
 
   /** Builds the model from a config and any weight source (tests make tiny random ones). */
@@ -193,14 +195,23 @@ function isBatch(x: ModelInput | readonly ModelInput[]): x is readonly ModelInpu
   return Array.isArray(x);
 }
 
+/** Layers in the checkpoint beyond config.json's num_hidden_layers are not silently dropped: a loud warning counts them. */
+function warnAboutExtraLayers(model: BertModel, dir: string): void {
+  const layers = model.config.num_hidden_layers;
+  const extra = model.loadReport.unexpectedKeys.filter((name) => {
+    const m = /(?:^|\.)encoder\.layer\.(\d+)\./.exec(name);
+    return m !== null && Number(m[1]) >= layers;
+  });
+  if (extra.length === 0) return;
+  process.emitWarning(
+    `${join(dir, "config.json")}: "num_hidden_layers" is ${layers}, but the checkpoint holds ${extra.length} tensors of further layers (e.g. "${extra[0]}"), which are not used`,
+    { type: "BertTsWarning", code: "BERT_TS_UNUSED_LAYERS" },
+  );
+}
+
 export async function readConfig(dir: string): Promise<BertConfig> {
   const file = join(dir, "config.json");
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    throw new Error(`Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
+  const text = await readModelText(file);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -1,6 +1,7 @@
 /**
- * Routes about the server rather than the model's outputs: GET /info (TEI's fields), /health,
- * /metrics (Prometheus) and the similarity page at /.
+ * Routes about the server rather than the model's outputs: GET /info (TEI's fields), /health
+ * (liveness: 503 only when no worker can ever serve again), /ready (readiness for orchestrators:
+ * 503 while no worker is loaded or while draining), /metrics (Prometheus) and the page at /.
  */
 import { basename } from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -16,7 +17,15 @@ export function registerMetaRoutes(app: FastifyInstance, ctx: ServerContext): vo
     return { status: "ok" };
   });
 
+  app.get("/ready", async (_req, reply) => {
+    reply.header("cache-control", "no-store");
+    const reason = ctx.engine.unhealthyReason ?? (ctx.engine.live === 0 ? "no inference worker is loaded (restarting)" : undefined);
+    if (reason) throw new ApiError(503, "unhealthy", reason, { "retry-after": "1" });
+    return { status: "ready", workers: ctx.engine.live, queue: { requests: ctx.batcher.inFlight, wait_seconds: ctx.batcher.estimatedWaitSeconds } };
+  });
+
   app.get("/metrics", async (_req, reply) => {
+    ctx.metrics.workersLive.set(ctx.engine.live);
     reply.header("content-type", ctx.metrics.registry.contentType);
     return ctx.metrics.registry.metrics();
   });
@@ -44,9 +53,10 @@ function info(ctx: ServerContext): Record<string, unknown> {
       };
   return {
     model_id: ctx.modelId,
-    model_sha: null,
-    // Weights are up-cast on load; every forward pass computes in float32.
-    model_dtype: "float32",
+    // The weights' sha256 (TEI reports the hub commit here; bert-ts names the exact bytes, commit in bert_ts.*.provenance).
+    model_sha: (embedding ?? classifier)?.info.provenance.weights_sha256 ?? null,
+    // Weights are up-cast on load; the linear layers compute in the dtype --dtype chose (default float32).
+    model_dtype: (embedding ?? classifier)?.info.provenance.dtype ?? "float32",
     model_type: modelType,
     max_concurrent_requests: options.maxQueue,
     max_input_length: embedding?.info.maxLength ?? classifier?.maxLength,
@@ -55,6 +65,8 @@ function info(ctx: ServerContext): Record<string, unknown> {
     max_client_batch_size: options.maxClientBatchSize,
     auto_truncate: options.autoTruncate,
     tokenization_workers: 1,
+    // Extra: the inference worker pool (see README, "The server as a service").
+    inference_workers: ctx.engine.size,
     version: ctx.version,
     sha: null,
     docker_label: null,
@@ -67,6 +79,7 @@ function info(ctx: ServerContext): Record<string, unknown> {
         model_normalizes: embedding.info.normalize,
         max_input_length: embedding.info.maxLength,
         random_weights: embedding.info.randomWeights,
+        provenance: embedding.info.provenance,
       },
       classifier: classifier && {
         model_id: basename(classifier.info.dir),
@@ -74,6 +87,7 @@ function info(ctx: ServerContext): Record<string, unknown> {
         score_function: classifier.info.defaultFunction,
         max_input_length: classifier.maxLength,
         random_weights: classifier.info.randomWeights,
+        provenance: classifier.info.provenance,
       },
     },
   };

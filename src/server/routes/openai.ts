@@ -8,6 +8,7 @@ import type { SequenceJob } from "../batcher.js";
 import { type ServerContext, lengthPolicy, requireEmbedding } from "../context.js";
 import { encodeIds, encodeInput, type EncodedInput } from "../inputs.js";
 import { OUTPUT_POOLED } from "../protocol.js";
+import { sendProvenance } from "../provenance-header.js";
 import { checkDimensions, finishEmbedding, float32Base64 } from "../vectors.js";
 import { openaiEmbeddingsSchema } from "./schemas.js";
 import { inputList } from "./tei.js";
@@ -23,7 +24,7 @@ type OneInput = string | number[];
 const isOne = (x: OneInput | OneInput[]): x is OneInput => typeof x === "string" || (x.length > 0 && typeof x[0] === "number");
 
 export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.post<{ Body: OpenAIEmbeddingsBody }>("/v1/embeddings", { schema: { body: openaiEmbeddingsSchema } }, async (req) => {
+  app.post<{ Body: OpenAIEmbeddingsBody }>("/v1/embeddings", { schema: { body: openaiEmbeddingsSchema } }, async (req, reply) => {
     const model = requireEmbedding(ctx);
     const body = req.body;
     const inputs = inputList<OneInput>(body.input as OneInput | OneInput[], isOne, ctx.options.maxClientBatchSize);
@@ -32,9 +33,10 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerContext): 
     const encoded: EncodedInput[] = inputs.map((x) =>
       typeof x === "string" ? encodeInput(model.tokenizer, x, policy) : encodeIds(x, model.info.vocabSize, policy),
     );
-    const pooled = await ctx.batcher.submit("embedding", encoded.map((e): SequenceJob => ({ ...e, output: OUTPUT_POOLED })));
+    const pooled = await ctx.batcher.submit("embedding", encoded.map((e): SequenceJob => ({ ...e, output: OUTPUT_POOLED })), req.headers);
     const base64 = body.encoding_format === "base64";
     const tokens = encoded.reduce((n, e) => n + e.ids.length, 0);
+    sendProvenance(reply, { ...model.info.provenance, normalize: true, ...(body.dimensions ? { dimensions: body.dimensions } : {}), tokens });
     return {
       object: "list",
       data: pooled.map((v, index) => {

@@ -3,6 +3,8 @@
  * are never coerced). Field names and defaults follow text-embeddings-inference and OpenAI. Counts
  * and lengths are checked in the handlers, to answer with TEI's messages and status codes.
  */
+import { POOLING_STRATEGIES } from "../../pooling/strategies.js";
+
 const stringOrStrings = {
   anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }],
 } as const;
@@ -12,6 +14,9 @@ const truncation = {
   truncation_direction: { type: ["string", "null"], enum: ["Right", "Left", "right", "left", null] },
 } as const;
 
+/** Poolings a request may choose (bert-ts's own field; "none" is /embed_all). */
+const POOLING_FIELD = { type: ["string", "null"], enum: [...POOLING_STRATEGIES.filter((p) => p !== "none"), null] };
+
 export const embedSchema = {
   type: "object",
   required: ["inputs"],
@@ -19,6 +24,7 @@ export const embedSchema = {
     inputs: stringOrStrings,
     normalize: { type: "boolean", default: true },
     dimensions: { type: ["integer", "null"], minimum: 1 },
+    pooling: POOLING_FIELD,
     prompt_name: { type: ["string", "null"] },
     ...truncation,
   },

@@ -6,9 +6,12 @@ import type { FastifyInstance } from "fastify";
 import { applyClassificationFunction } from "../../pipelines/text-classification.js";
 import type { SequenceJob } from "../batcher.js";
 import { type ServerContext, lengthPolicy, requireClassifier, requireEmbedding } from "../context.js";
-import { ApiError, empty, tooLarge } from "../errors.js";
+import { empty, invalid, tooLarge } from "../errors.js";
 import { encodeInput, type SequenceInput } from "../inputs.js";
-import { OUTPUT_POOLED, OUTPUT_TOKENS } from "../protocol.js";
+import { promptFor } from "../prompts.js";
+import { pooledWidth, type PoolingStrategy } from "../../pooling/strategies.js";
+import { OUTPUT_POOLED, OUTPUT_TOKENS, outputForPooling } from "../protocol.js";
+import { sendProvenance } from "../provenance-header.js";
 import { checkDimensions, finishEmbedding } from "../vectors.js";
 import { decodeSchema, embedAllSchema, embedSchema, predictSchema, tokenizeSchema } from "./schemas.js";
 
@@ -21,6 +24,8 @@ interface EmbedBody extends TruncationFields {
   prompt_name?: string | null;
   normalize: boolean;
   dimensions?: number | null;
+  /** bert-ts's own: another pooling than the model's for this request. */
+  pooling?: PoolingStrategy | null;
 }
 interface EmbedAllBody extends TruncationFields {
   inputs: string | string[];
@@ -73,44 +78,60 @@ function utf8Offsets(text: string): Int32Array {
   return out;
 }
 
-/** TEI's prompts come from a sentence-transformers config bert-ts does not read; refuse rather than ignore. */
-function refusePromptName(body: { prompt_name?: string | null }): void {
-  if (body.prompt_name !== undefined && body.prompt_name !== null) {
-    throw new ApiError(422, "validation", "`prompt_name` is not supported: prepend the prompt to the input text");
+/** Every token's vector comes back as JSON numbers: refuse a response that would be huge. */
+function checkEmbedAllSize(jobs: readonly SequenceJob[], hiddenSize: number, maxValues: number): void {
+  const tokens = jobs.reduce((n, j) => n + j.ids.length, 0);
+  if (tokens * hiddenSize > maxValues) {
+    throw tooLarge(
+      `/embed_all would return ${tokens} tokens × ${hiddenSize} values, more than the limit of ${maxValues} values per response: send fewer or shorter inputs`,
+    );
   }
 }
 
 export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const max = ctx.options.maxClientBatchSize;
 
-  app.post<{ Body: EmbedBody }>("/embed", { schema: { body: embedSchema } }, async (req) => {
-    refusePromptName(req.body);
+  app.post<{ Body: EmbedBody }>("/embed", { schema: { body: embedSchema } }, async (req, reply) => {
     const model = requireEmbedding(ctx);
-    const texts = inputList(req.body.inputs, isString, max);
-    checkDimensions(req.body.dimensions, model.info.dimension);
+    const prompt = promptFor(model, req.body);
+    const texts = inputList(req.body.inputs, isString, max).map((t) => prompt + t);
+    const pooling = req.body.pooling ?? undefined;
+    if (pooling === "pooler" && !model.info.hasPooler) throw invalid('`pooling` "pooler" is unavailable: the model has no pooler weights; use "cls" for the raw [CLS] vector');
+    const ownPooling = pooling === undefined || pooling === model.info.pooling;
+    checkDimensions(req.body.dimensions, ownPooling ? model.info.dimension : pooledWidth(pooling, model.info.hiddenSize));
     const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
-    const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: OUTPUT_POOLED }));
-    const pooled = await ctx.batcher.submit("embedding", jobs);
+    const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: outputForPooling(pooling) }));
+    const pooled = await ctx.batcher.submit("embedding", jobs, req.headers);
+    sendProvenance(reply, {
+      ...model.info.provenance,
+      pooling: pooling ?? model.info.pooling,
+      normalize: req.body.normalize,
+      ...(req.body.dimensions ? { dimensions: req.body.dimensions } : {}),
+      tokens: jobs.reduce((n, j) => n + j.ids.length, 0),
+    });
     return pooled.map((v) => Array.from(finishEmbedding(v, req.body.normalize, req.body.dimensions)));
   });
 
-  app.post<{ Body: EmbedAllBody }>("/embed_all", { schema: { body: embedAllSchema } }, async (req) => {
-    refusePromptName(req.body);
+  app.post<{ Body: EmbedAllBody }>("/embed_all", { schema: { body: embedAllSchema } }, async (req, reply) => {
     const model = requireEmbedding(ctx);
-    const texts = inputList(req.body.inputs, isString, max);
+    const prompt = promptFor(model, req.body);
+    const texts = inputList(req.body.inputs, isString, max).map((t) => prompt + t);
     const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
     const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: OUTPUT_TOKENS }));
-    const results = await ctx.batcher.submit("embedding", jobs);
+    checkEmbedAllSize(jobs, model.info.hiddenSize, ctx.options.maxEmbedAllValues);
+    const results = await ctx.batcher.submit("embedding", jobs, req.headers);
+    sendProvenance(reply, { ...model.info.provenance, pooling: "none", normalize: false, tokens: jobs.reduce((n, j) => n + j.ids.length, 0) });
     const h = model.info.hiddenSize;
     return results.map((r) => Array.from({ length: r.length / h }, (_, t) => Array.from(r.subarray(t * h, (t + 1) * h))));
   });
 
-  app.post<{ Body: PredictBody }>("/predict", { schema: { body: predictSchema } }, async (req) => {
+  app.post<{ Body: PredictBody }>("/predict", { schema: { body: predictSchema } }, async (req, reply) => {
     const model = requireClassifier(ctx);
     const { single, list } = predictInputs(req.body.inputs, max);
     const policy = lengthPolicy(ctx, model.maxLength, req.body);
     const jobs = list.map((x): SequenceJob => ({ ...encodeInput(model.tokenizer, x, policy), output: OUTPUT_POOLED }));
-    const logits = await ctx.batcher.submit("classifier", jobs);
+    const logits = await ctx.batcher.submit("classifier", jobs, req.headers);
+    sendProvenance(reply, { ...model.info.provenance, tokens: jobs.reduce((n, j) => n + j.ids.length, 0) });
     const fn = req.body.raw_scores ? "none" : model.info.defaultFunction;
     const predictions = logits.map((row) => {
       const scores = applyClassificationFunction(row, fn);
@@ -121,9 +142,14 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
   });
 
   app.post<{ Body: TokenizeBody }>("/tokenize", { schema: { body: tokenizeSchema } }, async (req) => {
-    refusePromptName(req.body);
     const { tokenizer } = ctx.embedding ?? requireClassifier(ctx);
-    const texts = inputList(req.body.inputs, isString, max);
+    if (!ctx.embedding && req.body.prompt_name != null) throw invalid("`prompt_name` needs an embedding model (--model)");
+    const prompt = ctx.embedding ? promptFor(ctx.embedding, req.body) : "";
+    const texts = inputList(req.body.inputs, isString, max).map((t) => prompt + t);
+    const chars = texts.reduce((n, t) => n + t.length, 0);
+    if (chars > ctx.options.maxTokenizeChars) {
+      throw tooLarge(`/tokenize takes at most ${ctx.options.maxTokenizeChars} characters per request; given ${chars}`);
+    }
     return texts.map((text) => {
       const enc = tokenizer.encode(text, null, { addSpecialTokens: req.body.add_special_tokens, truncation: false });
       const bytes = utf8Offsets(text);

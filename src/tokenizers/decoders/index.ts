@@ -1,4 +1,5 @@
-import type { DecoderJson, WordPieceDecoderJson } from "../tokenizer-json.js";
+import type { DecoderJson, MetaspaceDecoderJson, WordPieceDecoderJson } from "../tokenizer-json.js";
+import { MetaspaceDecoder } from "./metaspace.js";
 import { ByteLevelDecoder } from "./byte-level.js";
 import type { Decoder } from "./decoder.js";
 import { WordPieceDecoder } from "./wordpiece-decoder.js";
@@ -6,6 +7,8 @@ import { WordPieceDecoder } from "./wordpiece-decoder.js";
 export type { Decoder } from "./decoder.js";
 export { WordPieceDecoder } from "./wordpiece-decoder.js";
 export { ByteLevelDecoder } from "./byte-level.js";
+export { MetaspaceDecoder } from "./metaspace.js";
+export { SentencePieceDecoder, decodePieces } from "./sentencepiece-decoder.js";
 export { cleanUpTokenization } from "./cleanup.js";
 
 /** Builds the decoder a tokenizer.json describes (null: tokens joined by spaces). */
@@ -18,6 +21,11 @@ export function createDecoder(config: DecoderJson | null | undefined): Decoder {
     }
     case "ByteLevel":
       return new ByteLevelDecoder();
+    case "Metaspace": {
+      const c = config as MetaspaceDecoderJson;
+      const strip = c.prepend_scheme !== undefined ? c.prepend_scheme !== "never" : c.add_prefix_space !== false;
+      return new MetaspaceDecoder(c.replacement ?? "\u2581", strip);
+    }
     default:
       throw new Error(`Unknown decoder type: ${config.type}`);
   }

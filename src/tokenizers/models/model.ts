@@ -5,8 +5,10 @@
 export interface WordPieces {
   /** Vocabulary ids of the pieces, in order. */
   readonly ids: readonly number[];
-  /** End of each piece within the word (code units); a piece starts where the previous ends. */
+  /** End of each piece within the word (code units); a piece starts where the previous ends... */
   readonly ends: readonly number[];
+  /** ...unless starts are given (byte-fallback pieces share their character's span). */
+  readonly starts?: readonly number[];
 }
 
 export interface TokenizerModel {

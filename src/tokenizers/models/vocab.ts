@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readModelText } from "../../io/model-files.js";
 
 /** A vocabulary: token ↔ id. */
 export interface Vocab {
@@ -12,13 +12,7 @@ export interface Vocab {
  * duplicate line wins the token → id direction, as in Python's dict).
  */
 export async function loadVocabTxt(path: string): Promise<Vocab> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    throw new Error(`Cannot read vocabulary ${path}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  return parseVocabTxt(text, path);
+  return parseVocabTxt(await readModelText(path), path);
 }
 
 export function parseVocabTxt(text: string, source = "vocab.txt"): Vocab {

@@ -1,21 +1,15 @@
 import { AlignedStringBuilder, composeNfc, identityNormalized, type NormalizedString } from "../normalized-string.js";
-import { charFlags, CJK, CONTROL, isPlainAscii, NONSPACING_MARK, OTHER_CONTROL, WHITESPACE } from "../unicode.js";
+import { charFlags, CJK, CONTROL, isPlainAscii, NONSPACING_MARK, WHITESPACE } from "../unicode.js";
 import type { Normalizer } from "./normalizer.js";
 
 export interface BertNormalizerOptions {
-  /** Drop NUL, U+FFFD and control characters; turn whitespace into spaces. */
+  /** Drop NUL, U+FFFD and every category-C character (Cc, Cf, Cs, Co, Cn); turn whitespace into spaces. */
   cleanText: boolean;
   /** Put spaces around CJK ideographs so each becomes a word. */
   handleChineseChars: boolean;
   lowercase: boolean;
   /** null: strip accents exactly when lower-casing (HF's rule for strip_accents=None). */
   stripAccents: boolean | null;
-  /**
-   * Which characters clean_text removes. "slow" (transformers' BertTokenizer): Cc and Cf.
-   * "fast" (the Rust BertNormalizer of tokenizer.json): every C* category, so private-use,
-   * unassigned and lone surrogates go too.
-   */
-  controlSet: "slow" | "fast";
   /** The slow BertTokenizer composes the text (NFC) before splitting; the fast one does not. */
   composeNfc: boolean;
 }
@@ -29,13 +23,11 @@ export interface BertNormalizerOptions {
 export class BertNormalizer implements Normalizer {
   readonly lowercases: boolean;
   private readonly strip: boolean;
-  private readonly removedMask: number;
   private readonly mapped = new Map<number, string>();
 
   constructor(private readonly options: BertNormalizerOptions) {
     this.lowercases = options.lowercase;
     this.strip = options.stripAccents ?? options.lowercase;
-    this.removedMask = options.controlSet === "fast" ? CONTROL | OTHER_CONTROL : CONTROL;
   }
 
   normalize(text: string): NormalizedString {
@@ -51,7 +43,7 @@ export class BertNormalizer implements Normalizer {
       const width = cp > 0xffff ? 2 : 1;
       const end = i + width;
       const flags = charFlags(cp);
-      if (cleanText && (cp === 0 || cp === 0xfffd || (flags & this.removedMask) !== 0)) {
+      if (cleanText && (cp === 0 || cp === 0xfffd || (flags & CONTROL) !== 0)) {
         // removed
       } else if (cleanText && (flags & WHITESPACE) !== 0) {
         out.push(" ", i, end);

@@ -1,12 +1,18 @@
-import type { BertNormalizerJson, NormalizerJson } from "../tokenizer-json.js";
+import type { BertNormalizerJson, NormalizerJson, PrecompiledJson, ReplaceJson, SequenceNormalizerJson, StripJson } from "../tokenizer-json.js";
 import { BertNormalizer } from "./bert-normalizer.js";
 import type { Normalizer } from "./normalizer.js";
+import { PrecompiledNormalizer } from "./precompiled.js";
+import { LowercaseNormalizer, ReplaceNormalizer, SequenceNormalizer, StripAccentsNormalizer, StripNormalizer, UnicodeNormalizer } from "./text-normalizers.js";
 
 export type { Normalizer } from "./normalizer.js";
 export { BertNormalizer, type BertNormalizerOptions } from "./bert-normalizer.js";
+export { CharsMap, PrecompiledNormalizer } from "./precompiled.js";
+export { SentencePieceNormalizer, SPACE_SYMBOL } from "./sentencepiece-normalizer.js";
+export { AlbertPreprocess } from "./albert-preprocess.js";
+export { SequenceNormalizer } from "./text-normalizers.js";
 
-/** Builds the normalizer a tokenizer.json describes (null: none). */
-export function createNormalizer(config: NormalizerJson | null | undefined): Normalizer | null {
+/** Builds the normalizer a tokenizer.json describes (null: none); `source` names the file in errors. */
+export function createNormalizer(config: NormalizerJson | null | undefined, source = "tokenizer.json"): Normalizer | null {
   if (config === null || config === undefined) return null;
   switch (config.type) {
     case "BertNormalizer": {
@@ -16,9 +22,41 @@ export function createNormalizer(config: NormalizerJson | null | undefined): Nor
         handleChineseChars: c.handle_chinese_chars ?? true,
         lowercase: c.lowercase ?? true,
         stripAccents: c.strip_accents ?? null,
-        controlSet: "fast",
         composeNfc: false,
       });
+    }
+    case "Precompiled": {
+      const c = config as PrecompiledJson;
+      // An empty charsmap (a model trained with the identity rule) normalizes nothing.
+      if (c.precompiled_charsmap === null || c.precompiled_charsmap === "") return null;
+      if (typeof c.precompiled_charsmap !== "string") throw new Error(`${source}: normalizer Precompiled.precompiled_charsmap is not a base64 string`);
+      return new PrecompiledNormalizer(Buffer.from(c.precompiled_charsmap, "base64"), `${source}: normalizer Precompiled`);
+    }
+    case "Replace": {
+      const c = config as ReplaceJson;
+      const p = c.pattern as Record<string, unknown> | undefined;
+      const ok = typeof c.content === "string" && typeof p === "object" && p !== null && (typeof p.String === "string" || typeof p.Regex === "string");
+      if (!ok) throw new Error(`${source}: normalizer Replace needs pattern {String|Regex} and content strings`);
+      return new ReplaceNormalizer(c.pattern, c.content);
+    }
+    case "Strip": {
+      const c = config as StripJson;
+      return new StripNormalizer(c.strip_left ?? true, c.strip_right ?? true);
+    }
+    case "NFC":
+    case "NFD":
+    case "NFKC":
+    case "NFKD":
+      return new UnicodeNormalizer(config.type);
+    case "Lowercase":
+      return new LowercaseNormalizer();
+    case "StripAccents":
+      return new StripAccentsNormalizer();
+    case "Sequence": {
+      const c = config as SequenceNormalizerJson;
+      if (!Array.isArray(c.normalizers)) throw new Error(`${source}: normalizer Sequence.normalizers is not an array`);
+      const parts = c.normalizers.map((n) => createNormalizer(n, source)).filter((n): n is Normalizer => n !== null);
+      return parts.length === 1 ? parts[0] : new SequenceNormalizer(parts);
     }
     default:
       throw new Error(`Unknown normalizer type: ${config.type}`);

@@ -1,0 +1,125 @@
+/**
+ * The server soak: a spawned `bert-ts serve` (two workers) kept saturated for 10 minutes
+ * (BERT_TS_SOAK_SECONDS) by valid clients while other clients send the malformed corpus in a loop,
+ * and once a minute a worker dies mid-batch (the test fault hook's `exit-once`: the crash a
+ * segfault or an OOM kill would cause). Loopback only; every loop is bounded by the deadline.
+ *
+ * Asserted: every valid request (the crashing ones included) answered exactly as on an idle
+ * server, every malformed one with a JSON 4xx, no hang, no crash, the workers back after each
+ * death, and RSS flat: printed every 30 s.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { CORPUS_FILE, modelPath } from "../test/helpers/paths.js";
+import { BUILT_WORKER, MINILM, SEQCLS, call, post, rawRequest, skipUnlessServerModels, spawnServer } from "../test/server/helpers.js";
+import { generateMalformed, isJsonClientError } from "../test/server/malformed-requests.js";
+
+const SECONDS = Number(process.env.BERT_TS_SOAK_SECONDS ?? 600);
+const KILL_EVERY_MS = 60_000;
+const SAMPLE_EVERY_MS = 30_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+function metric(text: string, name: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(name + " "));
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
+}
+
+describe("bert-ts serve: soak", { skip: skipUnlessServerModels() }, () => {
+  it(`${SECONDS} s of valid and malformed traffic at saturation, a worker killed every minute: nothing lost, RSS flat`, {
+    skip: !existsSync(BUILT_WORKER) && !process.env.CI && "dist/ is not built (npm run build)",
+    timeout: (SECONDS + 180) * 1000,
+  }, async () => {
+    const { child, url, stderr, exited } = await spawnServer(
+      ["--model", modelPath(MINILM), "--classifier", modelPath(SEQCLS), "--port", "0", "--request-timeout", "2", "--workers", "2", "--threads", "1", "--max-queue-wait", "120"],
+      { BERT_TS_TEST_FAULTS: "1" },
+    );
+    let crashed = false;
+    void exited.then(() => (crashed = true));
+    try {
+      const port = Number(new URL(url).port);
+      const sentences = readFileSync(CORPUS_FILE, "utf8").split("\n").filter((l) => l.trim().length > 0);
+      const valid = Array.from({ length: 24 }, (_, r) =>
+        r % 4 === 3
+          ? { path: "/predict", body: { inputs: [[sentences[r], sentences[r + 40]]], truncate: true } }
+          : { path: "/embed", body: { inputs: Array.from({ length: 1 + (r % 6) }, (_, k) => sentences[(r * 13 + k * 7) % sentences.length]), truncate: true } },
+      );
+      const expected: string[] = [];
+      for (const v of valid) expected.push((await post(url, v.path, v.body)).text);
+      const malformed = generateMalformed();
+
+      const deadline = Date.now() + SECONDS * 1000;
+      const counts = { valid: 0, crashingValid: 0, malformed: 0, kills: 0 };
+      const problems: string[] = [];
+      const rss: number[] = [];
+
+      const validClient = async (c: number) => {
+        for (let i = c; Date.now() < deadline; i += 7) {
+          const v = valid[i % valid.length];
+          const res = await post(url, v.path, v.body).catch((e: Error) => ({ status: 0, text: e.message }));
+          if (res.status === 200 && res.text === expected[i % valid.length]) counts.valid++;
+          else problems.push(`valid ${v.path}: ${res.status} ${res.text.slice(0, 160)}`);
+        }
+      };
+      const malformedClient = async (c: number) => {
+        for (let i = c * 97; Date.now() < deadline; i++) {
+          const m = malformed[i % malformed.length];
+          const r = await rawRequest(port, m.chunks, { gapMs: m.gapMs, timeoutMs: 30_000 });
+          if (isJsonClientError(r.status, r.body)) counts.malformed++;
+          else problems.push(`malformed ${m.category}: ${r.hung ? "hung" : `${r.status} ${r.body.slice(0, 120)}`}`);
+        }
+      };
+      const killer = async () => {
+        for (let k = 1; Date.now() + KILL_EVERY_MS < deadline; k++) {
+          await sleep(KILL_EVERY_MS);
+          const v = valid[k % valid.length];
+          const res = await post(url, v.path, v.body, { "x-bert-ts-test-fault": "exit-once" });
+          counts.kills++;
+          if (res.text === expected[k % valid.length]) counts.crashingValid++;
+          else problems.push(`crashing valid request ${k}: ${res.status} ${res.text.slice(0, 160)}`);
+        }
+      };
+      const sampler = async () => {
+        const started = Date.now();
+        while (Date.now() < deadline) {
+          rss.push(rssMiB(child.pid!));
+          const m = (await call(url, "/metrics")).text;
+          console.log(
+            `soak t=${Math.round((Date.now() - started) / 1000)} s: RSS ${rss.at(-1)} MiB, valid ${counts.valid}, malformed ${counts.malformed}, ` +
+              `worker deaths ${metric(m, "bert_ts_worker_deaths_total")}, queue ${metric(m, "bert_ts_queue_requests")}, problems ${problems.length}`,
+          );
+          await sleep(Math.min(SAMPLE_EVERY_MS, Math.max(0, deadline - Date.now())));
+        }
+      };
+      await Promise.all([...Array.from({ length: 7 }, (_, c) => validClient(c)), ...Array.from({ length: 3 }, (_, c) => malformedClient(c)), killer(), sampler()]);
+      rss.push(rssMiB(child.pid!));
+
+      const m = (await call(url, "/metrics")).text;
+      const deaths = metric(m, "bert_ts_worker_deaths_total");
+      const summary =
+        `soak: ${SECONDS} s, valid answered exactly ${counts.valid} (+ ${counts.crashingValid} of ${counts.kills} that crashed their worker), ` +
+        `malformed answered 4xx ${counts.malformed}, worker deaths ${deaths}, problems ${problems.length}, crashes ${crashed ? 1 : 0}\n` +
+        `RSS MiB every ${SAMPLE_EVERY_MS / 1000} s: ${rss.join(" ")}`;
+      console.log(summary);
+      assert.equal(crashed, false, stderr());
+      assert.deepEqual(problems.slice(0, 20), [], summary);
+      assert.equal(deaths, counts.kills, "one worker death per kill");
+      assert.equal((await call(url, "/ready")).json?.workers, 2, "both workers back");
+      // Flat: the last samples are no higher than the highest of the first minutes (after warm-up)
+      // by more than the allowance below, which covers allocator noise plus what each worker
+      // restart keeps (a few MiB, see README).
+      const warm = Math.max(...rss.slice(1, Math.max(2, Math.floor(rss.length / 3))));
+      const late = Math.min(...rss.slice(-3));
+      const allowance = 64 + 8 * counts.kills;
+      assert.ok(late <= warm + allowance, `RSS grew from ${warm} to ${late} MiB (allowance ${allowance}): ${summary}`);
+    } finally {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  });
+});

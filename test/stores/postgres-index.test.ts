@@ -1,0 +1,124 @@
+/**
+ * `bert-ts index` on PostgreSQL + pgvector with several worker processes, on a throw-away cluster:
+ * a worker SIGKILLed while it holds a batch loses nothing (its transaction rolls back, another
+ * worker takes the batch), every document ends with exactly one vector, bit for bit what
+ * `bert-ts embed` gives; HNSW search finds the same hits as an exact scan; status reports progress.
+ */
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { PostgresStore } from "../../src/stores/postgres-store.js";
+import { CORPUS_FILE, REPO_ROOT, modelPath, skipUnlessModel } from "../helpers/paths.js";
+import { skipUnlessPostgres, startPostgres, type PostgresCluster } from "../helpers/postgres.js";
+
+const BIN = join(REPO_ROOT, "bin", "bert-ts.js");
+const MINILM = "minilm-l6-h384-random";
+const skip = skipUnlessModel(MINILM) || skipUnlessPostgres();
+
+function run(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", maxBuffer: 1 << 28, env: { ...process.env, ...env } });
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+}
+
+describe("bert-ts index (PostgreSQL + pgvector)", { skip }, () => {
+  let pg: PostgresCluster;
+  before(async () => {
+    pg = await startPostgres();
+  });
+  after(() => pg?.stop());
+
+  it("3 workers, one SIGKILLed mid-batch: every document once, equal to bert-ts embed", async () => {
+    const url = pg.createDatabase("workers");
+    const dir = mkdtempSync(join(tmpdir(), "bert-ts-pgidx-"));
+    const file = join(dir, "c.txt");
+    const lines = readFileSync(CORPUS_FILE, "utf8").split("\n").filter((l) => l.trim()).slice(0, 160);
+    writeFileSync(file, lines.join("\n") + "\n");
+    let r = run(["index", "--model", modelPath(MINILM), "--input", file, "--store", url, "--enqueue-only"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /160 new, 0 changed, 0 unchanged/);
+    r = run(["index", "status", "--store", url, "--format", "jsonl"]);
+    assert.equal(JSON.parse(r.stdout).pending, 160);
+
+    // The victim pauses 1.5 s inside each batch (after embedding, before commit); the others 100 ms.
+    const start = (pause: number) =>
+      spawn(process.execPath, [BIN, "index", "--store", url, "--worker", "--batch-size", "8"], {
+        env: { ...process.env, BERT_TS_TEST_PAUSE_BEFORE_COMMIT_MS: String(pause) },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+    const victim = start(1500);
+    const victimExit = exitOf(victim);
+    // Wait until the victim holds a claim: its connection is idle inside an open transaction.
+    let holding = false;
+    for (let i = 0; i < 600 && !holding; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      holding = pg.psql("workers", `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bert-ts pid ${victim.pid}' AND state = 'idle in transaction'`).trim() !== "0";
+    }
+    assert.ok(holding, "the victim never claimed a batch");
+    const others = [start(100), start(100)];
+    const othersExit = others.map(exitOf);
+    victim.kill("SIGKILL");
+    assert.equal((await victimExit).signal, "SIGKILL");
+    for (const [k, exit] of othersExit.entries()) {
+      const { code } = await exit;
+      assert.equal(code, 0, `worker ${k} failed`);
+    }
+
+    const counts = pg.psql("workers", "SELECT state, count(*) FROM documents GROUP BY state").trim();
+    assert.equal(counts, "done|160");
+    assert.equal(pg.psql("workers", "SELECT count(*) FROM vectors").trim(), "160");
+    assert.equal(pg.psql("workers", "SELECT count(*) FROM (SELECT doc_id FROM vectors GROUP BY doc_id HAVING count(*) > 1) d").trim(), "0");
+    const workersThatWrote = pg.psql("workers", "SELECT count(DISTINCT done_by) FROM documents").trim();
+    assert.equal(workersThatWrote, "2", "the killed worker committed nothing, the two others shared the work");
+
+    const embedded = run(["embed", "--model", modelPath(MINILM), "--input", file, "--format", "jsonl"]);
+    assert.equal(embedded.status, 0, embedded.stderr);
+    const expected = embedded.stdout.trim().split("\n").map((l) => Float32Array.from(JSON.parse(l).embedding as number[]));
+    const store = await PostgresStore.open(url);
+    try {
+      for (let i = 0; i < lines.length; i++) {
+        const v = await store.vectorsOf(`${file}:${i + 1}`);
+        assert.equal(v.length, 1);
+        assert.deepEqual(v[0].vector, expected[i], `line ${i + 1}`);
+      }
+      // HNSW (the default) and an exact scan agree on these 160 vectors.
+      const q = [expected[3], expected[77]];
+      const [approx, exact] = [await store.search(q, 10), await store.search(q, 10, { exact: true })];
+      assert.deepEqual(approx.map((h) => h.map((x) => x.score.toFixed(6))), exact.map((h) => h.map((x) => x.score.toFixed(6))));
+      assert.ok(Math.abs(exact[0][0].score - 1) < 1e-6, "a stored vector is its own best hit");
+    } finally {
+      await store.close();
+    }
+
+    // search --store on PostgreSQL, one JSONL line a hit.
+    r = run(["search", "--store", url, "-q", lines[5], "-k", "3", "--format", "jsonl"]);
+    assert.equal(r.status, 0, r.stderr);
+    const hits = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(hits.length, 3);
+    assert.equal(hits[0].text, lines[5]);
+    assert.deepEqual(Object.keys(hits[0]).sort(), ["end", "id", "query", "rank", "score", "start", "text", "window"]);
+  });
+
+  it("refuses another model's vectors and a database with tables of its own", async () => {
+    const url = pg.createDatabase("spaces");
+    const dir = mkdtempSync(join(tmpdir(), "bert-ts-pgidx-"));
+    const file = join(dir, "c.txt");
+    writeFileSync(file, "one document\nanother one\n");
+    let r = run(["index", "--model", modelPath(MINILM), "--input", file, "--store", url]);
+    assert.equal(r.status, 0, r.stderr);
+    r = run(["index", "--model", modelPath(MINILM), "--input", file, "--store", url, "--no-normalize"]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /normalize: true in the store, false asked/);
+    const foreign = pg.createDatabase("foreign_app");
+    pg.psql("foreign_app", "CREATE TABLE documents (x int)");
+    r = run(["index", "--model", modelPath(MINILM), "--input", file, "--store", foreign]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /already has tables named documents/);
+    assert.equal(pg.psql("foreign_app", "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'").trim(), "1");
+  });
+});
