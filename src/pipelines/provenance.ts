@@ -5,11 +5,8 @@
  * identity is optional so later features add theirs (a prompt, a reduced-precision dtype, ...)
  * without breaking readers.
  */
-import { createHash } from "node:crypto";
-import { basename } from "node:path";
-import { fileSha256 } from "../io/file-digest.js";
+import { checkpointSha256 } from "../io/file-digest.js";
 import type { ResolvedModel } from "../io/hub.js";
-import { findWeightFiles } from "../io/weights.js";
 import type { BertModel } from "../models/bert/model.js";
 import type { LayerSelection } from "../pooling/layers.js";
 import type { PoolingStrategy } from "../pooling/strategies.js";
@@ -48,10 +45,7 @@ export type ModelProvenance = Pick<Provenance, "model" | "revision" | "commit" |
 
 /** The constant part, computed once per model (hashing the weights at most once per file version). */
 export async function modelProvenance(resolved: ResolvedModel, model: BertModel): Promise<ModelProvenance> {
-  const { files, sharded } = await findWeightFiles(resolved.dir);
-  const digests = await Promise.all(files.map((f) => fileSha256(f)));
-  const listing = files.map((f, i) => `${digests[i]}  ${basename(f)}\n`).sort((a, b) => a.slice(66).localeCompare(b.slice(66)));
-  const weights = sharded ? createHash("sha256").update(listing.join("")).digest("hex") : digests[0];
+  const weights = await checkpointSha256(resolved.dir);
   return {
     model: resolved.id ?? resolved.dir,
     ...(resolved.revision !== undefined ? { revision: resolved.revision } : {}),

@@ -384,6 +384,97 @@ void free_linear(PackedLinear* w) {
 }
 
 // ------------------------------------------------------------------------------------------------
+// Packed low-precision layers as bytes (the int8 / bf16 weight cache)
+// ------------------------------------------------------------------------------------------------
+
+namespace {
+constexpr int32_t kPackedMagic = 0x38515442;  // "BTQ8"
+constexpr int32_t kPackedVersion = 1;
+constexpr size_t kPackedHeader = 64;  // 16 int32: magic, version, isa, dtype, n, k, nr, panels, kp, has_bias, 0...
+
+// Byte sizes of the arrays after the header, in order: q or h, wscale, colsum (int8), bias.
+struct PackedSizes {
+  size_t w, wscale, colsum, bias;
+};
+PackedSizes packed_sizes(int dtype, int panels, int nr, int kp, bool bias) {
+  const size_t cols = (size_t)panels * nr, nb = cols * (size_t)kp;
+  PackedSizes z;
+  z.w = dtype == kDtypeInt8 ? (nb + 3) / 4 * 4 : nb * 2;
+  z.wscale = dtype == kDtypeInt8 ? cols * 4 : 0;
+  z.colsum = dtype == kDtypeInt8 ? cols * 4 : 0;
+  z.bias = bias ? cols * 4 : 0;
+  return z;
+}
+}  // namespace
+
+size_t packed_size(const PackedLinear& w) {
+  if (w.dtype == kDtypeF32) return 0;
+  const PackedSizes z = packed_sizes(w.dtype, w.panels, w.nr, w.kp, w.bias != nullptr);
+  return kPackedHeader + z.w + z.wscale + z.colsum + z.bias;
+}
+
+void export_packed(const PackedLinear& w, uint8_t* out) {
+  int32_t head[16] = {kPackedMagic, kPackedVersion, w.isa, w.dtype, w.n, w.k, w.nr, w.panels, w.kp, w.bias ? 1 : 0};
+  memcpy(out, head, sizeof head);
+  uint8_t* p = out + kPackedHeader;
+  const PackedSizes z = packed_sizes(w.dtype, w.panels, w.nr, w.kp, w.bias != nullptr);
+  memcpy(p, w.dtype == kDtypeInt8 ? static_cast<const void*>(w.q) : static_cast<const void*>(w.h), z.w);
+  p += z.w;
+  if (z.wscale) memcpy(p, w.wscale, z.wscale), p += z.wscale;
+  if (z.colsum) memcpy(p, w.colsum, z.colsum), p += z.colsum;
+  if (z.bias) memcpy(p, w.bias, z.bias);
+}
+
+PackedLinear* import_packed(int isa, const uint8_t* in, size_t len) {
+  if (!kernels_for(isa) || len < kPackedHeader) return nullptr;
+  int32_t head[16];
+  memcpy(head, in, sizeof head);
+  const int dtype = head[3], n = head[4], k = head[5], nr = head[6], panels = head[7], kp = head[8];
+  const LowpKernels* lk = lowp_for(isa);
+  if (head[0] != kPackedMagic || head[1] != kPackedVersion || head[2] != isa) return nullptr;
+  if ((dtype != kDtypeInt8 && dtype != kDtypeBF16) || nr != lk->nr || n < 1 || k < 1) return nullptr;
+  const int kg = dtype == kDtypeInt8 ? 4 : 2;
+  if (panels != (n + nr - 1) / nr || kp != (k + kg - 1) / kg * kg || (head[9] != 0 && head[9] != 1)) return nullptr;
+  const PackedSizes z = packed_sizes(dtype, panels, nr, kp, head[9] == 1);
+  if (len != kPackedHeader + z.w + z.wscale + z.colsum + z.bias) return nullptr;
+  PackedLinear* w = static_cast<PackedLinear*>(calloc(1, sizeof(PackedLinear)));
+  if (!w) return nullptr;
+  w->isa = isa;
+  w->dtype = dtype;
+  w->n = n;
+  w->k = k;
+  w->nr = nr;
+  w->panels = panels;
+  w->kp = kp;
+  w->lowp = lk;
+  const uint8_t* p = in + kPackedHeader;
+  void* arr = alloc_floats(z.w / 4 + 1);
+  if (!arr) return free_linear(w), nullptr;
+  memcpy(arr, p, z.w);
+  p += z.w;
+  if (dtype == kDtypeInt8) {
+    w->q = static_cast<int8_t*>(arr);
+    w->wscale = alloc_floats(z.wscale / 4);
+    w->colsum = static_cast<int32_t*>(static_cast<void*>(alloc_floats(z.colsum / 4)));
+    if (!w->wscale || !w->colsum) return free_linear(w), nullptr;
+    memcpy(w->wscale, p, z.wscale);
+    p += z.wscale;
+    memcpy(w->colsum, p, z.colsum);
+    p += z.colsum;
+  } else {
+    w->h = static_cast<uint16_t*>(arr);
+  }
+  if (z.bias) {
+    w->bias = alloc_floats(z.bias / 4);
+    if (!w->bias) return free_linear(w), nullptr;
+    memcpy(w->bias, p, z.bias);
+  }
+  const size_t cols = (size_t)panels * nr;
+  w->bytes = (dtype == kDtypeInt8 ? cols * (size_t)kp + cols * 8 : cols * (size_t)kp * 2) + z.bias;
+  return w;
+}
+
+// ------------------------------------------------------------------------------------------------
 // Linear
 // ------------------------------------------------------------------------------------------------
 
@@ -575,6 +666,10 @@ void add_layernorm(int isa, const float* x, const float* residual, int rows, int
 // ------------------------------------------------------------------------------------------------
 
 namespace {
+// Tasks are (sequence, head, block of query rows). A sequence is cut into query blocks only when
+// there are too few (sequence, head) pairs to keep every thread busy (one long sequence with few
+// heads), since each task transposes its head's keys once. Rows do not depend on the split (api.h).
+
 struct AttentionJob {
   const IsaKernels* kn;
   AttentionArgs args;
@@ -582,16 +677,30 @@ struct AttentionJob {
   const size_t* probs_offset;  // per sequence, or null
   float* probs;
   int heads;
+  const int* first_task;  // per sequence s: its first task; tasks of s are (head, query block) pairs
+  int nseq;
+  int qblock;  // query rows per task
 };
 void attention_task(void* ctx, int t) {
   const AttentionJob& j = *static_cast<const AttentionJob*>(ctx);
-  const int s = t / j.heads, h = t % j.heads;
+  // Binary search for the sequence owning task t.
+  int lo = 0, hi = j.nseq - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (j.first_task[mid] <= t) lo = mid;
+    else hi = mid - 1;
+  }
+  const int s = lo;
   const int start = j.starts[s], len = j.starts[s + 1] - start;
   if (len <= 0) return;
+  const int blocks = (len + j.qblock - 1) / j.qblock;
+  const int local = t - j.first_task[s];
+  const int h = local / blocks, b = local % blocks;
+  const int q0 = b * j.qblock, q1 = q0 + j.qblock < len ? q0 + j.qblock : len;
   float* scratch = tls_scratch.get(j.kn->attention_scratch_floats(len, j.args.head_dim));
   if (!scratch) abort();
   float* probs = j.probs ? j.probs + j.probs_offset[s] + (size_t)h * len * len : nullptr;
-  j.kn->attention_head(j.args, start, len, h, probs, scratch);
+  j.kn->attention_head(j.args, start, len, h, q0, q1, probs, scratch);
 }
 }  // namespace
 
@@ -604,26 +713,45 @@ void attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, i
   j.starts = seq_starts;
   j.heads = heads;
   j.probs = probs;
-  size_t* offsets = nullptr;
+  j.nseq = nseq;
+  size_t* offsets = probs ? static_cast<size_t*>(malloc(sizeof(size_t) * (size_t)nseq)) : nullptr;
+  int* first_task = static_cast<int*>(malloc(sizeof(int) * (size_t)nseq));
+  if ((probs && !offsets) || !first_task) abort();
   double work = 0;
-  if (probs) offsets = static_cast<size_t*>(malloc(sizeof(size_t) * (size_t)nseq));
   size_t off = 0;
+  int longest = 0;
   for (int s = 0; s < nseq; s++) {
     const size_t len = (size_t)(seq_starts[s + 1] - seq_starts[s]);
     if (offsets) offsets[s] = off;
     off += (size_t)heads * len * len;
     work += (double)heads * len * len * head_dim;
+    longest = (int)len > longest ? (int)len : longest;
   }
-  if (probs && !offsets) abort();
+  // About four tasks per thread; blocks of at least 32 query rows.
+  const long pairs = (long)nseq * heads, want = 4L * pool_threads();
+  j.qblock = longest > 0 ? longest : 1;
+  if (pairs < want && longest > 32) {
+    const long cuts = (want + pairs - 1) / pairs;
+    const int q = (int)((longest + cuts - 1) / cuts);
+    j.qblock = q < 32 ? 32 : (q + 7) / 8 * 8;
+  }
+  long tasks = 0;
+  for (int s = 0; s < nseq; s++) {
+    const long len = seq_starts[s + 1] - seq_starts[s];
+    first_task[s] = (int)tasks;
+    tasks += (long)heads * ((len + j.qblock - 1) / j.qblock);
+  }
   ProfileScope timed("attention", 4.0 * work);
   j.probs_offset = offsets;
-  const int ntasks = nseq * heads;
+  j.first_task = first_task;
+  const int ntasks = (int)tasks;
   if (pool_threads() <= 1 || work < 1e5) {
     for (int t = 0; t < ntasks; t++) attention_task(&j, t);
   } else {
     parallel_for(ntasks, attention_task, &j);
   }
   free(offsets);
+  free(first_task);
 }
 
 namespace {

@@ -9,6 +9,7 @@ import { getBackend } from "../../backend/index.js";
 import { parseBertConfig, type BertConfig } from "../../config/bert-config.js";
 import { readModelText } from "../../io/model-files.js";
 import { loadWeights } from "../../io/weights.js";
+import { withPackedWeightCache } from "../../io/packed-weight-cache.js";
 import type { ModelInput } from "../../tokenizers/encoding.js";
 import { Checkpoint, type LoadReport, type WeightSource } from "../checkpoint.js";
 import { EncoderOutput } from "../output.js";
@@ -54,7 +55,9 @@ export class BertModel {
   static async fromPretrained(dir: string, options: LoadOptions = {}): Promise<BertModel> {
     const config = await readConfig(dir);
     const weights = await loadWeights(dir);
-    const model = BertModel.fromWeights(config, weights, backendFor(options), dir);
+    const backend = backendFor(options);
+    // int8 / bf16: the packed layers come from the cache when these weights were quantised before.
+    const model = await withPackedWeightCache(backend, dir, () => BertModel.fromWeights(config, weights, backend, dir));
     warnAboutExtraLayers(model, dir);
     return model;
   }
