@@ -112,10 +112,15 @@ async function loadContext(options: ServerOptions): Promise<ServerContext> {
       maxQueue: options.maxQueue,
       maxQueueTokens: Math.max(options.maxQueueTokens, longest),
       maxQueueWaitMs: options.maxQueueWait * 1000,
+      batchTimeoutMs: options.batchTimeout * 1000,
       testFaults: testFaultsEnabled(),
     },
     context.metrics,
   );
+  engine.onWorkerHung = (index, reason) => {
+    context.metrics.workerHangs.inc();
+    process.stderr.write(`bert-ts: ${reason}; terminating it\n`);
+  };
   engine.onWorkerDied = (index, reason) => {
     context.metrics.workerDeaths.inc();
     process.stderr.write(`bert-ts: ${reason}; restarting it and retrying its requests\n`);

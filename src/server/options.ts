@@ -37,6 +37,11 @@ export interface ServerOptions {
   threadsPerWorker: number;
   /** Largest request body in bytes (TEI's default payload limit is 2 MB). */
   bodyLimit: number;
+  /**
+   * Seconds a forward pass may take before its worker counts as hung (terminated, restarted, its
+   * requests retried once); longer for a batch whose measured throughput says it needs it.
+   */
+  batchTimeout: number;
   /** Seconds a client has to send a whole request (headers and body); slower ones get 408. */
   requestTimeout: number;
   /** Most characters /tokenize takes in one request (it answers one object per token). */
@@ -60,6 +65,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   workers: 1,
   threadsPerWorker: threadsFromEnv() ?? availableParallelism(),
   bodyLimit: 2 * 1024 * 1024,
+  batchTimeout: 60,
   requestTimeout: 30,
   maxTokenizeChars: 100_000,
   maxEmbedAllValues: 2_000_000,

@@ -40,8 +40,8 @@ export interface WorkerConfig {
   testFaults?: boolean;
 }
 
-/** What the test fault hook makes a worker do with a batch: exit mid-batch, or throw. */
-export type TestFault = "exit" | "throw";
+/** What the test fault hook makes a worker do with a batch: exit mid-batch, throw, or never answer. */
+export type TestFault = "exit" | "throw" | "hang";
 
 export interface EmbeddingModelInfo {
   dir: string;

@@ -179,8 +179,10 @@ function compute(req: BatchRequest): Float32Array[] {
 
 function run(req: BatchRequest): void {
   if (req.fault && config.testFaults) {
-    // The test fault hook: die as a crash would (the thread ends with code 70), or fail the batch.
+    // The test fault hook: die as a crash would (the thread ends with code 70), spin forever as a
+    // forward pass that never returns would (only the engine's watchdog ends it), or fail the batch.
     if (req.fault === "exit") process.exit(70);
+    if (req.fault === "hang") for (;;);
     throw new Error("injected test fault");
   }
   const started = performance.now();

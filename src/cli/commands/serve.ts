@@ -21,6 +21,7 @@ interface ServeFlags {
   maxQueue: number;
   maxQueueTokens: number;
   maxQueueWait: number;
+  batchTimeout: number;
   requestTimeout: number;
   autoTruncate: boolean;
   workers?: number;
@@ -51,6 +52,7 @@ export function registerServe(program: Command): void {
     .option("--max-queue <n>", "most requests queued or running; more get 429", parsePositiveInt("--max-queue"), d.maxQueue)
     .option("--max-queue-tokens <n>", "most tokens waiting for a forward pass; more get 429", parsePositiveInt("--max-queue-tokens"), d.maxQueueTokens)
     .option("--max-queue-wait <seconds>", "a request that would wait longer (estimated from measured throughput) gets 503", parsePositiveInt("--max-queue-wait"), d.maxQueueWait)
+    .option("--batch-timeout <seconds>", "a worker whose forward pass takes longer counts as hung: it is restarted and its requests retried once", parsePositiveInt("--batch-timeout"), d.batchTimeout)
     .option("--request-timeout <seconds>", "time a client has to send a whole request; slower ones get 408", parsePositiveInt("--request-timeout"), d.requestTimeout)
     .option("--auto-truncate", "truncate over-long inputs when a request does not say (default: 413 error)", false)
     .option("-w, --workers <n>", "inference worker threads, each with its own copy of the model (default: cores ÷ threads per worker)", parsePositiveInt("--workers"))
@@ -94,6 +96,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     maxQueue: flags.maxQueue,
     maxQueueTokens: flags.maxQueueTokens,
     maxQueueWait: flags.maxQueueWait,
+    batchTimeout: flags.batchTimeout,
     requestTimeout: flags.requestTimeout,
     ...pool,
     autoTruncate: flags.autoTruncate,
