@@ -72,9 +72,9 @@ export function parseEncoderFlags(flags: EncoderFlags): { pooling?: PoolingStrat
 export async function loadEncoderFromFlags(flags: EncoderFlags, pooling: PoolingStrategy | undefined): Promise<SentenceEncoder> {
   applyThreads(flags.threads);
   const layers = parseLayersFlag(flags.layers);
-  const { dir } = await resolveModelForCli(flags.model ?? DEFAULT_EMBEDDING_MODEL);
-  warnIfRandomWeights(dir);
-  const encoder = await SentenceEncoder.load(dir, { pooling, normalize: flags.normalize, maxLength: flags.maxLength, layers });
+  const resolved = await resolveModelForCli(flags.model ?? DEFAULT_EMBEDDING_MODEL);
+  warnIfRandomWeights(resolved.dir);
+  const encoder = await SentenceEncoder.load(resolved.dir, { resolved, pooling, normalize: flags.normalize, maxLength: flags.maxLength, layers });
   warnIfPoolingOverridden(encoder);
   return encoder;
 }

@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
 import { DEFAULT_SERVER_OPTIONS, poolSize, threadsFromEnv } from "../../server/options.js";
 import { CliError, parsePositiveInt } from "../io.js";
-import { applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
+import { applyThreads, resolveModelForCli, warnIfRandomWeights } from "../model-arg.js";
 
 interface ServeFlags {
   model?: string;
@@ -71,8 +71,10 @@ async function runServe(flags: ServeFlags): Promise<void> {
   if (flags.pooling !== undefined && !flags.model) throw new CliError("--pooling applies to the embedding model (--model)");
   applyThreads(flags.threads);
   const pool = poolSize(flags.workers, flags.threads ?? threadsFromEnv());
-  const model = flags.model === undefined ? undefined : await resolveModelArg(flags.model);
-  const classifier = flags.classifier === undefined ? undefined : await resolveModelArg(flags.classifier);
+  const modelResolved = flags.model === undefined ? undefined : await resolveModelForCli(flags.model);
+  const classifierResolved = flags.classifier === undefined ? undefined : await resolveModelForCli(flags.classifier);
+  const model = modelResolved?.dir;
+  const classifier = classifierResolved?.dir;
   for (const dir of [model, classifier]) if (dir) warnIfRandomWeights(dir);
   const started = performance.now();
   // The server (fastify, prom-client) is loaded only for `serve`: every other command starts faster.
@@ -81,6 +83,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
     model,
     sparse,
     classifier,
+    modelResolved,
+    classifierResolved,
     pooling,
     modelId: flags.model ?? flags.classifier,
     host: flags.host,
