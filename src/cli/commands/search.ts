@@ -108,6 +108,8 @@ Examples:
 async function runSearch(args: string[], flags: SearchFlags): Promise<void> {
   const format = resolveFormat(flags.format, flags.output);
   const { pooling, score } = parseEncoderFlags(flags);
+  if (flags.prompt !== undefined && flags.promptName !== undefined) throw new CliError("Give --prompt or --prompt-name, not both");
+  if (flags.candidates !== undefined && flags.rerank === undefined) throw new CliError("--candidates applies to --rerank");
   if (flags.store !== undefined) {
     if (flags.corpus !== undefined) throw new CliError("Give --corpus FILE or --store LOCATION, not both");
     return runStoreSearch(await readQueries(args, flags), flags, format, pooling);
@@ -117,8 +119,6 @@ async function runSearch(args: string[], flags: SearchFlags): Promise<void> {
   const { entries, bytes, kind } = await readCorpus(corpusPath, flags.corpus, flags.field);
   if (entries.length === 0) throw new CliError(`${flags.corpus}: the corpus holds no texts`);
   const queries = await readQueries(args, flags);
-  if (flags.prompt !== undefined && flags.promptName !== undefined) throw new CliError("Give --prompt or --prompt-name, not both");
-  if (flags.candidates !== undefined && flags.rerank === undefined) throw new CliError("--candidates applies to --rerank");
 
   const encoder = await loadEncoderFromFlags(flags, pooling);
   if (process.stderr.isTTY) process.stderr.write(`bert-ts: ${describeEncoder(encoder)}\n`);
@@ -177,8 +177,6 @@ async function runSearch(args: string[], flags: SearchFlags): Promise<void> {
 async function runStoreSearch(queries: string[], flags: SearchFlags, format: "text" | "jsonl", pooling: PoolingStrategy | undefined): Promise<void> {
   const location = flags.store!;
   if (flags.score !== "cosine") throw new CliError("--store search scores by cosine; --score applies to --corpus");
-  if (flags.prompt !== undefined && flags.promptName !== undefined) throw new CliError("Give --prompt or --prompt-name, not both");
-  if (flags.candidates !== undefined && flags.rerank === undefined) throw new CliError("--candidates applies to --rerank");
   const store = await openStore(location).catch((err: unknown) => {
     throw new CliError((err as Error).message);
   });
