@@ -16,7 +16,7 @@ import { CorpusIndex } from "../../pipelines/corpus-index.js";
 import type { LayerSelection } from "../../pooling/layers.js";
 import type { PoolingStrategy } from "../../pooling/strategies.js";
 import { openStore } from "../../stores/open-store.js";
-import { applyThreads, resolveModelArg, resolveModelForCli, warnIfRandomWeights } from "../model-arg.js";
+import { applyDtype, applyThreads, resolveModelArg, resolveModelForCli, warnIfRandomWeights } from "../model-arg.js";
 import { pipeline } from "../../pipelines/index.js";
 import type { TextRankingPipeline } from "../../pipelines/text-ranking.js";
 import type { SearchHit } from "../../stores/store.js";
@@ -184,6 +184,8 @@ async function runStoreSearch(queries: string[], flags: SearchFlags, format: "te
   if (!space) throw new CliError(`${location} holds no vectors yet; fill it with \`bert-ts index --store ${location} ...\``);
   const modelName = flags.modelGiven && flags.model !== undefined ? flags.model : space.model;
   applyThreads(flags.threads);
+  // Query vectors must be made the way the stored ones were: the store's dtype unless --dtype says.
+  applyDtype(flags.dtype ?? space.dtype);
   const layers = parseLayersFlag(flags.layers);
   const resolved = await resolveModelForCli(modelName);
   warnIfRandomWeights(resolved.dir);
