@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 /**
  * What `bert-ts serve` can be told, with text-embeddings-inference's defaults where it has one.
  */
+import type { ResolvedModel } from "../io/hub.js";
 import type { PoolingStrategy } from "../pooling/strategies.js";
 
 export interface ServerOptions {
@@ -14,6 +15,9 @@ export interface ServerOptions {
   pooling?: PoolingStrategy;
   /** Sequence-classification model folder for /predict. */
   classifier?: string;
+  /** How each model was found (hub id, revision, commit), for provenance; default: its folder. */
+  modelResolved?: ResolvedModel;
+  classifierResolved?: ResolvedModel;
   /** Name reported by /info and in OpenAI responses (default: the folder's name). */
   modelId?: string;
   host: string;

@@ -33,6 +33,7 @@ async function load(): Promise<WorkerReady> {
   const ready: WorkerReady = { type: "ready", warmupTokensPerSecond: 0 };
   if (config.embedding && config.sparse) {
     sparseEncoder = await SparseEncoder.load(config.embedding);
+    const resolved = config.embeddingResolved ?? { dir: sparseEncoder.modelDir, source: "path" as const };
     const c = sparseEncoder.head.model.config;
     ready.embedding = {
       dir: sparseEncoder.modelDir,
@@ -49,10 +50,10 @@ async function load(): Promise<WorkerReady> {
       modelType: c.model_type,
       randomWeights: existsSync(join(sparseEncoder.modelDir, "GENERATED.json")),
       backend: sparseEncoder.head.model.backend.name,
-      provenance: { ...(await modelProvenance({ dir: sparseEncoder.modelDir, source: "path" }, sparseEncoder.head.model)), normalize: false },
+      provenance: { ...(await modelProvenance(resolved, sparseEncoder.head.model)), pooling: "splade", normalize: false, max_length: sparseEncoder.maxLength },
     };
   } else if (config.embedding) {
-    encoder = await SentenceEncoder.load(config.embedding, { pooling: config.pooling });
+    encoder = await SentenceEncoder.load(config.embedding, { pooling: config.pooling, resolved: config.embeddingResolved });
     ready.embedding = {
       dir: encoder.modelDir,
       pooling: encoder.pooling,
@@ -82,7 +83,7 @@ async function load(): Promise<WorkerReady> {
       typeVocabSize: classifier.model.config.type_vocab_size,
       modelType: classifier.model.config.model_type,
       randomWeights: existsSync(join(config.classifier, "GENERATED.json")),
-      provenance: await modelProvenance({ dir: config.classifier, source: "path" }, classifier.model),
+      provenance: await modelProvenance(config.classifierResolved ?? { dir: config.classifier, source: "path" }, classifier.model),
     };
   }
   ready.warmupTokensPerSecond = warmUp(ready);

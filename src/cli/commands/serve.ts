@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
 import { DEFAULT_SERVER_OPTIONS, poolSize, threadsFromEnv } from "../../server/options.js";
 import { CliError, parsePositiveInt } from "../io.js";
-import { applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
+import { applyThreads, resolveModelForCli, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface ServeFlags {
   model?: string;
@@ -76,8 +76,10 @@ async function runServe(flags: ServeFlags): Promise<void> {
   applyThreads(flags.threads);
   applyDtype(flags.dtype);
   const pool = poolSize(flags.workers, flags.threads ?? threadsFromEnv());
-  const model = flags.model === undefined ? undefined : await resolveModelArg(flags.model);
-  const classifier = flags.classifier === undefined ? undefined : await resolveModelArg(flags.classifier);
+  const modelResolved = flags.model === undefined ? undefined : await resolveModelForCli(flags.model);
+  const classifierResolved = flags.classifier === undefined ? undefined : await resolveModelForCli(flags.classifier);
+  const model = modelResolved?.dir;
+  const classifier = classifierResolved?.dir;
   for (const dir of [model, classifier]) if (dir) warnIfRandomWeights(dir);
   const started = performance.now();
   // The server (fastify, prom-client) is loaded only for `serve`: every other command starts faster.
@@ -86,6 +88,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
     model,
     sparse,
     classifier,
+    modelResolved,
+    classifierResolved,
     pooling,
     modelId: flags.model ?? flags.classifier,
     host: flags.host,
