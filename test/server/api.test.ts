@@ -26,7 +26,8 @@ describe("bert-ts serve: API", { skip: skipUnlessServerModels() }, () => {
     url = server.url;
     minilm = loadGolden(`${MINILM}.json`).inputs;
     seqcls = loadGolden(`${SEQCLS}.json`).inputs;
-    texts = minilm.filter((x) => typeof x.input === "string" && !x.truncated);
+    // "" is refused by the server, as TEI and OpenAI refuse it (test/server/tei-compat.test.ts).
+    texts = minilm.filter((x) => typeof x.input === "string" && x.input !== "" && !x.truncated);
   });
   after(() => server?.close());
 
