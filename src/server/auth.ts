@@ -9,7 +9,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "./errors.js";
 
-const OPEN_PATHS = new Set(["/health", "/metrics", "/"]);
+const OPEN_PATHS = new Set(["/health", "/ping", "/metrics", "/"]);
 
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
 
@@ -18,7 +18,8 @@ export function registerAuth(app: FastifyInstance, apiKey: string): void {
   const expected = digest(apiKey);
   app.addHook("preParsing", async (req) => {
     const path = req.url.split("?", 1)[0];
-    if (OPEN_PATHS.has(path) || req.method === "OPTIONS") return;
+    // Open for reading only: POST / is inference (TEI's entry point) and needs the key.
+    if ((OPEN_PATHS.has(path) && (req.method === "GET" || req.method === "HEAD")) || req.method === "OPTIONS") return;
     const header = req.headers.authorization ?? "";
     const match = /^Bearer\s+(.+)$/i.exec(header);
     if (!match || !timingSafeEqual(digest(match[1].trim()), expected)) {
