@@ -3,7 +3,7 @@
  * API (see src/server). Loopback only unless --host says otherwise. SIGTERM/SIGINT drain in-flight
  * requests, then exit 0; a second signal exits at once.
  */
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
 import { DEFAULT_SERVER_OPTIONS, METRICS_NAMES, poolSize, threadsFromEnv, type MetricsNames } from "../../server/options.js";
 import { CliError, parsePositiveInt } from "../io.js";
@@ -28,7 +28,7 @@ interface ServeFlags {
   dtype?: string;
   log: boolean;
   corsOrigin: string[];
-  metricsNames: string;
+  metricsNames: MetricsNames;
 }
 
 function parsePort(value: string): number {
@@ -59,8 +59,8 @@ export function registerServe(program: Command): void {
     .option("-t, --threads <n>", "compute threads per worker (native backend; default: env BERT_TS_THREADS, else cores ÷ workers)", parsePositiveInt("--threads"))
     .option("--dtype <dtype>", DTYPE_HELP)
     .option("--log", "log every request to stderr", false)
-    .option("--cors-origin <origin...>", "let browser pages from these origins call the API (CORS), e.g. https://app.example.com; * for any (default: none)", collect, [])
-    .option("--metrics-names <names>", `metric names on /metrics: bert-ts (bert_ts_*), te (text-embeddings-inference's te_*) or both`, d.metricsNames)
+    .addOption(new Option("--cors-origin <origin...>", "let browser pages from these origins call the API (CORS), e.g. https://app.example.com; * for any").argParser(collect).default([], "none"))
+    .addOption(new Option("--metrics-names <names>", "metric names on /metrics: bert-ts (bert_ts_*), te (text-embeddings-inference's te_*) or both").choices(METRICS_NAMES).default(d.metricsNames))
     .action(async (flags: ServeFlags) => runServe(flags));
 }
 
@@ -70,9 +70,6 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 async function runServe(flags: ServeFlags): Promise<void> {
-  if (!(METRICS_NAMES as readonly string[]).includes(flags.metricsNames)) {
-    throw new CliError(`--metrics-names must be one of ${METRICS_NAMES.join(", ")}; got ${JSON.stringify(flags.metricsNames)}`);
-  }
   if (!flags.model && !flags.classifier) throw new CliError("serve needs --model (embeddings) and/or --classifier (/predict)");
   const sparse = flags.pooling === "splade";
   let pooling: PoolingStrategy | undefined;
@@ -101,7 +98,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     modelId: flags.model,
     classifierId: flags.classifier,
     corsOrigins: flags.corsOrigin,
-    metricsNames: flags.metricsNames as MetricsNames,
+    metricsNames: flags.metricsNames,
     host: flags.host,
     port: flags.port,
     apiKey: flags.apiKey ?? (process.env.BERT_TS_API_KEY || undefined),
