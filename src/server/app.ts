@@ -7,18 +7,22 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { VERSION } from "../version.js";
-import { basename } from "node:path";
 import Fastify, { type FastifyError, type FastifyInstance, type HTTPMethods } from "fastify";
 import { readPrompts } from "../pooling/st-modules.js";
 import { loadTokenizer } from "../tokenizers/index.js";
 import { registerAuth } from "./auth.js";
+import { registerCors } from "./cors.js";
 import { Batcher } from "./batcher.js";
 import type { ServerContext } from "./context.js";
 import { InferenceEngine } from "./engine.js";
+import { INFERENCE_ROUTES, teFailure } from "./inference-call.js";
 import { ApiError, errorBody } from "./errors.js";
 import { CHUNKED, IDENTITY, answerClientError, discardBody, jsonShapeProblem } from "./http-guards.js";
 import { ServerMetrics } from "./metrics.js";
+import { describeValidationErrors } from "./validation-messages.js";
+import { modelIdFor } from "./model-id.js";
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from "./options.js";
+import { registerEntryRoutes } from "./routes/entry.js";
 import { registerExplainRoute } from "./routes/explain.js";
 import { registerMetaRoutes } from "./routes/meta.js";
 import { registerOpenAIRoutes } from "./routes/openai.js";
@@ -88,14 +92,21 @@ async function loadContext(options: ServerOptions): Promise<ServerContext> {
   ]);
   const prompts = options.model ? await readPrompts(options.model) : undefined;
   const { embedding, classifier } = engine.models;
+  const embeddingId = options.model ? modelIdFor(options.model, options.modelId) : undefined;
+  const classifierId = options.classifier ? modelIdFor(options.classifier, options.classifierId) : undefined;
+  // Provenance names the model as clients know it, not by the server's folder.
+  if (embedding && embeddingId) embedding.provenance = { ...embedding.provenance, model: embeddingId };
+  if (classifier && classifierId) classifier.provenance = { ...classifier.provenance, model: classifierId };
   const context: ServerContext = {
     options,
-    modelId: options.modelId ?? basename(options.model ?? options.classifier ?? "model"),
+    modelId: embeddingId ?? classifierId ?? "model",
+    startedAt: Math.floor(Date.now() / 1000),
     version: VERSION,
-    embedding: embedding && embeddingTokenizer && prompts ? { info: embedding, tokenizer: embeddingTokenizer, prompts } : undefined,
+    embedding: embedding && embeddingTokenizer && prompts && embeddingId ? { id: embeddingId, info: embedding, tokenizer: embeddingTokenizer, prompts } : undefined,
     classifier:
-      classifier && classifierTokenizer
+      classifier && classifierTokenizer && classifierId
         ? {
+            id: classifierId,
             info: classifier,
             tokenizer: classifierTokenizer,
             // As the text-classification pipeline does.
@@ -103,7 +114,7 @@ async function loadContext(options: ServerOptions): Promise<ServerContext> {
           }
         : undefined,
     engine,
-    metrics: new ServerMetrics(),
+    metrics: new ServerMetrics(options.metricsNames, Math.max(embedding?.maxLength ?? 0, classifier?.maxPositionEmbeddings ?? 0)),
     batcher: undefined as unknown as Batcher,
     closing: false,
   };
@@ -152,7 +163,8 @@ function buildApp(ctx: ServerContext): FastifyInstance {
     http: { connectionsCheckingInterval: Math.min(1000, requestTimeoutMs), headersTimeout: requestTimeoutMs },
     clientErrorHandler: answerClientError,
     // Validation only: never coerce "1" into 1 or drop unknown fields silently.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
+    // verbose: errors carry the schema's description and the value sent (validation-messages.ts).
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, verbose: true } },
     // Answered by our own hook below, in our error shape.
     return503OnClosing: false,
   });
@@ -182,6 +194,7 @@ function buildApp(ctx: ServerContext): FastifyInstance {
   app.setErrorHandler(async (err: FastifyError | ApiError, req, reply) => {
     const api = toApiError(err, ctx);
     if (api.status >= 500) req.log.error(err);
+    if (ctx.metrics.te && INFERENCE_ROUTES.has(req.routeOptions.url ?? "")) ctx.metrics.te.requestFailure.inc({ err: teFailure(api) });
     await discard(req.raw);
     return reply.code(api.status).headers(api.headers).send(errorBody(api, req.url));
   });
@@ -218,6 +231,7 @@ function buildApp(ctx: ServerContext): FastifyInstance {
   app.addHook("onSend", async (_req, reply) => {
     if (ctx.closing) reply.header("connection", "close");
   });
+  if (ctx.options.corsOrigins.length > 0) registerCors(app, ctx.options.corsOrigins);
   if (ctx.options.apiKey) registerAuth(app, ctx.options.apiKey);
 
   // Known paths answer other methods with 405 and Allow, not 404.
@@ -228,12 +242,15 @@ function buildApp(ctx: ServerContext): FastifyInstance {
     methods.set(route.url, set);
   });
   registerMetaRoutes(app, ctx);
+  registerEntryRoutes(app, ctx);
   registerTeiRoutes(app, ctx);
   registerOpenAIRoutes(app, ctx);
   registerRetrievalRoutes(app, ctx);
   registerExplainRoute(app, ctx);
+  // With CORS on, OPTIONS is the browser's preflight, answered by @fastify/cors.
+  const unanswered = ctx.options.corsOrigins.length > 0 ? ALL_METHODS.filter((m) => m !== "OPTIONS") : ALL_METHODS;
   for (const [url, allowed] of [...methods]) {
-    const others = ALL_METHODS.filter((m) => !allowed.has(m));
+    const others = unanswered.filter((m) => !allowed.has(m));
     const allow = [...allowed].join(", ");
     app.route({
       method: others,
@@ -248,7 +265,7 @@ function buildApp(ctx: ServerContext): FastifyInstance {
 
 function toApiError(err: FastifyError | ApiError, ctx: ServerContext): ApiError {
   if (err instanceof ApiError) return err;
-  if (err.validation) return new ApiError(422, "validation", `Invalid request: ${err.message}`);
+  if (err.validation) return new ApiError(422, "validation", `Invalid request: ${describeValidationErrors(err.validation)}`);
   switch (err.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       return new ApiError(413, "validation", `The request body is larger than the limit of ${ctx.options.bodyLimit} bytes`);

@@ -42,8 +42,22 @@ interface AdmittedRequest {
   /** Times a worker died while running part of this request (it is retried after the first). */
   deaths: number;
   fault?: TestFault | "exit-once" | "hang-once";
+  /** performance.now() when admitted; queue and forward-pass time are summed per input from it. */
+  submittedAt: number;
+  queueMs: number;
+  inferenceMs: number;
+  timing?: SubmitTiming;
   resolve: (r: Float32Array[]) => void;
   reject: (e: Error) => void;
+}
+
+/**
+ * Filled in when a request's last input is done, as TEI reports them: per-input averages of the
+ * time waiting for a forward pass and of the forward pass itself, in milliseconds.
+ */
+export interface SubmitTiming {
+  queueMs: number;
+  inferenceMs: number;
 }
 
 /** What a model accepts: ids are checked against these before batching. */
@@ -119,7 +133,7 @@ export class Batcher {
    * Runs the sequences of one request. Throws at once (422 for an invalid sequence, 429/503 when
    * the server has too much work); `headers` are only read by the test fault hook.
    */
-  submit(model: ModelRole, jobs: readonly SequenceJob[], headers?: IncomingHttpHeaders): Promise<Float32Array[]> {
+  submit(model: ModelRole, jobs: readonly SequenceJob[], headers?: IncomingHttpHeaders, timing?: SubmitTiming): Promise<Float32Array[]> {
     this.validate(model, jobs);
     const tokens = jobs.reduce((n, j) => n + j.ids.length, 0);
     this.admit(tokens);
@@ -132,6 +146,10 @@ export class Batcher {
         failed: false,
         deaths: 0,
         fault: typeof fault === "string" && TEST_FAULTS.has(fault) ? (fault as AdmittedRequest["fault"]) : undefined,
+        submittedAt: performance.now(),
+        queueMs: 0,
+        inferenceMs: 0,
+        timing,
         resolve,
         reject,
       };
@@ -140,6 +158,7 @@ export class Batcher {
       jobs.forEach((job, index) => this.queues[model].push({ job, request, index }));
       this.queuedTokens += tokens;
       this.metrics.queueTokens.set(this.queuedTokens);
+      this.metrics.te?.queueSize.set(this.pending("embedding") + this.pending("classifier"));
       this.pump();
     });
   }
@@ -230,6 +249,9 @@ export class Batcher {
     this.heads[model] = head;
     this.queuedTokens -= tokens;
     this.metrics.queueTokens.set(this.queuedTokens);
+    this.metrics.te?.queueSize.set(this.pending("embedding") + this.pending("classifier"));
+    this.metrics.te?.batchSize.observe(batch.length);
+    this.metrics.te?.batchTokens.observe(tokens);
     return batch;
   }
 
@@ -282,7 +304,8 @@ export class Batcher {
       await this.isolate(model, batch, err);
       return;
     }
-    const done = batch.filter((s, i) => this.complete(s, result.data.subarray(result.starts[i], result.starts[i + 1])));
+    const now = performance.now();
+    const done = batch.filter((s, i) => this.complete(s, result.data.subarray(result.starts[i], result.starts[i + 1]), result.computeMs, now));
     // One answer per event-loop turn: serialising hundreds of responses in one go would make
     // /health (and new requests) wait behind all of them.
     for (const s of done) {
@@ -312,8 +335,9 @@ export class Batcher {
       if (r.failed) return;
       try {
         const result = await this.forward(model, seqs);
+        const now = performance.now();
         seqs.forEach((s, i) => {
-          if (this.complete(s, result.data.subarray(result.starts[i], result.starts[i + 1]))) this.finish(r, () => r.resolve(r.results));
+          if (this.complete(s, result.data.subarray(result.starts[i], result.starts[i + 1]), result.computeMs, now)) this.finish(r, () => r.resolve(r.results));
         });
         return;
       } catch (err) {
@@ -337,11 +361,19 @@ export class Batcher {
   }
 
   /** Stores one output; true when it was its request's last. */
-  private complete(s: QueuedSequence, output: Float32Array): boolean {
+  private complete(s: QueuedSequence, output: Float32Array, computeMs: number, now: number): boolean {
     const r = s.request;
     if (r.failed) return false;
     r.results[s.index] = output;
-    return --r.remaining === 0;
+    // As TEI: an input's queue time is its wait until its forward pass ended, less that pass.
+    r.inferenceMs += computeMs;
+    r.queueMs += Math.max(0, now - r.submittedAt - computeMs);
+    if (--r.remaining > 0) return false;
+    if (r.timing) {
+      r.timing.queueMs = r.queueMs / r.results.length;
+      r.timing.inferenceMs = r.inferenceMs / r.results.length;
+    }
+    return true;
   }
 
   private fail(r: AdmittedRequest, error: Error): void {

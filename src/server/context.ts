@@ -14,6 +14,8 @@ import type { PoolingStrategy } from "../pooling/strategies.js";
 import type { ClassifierModelInfo, EmbeddingModelInfo } from "./protocol.js";
 
 export interface LoadedEmbedding {
+  /** Hub id or folder name (model-id.ts). */
+  id: string;
   info: EmbeddingModelInfo;
   tokenizer: Tokenizer;
   /** config_sentence_transformers.json's prompts (TEI's prompt_name). */
@@ -21,6 +23,8 @@ export interface LoadedEmbedding {
 }
 
 export interface LoadedClassifier {
+  /** Hub id or folder name (model-id.ts). */
+  id: string;
   info: ClassifierModelInfo;
   tokenizer: Tokenizer;
   maxLength: number;
@@ -28,7 +32,10 @@ export interface LoadedClassifier {
 
 export interface ServerContext {
   options: ServerOptions;
+  /** The first loaded model's id (the embedding model's, else the classifier's): see model-id.ts. */
   modelId: string;
+  /** Unix seconds when the server started (OpenAI's `created` in /v1/models). */
+  startedAt: number;
   version: string;
   embedding?: LoadedEmbedding;
   classifier?: LoadedClassifier;

@@ -28,7 +28,13 @@ export class ApiError extends Error {
 export const tooLarge = (message: string): ApiError => new ApiError(413, "validation", message);
 export const invalid = (message: string): ApiError => new ApiError(422, "validation", message);
 export const badRequest = (message: string): ApiError => new ApiError(400, "validation", message);
-export const empty = (): ApiError => new ApiError(400, "empty", "`inputs` cannot be empty");
+export const empty = (field = "inputs"): ApiError => new ApiError(400, "empty", `\`${field}\` cannot be empty`);
+/**
+ * An input with nothing in it ("" or an empty list of token ids). TEI and OpenAI both refuse it
+ * rather than embed [CLS][SEP]; bert-ts answers it like an empty list: 400, `empty`.
+ */
+export const emptyInput = (where: string, what: "string" | "list of token ids"): ApiError =>
+  new ApiError(400, "empty", `\`${where}\` is an empty ${what}: there is nothing to embed`);
 export const overloaded = (retryAfterSeconds: number): ApiError =>
   new ApiError(429, "overloaded", "Model is overloaded", { "retry-after": String(retryAfterSeconds) });
 
@@ -43,7 +49,8 @@ export interface OpenAIErrorBody {
 
 /** OpenAI-compatible routes answer in OpenAI's error shape. */
 export function isOpenAIRoute(url: string): boolean {
-  return url.startsWith("/v1/");
+  const path = url.split("?", 1)[0];
+  return path.startsWith("/v1/") || path === "/embeddings";
 }
 
 export function errorBody(err: ApiError, url: string): TeiErrorBody | OpenAIErrorBody {

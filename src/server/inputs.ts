@@ -5,7 +5,7 @@
  */
 import type { Encoding } from "../tokenizers/encoding.js";
 import type { Tokenizer } from "../tokenizers/tokenizer.js";
-import { invalid, tooLarge } from "./errors.js";
+import { empty, emptyInput, invalid, tooLarge } from "./errors.js";
 
 export type TruncationDirection = "Right" | "Left";
 
@@ -96,15 +96,67 @@ function suffixAtSpace(text: string, size: number): string {
   return text;
 }
 
-/** Raw token ids sent instead of text (OpenAI `input` as token arrays): used as given, no special tokens added. */
-export function encodeIds(ids: readonly number[], vocabSize: number, policy: LengthPolicy): EncodedInput {
-  for (const id of ids) {
-    if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw invalid(`Input validation error: token id ${id} is outside the vocabulary (0..${vocabSize - 1})`);
-  }
+/**
+ * Raw token ids sent instead of text (TEI's and OpenAI's token-array inputs): this model's
+ * vocabulary ids, used as given, no special tokens added. `where` names the input in errors.
+ */
+export function encodeIds(ids: readonly number[], vocabSize: number, policy: LengthPolicy, where = "inputs"): EncodedInput {
+  ids.forEach((id, k) => {
+    if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+      throw invalid(`Input validation error: \`${where}\` token ${k} is id ${id}, outside the model's vocabulary (0..${vocabSize - 1})`);
+    }
+  });
   let kept = ids;
   if (ids.length > policy.maxLength) {
-    if (!policy.truncate) throw tooLarge(`Input validation error: \`inputs\` must have less than ${policy.maxLength} tokens. Given: ${ids.length}`);
+    if (!policy.truncate) throw tooLarge(`Input validation error: \`${where}\` must have less than ${policy.maxLength} tokens. Given: ${ids.length}`);
     kept = policy.direction === "Right" ? ids.slice(0, policy.maxLength) : ids.slice(ids.length - policy.maxLength);
   }
   return { ids: [...kept], typeIds: new Array<number>(kept.length).fill(0) };
+}
+
+/** One input of an embedding request: a text, or token ids (TEI and OpenAI accept both). */
+export type EmbedInput = string | number[];
+
+export interface EmbedInputList {
+  /** The request gave one input, not a list (TEI's `single` method). */
+  single: boolean;
+  items: EmbedInput[];
+  /** What TEI's x-compute-characters counts: characters of texts, ids of token lists. */
+  chars: number;
+}
+
+/**
+ * TEI's reading of `inputs` (and OpenAI's of `input`): a string or a list of numbers is one input;
+ * a list of strings and/or lists of numbers is a batch. No inputs (`[]`) and an input with nothing
+ * in it (`""`, `[[]]`) are refused alike, 400 `empty` (TEI and OpenAI refuse both too).
+ */
+export function embedInputList(inputs: EmbedInput | EmbedInput[], field: string, maxClientBatchSize: number): EmbedInputList {
+  const single = typeof inputs === "string" || (inputs.length > 0 && inputs.every((x) => typeof x === "number"));
+  const items = single ? [inputs as EmbedInput] : (inputs as EmbedInput[]);
+  if (items.length === 0) throw empty(field);
+  if (items.length > maxClientBatchSize) throw tooLarge(`batch size ${items.length} > maximum allowed batch size ${maxClientBatchSize}`);
+  let chars = 0;
+  items.forEach((x, i) => {
+    if (x.length === 0) throw emptyInput(single ? field : `${field}[${i}]`, typeof x === "string" ? "string" : "list of token ids");
+    chars += typeof x === "string" ? countChars(x) : x.length;
+  });
+  return { single, items, chars };
+}
+
+/** A text (after the request's prompt) or token ids, as the model's ids. */
+export function encodeEmbedInput(tokenizer: Tokenizer, item: EmbedInput, where: string, prompt: string, policy: LengthPolicy, vocabSize: number): EncodedInput {
+  if (typeof item === "string") return encodeInput(tokenizer, prompt + item, policy);
+  // A prompt is text; token ids are already the model's input (TEI decodes and re-encodes them: bert-ts does not guess).
+  if (prompt !== "") throw invalid(`\`${where}\` is token ids, which cannot take a prompt (prompt_name or the model's default prompt): send text, or put the prompt's ids in the list`);
+  return encodeIds(item, vocabSize, policy, where);
+}
+
+/** Unicode code points, as Rust's chars().count() (TEI's character counts). */
+export function countChars(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xdc00 || c > 0xdfff || i === 0 || (text.charCodeAt(i - 1) & 0xfc00) !== 0xd800) n++;
+  }
+  return n;
 }

@@ -2,8 +2,14 @@
  * Prometheus metrics (GET /metrics): HTTP requests and latency by route and status, batch sizes,
  * queue depth and tokens processed, plus the process's own (RSS, heap, event-loop lag). One
  * registry per server, so tests can run several servers in one process.
+ *
+ * `names` picks what /metrics shows: bert-ts's own (bert_ts_*), text-embeddings-inference's (te_*,
+ * te-metrics.ts) or both. bert-ts's metrics are always kept (admission and the batcher read
+ * them); with "te" alone they are just not registered for export.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { MetricsNames } from "./options.js";
+import { TeMetrics } from "./te-metrics.js";
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -21,10 +27,14 @@ export class ServerMetrics {
   readonly workerDeaths: Counter;
   readonly workerHangs: Counter;
   readonly workersLive: Gauge;
+  /** TEI's names, when asked for. */
+  readonly te?: TeMetrics;
 
-  constructor() {
-    const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: "bert_ts_" });
+  constructor(names: MetricsNames = "bert-ts", maxInputLength = 512) {
+    const ours = names !== "te";
+    const registers = ours ? [this.registry] : [];
+    if (ours) collectDefaultMetrics({ register: this.registry, prefix: "bert_ts_" });
+    if (names !== "bert-ts") this.te = new TeMetrics(this.registry, maxInputLength);
     this.requests = new Counter({ name: "bert_ts_http_requests_total", help: "HTTP requests answered", labelNames: ["route", "method", "status"], registers });
     this.latency = new Histogram({
       name: "bert_ts_http_request_duration_seconds",

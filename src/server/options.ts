@@ -18,8 +18,14 @@ export interface ServerOptions {
   /** How each model was found (hub id, revision, commit), for provenance; default: its folder. */
   modelResolved?: ResolvedModel;
   classifierResolved?: ResolvedModel;
-  /** Name reported by /info and in OpenAI responses (default: the folder's name). */
+  /** The embedding model's id in /info, /v1/models and OpenAI responses: its hub id, or its folder's name (never a path). */
   modelId?: string;
+  /** The classifier's id, likewise. */
+  classifierId?: string;
+  /** Origins allowed to call the API from a browser (CORS); "*" allows any. Empty: no CORS headers. */
+  corsOrigins: string[];
+  /** Which metric names /metrics exposes: bert-ts's own (bert_ts_*), TEI's (te_*), or both. */
+  metricsNames: MetricsNames;
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -58,6 +64,9 @@ export interface ServerOptions {
   logRequests: boolean;
 }
 
+export const METRICS_NAMES = ["bert-ts", "te", "both"] as const;
+export type MetricsNames = (typeof METRICS_NAMES)[number];
+
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   host: "127.0.0.1",
   port: 8080,
@@ -75,6 +84,8 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   maxEmbedAllValues: 2_000_000,
   autoTruncate: false,
   logRequests: false,
+  corsOrigins: [],
+  metricsNames: "bert-ts",
 };
 
 /**

@@ -2,7 +2,8 @@
  * GET /: a small page, served by the server itself with no build step and no outside assets,
  * where a person types sentences (one per line) and sees their cosine-similarity matrix as a
  * heatmap. It calls POST /embed (normalised vectors, so cosine is a dot product). Below, a typed
- * text's tokens with a bar each for what the pooling gives them (POST /explain).
+ * text's tokens with a bar each for what the pooling gives them (POST /explain), and the API's
+ * routes. A test checkpoint's seeded random weights are said plainly, as the CLI says them.
  */
 import { createHash } from "node:crypto";
 
@@ -23,6 +24,11 @@ const STYLE = `
   th { font-weight: 500; font-size: 12px; color: #3c4550; }
   th.rowhead { text-align: right; max-width: 260px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; padding-right: 6px; }
   td.cell { width: 58px; height: 40px; text-align: center; font: 12px ui-monospace, monospace; border-radius: 3px; }
+  td.cell.self { background: #e4e7eb; color: #8a939f; }
+  #random { display: none; margin: 0 0 14px; padding: 8px 12px; border-radius: 6px; background: #fff4e5; border: 1px solid #f0b45b; color: #6b3d00; font-size: 13px; }
+  #api { margin-top: 32px; font-size: 13px; color: #3c4550; }
+  #api code, #api a { font: 12px ui-monospace, monospace; }
+  #api ul { margin: 4px 0; padding-left: 18px; }
   .legend { display: flex; align-items: center; gap: 8px; font-size: 12px; color: #5b6573; margin-top: 12px; }
   h2 { font-size: 16px; margin: 28px 0 6px; }
   #explain-text { width: 100%; box-sizing: border-box; font: 14px ui-monospace, monospace; padding: 7px; border: 1px solid #c9ced6; border-radius: 6px; }
@@ -68,9 +74,11 @@ function color(t) {
 function render(sentences, vectors) {
   const n = sentences.length;
   const sims = vectors.map((a) => vectors.map((b) => a.reduce((s, x, i) => s + x * b[i], 0)));
-  const all = sims.flat();
-  const lo = Math.min(...all);
-  const hi = Math.max(...all);
+  // The colours span the pairs only: each sentence's similarity with itself is 1 and would
+  // squeeze every real difference into the palette's lower part.
+  const pairs = sims.flatMap((row, i) => row.filter((_, j) => j !== i));
+  const lo = pairs.length > 0 ? Math.min(...pairs) : 1;
+  const hi = pairs.length > 0 ? Math.max(...pairs) : 1;
   const scale = (v) => (hi - lo > 1e-9 ? (v - lo) / (hi - lo) : 1);
   $("lo").textContent = lo.toFixed(2);
   $("hi").textContent = hi.toFixed(2);
@@ -94,10 +102,12 @@ function render(sentences, vectors) {
     for (let j = 0; j < n; j++) {
       const td = tr.insertCell();
       const v = sims[i][j];
-      td.className = "cell";
+      td.className = i === j ? "cell self" : "cell";
       td.dataset.value = String(v);
-      td.style.background = color(scale(v));
-      td.style.color = scale(v) > 0.55 ? "white" : "#1d232b";
+      if (i !== j) {
+        td.style.background = color(scale(v));
+        td.style.color = scale(v) > 0.55 ? "white" : "#1d232b";
+      }
       td.textContent = v.toFixed(2);
       td.title = sentences[i] + "\\n" + sentences[j] + "\\ncosine " + v.toFixed(4);
     }
@@ -171,6 +181,12 @@ async function loadInfo() {
   const info = await res.json();
   const pooling = info.model_type && info.model_type.embedding ? info.model_type.embedding.pooling : "";
   $("model").textContent = info.model_id + (pooling ? " · " + pooling + " pooling" : "") + " · up to " + info.max_input_length + " tokens · bert-ts " + info.version;
+  const models = info.bert_ts ? [info.bert_ts.embedding, info.bert_ts.classifier].filter((m) => m) : [];
+  const random = models.filter((m) => m.random_weights).map((m) => m.model_id);
+  if (random.length > 0) {
+    $("random").textContent = random.join(" and ") + (random.length > 1 ? " hold" : " holds") + " seeded RANDOM weights (a test checkpoint): the arithmetic is exact, but the similarities carry no meaning.";
+    $("random").style.display = "block";
+  }
 }
 
 $("go").addEventListener("click", compare);
@@ -204,6 +220,7 @@ const HTML = `<!doctype html>
 <body>
 <h1>Sentence similarity</h1>
 <div id="model"></div>
+<div id="random" role="alert"></div>
 <textarea id="sentences" spellcheck="false" aria-label="Sentences, one per line">${EXAMPLES.join("\n")}</textarea>
 <div class="row">
   <button id="go">Compare</button>
@@ -211,7 +228,7 @@ const HTML = `<!doctype html>
   <span id="status"></span>
 </div>
 <div id="result"></div>
-<div class="legend"><span id="lo"></span><span class="bar"></span><span id="hi"></span><span>cosine similarity of the sentence embeddings, coloured from the lowest to the highest (one sentence per line; Ctrl+Enter to compare)</span></div>
+<div class="legend"><span id="lo"></span><span class="bar"></span><span id="hi"></span><span>cosine similarity of the sentence embeddings, coloured from the lowest to the highest pair (a sentence with itself, always 1, in grey; one sentence per line; Ctrl+Enter to compare)</span></div>
 <h2>What the pooling looks at</h2>
 <div class="row">
   <input id="explain-text" spellcheck="false" aria-label="A text to explain" value="${EXAMPLES[0]}">
@@ -219,6 +236,16 @@ const HTML = `<!doctype html>
 </div>
 <div id="explain-note" class="legend"></div>
 <div id="explain"></div>
+<div id="api">
+  <h2>API</h2>
+  Read: ${["info", "health", "ready", "metrics", "v1/models"].map((r) => `<a href="${r}">/${r}</a>`).join(" · ")}
+  <ul>
+    <li>text-embeddings-inference: ${["/", "/embed", "/embed_all", "/embed_sparse", "/similarity", "/predict", "/rerank", "/tokenize", "/decode"].map((r) => `<code>POST ${r}</code>`).join(", ")}</li>
+    <li>OpenAI: <code>POST /v1/embeddings</code>, <code>GET /v1/models</code></li>
+    <li>bert-ts: <code>POST /explain</code> (what the pooling looks at)</li>
+  </ul>
+  JSON bodies; with an API key, send <code>Authorization: Bearer &lt;key&gt;</code>. See the README's server section for every field.
+</div>
 <script>${SCRIPT}</script>
 </body>
 </html>

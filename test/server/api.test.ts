@@ -26,7 +26,8 @@ describe("bert-ts serve: API", { skip: skipUnlessServerModels() }, () => {
     url = server.url;
     minilm = loadGolden(`${MINILM}.json`).inputs;
     seqcls = loadGolden(`${SEQCLS}.json`).inputs;
-    texts = minilm.filter((x) => typeof x.input === "string" && !x.truncated);
+    // "" is refused by the server, as TEI and OpenAI refuse it (test/server/tei-compat.test.ts).
+    texts = minilm.filter((x) => typeof x.input === "string" && x.input !== "" && !x.truncated);
   });
   after(() => server?.close());
 
@@ -243,6 +244,9 @@ describe("bert-ts serve: API key", { skip: skipUnlessServerModels() }, () => {
     assert.equal(openai.json.error.type, "authentication_error", "OpenAI routes answer in OpenAI's error shape");
     assert.equal((await post(url, "/embed", { inputs: "hi" }, { authorization: "Bearer s3cret" })).status, 200);
     assert.equal((await call(url, "/info")).status, 401);
-    for (const open of ["/health", "/metrics", "/"]) assert.equal((await call(url, open)).status, 200, open);
+    for (const open of ["/health", "/ping", "/metrics", "/"]) assert.equal((await call(url, open)).status, 200, open);
+    // The page is open to read; POST / is inference (TEI's entry point) and is not.
+    for (const path of ["/", "/invocations", "/similarity", "/embeddings"]) assert.equal((await post(url, path, { inputs: "hi" })).status, 401, `POST ${path}`);
+    assert.equal((await call(url, "/v1/models")).status, 401);
   });
 });

@@ -90,7 +90,22 @@ describe("bert-ts serve: similarity page", { skip: skipReason() }, () => {
       assert.ok(Math.abs(cells[i * 5].value - 1) < 1e-6, "a sentence is its own closest match");
     }
     assert.ok(new Set(cells.map((c) => c.color)).size > 1, "cells are coloured by value");
+    // The palette spans the pairs (off the diagonal): the least similar pair gets its first stop,
+    // the most similar its last; a sentence with itself is grey.
+    const offDiagonal = cells.filter((_, k) => Math.floor(k / 4) !== k % 4);
+    const lowest = offDiagonal.reduce((a, b) => (b.value < a.value ? b : a));
+    const highest = offDiagonal.reduce((a, b) => (b.value > a.value ? b : a));
+    assert.equal(lowest.color, "rgb(247, 251, 255)");
+    assert.equal(highest.color, "rgb(8, 48, 107)");
+    for (let i = 0; i < 4; i++) assert.equal(cells[i * 5].color, "rgb(228, 231, 235)", `diagonal ${i} is grey`);
+    assert.equal(await page.textContent("#lo"), lowest.value.toFixed(2));
+    assert.equal(await page.textContent("#hi"), highest.value.toFixed(2));
     assert.match(await page.textContent("#model") ?? "", /minilm-l6-h384-random/);
+    // A test checkpoint says so, as the CLI does.
+    assert.ok(await page.isVisible("#random"));
+    assert.match((await page.textContent("#random")) ?? "", /minilm-l6-h384-random holds seeded RANDOM weights/);
+    const links: string[] = await page.evaluate(() => [...(globalThis as any).document.querySelectorAll("#api a")].map((a: any) => a.href));
+    assert.deepEqual(links, ["info", "health", "ready", "metrics", "v1/models"].map((r) => `${server.url}/${r}`));
 
     const shot = process.env.BERT_TS_PAGE_SCREENSHOT ?? join(profile, "page.png");
     await page.screenshot({ path: shot, fullPage: true });

@@ -83,7 +83,8 @@ describe("bert-ts serve --pooling splade: /embed_sparse", { skip: skip || skipUn
   after(() => server?.close());
 
   it("gives PyTorch's SPLADE vectors as TEI's [{index, value}] lists, indices ascending", async () => {
-    const inputs = (loadGolden(`${SPLADE}.json`).inputs as any[]).filter((x) => typeof x.input === "string" && !x.truncated).slice(0, 6);
+    // "" is refused as TEI refuses it (tei-compat.test.ts).
+    const inputs = (loadGolden(`${SPLADE}.json`).inputs as any[]).filter((x) => typeof x.input === "string" && x.input !== "" && !x.truncated).slice(0, 6);
     const res = await post(server.url, "/embed_sparse", { inputs: inputs.map((x) => x.input) });
     assert.equal(res.status, 200, res.text);
     inputs.forEach((x, i) => {

@@ -3,9 +3,9 @@
  * API (see src/server). Loopback only unless --host says otherwise. SIGTERM/SIGINT drain in-flight
  * requests, then exit 0; a second signal exits at once.
  */
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
-import { DEFAULT_SERVER_OPTIONS, poolSize, threadsFromEnv } from "../../server/options.js";
+import { DEFAULT_SERVER_OPTIONS, METRICS_NAMES, poolSize, threadsFromEnv, type MetricsNames } from "../../server/options.js";
 import { CliError, parsePositiveInt } from "../io.js";
 import { applyThreads, resolveModelForCli, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
@@ -28,6 +28,8 @@ interface ServeFlags {
   threads?: number;
   dtype?: string;
   log: boolean;
+  corsOrigin: string[];
+  metricsNames: MetricsNames;
 }
 
 function parsePort(value: string): number {
@@ -59,7 +61,14 @@ export function registerServe(program: Command): void {
     .option("-t, --threads <n>", "compute threads per worker (native backend; default: env BERT_TS_THREADS, else cores ÷ workers)", parsePositiveInt("--threads"))
     .option("--dtype <dtype>", DTYPE_HELP)
     .option("--log", "log every request to stderr", false)
+    .addOption(new Option("--cors-origin <origin...>", "let browser pages from these origins call the API (CORS), e.g. https://app.example.com; * for any").argParser(collect).default([], "none"))
+    .addOption(new Option("--metrics-names <names>", "metric names on /metrics: bert-ts (bert_ts_*), te (text-embeddings-inference's te_*) or both").choices(METRICS_NAMES).default(d.metricsNames))
     .action(async (flags: ServeFlags) => runServe(flags));
+}
+
+/** --cors-origin a --cors-origin b, or --cors-origin a,b. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(",").map((v) => v.trim()).filter((v) => v !== "")];
 }
 
 async function runServe(flags: ServeFlags): Promise<void> {
@@ -91,7 +100,11 @@ async function runServe(flags: ServeFlags): Promise<void> {
     modelResolved,
     classifierResolved,
     pooling,
-    modelId: flags.model ?? flags.classifier,
+    // What the user named them by: a hub id is kept, a path becomes its folder's name (server/model-id.ts).
+    modelId: flags.model,
+    classifierId: flags.classifier,
+    corsOrigins: flags.corsOrigin,
+    metricsNames: flags.metricsNames,
     host: flags.host,
     port: flags.port,
     apiKey: flags.apiKey ?? (process.env.BERT_TS_API_KEY || undefined),
@@ -114,7 +127,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
   }
   if (clf) lines.push(`  classifier: ${clf.info.dir} — labels ${clf.info.labels.join(", ")}, max ${clf.maxLength} tokens${clf.info.randomWeights ? " — RANDOM WEIGHTS" : ""}`);
   lines.push(`  ${pool.workers} inference worker${pool.workers > 1 ? "s" : ""} × ${pool.threadsPerWorker} thread${pool.threadsPerWorker > 1 ? "s" : ""}`);
-  lines.push(`  routes: /embed /embed_all /embed_sparse /explain /predict /rerank /tokenize /decode /info /health /ready /metrics /v1/embeddings; page: ${server.url}/`);
+  lines.push(`  routes: / /invocations /embed /embed_all /embed_sparse /similarity /explain /predict /rerank /tokenize /decode /v1/embeddings /embeddings /v1/models /info /health /ping /ready /metrics; page: ${server.url}/`);
+  if (flags.corsOrigin.length > 0) lines.push(`  CORS: ${flags.corsOrigin.join(", ")}`);
   if (server.context.options.apiKey) lines.push("  API key required (Authorization: Bearer …) except on /health, /metrics and the page");
   process.stderr.write(lines.join("\n") + "\n");
   process.stdout.write(`${server.url}\n`);

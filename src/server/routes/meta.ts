@@ -3,7 +3,6 @@
  * (liveness: 503 only when no worker can ever serve again), /ready (readiness for orchestrators:
  * 503 while no worker is loaded or while draining), /metrics (Prometheus) and the page at /.
  */
-import { basename } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { ServerContext } from "../context.js";
 import { ApiError } from "../errors.js";
@@ -73,7 +72,7 @@ function info(ctx: ServerContext): Record<string, unknown> {
     bert_ts: {
       backend: embedding?.info.backend,
       embedding: embedding && {
-        model_id: basename(embedding.info.dir),
+        model_id: embedding.id,
         dimension: embedding.info.dimension,
         pooling: embedding.info.pooling,
         model_normalizes: embedding.info.normalize,
@@ -82,7 +81,7 @@ function info(ctx: ServerContext): Record<string, unknown> {
         provenance: embedding.info.provenance,
       },
       classifier: classifier && {
-        model_id: basename(classifier.info.dir),
+        model_id: classifier.id,
         labels,
         score_function: classifier.info.defaultFunction,
         max_input_length: classifier.maxLength,

@@ -5,29 +5,29 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { activateScore, crossEncoderActivation, type RerankActivation } from "../../pipelines/text-ranking.js";
 import type { SequenceJob } from "../batcher.js";
 import { type LoadedClassifier, type ServerContext, lengthPolicy, requireClassifier, requireSparseEmbedding } from "../context.js";
 import { ApiError, badRequest } from "../errors.js";
-import { encodeInput } from "../inputs.js";
+import { runInference } from "../inference-call.js";
+import { countChars, embedInputList, encodeEmbedInput, encodeInput, type EmbedInput } from "../inputs.js";
 import { promptFor } from "../prompts.js";
 import { sendProvenance } from "../provenance-header.js";
 import { OUTPUT_POOLED } from "../protocol.js";
-import { inputList } from "./tei.js";
 
 interface TruncationFields {
   truncate?: boolean | null;
   truncation_direction?: string | null;
 }
-interface RerankBody extends TruncationFields {
+export interface RerankBody extends TruncationFields {
   query: string;
   texts: string[];
   raw_scores: boolean;
   return_text: boolean;
 }
-interface EmbedSparseBody extends TruncationFields {
-  inputs: string | string[];
+export interface EmbedSparseBody extends TruncationFields {
+  inputs: EmbedInput | EmbedInput[];
   prompt_name?: string | null;
 }
 
@@ -36,7 +36,7 @@ const truncation = {
   truncation_direction: { type: ["string", "null"], enum: ["Right", "Left", "right", "left", null] },
 } as const;
 
-const rerankSchema = {
+export const rerankSchema = {
   type: "object",
   required: ["query", "texts"],
   properties: {
@@ -48,11 +48,20 @@ const rerankSchema = {
   },
 } as const;
 
-const embedSparseSchema = {
+const tokenId = { type: "integer", minimum: 0, maximum: 4294967295 } as const;
+
+export const embedSparseSchema = {
   type: "object",
   required: ["inputs"],
   properties: {
-    inputs: { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
+    inputs: {
+      description: "a string, a list of token ids, or a list of strings and/or lists of token ids",
+      anyOf: [
+        { type: "string" },
+        { type: "array", items: tokenId },
+        { type: "array", items: { anyOf: [{ type: "string" }, { type: "array", items: tokenId }] } },
+      ],
+    },
     prompt_name: { type: ["string", "null"] },
     ...truncation,
   },
@@ -73,18 +82,22 @@ function reranker(ctx: ServerContext, cache: Map<LoadedClassifier, RerankActivat
   return { model, activation };
 }
 
-export function registerRetrievalRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const max = ctx.options.maxClientBatchSize;
-  const activations = new Map<LoadedClassifier, RerankActivation>();
+type Handler<B> = (req: FastifyRequest<{ Body: B }>, reply: FastifyReply) => Promise<unknown>;
 
-  app.post<{ Body: RerankBody }>("/rerank", { schema: { body: rerankSchema } }, async (req, reply) => {
+/** POST /rerank: each text's score against the query, best first. */
+export function rerankHandler(ctx: ServerContext): Handler<RerankBody> {
+  const activations = new Map<LoadedClassifier, RerankActivation>();
+  return async (req, reply) => {
     const { model, activation } = reranker(ctx, activations);
     const { query, texts } = req.body;
     if (texts.length === 0) throw new ApiError(400, "empty", "`texts` cannot be empty");
-    inputList(texts, (x): x is string => false, max);
+    const max = ctx.options.maxClientBatchSize;
+    if (texts.length > max) throw new ApiError(413, "validation", `batch size ${texts.length} > maximum allowed batch size ${max}`);
+    const tokenizationStartedAt = performance.now();
     const policy = lengthPolicy(ctx, model.maxLength, req.body);
     const jobs = texts.map((text): SequenceJob => ({ ...encodeInput(model.tokenizer, [query, text], policy), output: OUTPUT_POOLED }));
-    const logits = await ctx.batcher.submit("classifier", jobs);
+    const chars = countChars(query) * texts.length + texts.reduce((n, t) => n + countChars(t), 0);
+    const logits = await runInference(ctx, req, reply, { role: "classifier", family: "predict", method: "batch", jobs, chars, tokenizationStartedAt });
     sendProvenance(reply, { ...model.info.provenance, tokens: jobs.reduce((n, j) => n + j.ids.length, 0) });
     const ranked = logits.map((row, index) => ({ index, logit: row[0] })).sort((a, b) => b.logit - a.logit || a.index - b.index);
     return ranked.map(({ index, logit }) => ({
@@ -92,16 +105,26 @@ export function registerRetrievalRoutes(app: FastifyInstance, ctx: ServerContext
       ...(req.body.return_text ? { text: texts[index] } : {}),
       score: req.body.raw_scores ? logit : activateScore(activation, logit),
     }));
-  });
+  };
+}
 
-  app.post<{ Body: EmbedSparseBody }>("/embed_sparse", { schema: { body: embedSparseSchema } }, async (req, reply) => {
+/** POST /embed_sparse: SPLADE vectors as {index, value} lists. */
+export function embedSparseHandler(ctx: ServerContext): Handler<EmbedSparseBody> {
+  return async (req, reply) => {
     const model = requireSparseEmbedding(ctx);
+    const tokenizationStartedAt = performance.now();
     const prompt = promptFor(model, req.body);
-    const texts = inputList(req.body.inputs, (x): x is string => typeof x === "string", max);
+    const { single, items, chars } = embedInputList(req.body.inputs, "inputs", ctx.options.maxClientBatchSize);
     const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
-    const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, prompt + t, policy), output: OUTPUT_POOLED }));
-    const flat = await ctx.batcher.submit("embedding", jobs);
+    const where = (i: number) => (single ? "inputs" : `inputs[${i}]`);
+    const jobs = items.map((x, i): SequenceJob => ({ ...encodeEmbedInput(model.tokenizer, x, where(i), prompt, policy, model.info.vocabSize), output: OUTPUT_POOLED }));
+    const flat = await runInference(ctx, req, reply, { role: "embedding", family: "embed", method: single ? "single" : "batch", jobs, chars, tokenizationStartedAt });
     sendProvenance(reply, { ...model.info.provenance, prompt: prompt || undefined, tokens: jobs.reduce((n, j) => n + j.ids.length, 0) });
     return flat.map((f) => Array.from({ length: f.length / 2 }, (_, k) => ({ index: f[2 * k], value: f[2 * k + 1] })));
-  });
+  };
+}
+
+export function registerRetrievalRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.post<{ Body: RerankBody }>("/rerank", { schema: { body: rerankSchema } }, rerankHandler(ctx));
+  app.post<{ Body: EmbedSparseBody }>("/embed_sparse", { schema: { body: embedSparseSchema } }, embedSparseHandler(ctx));
 }

@@ -1,26 +1,28 @@
 /**
- * text-embeddings-inference's routes: /embed, /embed_all, /predict, /tokenize, /decode — same
- * request fields, defaults, response shapes and error codes, so TEI clients work unchanged.
+ * text-embeddings-inference's routes: /embed, /embed_all, /predict, /similarity, /tokenize,
+ * /decode — same request fields, defaults, response shapes and error codes, so TEI clients work
+ * unchanged. The handlers are exported for POST / and /invocations (routes/entry.ts).
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { applyClassificationFunction } from "../../pipelines/text-classification.js";
 import type { SequenceJob } from "../batcher.js";
 import { type ServerContext, lengthPolicy, requireClassifier, requireEmbedding } from "../context.js";
-import { empty, invalid, tooLarge } from "../errors.js";
-import { encodeInput, type SequenceInput } from "../inputs.js";
+import { empty, emptyInput, invalid, tooLarge } from "../errors.js";
+import { countChars, embedInputList, encodeEmbedInput, encodeInput, type EmbedInput, type SequenceInput } from "../inputs.js";
+import { runInference } from "../inference-call.js";
 import { promptFor } from "../prompts.js";
 import { pooledWidth, type PoolingStrategy } from "../../pooling/strategies.js";
 import { OUTPUT_POOLED, OUTPUT_TOKENS, outputForPooling } from "../protocol.js";
 import { sendProvenance } from "../provenance-header.js";
 import { checkDimensions, finishEmbedding } from "../vectors.js";
-import { decodeSchema, embedAllSchema, embedSchema, predictSchema, tokenizeSchema } from "./schemas.js";
+import { decodeSchema, embedAllSchema, embedSchema, predictSchema, similaritySchema, tokenizeSchema } from "./schemas.js";
 
 interface TruncationFields {
   truncate?: boolean | null;
   truncation_direction?: string | null;
 }
-interface EmbedBody extends TruncationFields {
-  inputs: string | string[];
+export interface EmbedBody extends TruncationFields {
+  inputs: EmbedInput | EmbedInput[];
   prompt_name?: string | null;
   normalize: boolean;
   dimensions?: number | null;
@@ -28,12 +30,16 @@ interface EmbedBody extends TruncationFields {
   pooling?: PoolingStrategy | null;
 }
 interface EmbedAllBody extends TruncationFields {
-  inputs: string | string[];
+  inputs: EmbedInput | EmbedInput[];
   prompt_name?: string | null;
 }
-interface PredictBody extends TruncationFields {
+export interface PredictBody extends TruncationFields {
   inputs: string | string[] | string[][];
   raw_scores: boolean;
+}
+export interface SimilarityBody {
+  inputs: { source_sentence: string; sentences: string[] };
+  parameters?: (TruncationFields & { prompt_name?: string | null }) | null;
 }
 interface TokenizeBody {
   inputs: string | string[];
@@ -58,11 +64,16 @@ const isString = (x: unknown): x is string => typeof x === "string";
 /** TEI's reading of /predict inputs: "a", ["a"] and ["a", "b"] (a pair) are single; [["a"], ["a", "b"]] a batch. */
 function predictInputs(inputs: PredictBody["inputs"], max: number): { single: boolean; list: SequenceInput[] } {
   const asSequence = (x: string[]): SequenceInput => (x.length === 1 ? x[0] : [x[0], x[1]]);
-  if (typeof inputs === "string") return { single: true, list: [inputs] };
-  if (inputs.length > 0 && inputs.every(isString)) return { single: true, list: [asSequence(inputs as string[])] };
-  const batch = inputs as string[][];
-  return { single: false, list: inputList<string[]>(batch, (x): x is string[] => false, max).map(asSequence) };
+  const single = typeof inputs === "string" || (inputs.length > 0 && inputs.every(isString));
+  const list = typeof inputs === "string" ? [inputs] : single ? [asSequence(inputs as string[])] : inputList<string[]>(inputs as string[][], (x): x is string[] => false, max).map(asSequence);
+  // As TEI: a text with nothing in it (a pair only when both are) is refused, like no inputs.
+  list.forEach((x, i) => {
+    if (typeof x === "string" ? x === "" : x[0] === "" && x[1] === "") throw emptyInput(single ? "inputs" : `inputs[${i}]`, "string");
+  });
+  return { single, list };
 }
+
+const sequenceChars = (x: SequenceInput): number => (typeof x === "string" ? countChars(x) : countChars(x[0]) + countChars(x[1]));
 
 /** UTF-8 byte offset of every UTF-16 index of text (TEI reports byte offsets). */
 function utf8Offsets(text: string): Int32Array {
@@ -88,20 +99,23 @@ function checkEmbedAllSize(jobs: readonly SequenceJob[], hiddenSize: number, max
   }
 }
 
-export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const max = ctx.options.maxClientBatchSize;
+type Handler<B> = (req: FastifyRequest<{ Body: B }>, reply: FastifyReply) => Promise<unknown>;
 
-  app.post<{ Body: EmbedBody }>("/embed", { schema: { body: embedSchema } }, async (req, reply) => {
+/** POST /embed: pooled vectors of texts or token-id lists. */
+export function embedHandler(ctx: ServerContext): Handler<EmbedBody> {
+  return async (req, reply) => {
     const model = requireEmbedding(ctx);
+    const tokenizationStartedAt = performance.now();
     const prompt = promptFor(model, req.body);
-    const texts = inputList(req.body.inputs, isString, max).map((t) => prompt + t);
+    const { single, items, chars } = embedInputList(req.body.inputs, "inputs", ctx.options.maxClientBatchSize);
     const pooling = req.body.pooling ?? undefined;
     if (pooling === "pooler" && !model.info.hasPooler) throw invalid('`pooling` "pooler" is unavailable: the model has no pooler weights; use "cls" for the raw [CLS] vector');
     const ownPooling = pooling === undefined || pooling === model.info.pooling;
     checkDimensions(req.body.dimensions, ownPooling ? model.info.dimension : pooledWidth(pooling, model.info.hiddenSize));
     const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
-    const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: outputForPooling(pooling) }));
-    const pooled = await ctx.batcher.submit("embedding", jobs, req.headers);
+    const where = (i: number) => (single ? "inputs" : `inputs[${i}]`);
+    const jobs = items.map((x, i): SequenceJob => ({ ...encodeEmbedInput(model.tokenizer, x, where(i), prompt, policy, model.info.vocabSize), output: outputForPooling(pooling) }));
+    const pooled = await runInference(ctx, req, reply, { role: "embedding", family: "embed", method: single ? "single" : "batch", jobs, chars, tokenizationStartedAt });
     sendProvenance(reply, {
       ...model.info.provenance,
       pooling: pooling ?? model.info.pooling,
@@ -112,27 +126,19 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
       tokens: jobs.reduce((n, j) => n + j.ids.length, 0),
     });
     return pooled.map((v) => Array.from(finishEmbedding(v, req.body.normalize, req.body.dimensions)));
-  });
+  };
+}
 
-  app.post<{ Body: EmbedAllBody }>("/embed_all", { schema: { body: embedAllSchema } }, async (req, reply) => {
-    const model = requireEmbedding(ctx);
-    const prompt = promptFor(model, req.body);
-    const texts = inputList(req.body.inputs, isString, max).map((t) => prompt + t);
-    const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
-    const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: OUTPUT_TOKENS }));
-    checkEmbedAllSize(jobs, model.info.hiddenSize, ctx.options.maxEmbedAllValues);
-    const results = await ctx.batcher.submit("embedding", jobs, req.headers);
-    sendProvenance(reply, { ...model.info.provenance, pooling: "none", normalize: false, prompt: prompt || undefined, tokens: jobs.reduce((n, j) => n + j.ids.length, 0) });
-    const h = model.info.hiddenSize;
-    return results.map((r) => Array.from({ length: r.length / h }, (_, t) => Array.from(r.subarray(t * h, (t + 1) * h))));
-  });
-
-  app.post<{ Body: PredictBody }>("/predict", { schema: { body: predictSchema } }, async (req, reply) => {
+/** POST /predict: labels and scores, best first. */
+export function predictHandler(ctx: ServerContext): Handler<PredictBody> {
+  return async (req, reply) => {
     const model = requireClassifier(ctx);
-    const { single, list } = predictInputs(req.body.inputs, max);
+    const tokenizationStartedAt = performance.now();
+    const { single, list } = predictInputs(req.body.inputs, ctx.options.maxClientBatchSize);
     const policy = lengthPolicy(ctx, model.maxLength, req.body);
     const jobs = list.map((x): SequenceJob => ({ ...encodeInput(model.tokenizer, x, policy), output: OUTPUT_POOLED }));
-    const logits = await ctx.batcher.submit("classifier", jobs, req.headers);
+    const chars = list.reduce((n, x) => n + sequenceChars(x), 0);
+    const logits = await runInference(ctx, req, reply, { role: "classifier", family: "predict", method: single ? "single" : "batch", jobs, chars, tokenizationStartedAt });
     sendProvenance(reply, { ...model.info.provenance, tokens: jobs.reduce((n, j) => n + j.ids.length, 0) });
     const fn = req.body.raw_scores ? "none" : model.info.defaultFunction;
     const predictions = logits.map((row) => {
@@ -141,8 +147,68 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
       return scores.map((score, i) => ({ score, label: model.info.labels[i] })).sort((a, b) => b.score - a.score);
     });
     return single ? predictions[0] : predictions;
-  });
+  };
+}
 
+/**
+ * POST /similarity (TEI's, the Inference API's sentence-similarity task): the cosine similarity of
+ * `source_sentence` with each of `sentences`, in their order.
+ */
+export function similarityHandler(ctx: ServerContext): Handler<SimilarityBody> {
+  return async (req, reply) => {
+    const model = requireEmbedding(ctx);
+    const { source_sentence: source, sentences } = req.body.inputs;
+    if (sentences.length === 0) throw empty("inputs.sentences");
+    // +1: the source sentence is embedded in the same batch, as TEI counts it.
+    if (sentences.length + 1 > ctx.options.maxClientBatchSize) throw tooLarge(`batch size ${sentences.length + 1} > maximum allowed batch size ${ctx.options.maxClientBatchSize}`);
+    const parameters = req.body.parameters ?? {};
+    const tokenizationStartedAt = performance.now();
+    const prompt = promptFor(model, parameters);
+    const texts = [source, ...sentences];
+    texts.forEach((t, i) => {
+      if (t === "") throw emptyInput(i === 0 ? "inputs.source_sentence" : `inputs.sentences[${i - 1}]`, "string");
+    });
+    const policy = lengthPolicy(ctx, model.info.maxLength, parameters);
+    const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, prompt + t, policy), output: OUTPUT_POOLED }));
+    const chars = texts.reduce((n, t) => n + countChars(t), 0);
+    const [a, ...others] = await runInference(ctx, req, reply, { role: "embedding", family: "embed", method: "batch", jobs, chars, tokenizationStartedAt });
+    return others.map((b) => cosine(a, b));
+  };
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return aa > 0 && bb > 0 ? dot / Math.sqrt(aa * bb) : 0;
+}
+
+export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const max = ctx.options.maxClientBatchSize;
+
+  app.post<{ Body: EmbedBody }>("/embed", { schema: { body: embedSchema } }, embedHandler(ctx));
+  app.post<{ Body: PredictBody }>("/predict", { schema: { body: predictSchema } }, predictHandler(ctx));
+  app.post<{ Body: SimilarityBody }>("/similarity", { schema: { body: similaritySchema } }, similarityHandler(ctx));
+
+  app.post<{ Body: EmbedAllBody }>("/embed_all", { schema: { body: embedAllSchema } }, async (req, reply) => {
+    const model = requireEmbedding(ctx);
+    const tokenizationStartedAt = performance.now();
+    const prompt = promptFor(model, req.body);
+    const { single, items, chars } = embedInputList(req.body.inputs, "inputs", max);
+    const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
+    const where = (i: number) => (single ? "inputs" : `inputs[${i}]`);
+    const jobs = items.map((x, i): SequenceJob => ({ ...encodeEmbedInput(model.tokenizer, x, where(i), prompt, policy, model.info.vocabSize), output: OUTPUT_TOKENS }));
+    checkEmbedAllSize(jobs, model.info.hiddenSize, ctx.options.maxEmbedAllValues);
+    const results = await runInference(ctx, req, reply, { role: "embedding", family: "embed", method: single ? "single" : "batch", jobs, chars, tokenizationStartedAt });
+    sendProvenance(reply, { ...model.info.provenance, pooling: "none", normalize: false, prompt: prompt || undefined, tokens: jobs.reduce((n, j) => n + j.ids.length, 0) });
+    const h = model.info.hiddenSize;
+    return results.map((r) => Array.from({ length: r.length / h }, (_, t) => Array.from(r.subarray(t * h, (t + 1) * h))));
+  });
   app.post<{ Body: TokenizeBody }>("/tokenize", { schema: { body: tokenizeSchema } }, async (req) => {
     const { tokenizer } = ctx.embedding ?? requireClassifier(ctx);
     if (!ctx.embedding && req.body.prompt_name != null) throw invalid("`prompt_name` needs an embedding model (--model)");
