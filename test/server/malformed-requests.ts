@@ -46,6 +46,9 @@ const WRONG = {
   format: [1, true, {}, "float16", "", "BASE64"],
 };
 
+/** /embed's `inputs` also takes token ids: [1] is valid there, fractions and negatives are not. */
+const EMBED_INPUTS = [...WRONG.texts.filter((v) => !(Array.isArray(v) && v.length === 1 && v[0] === 1)), [1.5], [-1], [[1, "a"]]];
+
 export function generateMalformed(): Malformed[] {
   const out: Malformed[] = [];
   const add = (category: string, ...chunks: (string | Uint8Array)[]) => out.push({ category, chunks });
@@ -58,12 +61,13 @@ export function generateMalformed(): Malformed[] {
 
   // Wrong types, field by field, route by route.
   const fields: [string, string, unknown[], Record<string, unknown>][] = [
-    ["/embed", "inputs", WRONG.texts, {}],
+    // (A list of integers is token ids there, as in TEI.)
+    ["/embed", "inputs", EMBED_INPUTS, {}],
     ["/embed", "normalize", WRONG.boolean, { inputs: "a" }],
     ["/embed", "truncate", WRONG.boolean, { inputs: "a" }],
     ["/embed", "truncation_direction", WRONG.direction, { inputs: "a" }],
     ["/embed", "dimensions", WRONG.dimensions, { inputs: "a" }],
-    ["/embed_all", "inputs", WRONG.texts, {}],
+    ["/embed_all", "inputs", EMBED_INPUTS, {}],
     ["/predict", "inputs", [...WRONG.texts.filter((v) => !(Array.isArray(v) && v.length === 1 && Array.isArray(v[0]))), ["a", "b", "c"], [["a", "b", "c"]]], {}],
     ["/predict", "raw_scores", WRONG.boolean, { inputs: "a" }],
     ["/tokenize", "inputs", WRONG.texts, {}],
@@ -133,7 +137,7 @@ export function generateMalformed(): Malformed[] {
   add("protocol garbage", Uint8Array.from({ length: 512 }, (_, i) => (i * 7919) % 256));
 
   // Unknown routes and methods.
-  for (const path of ["/embedz", "/embed/", "/EMBED", "/v2/models", "/../etc/passwd", "/%00", "/embed%20", "/v1/embeddings/x", "/metrics/x", "/info.json", "/%E0%A4%A", "/?" + "a=1&".repeat(2000)])
+  for (const path of ["/embedz", "/embed/", "/EMBED", "/v2/models", "/../etc/passwd", "/%00", "/embed%20", "/v1/embeddings/x", "/metrics/x", "/info.json", "/%E0%A4%A", "/nope?" + "a=1&".repeat(2000)])
     add("unknown route", post1(path, { inputs: "a" }));
   for (const [method, path] of [["GET", "/embed"], ["PUT", "/embed"], ["DELETE", "/embed_all"], ["PATCH", "/predict"], ["GET", "/tokenize"], ["PUT", "/decode"], ["DELETE", "/v1/embeddings"], ["POST", "/health"], ["POST", "/info"], ["POST", "/metrics"], ["PUT", "/ready"], ["DELETE", "/"]])
     add("wrong method", http(method, path, method === "GET" ? "" : ok));
