@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { commands } from "./commands/index.js";
+import { COMMAND_ORDER, examplesHelp } from "./help-examples.js";
 import { VERSION } from "../version.js";
 
 export async function main(argv: string[]): Promise<void> {
@@ -13,6 +14,13 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError()
     .exitOverride();
   for (const register of commands) register(program);
+  // Listed in a reading order (help-examples.ts), each with examples at the end of its --help.
+  const rank = (name: string) => (COMMAND_ORDER.includes(name) ? COMMAND_ORDER.indexOf(name) : COMMAND_ORDER.length);
+  (program.commands as Command[]).sort((a, b) => rank(a.name()) - rank(b.name()));
+  for (const command of program.commands) {
+    const examples = examplesHelp(command.name());
+    if (examples) command.addHelpText("after", examples);
+  }
   try {
     await program.parseAsync(argv);
   } catch (err) {
