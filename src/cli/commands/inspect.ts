@@ -123,8 +123,9 @@ async function runInspect(name: string, flags: InspectFlags): Promise<void> {
 }
 
 export async function inspectModel(name: string): Promise<InspectReport> {
-  // A folder with config and tokenizer but no weights is described too (it can still tokenize).
-  const resolved = await resolveModelForCli(name, { tokenizerOnly: true });
+  // A folder given by path with config and tokenizer but no weights is described too (it can still
+  // tokenize); a hub id must resolve to a whole model, so `inspect org/name` says where it looked.
+  const resolved = await resolveModelForCli(name);
   const dir = resolved.dir;
   if (!existsSync(join(dir, "config.json"))) throw new CliError(`${dir} has no config.json: not a model folder`);
   const config = await readConfig(dir);
