@@ -1,26 +1,4 @@
-/**
- * The order commands are listed in `bert-ts --help` (the everyday path first: look at text, embed
- * it, compare and search it; then the task heads; then tools and the server), and an Examples
- * section for the commands whose own file does not already end with one.
- */
-export const COMMAND_ORDER = [
-  "tokenize",
-  "embed",
-  "similarity",
-  "search",
-  "index",
-  "rerank",
-  "classify",
-  "ner",
-  "qa",
-  "nsp",
-  "fill-mask",
-  "explain",
-  "inspect",
-  "verify",
-  "serve",
-];
-
+/** An Examples section for the --help of the commands whose own file does not already end with one. */
 export const EXAMPLES: Record<string, string[]> = {
   tokenize: [
     'bert-ts tokenize "Hello, world!"',
