@@ -2,19 +2,31 @@
  * Chooses the compute backend: the native addon when it is built and loads, else the TypeScript
  * reference (with one framed notice per process on stderr saying why it is slow and how to fix it).
  * BERT_TS_BACKEND=reference|native forces one (no notice); forcing native when it cannot load is an
- * error.
+ * error. The dtype is the caller's, else BERT_TS_DTYPE (the CLI's --dtype), else float32; bf16 and
+ * int8 need the native backend.
  */
-import type { Backend } from "./backend.js";
+import { parseDtype, type Backend, type Dtype } from "./backend.js";
 import { ReferenceBackend } from "./reference.js";
 import { tryLoadNativeBackend } from "./native.js";
 
 export type BackendName = "reference" | "native";
-export type { Backend } from "./backend.js";
+export type { Backend, Dtype } from "./backend.js";
 
 let cached: Backend | undefined;
+const cachedLowp = new Map<Dtype, Backend>();
 
-export function getBackend(name?: BackendName): Backend {
+export function getBackend(name?: BackendName, options: { dtype?: Dtype } = {}): Backend {
   const requested = name ?? parseEnv(process.env.BERT_TS_BACKEND);
+  const dtype = options.dtype ?? (process.env.BERT_TS_DTYPE ? parseDtype(process.env.BERT_TS_DTYPE, "BERT_TS_DTYPE") : "float32");
+  if (dtype !== "float32") {
+    if (requested === "reference") throw new Error(`dtype ${dtype} needs the native backend; the reference backend computes in float32 only`);
+    const hit = cachedLowp.get(dtype);
+    if (hit) return hit;
+    const native = tryLoadNativeBackend(dtype);
+    if (!native.backend) throw new Error(`dtype ${dtype} needs the native backend, which could not be loaded: ${native.reason}`);
+    cachedLowp.set(dtype, native.backend);
+    return native.backend;
+  }
   if (requested === "reference") return new ReferenceBackend();
   if (cached && requested === undefined) return cached;
   const native = tryLoadNativeBackend();

@@ -4,7 +4,7 @@
  * MPNet) is this encoder with another ModelFamily (models/registry.ts).
  */
 import { join } from "node:path";
-import type { Backend, PositionBias } from "../../backend/backend.js";
+import type { Backend, Dtype, PositionBias } from "../../backend/backend.js";
 import { getBackend } from "../../backend/index.js";
 import { parseBertConfig, type BertConfig } from "../../config/bert-config.js";
 import { resolveModelFolder, type ResolveOptions } from "../../io/hub.js";
@@ -35,6 +35,8 @@ export interface LoadOptions {
   backend?: Backend;
   /** How a hub id (`org/name`) is found: models dir, Hugging Face cache, hub. */
   resolve?: ResolveOptions;
+  /** What the linear layers compute in (default float32); picks the native backend for bf16 / int8. */
+  dtype?: Dtype;
 }
 
 export class BertModel {
@@ -60,7 +62,7 @@ export class BertModel {
     const dir = await resolveModelFolder(nameOrPath, options.resolve);
     const config = await readConfig(dir);
     const weights = await loadWeights(dir);
-    const model = BertModel.fromWeights(config, weights, options.backend ?? getBackend(), dir);
+    const model = BertModel.fromWeights(config, weights, backendFor(options), dir);
     warnAboutExtraLayers(model, dir);
     return model;
   }
@@ -184,6 +186,17 @@ export function rowBlocks(seqStarts: Int32Array, maxRows: number): RowBlock[] {
     first = end;
   }
   return blocks;
+}
+
+/** The caller's backend, or the default one for the dtype asked for; the two must agree. */
+export function backendFor(options: LoadOptions): Backend {
+  if (options.backend) {
+    if (options.dtype !== undefined && options.dtype !== options.backend.dtype) {
+      throw new Error(`Expected a backend computing in ${options.dtype} but the one given computes in ${options.backend.dtype}`);
+    }
+    return options.backend;
+  }
+  return getBackend(undefined, { dtype: options.dtype });
 }
 
 function isBatch(x: ModelInput | readonly ModelInput[]): x is readonly ModelInput[] {
