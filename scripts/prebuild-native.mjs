@@ -5,8 +5,8 @@
 // backend. N-API is ABI-stable, so this node's own headers serve every node >= 20 (no download).
 // Release tarballs are packed on linux-x64; packing elsewhere ships that platform's binary instead.
 //
-// An up-to-date binary (newer than every file under native/src and binding.gyp) is kept; --force
-// rebuilds. Env: BERT_TS_SKIP_PREBUILD=1 packs without one (installs then compile from source).
+// An up-to-date binary (newer than every file under native/src and binding.gyp) is kept, and an
+// up-to-date local build is shipped as it is; --force rebuilds with prebuildify. Env: BERT_TS_SKIP_PREBUILD=1 packs without one (installs then compile from source).
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -44,6 +44,20 @@ if (!process.argv.includes("--force") && existsSync(outFile) && statSync(outFile
   process.exit(0);
 }
 
+// A local build newer than the sources came from the same recipe (node-gyp, binding.gyp, N-API):
+// ship it (stripped) rather than compile again — a rebuild would also pull native/build out from
+// under anything using it meanwhile (a test run). --force always rebuilds with prebuildify.
+const localBuild = join(nativeDir, "build", "Release", "bert_ts_native.node");
+if (!process.argv.includes("--force") && existsSync(localBuild) && statSync(localBuild).mtimeMs > sourcesTime) {
+  mkdirSync(outDir, { recursive: true });
+  copyFileSync(localBuild, outFile);
+  spawnSync("strip", ["--strip-unneeded", outFile], { stdio: "ignore" }); // as prebuildify --strip; optional
+  const check = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(outFile)}).info()`], { encoding: "utf8" });
+  if (check.status !== 0) fail(`${outFile} (from ${localBuild}) does not load: ${check.stderr.trim()}`);
+  log(`${outFile} taken from the up-to-date local build ${localBuild}`);
+  process.exit(0);
+}
+
 const gyp = findNodeGyp();
 if (!gyp) fail("node-gyp was not found (it comes with npm)");
 const nodedir = localNodedir();
@@ -66,7 +80,6 @@ if (!existsSync(outFile)) fail(`prebuildify finished but ${outFile} is not there
 
 // prebuildify moves node-gyp's output into prebuilds/: put the (identical) addon back, so packing
 // leaves a developer's local build where the tests and node-gyp-build look for it.
-const localBuild = join(nativeDir, "build", "Release", "bert_ts_native.node");
 mkdirSync(join(nativeDir, "build", "Release"), { recursive: true });
 copyFileSync(outFile, localBuild);
 
