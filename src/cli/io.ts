@@ -41,6 +41,8 @@ export interface InputOptions {
   pair?: string;
   /** --input-format text|jsonl; default: from --input's extension, text for stdin. */
   inputFormat?: string;
+  /** The caller reports empty input itself (with its own wording); else it is an error here. */
+  allowEmpty?: boolean;
   /** Defaults to process.stdin. */
   stdin?: Readable & { isTTY?: boolean };
 }
@@ -58,11 +60,11 @@ export async function readInputs(options: InputOptions): Promise<TextInputRecord
     const format = inputFormatOf(options.input, options.inputFormat);
     const text = fromStdin ? decodeUtf8(await readAll(stdin), name) : await readTextFile(options.input);
     records = format === "jsonl" ? readJsonl(text, name) : readTextLines(text);
-    if (records.length === 0) throw new CliError(`No texts in ${name}: it is empty or holds only blank lines`);
+    if (records.length === 0 && !options.allowEmpty) throw new CliError(`No texts in ${name}: it is empty or holds only blank lines`);
   } else if (!stdin.isTTY) {
     const text = decodeUtf8(await readAll(stdin), "stdin");
     records = inputFormatOf("-", options.inputFormat) === "jsonl" ? readJsonl(text, "stdin") : readTextLines(text);
-    if (records.length === 0) throw new CliError("No texts on stdin: it was empty or held only blank lines");
+    if (records.length === 0 && !options.allowEmpty) throw new CliError("No texts on stdin: it was empty or held only blank lines");
   } else {
     throw new CliError("No input: give texts as arguments, use --input FILE, or pipe lines on stdin");
   }
