@@ -355,9 +355,22 @@ export async function runE2eBench(): Promise<void> {
   writeFileSync(join(ROOT, "bench", "results", "e2e.json"), JSON.stringify({ date: new Date().toISOString(), node: process.version, peaks, rows, dtypes, bertBase: base, families, load: mem }, null, 2));
 }
 
+/** `--dtypes`: only the machine limit and the float32 / bf16 / int8 corpus rows (quick, no peers). */
+async function printDtypeRows(): Promise<void> {
+  const { loadNativeAddon } = await import("../src/backend/native.js");
+  const addon = loadNativeAddon().addon;
+  if (!addon) throw new Error("--dtypes needs the native backend (npm run build:native)");
+  const peaks = measurePeaks(addon);
+  console.log(`Machine limit (register-only probes, ${peaks.threads} threads): float32 FMA ${peaks.fma[1].toFixed(0)} GFLOP/s, int8 VPDPBUSD ${peaks.int8[1].toFixed(0)} GOPS, bf16 VDPBF16PS ${peaks.bf16[1].toFixed(0)} GFLOP/s; median of ${RUNS}`);
+  mkdirSync(WORK, { recursive: true });
+  for (const d of await dtypeRows(peaks)) {
+    console.log(`corpus batch 32 --dtype ${d.dtype.padEnd(7)} ${d.perSecond.toFixed(1).padStart(7)} sentences/s  ${d.vsFloat32.toFixed(2)}x float32  limit ${d.limitPerSecond.toFixed(0)}/s (${(100 * d.ofLimit).toFixed(0)}% of it)`);
+  }
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  // `--families`: only the family rows (quick, no peers).
-  (process.argv.includes("--families") ? printFamilyRows() : runE2eBench()).catch((err) => {
+  // `--families`: only the family rows (quick, no peers). `--dtypes`: only the dtype rows.
+  (process.argv.includes("--families") ? printFamilyRows() : process.argv.includes("--dtypes") ? printDtypeRows() : runE2eBench()).catch((err) => {
     console.error(err);
     process.exit(1);
   });

@@ -10,6 +10,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PostgresStore } from "../src/stores/postgres-store.js";
@@ -100,7 +101,9 @@ export async function runIndexBench(): Promise<void> {
   const pgSkip = skipUnlessPostgres();
   let pg: PostgresCluster | null = null;
   if (!pgSkip) pg = await startPostgres();
-  const results: Record<string, unknown> = { date: new Date().toISOString(), runs: RUNS };
+  const results: Record<string, unknown> = { date: new Date().toISOString(), runs: RUNS, cores: cpus().length, loadBefore: loadavg() };
+  // The host is shared: absolute rates move with the load, so print it; compare ratios within this run.
+  console.log(`load average before: ${loadavg().map((x) => x.toFixed(1)).join(" ")} on ${cpus().length} cores`);
   try {
     // 1. Throughput on the corpus, whole processes, medians of RUNS.
     const rows: { what: string; seconds: number }[] = [];
@@ -177,6 +180,8 @@ export async function runIndexBench(): Promise<void> {
       );
     }
     results.search = searchRows;
+    results.loadAfter = loadavg();
+    console.log(`\nload average after: ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
   } finally {
     pg?.stop();
   }

@@ -88,14 +88,63 @@ export function measureLowpGemm(addon: NativeAddon, peaks: Peaks): GemmRate[] {
   return out;
 }
 
-export function runLimitsBench(print: boolean): { peaks: Peaks; gemm: GemmRate[] } | undefined {
+export interface AttentionRate {
+  /** e.g. "7 x 38 tokens, 12 heads x 32". */
+  shape: string;
+  gflops: number;
+  ofPeak: number;
+}
+
+/**
+ * Packed attention (QKᵀ, softmax, PV: 4·len²·headDim FLOPs per head) on ONE thread, process CPU
+ * time, median of 5, against the 1-thread FMA probe: a 256-row block of corpus-length sentences
+ * (MiniLM shape), 128-token inputs, and one 512-token bert-base sequence.
+ */
+export function measureAttention(addon: NativeAddon, peaks: Peaks): AttentionRate[] {
+  const threads = addon.info().threads;
+  addon.setThreads(1);
+  const nb = new NativeBackend(addon);
+  const shapes: [number, number, number, number][] = [
+    [7, 38, 12, 32],
+    [2, 128, 12, 32],
+    [4, 128, 12, 64],
+    [1, 512, 12, 64],
+  ];
+  const out: AttentionRate[] = [];
+  for (const [seqs, len, heads, d] of shapes) {
+    const rows = seqs * len;
+    const qkv = Float32Array.from({ length: rows * 3 * heads * d }, (_, i) => Math.sin(i * 0.37));
+    const starts = Int32Array.from({ length: seqs + 1 }, (_, s) => s * len);
+    const ctx = new Float32Array(rows * heads * d);
+    const flops = 4 * seqs * len * len * heads * d;
+    const reps = Math.max(1, Math.round(4e8 / flops));
+    nb.attention(qkv, starts, heads, d, 1 / Math.sqrt(d), false, ctx);
+    const times: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const t0 = process.cpuUsage();
+      for (let i = 0; i < reps; i++) nb.attention(qkv, starts, heads, d, 1 / Math.sqrt(d), false, ctx);
+      const used = process.cpuUsage(t0);
+      times.push((used.user + used.system) / 1e6 / reps);
+    }
+    times.sort((a, b) => a - b);
+    const gflops = flops / times[2] / 1e9;
+    out.push({ shape: `${seqs} x ${len} tokens, ${heads} heads x ${d}`, gflops, ofPeak: gflops / peaks.fma[0] });
+  }
+  nb.dispose();
+  addon.setThreads(threads);
+  return out;
+}
+
+/** only: "attention" skips the GEMM table (quick look at the attention kernel). */
+export function runLimitsBench(print: boolean, only?: string): { peaks: Peaks; gemm: GemmRate[]; attention: AttentionRate[] } | undefined {
   const { addon, reason } = loadNativeAddon();
   if (!addon) {
     if (print) console.log(`limits: skipped (${reason})`);
     return undefined;
   }
   const peaks = measurePeaks(addon);
-  const gemm = measureLowpGemm(addon, peaks);
+  const gemm = only === "attention" ? [] : measureLowpGemm(addon, peaks);
+  const attention = measureAttention(addon, peaks);
   if (print) {
     const f = (x: number) => x.toFixed(0);
     console.log(`\nThis machine's limits (${peaks.isa}, register-only loops, per-thread CPU time): GOPS on 1 / ${peaks.threads} threads`);
@@ -104,8 +153,12 @@ export function runLimitsBench(print: boolean): { peaks: Peaks; gemm: GemmRate[]
     console.log("| dtype | M | K × N | GOPS | % of its 1-thread probe |");
     console.log("| --- | ---: | --- | ---: | ---: |");
     for (const g of gemm) console.log(`| ${g.dtype} | ${g.m} | ${g.k}×${g.n} | ${g.gops.toFixed(1)} | ${(100 * g.ofPeak).toFixed(0)}% |`);
+    console.log("Attention (QKᵀ, softmax, PV), 1 thread, process CPU time:");
+    console.log("| shape | GFLOP/s | % of the 1-thread FMA probe |");
+    console.log("| --- | ---: | ---: |");
+    for (const a of attention) console.log(`| ${a.shape} | ${a.gflops.toFixed(1)} | ${(100 * a.ofPeak).toFixed(0)}% |`);
   }
-  return { peaks, gemm };
+  return { peaks, gemm, attention };
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runLimitsBench(true);
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runLimitsBench(true, process.argv[2]);

@@ -164,6 +164,17 @@ export interface Backend {
     positionBias?: PositionBias,
   ): Float32Array;
 
+  /**
+   * Low-precision packing (int8 quantisation) is worth doing once per weights: a backend that can
+   * save a prepared layer names what the bytes depend on (kernel set, layout version) here, and
+   * exports / imports them. Undefined when nothing is worth caching (float32, reference backend).
+   */
+  readonly packedLayout?: string;
+  /** A prepared layer's bytes, or undefined when it has no packed form worth keeping. */
+  exportPacked?(params: LinearParams): Uint8Array | undefined;
+  /** A layer from exportPacked's bytes; undefined when they do not describe an outFeatures x inFeatures layer this backend can run. */
+  importPacked?(bytes: Uint8Array, outFeatures: number, inFeatures: number): LinearParams | undefined;
+
   /** Releases native memory held for prepared weights, if any. Optional. */
   dispose?(): void;
 }

@@ -118,6 +118,9 @@ export interface NativeAddon {
   /** GOPS of a register-only loop on `threads` threads: kind 0 float32 FMA, 1 int8 VPDPBUSD, 2 bf16 VDPBF16PS (0: no such instruction). */
   peak(isa: number, kind: 0 | 1 | 2, threads: number): number;
   profile(): NativeProfileEntry[];
+  /** A bf16 / int8 layer's packed bytes (null for float32), and back (null: not a layer this build and CPU can run). */
+  exportPacked(handle: NativeHandle): Uint8Array | null;
+  importPacked(isa: number, bytes: Uint8Array): NativeHandle | null;
   profileReset(): void;
   /** The vectorised activations alone, in place (tests). */
   activate(isa: number, y: Float32Array, activation: number): void;
@@ -318,6 +321,28 @@ export class NativeBackend implements Backend {
     this.name = `native ${want}${lowp} x${info.threads} threads`;
   }
 
+  /** Packed-weight cache key part: only low precision has packing worth caching (float32 packing is a copy). */
+  get packedLayout(): string | undefined {
+    if (this.dtype === "float32") return undefined;
+    return `${this.dtype}-${this.isa}-${this.addon.info().lowp[this.isa]}-v1`;
+  }
+
+  exportPacked(params: LinearParams): Uint8Array | undefined {
+    if (!(params instanceof NativeLinear) || params.owner !== this) return undefined;
+    return this.addon.exportPacked(params.handle) ?? undefined;
+  }
+
+  importPacked(bytes: Uint8Array, outFeatures: number, inFeatures: number): LinearParams | undefined {
+    if (this.dtype === "float32") return undefined;
+    // The header holds dtype, n and k: check them before handing the bytes to the kernels.
+    if (bytes.length < 64) return undefined;
+    const head = new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + 64));
+    if (head[3] !== this.dtypeCode || head[4] !== outFeatures || head[5] !== inFeatures) return undefined;
+    const handle = this.addon.importPacked(this.isaCode, bytes);
+    if (!handle) return undefined;
+    return this.track(new NativeLinear(inFeatures, outFeatures, handle, this));
+  }
+
   prepareLinear(weight: WeightValues, bias: Float32Array | null, outFeatures: number, inFeatures: number): LinearParams {
     if (weightLength(weight) !== outFeatures * inFeatures) {
       throw new Error(`Expected ${outFeatures * inFeatures} values for the weight but received ${weightLength(weight)}`);
@@ -328,7 +353,11 @@ export class NativeBackend implements Backend {
       weight instanceof Float32Array
         ? this.addon.prepareLinear(this.isaCode, weight, 0, bias, outFeatures, inFeatures, this.dtypeCode)
         : this.addon.prepareLinear(this.isaCode, weight.bits, weight.format === "f16" ? 1 : 2, bias, outFeatures, inFeatures, this.dtypeCode);
-    const params = new NativeLinear(inFeatures, outFeatures, handle, this);
+    return this.track(new NativeLinear(inFeatures, outFeatures, handle, this));
+  }
+
+  /** Remembers a layer for dispose(). */
+  private track(params: NativeLinear): NativeLinear {
     if (this.prepared.length > 64 && this.prepared.length % 64 === 0) {
       this.prepared = this.prepared.filter((r) => r.deref() !== undefined);
     }

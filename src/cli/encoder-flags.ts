@@ -75,9 +75,9 @@ export async function loadEncoderFromFlags(flags: EncoderFlags, pooling: Pooling
   applyThreads(flags.threads);
   applyDtype(flags.dtype);
   const layers = parseLayersFlag(flags.layers);
-  const { dir } = await resolveModelForCli(flags.model ?? DEFAULT_EMBEDDING_MODEL);
-  warnIfRandomWeights(dir);
-  const encoder = await SentenceEncoder.load(dir, { pooling, normalize: flags.normalize, maxLength: flags.maxLength, layers });
+  const resolved = await resolveModelForCli(flags.model ?? DEFAULT_EMBEDDING_MODEL);
+  warnIfRandomWeights(resolved.dir);
+  const encoder = await SentenceEncoder.load(resolved.dir, { resolved, pooling, normalize: flags.normalize, maxLength: flags.maxLength, layers });
   warnIfPoolingOverridden(encoder);
   return encoder;
 }

@@ -4,7 +4,7 @@
  * settings the encoder needs (model type, unknown/byte-fallback ids), and the normalizer spec
  * (precompiled charsmap and whitespace rules). Fields we do not use are skipped.
  */
-import { readFile } from "node:fs/promises";
+import { readModelFileIfExists } from "./model-files.js";
 import { fieldBool, fieldFloat, fieldString, fieldVarint, expectWire, ProtobufError, readFields, WIRE_BYTES } from "./protobuf.js";
 
 /** ModelProto.SentencePiece.Type */
@@ -48,12 +48,14 @@ export interface SentencePieceModelProto {
 
 /** Reads and parses a `.model` file; errors name the file and the field. */
 export async function readSentencePieceModel(path: string): Promise<SentencePieceModelProto> {
-  let bytes: Uint8Array;
+  let bytes: Uint8Array | null;
   try {
-    bytes = await readFile(path);
+    // Only a regular file: a FIFO or device named *.model is refused instead of waited on.
+    bytes = await readModelFileIfExists(path);
   } catch (err) {
     throw new Error(`Cannot read SentencePiece model ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
+  if (bytes === null) throw new Error(`Cannot read SentencePiece model ${path}: file not found`);
   return parseSentencePieceModel(bytes, path);
 }
 

@@ -59,21 +59,26 @@ export async function loadPipelineParts<T extends HeadTask>(task: T, modelNameOr
   };
 }
 
-/** Encodes texts (or pairs) for the model: special tokens, truncation to the model's length, no padding (packed). */
+/**
+ * Encodes texts (or pairs) for the model: special tokens, truncation to the model's length, no
+ * padding (packed). `first` is the index of inputs[0] in the caller's list, so an
+ * InvalidInputError names the input the caller gave, not its place in a batch.
+ */
 export function encodeForModel(
   parts: Pick<PipelineParts<HeadTask>, "tokenizer" | "maxLength"> & { config?: BertConfig },
   inputs: readonly TextInput[],
   options: EncodeOptions = {},
+  first = 0,
 ): Encoding[] {
   const encodings = parts.tokenizer.encodeBatch(inputs, { truncation: "longest_first", maxLength: parts.maxLength, ...options });
-  if (parts.config) encodings.forEach((e, i) => checkEncoding(e, i, parts.config as BertConfig));
+  if (parts.config) encodings.forEach((e, i) => checkEncoding(e, first + i, parts.config as BertConfig));
   return encodings;
 }
 
-/** Runs `f` over consecutive slices of at most `size` items and concatenates the results. */
-export function inBatches<I, O>(items: readonly I[], size: number, f: (batch: readonly I[]) => O[]): O[] {
+/** Runs `f` over consecutive slices of at most `size` items (and each slice's first index) and concatenates the results. */
+export function inBatches<I, O>(items: readonly I[], size: number, f: (batch: readonly I[], first: number) => O[]): O[] {
   const out: O[] = [];
-  for (let i = 0; i < items.length; i += size) out.push(...f(items.slice(i, i + size)));
+  for (let i = 0; i < items.length; i += size) out.push(...f(items.slice(i, i + size), i));
   return out;
 }
 

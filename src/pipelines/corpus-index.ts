@@ -12,8 +12,6 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { VERSION } from "../version.js";
-import { weightsSha256 } from "../io/weights-sha256.js";
 import { openStore } from "../stores/open-store.js";
 import { spaceDifferences, spaceMismatch, StoreError, type Claim, type CorpusStore, type DocumentInput, type IngestCounts, type SearchHit, type StoreStatus, type VectorProvenance, type VectorRecord, type VectorSpace } from "../stores/store.js";
 import { SentenceEncoder, type LongInputMode, type SentenceEncoderOptions } from "./sentence-encoder.js";
@@ -29,7 +27,20 @@ export interface CorpusIndexOptions extends SentenceEncoderOptions {
   encoder?: SentenceEncoder;
   /** Only search: the store must already hold vectors of this space, and nothing is written to it. */
   searchOnly?: boolean;
+  /**
+   * The prompt put before every document (text, or a name from the model's prompts). Default, as
+   * sentence-transformers' encode_document: the model's "document", "passage" or "corpus" prompt,
+   * else its default_prompt_name.
+   */
+  prompt?: string;
+  promptName?: string;
+  /** The prompt put before every query. Default, as encode_query: the model's "query" prompt, else its default. */
+  queryPrompt?: string;
+  queryPromptName?: string;
 }
+
+/** sentence-transformers' encode_document() looks for these prompt names, in this order. */
+const DOCUMENT_PROMPT_NAMES = ["document", "passage", "corpus"] as const;
 
 export interface EmbedPendingOptions {
   /** Documents per claim (and per transaction). Default 64. */
@@ -63,7 +74,7 @@ export class CorpusIndex {
     // A folder is recorded by its absolute path, so workers started elsewhere find the same model.
     const model = existsSync(options.model) ? resolve(options.model) : options.model;
     const longInputs = options.longInputs ?? "truncate";
-    const { space, provenance } = await describeSpace(encoder, model, longInputs, options.chunkStride);
+    const { space, provenance } = await describeSpace(encoder, model, longInputs, options.chunkStride, options);
     const store = await openStore(location, space.dimension);
     try {
       if (options.searchOnly) {
@@ -130,10 +141,12 @@ export class CorpusIndex {
   private async embedClaim(claim: Claim): Promise<{ vectors: VectorRecord[]; failures: { id: string; error: string }[] }> {
     const failures: { id: string; error: string }[] = [];
     const ok: { id: string; text: string }[] = [];
+    const prompt = this.space.prompt ?? "";
     // In error mode a text over the limit fails alone, not its batch.
     for (const d of claim.documents) {
       if (this.longInputs === "error") {
-        const n = this.encoder.tokenizer.encode(d.text, undefined, { truncation: false }).inputIds.length;
+        // The prompt's tokens count toward the limit, as they do when the document is embedded.
+        const n = this.encoder.tokenizer.encode(prompt + d.text, undefined, { truncation: false }).inputIds.length;
         if (n > this.encoder.maxLength) {
           failures.push({ id: d.id, error: `${n} tokens, more than the limit of ${this.encoder.maxLength} (--long-inputs error)` });
           continue;
@@ -144,7 +157,7 @@ export class CorpusIndex {
     const truncated = new Set<number>();
     const embedded = await this.encoder.embedWithWindows(
       ok.map((d) => d.text),
-      { longInputs: this.longInputs, chunkStride: this.chunkStride, onTruncate: (i) => truncated.add(i) },
+      { longInputs: this.longInputs, chunkStride: this.chunkStride, prompt, onTruncate: (i) => truncated.add(i) },
     );
     const vectors: VectorRecord[] = [];
     embedded.forEach((doc, i) => {
@@ -165,9 +178,9 @@ export class CorpusIndex {
     return { vectors, failures };
   }
 
-  /** The k best hits for each query (cosine), best first. */
+  /** The k best hits for each query (cosine), best first. Queries get the space's query prompt. */
   async search(queries: readonly string[], k: number, options: { exact?: boolean } = {}): Promise<SearchHit[][]> {
-    const vectors = await this.encoder.embed(queries);
+    const vectors = await this.encoder.embed(queries, { prompt: this.space.queryPrompt ?? "" });
     return this.searchVectors(vectors, k, options);
   }
 
@@ -190,11 +203,19 @@ export async function describeSpace(
   model: string,
   longInputs: LongInputMode,
   chunkStride: number | undefined,
+  prompts: Pick<CorpusIndexOptions, "prompt" | "promptName" | "queryPrompt" | "queryPromptName"> = {},
 ): Promise<{ space: VectorSpace; provenance: VectorProvenance }> {
+  const documentPrompt = encoder.resolvePrompt({ prompt: prompts.prompt, promptName: prompts.promptName ?? (prompts.prompt === undefined ? namedPrompt(encoder, DOCUMENT_PROMPT_NAMES) : undefined) });
+  const queryPrompt = encoder.resolvePrompt({ prompt: prompts.queryPrompt, promptName: prompts.queryPromptName ?? (prompts.queryPrompt === undefined ? namedPrompt(encoder, ["query"]) : undefined) });
+  if (documentPrompt !== "" && longInputs === "chunk") {
+    throw new Error(`The document prompt ${JSON.stringify(documentPrompt)} cannot be combined with long inputs "chunk" yet (it would open the first window only); index with the prompt "" or another long-inputs mode`);
+  }
+  // One description of how the vectors are made: the encoder's own provenance (id, revision, commit, weights sha256, ...).
+  const provenance = await encoder.provenance({ prompt: documentPrompt, longInputs });
   const info = encoder.info;
   const space: VectorSpace = {
     model,
-    weightsSha256: await weightsSha256(encoder.modelDir),
+    weightsSha256: provenance.weights_sha256,
     pooling: info.strategy,
     layers: JSON.stringify(encoder.layers),
     normalize: info.normalize,
@@ -202,18 +223,16 @@ export async function describeSpace(
     maxLength: info.maxLength,
     longInputs,
     chunkStride: longInputs === "chunk" ? chunkStride ?? Math.floor(info.maxLength / 4) : null,
-    dtype: encoder.model.backend.dtype,
+    dtype: provenance.dtype,
+    prompt: documentPrompt,
+    queryPrompt,
   };
-  const backend = encoder.model.backend as { name: string; isa?: string };
-  const provenance: VectorProvenance = {
-    ...space,
-    revision: null,
-    commit: null,
-    architecture: encoder.model.config.architectures[0] ?? encoder.model.config.model_type,
-    kernels: backend.isa ? `${backend.name} ${backend.isa}` : backend.name,
-    bertTsVersion: VERSION,
-  };
-  return { space, provenance };
+  return { space, provenance: { ...provenance, ...(space.chunkStride !== null ? { chunk_stride: space.chunkStride } : {}) } };
+}
+
+/** The first of `names` the model's prompts define (sentence-transformers' encode_query/encode_document rule). */
+function namedPrompt(encoder: SentenceEncoder, names: readonly string[]): string | undefined {
+  return names.find((n) => Object.hasOwn(encoder.prompts.prompts, n));
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -75,7 +75,7 @@ export async function fillMaskPipeline(modelNameOrPath: string, options: Pipelin
     texts.forEach((t, i) => {
       if (typeof t !== "string") throw new TypeError(`Expected a string for text ${i} but received ${JSON.stringify(t)}`);
     });
-    return inBatches(texts, parts.batchSize, (batch) => fill(parts, batch, maskId, maskToken, k, targets));
+    return inBatches(texts, parts.batchSize, (batch, first) => fill(parts, batch, first, maskId, maskToken, k, targets));
   };
   async function call(input: string | readonly string[], opts?: FillMaskOptions) {
     const flat = (r: FillMaskResult) => r.masks.flatMap((m) => m.predictions);
@@ -108,8 +108,8 @@ function targetIds(tokenizer: Tokenizer, targets: string | readonly string[], on
   return [...ids];
 }
 
-function fill(parts: PipelineParts<"fill-mask">, texts: readonly string[], maskId: number, maskToken: string, k: number, targets?: readonly number[]): FillMaskResult[] {
-  const encodings = encodeForModel(parts, texts);
+function fill(parts: PipelineParts<"fill-mask">, texts: readonly string[], first: number, maskId: number, maskToken: string, k: number, targets?: readonly number[]): FillMaskResult[] {
+  const encodings = encodeForModel(parts, texts, {}, first);
   const positions = encodings.map((e, i) => {
     const p = BertForMaskedLM.positionsOf(e, maskId);
     if (p.length === 0) throw new Error(`No mask token (${maskToken}) found in input ${i}: ${JSON.stringify(texts[i])}`);

@@ -29,7 +29,7 @@ export async function nextSentencePipeline(modelNameOrPath: string, options: Pip
     pairs.forEach((p, i) => {
       if (!isPair(p)) throw new TypeError(`Expected a pair of strings [A, B] for input ${i} but received ${JSON.stringify(p)}`);
     });
-    return inBatches(pairs, parts.batchSize, (batch) => parts.head.predict(encodeForModel(parts, batch.map((p) => [p[0], p[1]]))));
+    return inBatches(pairs, parts.batchSize, (batch, first) => parts.head.predict(encodeForModel(parts, batch.map((p) => [p[0], p[1]]), {}, first)));
   };
   async function call(input: SentencePair | readonly SentencePair[]) {
     if (isPair(input)) return (await run([input]))[0];

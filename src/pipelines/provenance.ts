@@ -5,11 +5,8 @@
  * identity is optional so later features add theirs (a prompt, a reduced-precision dtype, ...)
  * without breaking readers.
  */
-import { createHash } from "node:crypto";
-import { basename } from "node:path";
-import { fileSha256 } from "../io/file-digest.js";
+import { checkpointSha256 } from "../io/file-digest.js";
 import type { ResolvedModel } from "../io/hub.js";
-import { findWeightFiles } from "../io/weights.js";
 import type { BertModel } from "../models/bert/model.js";
 import type { LayerSelection } from "../pooling/layers.js";
 import type { PoolingStrategy } from "../pooling/strategies.js";
@@ -32,11 +29,19 @@ export interface Provenance {
   dtype: string;
   kernels: string;
   bert_ts: string;
-  /** Sentence vectors: how token vectors became one vector. */
-  pooling?: PoolingStrategy;
+  /** Sentence vectors: how token vectors became one vector, and where that choice came from. */
+  pooling?: PoolingStrategy | "splade";
+  pooling_source?: string;
   layers?: string;
   normalize?: boolean;
   dimensions?: number;
+  /** The text put before every input (a sentence-transformers prompt); absent when none was. */
+  prompt?: string;
+  /** The token limit and what happens to inputs over it: truncate, chunk (windows) or error. */
+  max_length?: number;
+  long_inputs?: "truncate" | "chunk" | "error";
+  /** Chunk windows' overlap in tokens (long_inputs "chunk"). */
+  chunk_stride?: number;
   /** Per output: tokens of the whole input (special tokens included), whether it was cut, windows averaged. */
   tokens?: number;
   truncated?: boolean;
@@ -48,10 +53,7 @@ export type ModelProvenance = Pick<Provenance, "model" | "revision" | "commit" |
 
 /** The constant part, computed once per model (hashing the weights at most once per file version). */
 export async function modelProvenance(resolved: ResolvedModel, model: BertModel): Promise<ModelProvenance> {
-  const { files, sharded } = await findWeightFiles(resolved.dir);
-  const digests = await Promise.all(files.map((f) => fileSha256(f)));
-  const listing = files.map((f, i) => `${digests[i]}  ${basename(f)}\n`).sort((a, b) => a.slice(66).localeCompare(b.slice(66)));
-  const weights = sharded ? createHash("sha256").update(listing.join("")).digest("hex") : digests[0];
+  const weights = await checkpointSha256(resolved.dir);
   return {
     model: resolved.id ?? resolved.dir,
     ...(resolved.revision !== undefined ? { revision: resolved.revision } : {}),
@@ -80,11 +82,15 @@ export function describeLayers(layers: LayerSelection): string {
   }
 }
 
+/** The fields that identify a vector space (not the kernels or the bert-ts version, which agree within 1e-4). */
+const COMPARABLE_KEYS: readonly (keyof Provenance)[] = ["model", "commit", "weights_sha256", "architecture", "dtype", "pooling", "layers", "normalize", "dimensions", "prompt", "max_length", "long_inputs"];
+
 /** Why two provenances cannot share an index: the first field that differs, or undefined when they can. */
 export function provenanceMismatch(a: Partial<Provenance>, b: Partial<Provenance>): string | undefined {
-  const keys: (keyof Provenance)[] = ["model", "commit", "weights_sha256", "architecture", "dtype", "pooling", "layers", "normalize", "dimensions"];
-  for (const k of keys) {
-    if (a[k] !== b[k]) return `${k}: ${JSON.stringify(a[k])} vs ${JSON.stringify(b[k])}`;
+  for (const k of COMPARABLE_KEYS) {
+    // A missing prompt and an empty one are the same input.
+    const [x, y] = k === "prompt" ? [a[k] ?? "", b[k] ?? ""] : [a[k], b[k]];
+    if (x !== y) return `${k}: ${JSON.stringify(x)} vs ${JSON.stringify(y)}`;
   }
   return undefined;
 }

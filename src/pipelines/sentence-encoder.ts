@@ -226,17 +226,25 @@ export class SentenceEncoder {
   }
 
   /**
-   * Where embed(texts, options)'s vectors come from: the model (weights sha256 computed once) and
-   * the pooling, normalisation and dimensions in effect. embedDetailed() gives the per-input part.
+   * Where embed(texts, options)'s vectors come from: the model (id, revision and commit when it was
+   * resolved from the hub or its cache; weights sha256 computed once) and the pooling (and where it
+   * came from), normalisation, dimensions, prompt and length policy in effect. embedDetailed() gives
+   * the per-input part (tokens, truncated, windows).
    */
-  async provenance(options: Pick<EmbedOptions, "pooling" | "normalize" | "dimensions"> = {}): Promise<Provenance> {
+  async provenance(options: Pick<EmbedOptions, "pooling" | "normalize" | "dimensions" | "prompt" | "promptName" | "longInputs"> = {}): Promise<Provenance> {
     this.modelProvenance ??= modelProvenance(this.resolved, this.model);
+    const pooling = options.pooling ?? this.pooling;
+    const prompt = this.resolvePrompt(options);
     return {
       ...(await this.modelProvenance),
-      pooling: options.pooling ?? this.pooling,
+      pooling,
+      pooling_source: pooling === this.pooling ? this.poolingSource : `chosen per call; the model's own is ${this.modelDefault.strategy}`,
       layers: describeLayers(this.layers),
       normalize: options.normalize ?? this.normalize,
       ...(options.dimensions !== undefined ? { dimensions: options.dimensions } : {}),
+      ...(prompt !== "" ? { prompt } : {}),
+      max_length: this.maxLength,
+      long_inputs: options.longInputs ?? "truncate",
     };
   }
 

@@ -10,11 +10,11 @@
  * reduced as they come (see BertForMaskedLM.forEachLogitBlock), so memory does not grow with
  * sequence length × vocabulary. Over-long texts are truncated and reported.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
 import { BertForMaskedLM } from "../heads/masked-lm.js";
 import { resolveModel, type ResolveOptions } from "../io/hub.js";
+import { readModelJsonIfExists } from "../io/model-files.js";
 import { SpladeAccumulator, checkSpladeModules } from "../pooling/splade.js";
 import { readPrompts, resolvePrompt, type PromptOptions, type Prompts } from "../pooling/st-modules.js";
 import type { SparseVector } from "../pooling/sparse.js";
@@ -103,12 +103,7 @@ export class SparseEncoder {
 
 /** sentence_bert_config.json's max_seq_length, when the folder has one. */
 async function readMaxSeqLength(dir: string): Promise<number | undefined> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, "sentence_bert_config.json"), "utf8");
-  } catch {
-    return undefined;
-  }
-  const value = (JSON.parse(text) as { max_seq_length?: unknown }).max_seq_length;
+  const cfg = (await readModelJsonIfExists(join(dir, "sentence_bert_config.json"))) as { max_seq_length?: unknown } | null | undefined;
+  const value = cfg?.max_seq_length;
   return typeof value === "number" ? value : undefined;
 }

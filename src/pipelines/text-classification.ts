@@ -97,8 +97,8 @@ function classify(
     throw new TypeError(`Expected a string or { text, textPair } for input ${i} but received ${JSON.stringify(x)}`);
   });
   const labels = parts.head.labels;
-  return inBatches(texts, parts.batchSize, (batch) => {
-    const encodings = encodeForModel(parts, batch);
+  return inBatches(texts, parts.batchSize, (batch, first) => {
+    const encodings = encodeForModel(parts, batch, {}, first);
     const { logits } = parts.head.forward(encodings);
     return batch.map((_, b) => {
       const row = Array.from(logits.row(b));

@@ -11,9 +11,9 @@
  * `sbert_ce_default_activation_function`), else sigmoid for one label, as CrossEncoder does.
  * Long passages are cut (`only_second`: the query is kept whole) and the cut is reported.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BertForSequenceClassification } from "../heads/sequence-classification.js";
+import { readModelJsonIfExists } from "../io/model-files.js";
 import type { Encoding } from "../tokenizers/encoding.js";
 import type { Tokenizer } from "../tokenizers/tokenizer.js";
 import { checkTopK, inBatches, loadPipelineParts, type PipelineOptions, type PipelineParts } from "./common.js";
@@ -96,7 +96,7 @@ export async function textRankingPipeline(modelNameOrPath: string, options: Pipe
     throw new Error(`${parts.dir} has ${parts.head.numLabels} labels; reranking needs a cross-encoder with one output (num_labels 1)`);
   }
   const configFile = join(parts.dir, "config.json");
-  const activation = crossEncoderActivation(JSON.parse(await readFile(configFile, "utf8")) as Record<string, unknown>, 1, configFile);
+  const activation = crossEncoderActivation(((await readModelJsonIfExists(configFile)) ?? {}) as Record<string, unknown>, 1, configFile);
 
   const scorePairs = async (pairs: readonly (readonly [string, string])[], opts: TextRankingOptions = {}): Promise<PairScore[]> => {
     pairs.forEach((p, i) => {

@@ -13,6 +13,10 @@ import { pool } from "../pooling/pool.js";
 import type { PoolingStrategy } from "../pooling/strategies.js";
 import type { ModelInput } from "../tokenizers/encoding.js";
 import { loadTokenizer } from "../tokenizers/index.js";
+import { SpladeAccumulator } from "../pooling/splade.js";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { crossEncoderActivation } from "./text-ranking.js";
 
 export interface CheckResult {
   /** Output kind ("last_hidden_state", "pooled.mean", "seqcls.logits", "input_ids", ...) or self-check name. */
@@ -26,6 +30,8 @@ export interface CheckResult {
   pass: boolean;
   /** Why a check could not run (then it fails). */
   error?: string;
+  /** An output kind the reference holds that bert-ts does not compare (reported, not failed). */
+  skipped?: string;
 }
 
 /** A reference file's input: ids as the reference tokenizer made them, and the outputs per task. */
@@ -61,6 +67,9 @@ const TASK_HEADS: Record<string, HeadTask> = {
   mlm: "fill-mask",
   nsp: "next-sentence",
 };
+
+/** base outputs compared above (pooling_crosscheck is the generator's own note); other keys of `outputs.base` are reported as not checked. */
+const BASE_KEYS = new Set(["last_hidden_state", "pooler_output", "pooled", "pooling_crosscheck"]);
 
 /** Accumulates |diff| per kind across inputs. */
 class DiffTable {
@@ -187,7 +196,83 @@ export async function verifyAgainstReference(dir: string, reference: ReferenceFi
       }
     }
   }
-  return table.results(tolerance, new Set(["input_ids"]));
+  await compareRerank(dir, model, reference, inputs, table);
+  compareSplade(model, reference, inputs, table);
+
+  // Say what the reference holds that was not compared, so a pass never hides an unchecked output.
+  const known = new Set(["base", "rerank", "splade", ...Object.keys(TASK_HEADS)]);
+  const skipped = new Map<string, string>();
+  for (const r of reference.inputs) {
+    for (const [task, out] of Object.entries(r.outputs)) {
+      if (!known.has(task)) skipped.set(task, "an output kind bert-ts verify does not know");
+      else if (task === "base") for (const key of Object.keys(out)) if (!BASE_KEYS.has(key)) skipped.set(`base.${key}`, "not compared by bert-ts verify");
+    }
+    for (const key of Object.keys((r.outputs.base?.pooled ?? {}) as Record<string, unknown>)) {
+      if (!Object.hasOwn(POOLED_KEYS, key)) skipped.set(`pooled.${key}`, "a pooling bert-ts verify does not map");
+    }
+  }
+  const results = table.results(tolerance, new Set(["input_ids", "splade.indices"]));
+  for (const [kind, why] of skipped) results.push({ kind, maxAbsDiff: 0, worstInput: -1, inputs: 0, pass: true, skipped: why });
+  return results;
+}
+
+const withOutput = (reference: ReferenceFile, task: string) => reference.inputs.map((r, i) => ({ r, i })).filter(({ r }) => r.outputs[task] !== undefined);
+
+/** A cross-encoder's pair logit (`score`) and sentence-transformers' CrossEncoder activation of it (`sigmoid`). */
+async function compareRerank(dir: string, model: BertModel, reference: ReferenceFile, inputs: ModelInput[], table: DiffTable): Promise<void> {
+  const pairs = withOutput(reference, "rerank");
+  if (pairs.length === 0) return;
+  let head;
+  try {
+    head = headForModel("text-classification", model);
+    if (head.numLabels !== 1) throw new Error(`a cross-encoder has one output; this checkpoint has ${head.numLabels}`);
+    const file = join(dir, "config.json");
+    crossEncoderActivation(JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>, 1, file);
+  } catch (err) {
+    table.fail("rerank.score", err instanceof Error ? err.message : String(err));
+    return;
+  }
+  for (const { r, i } of pairs) {
+    const logit = head.forward(inputs[i]).logits.data[0];
+    const ref = r.outputs.rerank;
+    table.add("rerank.score", i, [logit], ref.score);
+    if (ref.sigmoid !== undefined) table.add("rerank.sigmoid", i, [1 / (1 + Math.exp(-logit))], ref.sigmoid);
+  }
+}
+
+/**
+ * SPLADE vectors (max over tokens of log(1 + relu(MLM logits))): the non-zero indices must be the
+ * same (count of differing ones), the values within tolerance (compared densely over both sets).
+ */
+function compareSplade(model: BertModel, reference: ReferenceFile, inputs: ModelInput[], table: DiffTable): void {
+  const items = withOutput(reference, "splade");
+  if (items.length === 0) return;
+  let head;
+  try {
+    head = headForModel("fill-mask", model);
+  } catch (err) {
+    table.fail("splade.values", err instanceof Error ? err.message : String(err));
+    return;
+  }
+  for (const { r, i } of items) {
+    const ref = r.outputs.splade.splade as { indices: number[]; values: number[] } | undefined;
+    if (!ref || !Array.isArray(ref.indices) || !Array.isArray(ref.values)) {
+      table.fail("splade.values", `inputs[${i}].outputs.splade.splade needs "indices" and "values"`);
+      continue;
+    }
+    const encoded = model.forward(inputs[i]);
+    const acc = new SpladeAccumulator(encoded.seqStarts, head.vocabSize);
+    head.forEachLogitBlock(encoded.hidden, encoded.seqStarts[encoded.batchSize], "relu", (block) => acc.add(block));
+    const [ours] = acc.vectors();
+    const mine = new Map<number, number>();
+    ours.indices.forEach((ix, k) => mine.set(ix, ours.values[k]));
+    const theirs = new Map<number, number>();
+    ref.indices.forEach((ix, k) => theirs.set(ix, ref.values[k]));
+    const union = [...new Set([...mine.keys(), ...theirs.keys()])].sort((a, b) => a - b);
+    const differing = union.filter((ix) => !mine.has(ix) || !theirs.has(ix)).length;
+    table.add("splade.indices", i, [differing], [0]);
+    table.add("splade.values", i, union.map((ix) => mine.get(ix) ?? 0), union.map((ix) => theirs.get(ix) ?? 0));
+  }
 }
 
 /** Texts the self-checks run: ASCII, accents, CJK, an emoji, a pair, and a long line. */

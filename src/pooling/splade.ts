@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import type { LogitBlock } from "../heads/masked-lm.js";
 import { denseToSparse, type SparseVector } from "./sparse.js";
+import { pathInsideFolder } from "../io/model-files.js";
 import { readJsonIfExists } from "./st-modules.js";
 
 const MLM_TRANSFORMER = "sentence_transformers.sparse_encoder.models.MLMTransformer";
@@ -22,10 +23,12 @@ export async function checkSpladeModules(dir: string): Promise<void> {
   const list = await readJsonIfExists(file);
   if (list === undefined) return;
   if (!Array.isArray(list)) throw new Error(`${file}: expected a list of modules`);
-  for (const m of list as { type?: unknown; path?: unknown }[]) {
+  for (const [i, m] of (list as { type?: unknown; path?: unknown }[]).entries()) {
+    if (typeof m !== "object" || m === null || Array.isArray(m)) throw new Error(`${file}: [${i}] is not an object`);
     if (m.type === MLM_TRANSFORMER) continue;
     if (m.type !== SPLADE_POOLING) throw new Error(`${file}: module ${String(m.type)} is not supported in a SPLADE model (bert-ts runs MLMTransformer + SpladePooling)`);
-    const configFile = join(dir, typeof m.path === "string" ? m.path : "", "config.json");
+    if (m.path !== undefined && typeof m.path !== "string") throw new Error(`${file}: [${i}].path is ${JSON.stringify(m.path)}; expected a folder name`);
+    const configFile = join(pathInsideFolder(dir, m.path ?? "", file, `[${i}].path`), "config.json");
     const cfg = ((await readJsonIfExists(configFile)) ?? {}) as { pooling_strategy?: unknown; activation_function?: unknown };
     const strategy = cfg.pooling_strategy ?? "max";
     const activation = cfg.activation_function ?? "relu";

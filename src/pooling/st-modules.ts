@@ -5,9 +5,8 @@
  * module type is refused by name: running a model without one of its layers gives wrong vectors.
  * Also config_sentence_transformers.json's prompts.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ModelFileError, pathInsideFolder } from "../io/model-files.js";
+import { ModelFileError, pathInsideFolder, readModelJsonIfExists } from "../io/model-files.js";
 import { loadWeights } from "../io/weights.js";
 import { TOKEN_POOLINGS, type TokenPooling } from "./strategies.js";
 
@@ -59,20 +58,19 @@ export interface SentenceTransformersModules {
   description: string;
 }
 
-/** A JSON file's content, or undefined when the file does not exist. */
-export async function readJsonIfExists(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
-  }
+/**
+ * A JSON file's content, or undefined when the file does not exist. Only a regular file is read (a
+ * FIFO or a link to /dev/zero named modules.json is refused, not waited on), with a size cap.
+ */
+export function readJsonIfExists(file: string): Promise<unknown> {
+  return readModelJsonIfExists(file);
+}
+
+/** A module's `path` in modules.json: a string (sentence-transformers joins it to the folder), or absent. */
+function modulePath(m: { path?: unknown }, i: number, file: string): string {
+  if (m.path === undefined || m.path === null) return "";
+  if (typeof m.path !== "string") throw new ModelFileError(file, `[${i}].path is ${JSON.stringify(m.path)}; expected a folder name (a string)`, `[${i}].path`);
+  return m.path;
 }
 
 /** The Pooling module's modes (sentence-transformers order) and include_prompt. */
@@ -134,7 +132,7 @@ export async function readSentenceTransformersModules(dir: string): Promise<Sent
   for (const [i, m] of (list as { type?: unknown; path?: unknown }[]).entries()) {
     if (typeof m !== "object" || m === null || Array.isArray(m)) throw new ModelFileError(join(dir, "modules.json"), `[${i}] is not an object`, `[${i}]`);
     const type = typeof m.type === "string" ? m.type : String(m.type);
-    const path = typeof m.path === "string" ? m.path : "";
+    const path = modulePath(m, i, join(dir, "modules.json"));
     if (type === TRANSFORMER) continue;
     if (type === POOLING) {
       const file = join(pathInsideFolder(dir, path || "1_Pooling", join(dir, "modules.json"), "path"), "config.json");

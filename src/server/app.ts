@@ -72,7 +72,15 @@ async function loadContext(options: ServerOptions): Promise<ServerContext> {
   if (!options.model && !options.classifier) throw new Error("Give a model (--model) or a classifier (--classifier) to serve");
   const [engine, embeddingTokenizer, classifierTokenizer] = await Promise.all([
     InferenceEngine.start(
-      { embedding: options.model, sparse: options.sparse, pooling: options.pooling, classifier: options.classifier, testFaults: testFaultsEnabled() },
+      {
+        embedding: options.model,
+        sparse: options.sparse,
+        pooling: options.pooling,
+        classifier: options.classifier,
+        embeddingResolved: options.modelResolved,
+        classifierResolved: options.classifierResolved,
+        testFaults: testFaultsEnabled(),
+      },
       { workers: options.workers, threadsPerWorker: options.threadsPerWorker },
     ),
     options.model ? loadTokenizer(options.model) : undefined,
@@ -112,10 +120,15 @@ async function loadContext(options: ServerOptions): Promise<ServerContext> {
       maxQueue: options.maxQueue,
       maxQueueTokens: Math.max(options.maxQueueTokens, longest),
       maxQueueWaitMs: options.maxQueueWait * 1000,
+      batchTimeoutMs: options.batchTimeout * 1000,
       testFaults: testFaultsEnabled(),
     },
     context.metrics,
   );
+  engine.onWorkerHung = (index, reason) => {
+    context.metrics.workerHangs.inc();
+    process.stderr.write(`bert-ts: ${reason}; terminating it\n`);
+  };
   engine.onWorkerDied = (index, reason) => {
     context.metrics.workerDeaths.inc();
     process.stderr.write(`bert-ts: ${reason}; restarting it and retrying its requests\n`);

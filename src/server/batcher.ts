@@ -10,13 +10,15 @@
  * both with Retry-After. Every request is validated on its own before it joins a batch.
  *
  * One bad request fails only itself: when a batch fails, its requests are re-run one by one, so
- * only the one that fails alone is answered with the error (422). A worker that dies mid-batch is
- * restarted by the engine and each of the batch's requests is retried once, alone.
+ * only the one that fails alone is answered with the error (422). A worker that dies mid-batch, or
+ * hangs (no answer by the batch's deadline: the engine terminates it), is restarted by the engine
+ * and each of the batch's requests is retried once, alone; a request that kills or hangs a worker
+ * twice fails with 500 and says so.
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { ApiError, invalid, overloaded } from "./errors.js";
-import { BatchFailedError, WorkerDiedError, type InferenceEngine } from "./engine.js";
+import { BatchFailedError, WorkerDiedError, WorkerHungError, type InferenceEngine } from "./engine.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { BatchResult, ModelRole, OutputKind, TestFault } from "./protocol.js";
 
@@ -39,7 +41,7 @@ interface AdmittedRequest {
   failed: boolean;
   /** Times a worker died while running part of this request (it is retried after the first). */
   deaths: number;
-  fault?: TestFault | "exit-once";
+  fault?: TestFault | "exit-once" | "hang-once";
   resolve: (r: Float32Array[]) => void;
   reject: (e: Error) => void;
 }
@@ -58,14 +60,24 @@ export interface BatcherOptions {
   maxQueueTokens: number;
   /** Longest estimated wait before a request's first forward pass, in milliseconds. */
   maxQueueWaitMs: number;
+  /**
+   * Shortest deadline of a forward pass, in milliseconds; a batch gets more when the measured
+   * throughput says it needs it (BATCH_DEADLINE_SLACK times its expected time). A worker past its
+   * batch's deadline is hung: terminated and restarted, its requests retried once.
+   */
+  batchTimeoutMs: number;
   /** Honour the `x-bert-ts-test-fault` header (BERT_TS_TEST_FAULTS=1, tests only). */
   testFaults: boolean;
 }
 
 /** The test fault hook's header: `exit` (the worker dies on this request, every time), `exit-once`
- * (a crash on its first run only: the retry must succeed) or `throw` (the forward pass throws). */
+ * (a crash on its first run only: the retry must succeed), `hang` / `hang-once` (the forward pass
+ * never returns, every time / the first time) or `throw` (the forward pass throws). */
 export const TEST_FAULT_HEADER = "x-bert-ts-test-fault";
-const TEST_FAULTS = new Set(["exit", "exit-once", "throw"]);
+const TEST_FAULTS = new Set(["exit", "exit-once", "hang", "hang-once", "throw"]);
+
+/** A batch's deadline is at least this many times its expected compute time (a loaded machine is slow, not hung). */
+const BATCH_DEADLINE_SLACK = 20;
 
 /** Weight of the newest batch in the moving average of throughput. */
 const RATE_SMOOTHING = 0.2;
@@ -237,7 +249,10 @@ export class Batcher {
     const fault = batch.map((s) => s.request.fault).find((f) => f !== undefined);
     this.runningTokens += total;
     try {
-      const result = await this.engine.run({ model, ids, typeIds, starts, outputs, fault: fault === "exit-once" ? "exit" : fault });
+      const result = await this.engine.run(
+        { model, ids, typeIds, starts, outputs, fault: fault === "exit-once" ? "exit" : fault === "hang-once" ? "hang" : fault },
+        this.deadlineMs(total),
+      );
       this.metrics.batchInputs.observe({ model }, batch.length);
       this.metrics.batchTokens.observe({ model }, total);
       this.metrics.batchSeconds.observe({ model }, result.computeMs / 1000);
@@ -251,6 +266,12 @@ export class Batcher {
     } finally {
       this.runningTokens -= total;
     }
+  }
+
+  /** How long a forward pass of `tokens` may take before its worker counts as hung. */
+  private deadlineMs(tokens: number): number {
+    const expected = this.tokensPerSecond > 0 ? (tokens / this.tokensPerSecond) * 1000 : 0;
+    return Math.max(this.options.batchTimeoutMs, BATCH_DEADLINE_SLACK * expected);
   }
 
   private async runBatch(model: ModelRole, batch: QueuedSequence[]): Promise<void> {
@@ -285,8 +306,8 @@ export class Batcher {
   }
 
   private async runAlone(model: ModelRole, r: AdmittedRequest, seqs: readonly QueuedSequence[]): Promise<void> {
-    // A worker that died on this request's first run gets one retry; `exit-once` only crashes once.
-    if (r.fault === "exit-once") r.fault = undefined;
+    // A worker that died or hung on this request's first run gets one retry; the `-once` faults strike once.
+    if (r.fault === "exit-once" || r.fault === "hang-once") r.fault = undefined;
     for (;;) {
       if (r.failed) return;
       try {
@@ -305,6 +326,9 @@ export class Batcher {
 
   /** What a request whose forward pass failed is answered. */
   private failure(r: AdmittedRequest, err: unknown): Error {
+    if (err instanceof WorkerHungError) {
+      return new ApiError(500, "backend", `Inference failed: the inference worker hung ${r.deaths > 1 ? "twice " : ""}while running this request (no answer by the batch deadline; the worker was restarted) (${err.message})`);
+    }
     if (err instanceof WorkerDiedError) {
       return new ApiError(500, "backend", `Inference failed: the inference worker died ${r.deaths > 1 ? "twice " : ""}while running this request (${err.message})`);
     }

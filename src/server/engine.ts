@@ -6,6 +6,10 @@
  * A worker that dies fails the batch it was running with WorkerDiedError (the batcher retries its
  * requests) and is restarted; a slot whose worker fails to load three times in a row stays down,
  * and only when every slot is down does the engine report itself unhealthy.
+ *
+ * A worker that does not answer a batch by its deadline (a forward pass that never returns) is a
+ * hung worker: it is terminated, its batch fails with WorkerHungError (a WorkerDiedError: retried
+ * the same way) and it is restarted like a dead one.
  */
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -27,6 +31,9 @@ function workerBootstrap(): string {
 /** The worker running a batch exited (crashed, was killed, or ran out of memory) before answering. */
 export class WorkerDiedError extends Error {}
 
+/** The worker running a batch did not answer by the batch's deadline; it was terminated and restarted. */
+export class WorkerHungError extends WorkerDiedError {}
+
 /** The worker answered the batch with an error (the forward pass threw). */
 export class BatchFailedError extends Error {}
 
@@ -36,7 +43,7 @@ export interface EnginePoolOptions {
   threadsPerWorker: number;
 }
 
-type Job = { batch: BatchRequest; resolve: (r: BatchResult) => void; reject: (e: Error) => void };
+type Job = { batch: BatchRequest; deadlineMs?: number; resolve: (r: BatchResult) => void; reject: (e: Error) => void };
 
 interface Slot {
   index: number;
@@ -45,6 +52,10 @@ interface Slot {
   job?: Job;
   state: "loading" | "idle" | "busy" | "down";
   loadFailures: number;
+  /** Fires when the running batch is past its deadline. */
+  watchdog?: NodeJS.Timeout;
+  /** The worker was terminated by the watchdog (its exit is a hang, not a crash). */
+  hung?: boolean;
 }
 
 const MAX_LOAD_FAILURES = 3;
@@ -89,6 +100,8 @@ export class InferenceEngine {
   onIdle: () => void = () => {};
   /** Called after a worker died (for logs and metrics). */
   onWorkerDied: (index: number, reason: string) => void = () => {};
+  /** Called when the watchdog terminates a hung worker (before its death is reported). */
+  onWorkerHung: (index: number, reason: string) => void = () => {};
 
   private constructor(
     private readonly config: WorkerConfig,
@@ -136,12 +149,16 @@ export class InferenceEngine {
     return this.models.warmupTokensPerSecond;
   }
 
-  /** Runs one batch on the first free worker. Its typed arrays are transferred (unusable afterwards). */
-  run(batch: Omit<BatchRequest, "type" | "id">): Promise<BatchResult> {
+  /**
+   * Runs one batch on the first free worker. Its typed arrays are transferred (unusable afterwards).
+   * With `deadlineMs`, a worker that has not answered that long after it started the batch is
+   * treated as hung (WorkerHungError).
+   */
+  run(batch: Omit<BatchRequest, "type" | "id">, deadlineMs?: number): Promise<BatchResult> {
     if (this.failure) return Promise.reject(new Error(this.failure));
     const message: BatchRequest = { type: "batch", id: this.nextId++, ...batch };
     return new Promise<BatchResult>((resolve, reject) => {
-      this.waiting.push({ batch: message, resolve, reject });
+      this.waiting.push({ batch: message, deadlineMs, resolve, reject });
       this.dispatch();
     });
   }
@@ -165,6 +182,11 @@ export class InferenceEngine {
       slot.state = "busy";
       slot.job = job;
       const b = job.batch;
+      if (job.deadlineMs !== undefined) {
+        const worker = slot.worker;
+        slot.watchdog = setTimeout(() => this.onDeadline(slot, worker, job), job.deadlineMs);
+        slot.watchdog.unref();
+      }
       slot.worker.postMessage(b, [b.ids.buffer as ArrayBuffer, b.typeIds.buffer as ArrayBuffer]);
     }
   }
@@ -184,6 +206,7 @@ export class InferenceEngine {
     if (m.type !== "result" && m.type !== "failed") return;
     const job = slot.job;
     if (!job || job.batch.id !== m.id) return;
+    clearTimeout(slot.watchdog);
     slot.job = undefined;
     slot.state = "idle";
     if (m.type === "result") job.resolve(m);
@@ -197,14 +220,27 @@ export class InferenceEngine {
     if (slot.state === "idle") this.onIdle();
   }
 
+  /** The batch's deadline passed with no answer: the worker is hung; terminating it ends in onExit. */
+  private onDeadline(slot: Slot, worker: Worker, job: Job): void {
+    if (slot.worker !== worker || slot.job !== job) return;
+    slot.hung = true;
+    this.onWorkerHung(slot.index, `inference worker ${slot.index} did not answer a batch within ${((job.deadlineMs ?? 0) / 1000).toFixed(1)} s`);
+    void worker.terminate();
+  }
+
   private onExit(slot: Slot, worker: Worker, code: number): void {
     if (slot.worker !== worker) return;
+    clearTimeout(slot.watchdog);
     slot.worker = undefined;
     const job = slot.job;
+    const hung = slot.hung === true;
     slot.job = undefined;
+    slot.hung = false;
     slot.state = "loading";
-    const reason = `inference worker ${slot.index} exited with code ${code}`;
-    if (job) job.reject(new WorkerDiedError(`${reason} while running this request`));
+    const reason = hung
+      ? `inference worker ${slot.index} did not answer within ${((job?.deadlineMs ?? 0) / 1000).toFixed(1)} s (hung) and was terminated`
+      : `inference worker ${slot.index} exited with code ${code}`;
+    if (job) job.reject(hung ? new WorkerHungError(`${reason} while running this request`) : new WorkerDiedError(`${reason} while running this request`));
     if (this.stopping) return;
     this.onWorkerDied(slot.index, reason);
     void this.restart(slot);

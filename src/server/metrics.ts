@@ -19,6 +19,7 @@ export class ServerMetrics {
   readonly rejected: Counter<"reason">;
   readonly isolatedRequests: Counter;
   readonly workerDeaths: Counter;
+  readonly workerHangs: Counter;
   readonly workersLive: Gauge;
 
   constructor() {
@@ -65,6 +66,7 @@ export class ServerMetrics {
     });
     this.isolatedRequests = new Counter({ name: "bert_ts_isolated_requests_total", help: "Requests re-run alone after their batch failed", registers });
     this.workerDeaths = new Counter({ name: "bert_ts_worker_deaths_total", help: "Inference workers that died (each is restarted)", registers });
+    this.workerHangs = new Counter({ name: "bert_ts_worker_hangs_total", help: "Inference workers terminated for not answering a batch by its deadline (also counted as deaths)", registers });
     this.workersLive = new Gauge({ name: "bert_ts_workers_live", help: "Inference workers loaded and serving", registers });
   }
 }

@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 /**
  * What `bert-ts serve` can be told, with text-embeddings-inference's defaults where it has one.
  */
+import type { ResolvedModel } from "../io/hub.js";
 import type { PoolingStrategy } from "../pooling/strategies.js";
 
 export interface ServerOptions {
@@ -14,6 +15,9 @@ export interface ServerOptions {
   pooling?: PoolingStrategy;
   /** Sequence-classification model folder for /predict. */
   classifier?: string;
+  /** How each model was found (hub id, revision, commit), for provenance; default: its folder. */
+  modelResolved?: ResolvedModel;
+  classifierResolved?: ResolvedModel;
   /** Name reported by /info and in OpenAI responses (default: the folder's name). */
   modelId?: string;
   host: string;
@@ -37,6 +41,11 @@ export interface ServerOptions {
   threadsPerWorker: number;
   /** Largest request body in bytes (TEI's default payload limit is 2 MB). */
   bodyLimit: number;
+  /**
+   * Seconds a forward pass may take before its worker counts as hung (terminated, restarted, its
+   * requests retried once); longer for a batch whose measured throughput says it needs it.
+   */
+  batchTimeout: number;
   /** Seconds a client has to send a whole request (headers and body); slower ones get 408. */
   requestTimeout: number;
   /** Most characters /tokenize takes in one request (it answers one object per token). */
@@ -60,6 +69,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   workers: 1,
   threadsPerWorker: threadsFromEnv() ?? availableParallelism(),
   bodyLimit: 2 * 1024 * 1024,
+  batchTimeout: 60,
   requestTimeout: 30,
   maxTokenizeChars: 100_000,
   maxEmbedAllValues: 2_000_000,

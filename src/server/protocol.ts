@@ -2,6 +2,7 @@
  * Messages between the HTTP thread and the inference worker. Token ids travel packed in one
  * Int32Array per batch and results come back in one Float32Array, both transferred (not copied).
  */
+import type { ResolvedModel } from "../io/hub.js";
 import type { ClassificationFunction } from "../pipelines/text-classification.js";
 import type { ModelProvenance, Provenance } from "../pipelines/provenance.js";
 import { POOLING_STRATEGIES, type PoolingStrategy } from "../pooling/strategies.js";
@@ -36,12 +37,15 @@ export interface WorkerConfig {
   /** The embedding model's pooling, when not its own. */
   pooling?: PoolingStrategy;
   classifier?: string;
+  /** How the models were found (hub id, revision, commit): their provenance names them. */
+  embeddingResolved?: ResolvedModel;
+  classifierResolved?: ResolvedModel;
   /** Honour the test fault hook (BERT_TS_TEST_FAULTS=1 only; see Batcher). */
   testFaults?: boolean;
 }
 
-/** What the test fault hook makes a worker do with a batch: exit mid-batch, or throw. */
-export type TestFault = "exit" | "throw";
+/** What the test fault hook makes a worker do with a batch: exit mid-batch, throw, or never answer. */
+export type TestFault = "exit" | "throw" | "hang";
 
 export interface EmbeddingModelInfo {
   dir: string;

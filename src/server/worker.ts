@@ -33,6 +33,7 @@ async function load(): Promise<WorkerReady> {
   const ready: WorkerReady = { type: "ready", warmupTokensPerSecond: 0 };
   if (config.embedding && config.sparse) {
     sparseEncoder = await SparseEncoder.load(config.embedding);
+    const resolved = config.embeddingResolved ?? { dir: sparseEncoder.modelDir, source: "path" as const };
     const c = sparseEncoder.head.model.config;
     ready.embedding = {
       dir: sparseEncoder.modelDir,
@@ -49,10 +50,10 @@ async function load(): Promise<WorkerReady> {
       modelType: c.model_type,
       randomWeights: existsSync(join(sparseEncoder.modelDir, "GENERATED.json")),
       backend: sparseEncoder.head.model.backend.name,
-      provenance: { ...(await modelProvenance({ dir: sparseEncoder.modelDir, source: "path" }, sparseEncoder.head.model)), normalize: false },
+      provenance: { ...(await modelProvenance(resolved, sparseEncoder.head.model)), pooling: "splade", normalize: false, max_length: sparseEncoder.maxLength },
     };
   } else if (config.embedding) {
-    encoder = await SentenceEncoder.load(config.embedding, { pooling: config.pooling });
+    encoder = await SentenceEncoder.load(config.embedding, { pooling: config.pooling, resolved: config.embeddingResolved });
     ready.embedding = {
       dir: encoder.modelDir,
       pooling: encoder.pooling,
@@ -82,7 +83,7 @@ async function load(): Promise<WorkerReady> {
       typeVocabSize: classifier.model.config.type_vocab_size,
       modelType: classifier.model.config.model_type,
       randomWeights: existsSync(join(config.classifier, "GENERATED.json")),
-      provenance: await modelProvenance({ dir: config.classifier, source: "path" }, classifier.model),
+      provenance: await modelProvenance(config.classifierResolved ?? { dir: config.classifier, source: "path" }, classifier.model),
     };
   }
   ready.warmupTokensPerSecond = warmUp(ready);
@@ -179,8 +180,10 @@ function compute(req: BatchRequest): Float32Array[] {
 
 function run(req: BatchRequest): void {
   if (req.fault && config.testFaults) {
-    // The test fault hook: die as a crash would (the thread ends with code 70), or fail the batch.
+    // The test fault hook: die as a crash would (the thread ends with code 70), spin forever as a
+    // forward pass that never returns would (only the engine's watchdog ends it), or fail the batch.
     if (req.fault === "exit") process.exit(70);
+    if (req.fault === "hang") for (;;);
     throw new Error("injected test fault");
   }
   const started = performance.now();

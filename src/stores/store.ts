@@ -10,6 +10,8 @@
  * mark are written in one transaction, so an interrupted run never leaves half a document.
  */
 
+import type { Provenance } from "../pipelines/provenance.js";
+
 /**
  * What makes two vectors comparable: a store holds vectors of one space only, and refuses writes
  * or queries from another (no silent mixing of models or poolings).
@@ -28,6 +30,10 @@ export interface VectorSpace {
   /** Chunk windows' overlap in tokens (chunk mode), else null. */
   chunkStride: number | null;
   dtype: string;
+  /** The prompt put before every document ("" for none; stores made before prompts lack it). */
+  prompt?: string;
+  /** The prompt queries must be embedded with to search these vectors ("" for none). */
+  queryPrompt?: string;
 }
 
 /** The fields of a space that must match for vectors to be mixed (not the model's display name). */
@@ -41,11 +47,17 @@ export const SPACE_KEYS: readonly (keyof VectorSpace)[] = [
   "longInputs",
   "chunkStride",
   "dtype",
+  "prompt",
+  "queryPrompt",
 ];
 
 /** Differences between the store's space and the one asked for, as "field: stored → asked" lines. */
 export function spaceDifferences(stored: VectorSpace, asked: VectorSpace): string[] {
-  return SPACE_KEYS.filter((k) => stored[k] !== asked[k]).map((k) => `${k}: ${JSON.stringify(stored[k])} in the store, ${JSON.stringify(asked[k])} asked`);
+  // A store written before prompts were recorded had none.
+  const value = (s: VectorSpace, k: keyof VectorSpace) => (k === "prompt" || k === "queryPrompt" ? s[k] ?? "" : s[k]);
+  return SPACE_KEYS.filter((k) => value(stored, k) !== value(asked, k)).map(
+    (k) => `${k}: ${JSON.stringify(value(stored, k))} in the store, ${JSON.stringify(value(asked, k))} asked`,
+  );
 }
 
 export class StoreError extends Error {
@@ -59,7 +71,7 @@ export class StoreError extends Error {
 export function spaceMismatch(location: string, stored: VectorSpace, asked: VectorSpace): StoreError {
   return new StoreError(
     `${location} holds vectors of another space (model ${stored.model}); refusing to mix them:\n  ${spaceDifferences(stored, asked).join("\n  ")}\n` +
-      "Use the model and pooling options the index was built with, or index into a new store.",
+      "Use the model, pooling and prompt options the index was built with, or index into a new store.",
   );
 }
 
@@ -91,14 +103,12 @@ export interface VectorRecord {
   truncated: boolean;
 }
 
-/** Everything recorded about how a store's vectors were made (one row, referenced per vector). */
-export interface VectorProvenance extends VectorSpace {
-  revision: string | null;
-  commit: string | null;
-  architecture: string;
-  kernels: string;
-  bertTsVersion: string;
-}
+/**
+ * Everything recorded about how a store's vectors were made (one row, referenced per vector): the
+ * encoder's provenance (model id, revision and commit, weights sha256, architecture, pooling and its
+ * source, normalisation, prompt, length policy, dtype, kernels, bert-ts version), as `embed --provenance` writes it.
+ */
+export type VectorProvenance = Provenance;
 
 export interface IngestCounts {
   added: number;

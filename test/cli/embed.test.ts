@@ -140,12 +140,26 @@ describe("bert-ts embed --provenance", { skip: skipUnlessModel(MINILM) || skipUn
     assert.equal(res.status, 0, res.stderr);
     const [a, b] = res.stdout.trim().split("\n").map((l) => JSON.parse(l));
     const version = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).version;
-    const constant = { model: modelPath(MINILM), weights_sha256: sha, architecture: "BertModel", dtype: "float32", bert_ts: version, pooling: "mean", layers: "last", normalize: true };
+    const constant = {
+      model: modelPath(MINILM),
+      weights_sha256: sha,
+      architecture: "BertModel",
+      dtype: "float32",
+      bert_ts: version,
+      pooling: "mean",
+      pooling_source: "sentence-transformers modules.json: Pooling(mean) → Normalize",
+      layers: "last",
+      normalize: true,
+      // sentence_bert_config.json's max_seq_length, and the default policy for longer inputs.
+      max_length: 256,
+      long_inputs: "truncate",
+    };
     assert.deepEqual({ ...a.provenance, kernels: undefined }, { ...constant, kernels: undefined, tokens: short.num_tokens_untruncated, truncated: false });
     assert.deepEqual({ ...b.provenance, kernels: undefined }, { ...constant, kernels: undefined, tokens: long.num_tokens_untruncated, truncated: true }, "over the model's 256 tokens");
     const chunked = JSON.parse(run(["embed", "--model", modelPath(MINILM), "--long-inputs", "chunk", "--provenance", "--format", "jsonl", long.input]).stdout);
     // 256-token windows sharing 64: 254 pieces a window, a step of 190.
     assert.equal(chunked.provenance.windows, Math.ceil((long.num_tokens_untruncated - 2 - 254) / 190) + 1);
+    assert.equal(chunked.provenance.long_inputs, "chunk");
     const json = JSON.parse(run(["embed", "--model", modelPath(MINILM), "--input", file, "--provenance", "--format", "json"]).stdout);
     assert.deepEqual({ ...json.provenance, kernels: undefined }, { ...constant, kernels: undefined });
     assert.deepEqual(json.data.map((r: any) => r.provenance), [{ tokens: short.num_tokens_untruncated, truncated: false }, { tokens: long.num_tokens_untruncated, truncated: true }]);

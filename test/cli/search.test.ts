@@ -88,10 +88,9 @@ describe("bert-ts search", { skip: skipUnlessModel(MINILM) || skipUnlessGolden(`
     jsonl(second.stdout).forEach((o, q) =>
       o.results.forEach((r: any, k: number) => assert.ok(Math.abs(r.score - jsonl(first.stdout)[q].results[k].score) <= 1e-5, `query ${q} rank ${k}`)),
     );
-    const embedSecs = Number(/in ([\d.]+) s; saved/.exec(first.stderr)?.[1]);
-    const readSecs = Number(/read from .* in ([\d.]+) s/.exec(second.stderr)?.[1]);
-    assert.ok(readSecs * 10 < embedSecs, `cached read ${readSecs} s vs embedding ${embedSecs} s`);
-    assert.ok(second.ms < first.ms, `second run ${second.ms} ms vs first ${first.ms} ms`);
+    // Work, not time: the first run embedded and saved the corpus, the second embedded nothing of it.
+    assert.match(first.stderr, /; saved/);
+    assert.doesNotMatch(second.stderr, /; saved/);
 
     const pooling = run([...args, "--pooling", "cls"]);
     assert.equal(pooling.status, 0, pooling.stderr);

@@ -59,6 +59,39 @@ describe("bert-ts verify", { skip: MODELS.map((m) => skipUnlessModel(m) || skipU
     assert.match(text.stdout, /2 of 12 checks FAIL/);
   });
 
+  it("checks every head kind in the shared references: sequence classification, cross-encoder score and sigmoid, SPLADE indices and values", { skip: ["bert-micro-seqcls-random", "bert-micro-cross-encoder-random", "bert-micro-splade-random"].map((m) => skipUnlessModel(m) || skipUnlessGolden(`${m}.json`)).find(Boolean) }, () => {
+    const expected: Record<string, string[]> = {
+      "bert-micro-seqcls-random": ["seqcls.logits", "pooled.max"],
+      "bert-micro-cross-encoder-random": ["rerank.score", "rerank.sigmoid", "last_hidden_state"],
+      "bert-micro-splade-random": ["splade.indices", "splade.values"],
+    };
+    for (const [m, kinds] of Object.entries(expected)) {
+      const res = run(["-m", modelPath(m), "-r", goldenPath(`${m}.json`), "--format", "jsonl"]);
+      assert.equal(res.status, 0, `${m}: ${res.stdout}${res.stderr}`);
+      const lines = jsonl(res.stdout);
+      for (const kind of kinds) assert.ok(lines.some((l) => l.kind === kind && l.pass && l.inputs > 0 && !l.skipped), `${m}: ${kind} ${res.stdout}`);
+      // What the reference holds but verify does not compare is listed, never silently dropped.
+      if (m !== "bert-micro-splade-random") assert.ok(lines.some((l) => l.kind === "base.embedding_output" && l.skipped && l.inputs === 0), m);
+    }
+    // A SPLADE reference with one index moved and one value changed fails on both kinds, at that input.
+    const m = "bert-micro-splade-random";
+    const ref = JSON.parse(readFileSync(goldenPath(`${m}.json`), "utf8"));
+    const sp = ref.inputs[2].outputs.splade.splade;
+    sp.indices[0] = sp.indices[0] === 0 ? 1 : sp.indices[0] - 1;
+    ref.inputs[4].outputs.splade.splade.values[3] += 0.001;
+    ref.inputs[5].outputs.rerank = { score: 0.5 };
+    const file = join(mkdtempSync(join(tmpdir(), "bert-ts-verify-")), "splade.json");
+    writeFileSync(file, JSON.stringify(ref));
+    const res = run(["-m", modelPath(m), "-r", file, "--format", "jsonl"]);
+    assert.equal(res.status, 1, res.stdout);
+    const byKind = Object.fromEntries(jsonl(res.stdout).map((l) => [l.kind, l]));
+    assert.deepEqual([byKind["splade.indices"].pass, byKind["splade.indices"].worst_input, byKind["splade.indices"].max_abs_diff], [false, 2, 2]);
+    assert.deepEqual([byKind["splade.values"].pass, byKind["splade.values"].worst_input], [false, 2]);
+    // The masked-LM checkpoint is no cross-encoder: its rerank reference fails with the reason.
+    assert.equal(byKind["rerank.score"].pass, false);
+    assert.match(byKind["rerank.score"].error, /BertForSequenceClassification .*missing weights/);
+  });
+
   it("refuses a file that is not a reference, naming it", () => {
     const file = join(mkdtempSync(join(tmpdir(), "bert-ts-verify-")), "nope.json");
     writeFileSync(file, JSON.stringify({ hello: 1 }));

@@ -70,7 +70,10 @@ export function syntheticSpace(dimension: number): { space: VectorSpace; provena
     chunkStride: null,
     dtype: "float32",
   };
-  return { space, provenance: { ...space, revision: null, commit: null, architecture: "none", kernels: "none", bertTsVersion: "synthetic" } };
+  return {
+    space,
+    provenance: { model: space.model, weights_sha256: space.weightsSha256, architecture: "none", dtype: "float32", kernels: "none", bert_ts: "synthetic", pooling: "mean", normalize: true },
+  };
 }
 
 /** Documents d0..dN-1 with the given vectors; returns seconds taken. */

@@ -350,9 +350,8 @@ describe("resolveModel: download", () => {
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
     try {
       const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
-      const t0 = Date.now();
+      // The stall timer is what ends it (its message), not the test's own timeout.
       await assert.rejects(resolveModel(ID, isolated({ endpoint, fetch, timeoutMs: 200, retries: 0 })), /no data for 200 ms/);
-      assert.ok(Date.now() - t0 < 5000);
     } finally {
       silent.closeAllConnections();
       silent.close();

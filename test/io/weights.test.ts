@@ -133,17 +133,19 @@ describe("loadWeights on the shared models", () => {
     await loadWeights(dir); // warm the page cache and the f16 table
     const times: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const started = performance.now();
+      // CPU time of this process, not wall time: other processes on a loaded machine do not count.
+      const started = process.cpuUsage();
       const store = await loadWeights(dir);
-      times.push(performance.now() - started);
+      const used = process.cpuUsage(started);
+      times.push((used.user + used.system) / 1000);
       assert.deepEqual(store.get("embeddings.word_embeddings.weight")?.shape, [30522, 384]);
       assert.equal(store.get("embeddings.word_embeddings.weight")?.dtype, "F16");
       assert.deepEqual(store.files, [join(dir, "model.safetensors")]);
     }
     const best = Math.min(...times);
-    t.diagnostic(`minilm 45 MB f16 load: best ${best.toFixed(1)} ms of ${times.map((x) => x.toFixed(1)).join(", ")}`);
-    // the goal is well under 100 ms; the assertion leaves room for slow CI machines
-    assert.ok(best < 1000, `load took ${best} ms`);
+    t.diagnostic(`minilm 45 MB f16 load: best ${best.toFixed(1)} ms of CPU of ${times.map((x) => x.toFixed(1)).join(", ")}`);
+    // the goal is well under 100 ms of CPU; converting every tensor eagerly would take several times that
+    assert.ok(best < 1000, `load took ${best} ms of CPU`);
   });
 
   test("bert-micro-qa-random reads both shards once each", { skip: skipUnlessModel("bert-micro-qa-random") }, async () => {

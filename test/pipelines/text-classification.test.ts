@@ -5,10 +5,14 @@
  * pairs, batches and the sentiment-analysis alias.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it, before } from "node:test";
 import { getBackend } from "../../src/backend/index.js";
 import { pipeline, type TextClassificationPipeline, type TextClassificationInput } from "../../src/pipelines/index.js";
+import { InvalidInputError } from "../../src/pipelines/input-check.js";
 import { assertClose } from "../helpers/assert.js";
+import { overlayModel } from "../helpers/overlay.js";
 import { loadGolden, modelPath, skipUnlessGolden, skipUnlessModel } from "../helpers/paths.js";
 
 const TOL = 1e-4;
@@ -78,5 +82,19 @@ describe("pipeline()", () => {
   it("rejects unknown tasks and models clearly", async () => {
     await assert.rejects(pipeline("summarization" as any, "x"), /Unknown task "summarization"; supported: text-classification/);
     await assert.rejects(pipeline("text-classification", "./no/such/folder"), /Cannot find model/);
+  });
+});
+
+describe("text-classification: one input the model cannot take", { skip: skipUnlessModel("bert-micro-seqcls-random") }, () => {
+  it("names that input's index in the caller's list (not in its batch), before any forward pass", async () => {
+    // A tokenizer with one added token past config.json's vocab_size: texts holding it cannot be embedded.
+    const tokenizer = JSON.parse(readFileSync(join(modelPath("bert-micro-seqcls-random"), "tokenizer.json"), "utf8"));
+    tokenizer.added_tokens.push({ id: 30522, content: "[XTRA]", single_word: false, lstrip: false, rstrip: false, normalized: false, special: false });
+    const dir = overlayModel("bert-micro-seqcls-random", { "tokenizer.json": tokenizer });
+    const clf = await pipeline("text-classification", dir, { batchSize: 2 });
+    const texts = ["one", "two", "three", "four [XTRA]", "five"];
+    await assert.rejects(clf(texts), (e: unknown) => e instanceof InvalidInputError && e.index === 3 && /^Input 3: token "\[XTRA\]" has id 30522/.test(e.message));
+    // The other inputs alone are fine.
+    assert.equal((await clf(texts.filter((_, i) => i !== 3))).length, 4);
   });
 });

@@ -3,6 +3,9 @@
  * (SPLADE), and `prompt_name` on /embed — answers checked against PyTorch (../shared/golden).
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { RunningServer } from "../../src/server/app.js";
 import { startServer } from "../../src/server/app.js";
@@ -13,6 +16,8 @@ import { MINILM, SEQCLS, post } from "./helpers.js";
 
 const CE = "bert-micro-cross-encoder-random";
 const SPLADE = "bert-micro-splade-random";
+const weightsSha = (name: string) => createHash("sha256").update(readFileSync(join(modelPath(name), "model.safetensors"))).digest("hex");
+const provenanceOf = (res: { headers: Headers }) => JSON.parse(res.headers.get("x-bert-ts-provenance") ?? "null");
 const skip = skipUnlessModel(CE) || skipUnlessModel(SPLADE) || skipUnlessModel(MINILM) || skipUnlessGolden(`${CE}.json`) || skipUnlessGolden(`${SPLADE}.json`) || skipUnlessGolden(`${MINILM}.json`);
 
 describe("bert-ts serve: /rerank and prompt_name", { skip }, () => {
@@ -36,6 +41,9 @@ describe("bert-ts serve: /rerank and prompt_name", { skip }, () => {
     const raw = await post(server.url, "/rerank", { query, texts, raw_scores: true, return_text: true });
     assertClose(raw.json.map((r: any) => r.score), expected.map((e) => e.logit), 1e-4, "raw");
     raw.json.forEach((r: any) => assert.equal(r.text, texts[r.index]));
+    // Where the scores came from: the cross-encoder's weights, and the pairs' tokens (PyTorch's count).
+    const p = provenanceOf(res);
+    assert.deepEqual([p.weights_sha256, p.architecture, p.tokens], [weightsSha(CE), "BertForSequenceClassification", refs.reduce((n, x) => n + x.num_tokens, 0)]);
   });
 
   it("POST /rerank truncates a long pair when asked, and validates like TEI", async () => {
@@ -56,6 +64,11 @@ describe("bert-ts serve: /rerank and prompt_name", { skip }, () => {
     const res = await post(server.url, "/embed", { inputs: "brown fox jumps over the lazy dog.", prompt_name: "lead" });
     assert.equal(res.status, 200, res.text);
     assertClose(res.json[0], g.outputs.base.pooled.mean_l2_normalized, 1e-4, "prompted");
+    const p = provenanceOf(res);
+    assert.deepEqual([p.prompt, p.tokens, p.pooling], ["The quick ", g.num_tokens, "mean"]);
+    assert.equal(provenanceOf(await post(server.url, "/embed", { inputs: "no prompt" })).prompt, undefined, "no prompt, no field");
+    const cls = provenanceOf(await post(server.url, "/embed", { inputs: "x", pooling: "cls" }));
+    assert.deepEqual([cls.pooling, cls.pooling_source], ["cls", "chosen per request; the model's own is mean"]);
     const bad = await post(server.url, "/embed", { inputs: "x", prompt_name: "query" });
     assert.equal(bad.status, 422);
     assert.match(bad.json.error, /Unknown prompt name "query": the model's prompts are lead/);
@@ -83,6 +96,8 @@ describe("bert-ts serve --pooling splade: /embed_sparse", { skip: skip || skipUn
       x.outputs.splade.splade.indices.forEach((id: number, k: number) => (want[id] = x.outputs.splade.splade.values[k]));
       assertClose(got, want, 1e-4, `input ${i}`);
     });
+    const p = provenanceOf(res);
+    assert.deepEqual([p.weights_sha256, p.pooling, p.normalize, p.tokens], [weightsSha(SPLADE), "splade", false, inputs.reduce((n, x) => n + x.num_tokens, 0)]);
   });
 
   it("refuses /embed and /rerank with what to use instead", async () => {

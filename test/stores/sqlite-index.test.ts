@@ -90,9 +90,14 @@ describe("bert-ts index (SQLite)", { skip }, () => {
     const db = new (createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3)(store, { readonly: true });
     const prov = JSON.parse((db.prepare("SELECT json FROM provenance").get() as { json: string }).json);
     db.close();
-    assert.equal(prov.weightsSha256, createHash("sha256").update(readFileSync(join(modelPath(MINILM), "model.safetensors"))).digest("hex"));
+    assert.equal(prov.weights_sha256, createHash("sha256").update(readFileSync(join(modelPath(MINILM), "model.safetensors"))).digest("hex"));
+    assert.equal(status.space?.weightsSha256, prov.weights_sha256);
     assert.equal(prov.architecture, "BertModel");
-    assert.match(prov.bertTsVersion, /^\d+\.\d+\.\d+/);
+    assert.equal(prov.bert_ts, JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version);
+    // The same description `embed --provenance` gives (the per-input tokens/truncated are per vector in the store).
+    const embedded = spawnSync(process.execPath, [BIN, "embed", "--model", modelPath(MINILM), "--provenance", "--format", "jsonl", golden[0].input], { encoding: "utf8" });
+    const { tokens: _t, truncated: _tr, windows: _w, ...constant } = JSON.parse(embedded.stdout.trim()).provenance;
+    assert.deepEqual(prov, constant);
   });
 
   it("re-embeds only new and changed documents; --prune removes the missing ones", async () => {
@@ -289,7 +294,7 @@ describe("SqliteStore search", () => {
     chunkStride: null,
     dtype: "float32",
   };
-  const provenance = { ...space, revision: null, commit: null, architecture: "x", kernels: "x", bertTsVersion: "0" };
+  const provenance = { model: "t", weights_sha256: space.weightsSha256, architecture: "x", dtype: "float32", kernels: "x", bert_ts: "0" };
 
   it("sees vectors written after an earlier search (its in-memory copy is refreshed), best first, ties in store order", async () => {
     const store = SqliteStore.open(join(tempDir(), "s.sqlite"));

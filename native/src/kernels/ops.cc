@@ -9,6 +9,13 @@
 #include <chrono>
 #include <mutex>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/mman.h>
+#define BT_HAVE_MMAP 1
+#else
+#define BT_HAVE_MMAP 0
+#endif
+
 #include "thread_pool.h"
 
 namespace bt {
@@ -94,10 +101,46 @@ const char* isa_name(int isa) {
 // Memory
 // ------------------------------------------------------------------------------------------------
 
+// Buffers of at least this size get pages of their own (mmap), returned to the OS when freed.
+// Through malloc they would not be: glibc raises its mmap threshold to the size of each mmapped
+// block freed (up to 32 MiB), so once a worker thread that held a model exits, the next worker's
+// packed weights come from malloc arenas, whose freed space fragments and stays resident. In the
+// server soak that cost ~7 MiB of RSS per worker restart.
+static constexpr size_t kOwnPagesBytes = 256 * 1024;
+
+// Every block starts with a 64-byte header holding its total size, so free_floats needs no size
+// (packed weights hold several buffers of different element types) and data stays 64-byte aligned.
+static constexpr size_t kHeaderBytes = 64;
+
+// 64-byte aligned floats (or any type, as n floats' worth of bytes); free with free_floats.
 static float* alloc_floats(size_t n) {
-  size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-  if (bytes == 0) bytes = 64;
-  return static_cast<float*>(aligned_alloc(64, bytes));
+  const size_t bytes = kHeaderBytes + (n * sizeof(float) + 63) / 64 * 64;
+  void* block;
+#if BT_HAVE_MMAP
+  if (bytes >= kOwnPagesBytes) {
+    block = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (block == MAP_FAILED) return nullptr;
+  } else
+#endif
+  {
+    block = aligned_alloc(64, bytes);
+    if (!block) return nullptr;
+  }
+  *static_cast<size_t*>(block) = bytes;
+  return reinterpret_cast<float*>(static_cast<char*>(block) + kHeaderBytes);
+}
+
+static void free_floats(const void* p) {
+  if (!p) return;
+  char* block = const_cast<char*>(static_cast<const char*>(p)) - kHeaderBytes;
+#if BT_HAVE_MMAP
+  const size_t bytes = *reinterpret_cast<size_t*>(block);
+  if (bytes >= kOwnPagesBytes) {
+    munmap(block, bytes);
+    return;
+  }
+#endif
+  free(block);
 }
 
 // Per-thread scratch (packed x rows, attention tiles), grown on demand and freed at thread exit.
@@ -105,10 +148,10 @@ namespace {
 struct Scratch {
   float* p = nullptr;
   size_t n = 0;
-  ~Scratch() { free(p); }
+  ~Scratch() { free_floats(p); }
   float* get(size_t want) {
     if (want > n) {
-      free(p);
+      free_floats(p);
       p = alloc_floats(want);
       n = p ? want : 0;
     }
@@ -374,13 +417,104 @@ PackedLinear* pack_linear(int isa, const void* weight, int format, const float* 
 
 void free_linear(PackedLinear* w) {
   if (!w) return;
-  free(w->b);
-  free(w->bias);
-  free(w->q);
-  free(w->wscale);
-  free(w->colsum);
-  free(w->h);
+  free_floats(w->b);
+  free_floats(w->bias);
+  free_floats(w->q);
+  free_floats(w->wscale);
+  free_floats(w->colsum);
+  free_floats(w->h);
   free(w);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Packed low-precision layers as bytes (the int8 / bf16 weight cache)
+// ------------------------------------------------------------------------------------------------
+
+namespace {
+constexpr int32_t kPackedMagic = 0x38515442;  // "BTQ8"
+constexpr int32_t kPackedVersion = 1;
+constexpr size_t kPackedHeader = 64;  // 16 int32: magic, version, isa, dtype, n, k, nr, panels, kp, has_bias, 0...
+
+// Byte sizes of the arrays after the header, in order: q or h, wscale, colsum (int8), bias.
+struct PackedSizes {
+  size_t w, wscale, colsum, bias;
+};
+PackedSizes packed_sizes(int dtype, int panels, int nr, int kp, bool bias) {
+  const size_t cols = (size_t)panels * nr, nb = cols * (size_t)kp;
+  PackedSizes z;
+  z.w = dtype == kDtypeInt8 ? (nb + 3) / 4 * 4 : nb * 2;
+  z.wscale = dtype == kDtypeInt8 ? cols * 4 : 0;
+  z.colsum = dtype == kDtypeInt8 ? cols * 4 : 0;
+  z.bias = bias ? cols * 4 : 0;
+  return z;
+}
+}  // namespace
+
+size_t packed_size(const PackedLinear& w) {
+  if (w.dtype == kDtypeF32) return 0;
+  const PackedSizes z = packed_sizes(w.dtype, w.panels, w.nr, w.kp, w.bias != nullptr);
+  return kPackedHeader + z.w + z.wscale + z.colsum + z.bias;
+}
+
+void export_packed(const PackedLinear& w, uint8_t* out) {
+  int32_t head[16] = {kPackedMagic, kPackedVersion, w.isa, w.dtype, w.n, w.k, w.nr, w.panels, w.kp, w.bias ? 1 : 0};
+  memcpy(out, head, sizeof head);
+  uint8_t* p = out + kPackedHeader;
+  const PackedSizes z = packed_sizes(w.dtype, w.panels, w.nr, w.kp, w.bias != nullptr);
+  memcpy(p, w.dtype == kDtypeInt8 ? static_cast<const void*>(w.q) : static_cast<const void*>(w.h), z.w);
+  p += z.w;
+  if (z.wscale) memcpy(p, w.wscale, z.wscale), p += z.wscale;
+  if (z.colsum) memcpy(p, w.colsum, z.colsum), p += z.colsum;
+  if (z.bias) memcpy(p, w.bias, z.bias);
+}
+
+PackedLinear* import_packed(int isa, const uint8_t* in, size_t len) {
+  if (!kernels_for(isa) || len < kPackedHeader) return nullptr;
+  int32_t head[16];
+  memcpy(head, in, sizeof head);
+  const int dtype = head[3], n = head[4], k = head[5], nr = head[6], panels = head[7], kp = head[8];
+  const LowpKernels* lk = lowp_for(isa);
+  if (head[0] != kPackedMagic || head[1] != kPackedVersion || head[2] != isa) return nullptr;
+  if ((dtype != kDtypeInt8 && dtype != kDtypeBF16) || nr != lk->nr || n < 1 || k < 1) return nullptr;
+  const int kg = dtype == kDtypeInt8 ? 4 : 2;
+  if (panels != (n + nr - 1) / nr || kp != (k + kg - 1) / kg * kg || (head[9] != 0 && head[9] != 1)) return nullptr;
+  const PackedSizes z = packed_sizes(dtype, panels, nr, kp, head[9] == 1);
+  if (len != kPackedHeader + z.w + z.wscale + z.colsum + z.bias) return nullptr;
+  PackedLinear* w = static_cast<PackedLinear*>(calloc(1, sizeof(PackedLinear)));
+  if (!w) return nullptr;
+  w->isa = isa;
+  w->dtype = dtype;
+  w->n = n;
+  w->k = k;
+  w->nr = nr;
+  w->panels = panels;
+  w->kp = kp;
+  w->lowp = lk;
+  const uint8_t* p = in + kPackedHeader;
+  void* arr = alloc_floats(z.w / 4 + 1);
+  if (!arr) return free_linear(w), nullptr;
+  memcpy(arr, p, z.w);
+  p += z.w;
+  if (dtype == kDtypeInt8) {
+    w->q = static_cast<int8_t*>(arr);
+    w->wscale = alloc_floats(z.wscale / 4);
+    w->colsum = static_cast<int32_t*>(static_cast<void*>(alloc_floats(z.colsum / 4)));
+    if (!w->wscale || !w->colsum) return free_linear(w), nullptr;
+    memcpy(w->wscale, p, z.wscale);
+    p += z.wscale;
+    memcpy(w->colsum, p, z.colsum);
+    p += z.colsum;
+  } else {
+    w->h = static_cast<uint16_t*>(arr);
+  }
+  if (z.bias) {
+    w->bias = alloc_floats(z.bias / 4);
+    if (!w->bias) return free_linear(w), nullptr;
+    memcpy(w->bias, p, z.bias);
+  }
+  const size_t cols = (size_t)panels * nr;
+  w->bytes = (dtype == kDtypeInt8 ? cols * (size_t)kp + cols * 8 : cols * (size_t)kp * 2) + z.bias;
+  return w;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -575,6 +709,10 @@ void add_layernorm(int isa, const float* x, const float* residual, int rows, int
 // ------------------------------------------------------------------------------------------------
 
 namespace {
+// Tasks are (sequence, head, block of query rows). A sequence is cut into query blocks only when
+// there are too few (sequence, head) pairs to keep every thread busy (one long sequence with few
+// heads), since each task transposes its head's keys once. Rows do not depend on the split (api.h).
+
 struct AttentionJob {
   const IsaKernels* kn;
   AttentionArgs args;
@@ -582,16 +720,30 @@ struct AttentionJob {
   const size_t* probs_offset;  // per sequence, or null
   float* probs;
   int heads;
+  const int* first_task;  // per sequence s: its first task; tasks of s are (head, query block) pairs
+  int nseq;
+  int qblock;  // query rows per task
 };
 void attention_task(void* ctx, int t) {
   const AttentionJob& j = *static_cast<const AttentionJob*>(ctx);
-  const int s = t / j.heads, h = t % j.heads;
+  // Binary search for the sequence owning task t.
+  int lo = 0, hi = j.nseq - 1;
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (j.first_task[mid] <= t) lo = mid;
+    else hi = mid - 1;
+  }
+  const int s = lo;
   const int start = j.starts[s], len = j.starts[s + 1] - start;
   if (len <= 0) return;
+  const int blocks = (len + j.qblock - 1) / j.qblock;
+  const int local = t - j.first_task[s];
+  const int h = local / blocks, b = local % blocks;
+  const int q0 = b * j.qblock, q1 = q0 + j.qblock < len ? q0 + j.qblock : len;
   float* scratch = tls_scratch.get(j.kn->attention_scratch_floats(len, j.args.head_dim));
   if (!scratch) abort();
   float* probs = j.probs ? j.probs + j.probs_offset[s] + (size_t)h * len * len : nullptr;
-  j.kn->attention_head(j.args, start, len, h, probs, scratch);
+  j.kn->attention_head(j.args, start, len, h, q0, q1, probs, scratch);
 }
 }  // namespace
 
@@ -604,26 +756,45 @@ void attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, i
   j.starts = seq_starts;
   j.heads = heads;
   j.probs = probs;
-  size_t* offsets = nullptr;
+  j.nseq = nseq;
+  size_t* offsets = probs ? static_cast<size_t*>(malloc(sizeof(size_t) * (size_t)nseq)) : nullptr;
+  int* first_task = static_cast<int*>(malloc(sizeof(int) * (size_t)nseq));
+  if ((probs && !offsets) || !first_task) abort();
   double work = 0;
-  if (probs) offsets = static_cast<size_t*>(malloc(sizeof(size_t) * (size_t)nseq));
   size_t off = 0;
+  int longest = 0;
   for (int s = 0; s < nseq; s++) {
     const size_t len = (size_t)(seq_starts[s + 1] - seq_starts[s]);
     if (offsets) offsets[s] = off;
     off += (size_t)heads * len * len;
     work += (double)heads * len * len * head_dim;
+    longest = (int)len > longest ? (int)len : longest;
   }
-  if (probs && !offsets) abort();
+  // About four tasks per thread; blocks of at least 32 query rows.
+  const long pairs = (long)nseq * heads, want = 4L * pool_threads();
+  j.qblock = longest > 0 ? longest : 1;
+  if (pairs < want && longest > 32) {
+    const long cuts = (want + pairs - 1) / pairs;
+    const int q = (int)((longest + cuts - 1) / cuts);
+    j.qblock = q < 32 ? 32 : (q + 7) / 8 * 8;
+  }
+  long tasks = 0;
+  for (int s = 0; s < nseq; s++) {
+    const long len = seq_starts[s + 1] - seq_starts[s];
+    first_task[s] = (int)tasks;
+    tasks += (long)heads * ((len + j.qblock - 1) / j.qblock);
+  }
   ProfileScope timed("attention", 4.0 * work);
   j.probs_offset = offsets;
-  const int ntasks = nseq * heads;
+  j.first_task = first_task;
+  const int ntasks = (int)tasks;
   if (pool_threads() <= 1 || work < 1e5) {
     for (int t = 0; t < ntasks; t++) attention_task(&j, t);
   } else {
     parallel_for(ntasks, attention_task, &j);
   }
   free(offsets);
+  free(first_task);
 }
 
 namespace {

@@ -158,6 +158,41 @@ Napi::Value PrepareLinear(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value WrapLinear(Napi::Env env, bt::PackedLinear* p) {
+  LinearHandle* h = new LinearHandle{p};
+  Napi::MemoryManagement::AdjustExternalMemory(env, (int64_t)p->bytes);
+  return Napi::External<LinearHandle>::New(env, h, [](Napi::Env env, LinearHandle* h) {
+    if (h->w) {
+      Napi::MemoryManagement::AdjustExternalMemory(env, -(int64_t)h->w->bytes);
+      bt::free_linear(h->w);
+    }
+    delete h;
+  });
+}
+
+// exportPacked(handle) -> Uint8Array | null: a bf16 / int8 layer's packed bytes (null for float32).
+Napi::Value ExportPacked(const Napi::CallbackInfo& info) {
+  bt::PackedLinear* w = linear_arg(info, 0);
+  const size_t n = bt::packed_size(*w);
+  if (n == 0) return info.Env().Null();
+  Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), n);
+  bt::export_packed(*w, out.Data());
+  return out;
+}
+
+// importPacked(isa, bytes) -> handle | null (null: the bytes are not a layer this build and CPU can run).
+Napi::Value ImportPacked(const Napi::CallbackInfo& info) {
+  int isa;
+  isa_arg(info, 0, &isa);
+  Napi::Value v = info[1];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw_type(info.Env(), "Expected a Uint8Array of packed bytes");
+  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+  bt::PackedLinear* p = bt::import_packed(isa, a.Data(), a.ElementLength());
+  if (!p) return info.Env().Null();
+  return WrapLinear(info.Env(), p);
+}
+
 // freeLinear(handle): releases the packed weights now.
 Napi::Value FreeLinear(const Napi::CallbackInfo& info) {
   if (!info[0].IsExternal()) throw_type(info.Env(), "Expected a prepared linear handle");
@@ -438,6 +473,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("naiveLinear", Napi::Function::New(env, NaiveLinear, "naiveLinear"));
   exports.Set("naiveLinearLowp", Napi::Function::New(env, NaiveLinearLowp, "naiveLinearLowp"));
   exports.Set("naiveAddLayerNorm", Napi::Function::New(env, NaiveAddLayerNorm, "naiveAddLayerNorm"));
+  exports.Set("exportPacked", Napi::Function::New(env, ExportPacked, "exportPacked"));
+  exports.Set("importPacked", Napi::Function::New(env, ImportPacked, "importPacked"));
   exports.Set("naiveAttention", Napi::Function::New(env, NaiveAttention, "naiveAttention"));
   return exports;
 }

@@ -43,6 +43,10 @@ interface IndexFlags {
   follow: boolean;
   retryFailed: boolean;
   progress: boolean;
+  prompt?: string;
+  promptName?: string;
+  queryPrompt?: string;
+  queryPromptName?: string;
 }
 
 const LONG_INPUT_MODES: readonly LongInputMode[] = ["truncate", "chunk", "error"];
@@ -69,6 +73,10 @@ export function registerIndex(program: Command): void {
     .option("--normalize", "L2-normalise the vectors (default: the model's own setting)")
     .option("--no-normalize", "do not L2-normalise")
     .option("--layers <which>", "last (default), first-last-avg, lastK-mean, lastK-concat, or indices")
+    .option("--prompt-name <name>", "put the model's prompt NAME before every document (default: its document/passage/corpus prompt)")
+    .option("--prompt <text>", "put TEXT before every document (\"\" for none)")
+    .option("--query-prompt-name <name>", "the prompt `search --store` puts before queries (default: the model's query prompt)")
+    .option("--query-prompt <text>", "put TEXT before every query (\"\" for none)")
     .option("-b, --batch-size <n>", "documents per claim and transaction", parsePositiveInt("--batch-size"), 64)
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
     .option("--dtype <dtype>", DTYPE_HELP)
@@ -86,8 +94,9 @@ Documents and ids:
   again; with --prune, documents missing from the inputs are removed with their vectors.
 
 Provenance:
-  The store records the model's weights (sha256), pooling, normalisation, length limit and dtype;
-  indexing or searching it with any other is refused. Each vector keeps its token count, truncated
+  The store records the model (id, revision and commit when from the Hugging Face cache), its
+  weights (sha256), pooling, normalisation, length limit, prompts and dtype; indexing or searching
+  it with any other is refused. Each vector keeps its token count, truncated
   flag and, in chunk mode, its window index and character span.
 
 Examples:
@@ -127,22 +136,29 @@ async function runIndex(flags: IndexFlags): Promise<void> {
   const layers = parseLayersFlag(flags.layers);
   if (pooling === "none") throw new CliError("--pooling none gives token vectors; a store keeps one vector per document or window");
   applyThreads(flags.threads);
+  if (flags.prompt !== undefined && flags.promptName !== undefined) throw new CliError("Give --prompt or --prompt-name, not both");
+  if (flags.queryPrompt !== undefined && flags.queryPromptName !== undefined) throw new CliError("Give --query-prompt or --query-prompt-name, not both");
   applyDtype(flags.dtype);
 
   const stored = await storedSpace(location);
   const modelName = flags.model ?? stored?.model;
   if (modelName === undefined) throw new CliError(`--model is required: ${location} has no vectors yet, so it names no model`);
-  const { dir } = await resolveModelForCli(modelName);
-  warnIfRandomWeights(dir);
+  const resolved = await resolveModelForCli(modelName);
+  warnIfRandomWeights(resolved.dir);
   const index = await CorpusIndex.open(location, {
     model: modelName,
+    resolved,
+    // A store's own prompts are the defaults when none is named (a store made before prompts had none).
+    prompt: flags.prompt ?? (flags.promptName === undefined && stored ? stored.prompt ?? "" : undefined),
+    promptName: flags.promptName,
+    queryPrompt: flags.queryPrompt ?? (flags.queryPromptName === undefined && stored ? stored.queryPrompt ?? "" : undefined),
+    queryPromptName: flags.queryPromptName,
     pooling: pooling ?? (stored ? (stored.pooling as PoolingStrategy) : undefined),
     normalize: flags.normalize ?? stored?.normalize,
     layers: layers ?? (stored ? (JSON.parse(stored.layers) as LayerSelection) : undefined),
     maxLength: flags.maxLength ?? stored?.maxLength,
     longInputs: (flags.longInputs as LongInputMode | undefined) ?? stored?.longInputs ?? "truncate",
     chunkStride: flags.chunkStride ?? stored?.chunkStride ?? undefined,
-    resolve: { progress: Boolean(process.stderr.isTTY) },
   }).catch((err: unknown) => {
     throw new CliError((err as Error).message);
   });

@@ -16,7 +16,10 @@ import { CorpusIndex } from "../../pipelines/corpus-index.js";
 import type { LayerSelection } from "../../pooling/layers.js";
 import type { PoolingStrategy } from "../../pooling/strategies.js";
 import { openStore } from "../../stores/open-store.js";
-import { applyDtype, applyThreads, resolveModelForCli, warnIfRandomWeights } from "../model-arg.js";
+import { applyDtype, applyThreads, resolveModelArg, resolveModelForCli, warnIfRandomWeights } from "../model-arg.js";
+import { pipeline } from "../../pipelines/index.js";
+import type { TextRankingPipeline } from "../../pipelines/text-ranking.js";
+import type { SearchHit } from "../../stores/store.js";
 import { cacheKey, cacheLocations, modelIdentity, newManifest, readCache, sha256, writeCache } from "../search-cache.js";
 
 interface SearchFlags extends EncoderFlags {
@@ -35,6 +38,10 @@ interface SearchFlags extends EncoderFlags {
   cache: boolean;
   cacheDir?: string;
   progress: boolean;
+  rerank?: string;
+  candidates?: number;
+  prompt?: string;
+  promptName?: string;
 }
 
 /** One searchable text and where it sits in the corpus file. */
@@ -61,7 +68,11 @@ export function registerSearch(program: Command): void {
     .option("-o, --output <file>", "write to FILE instead of stdout")
     .option("--no-cache", "embed the corpus afresh and do not save its vectors")
     .option("--cache-dir <dir>", "keep corpus vectors in DIR (default: FILE.bert-ts-cache beside the corpus)")
-    .option("--no-progress", "no progress bar on stderr");
+    .option("--no-progress", "no progress bar on stderr")
+    .option("--rerank <id|dir>", "rescore the vector search's best --candidates hits with this cross-encoder, best first")
+    .option("--candidates <n>", "with --rerank: hits the cross-encoder rescores per query (default: 4 × --top-k, at least 20)", parsePositiveInt("--candidates"))
+    .option("--prompt-name <name>", "put the model's prompt NAME before every query (with --store: default, the prompt the store records for queries)")
+    .option("--prompt <text>", "put TEXT before every query (\"\" for none)");
   addEncoderOptions(command)
     .addHelpText(
       "after",
@@ -80,11 +91,14 @@ Cache:
 Output:
   text   per query, a ranked list: rank, score, corpus_id, text
   jsonl  one object per query: {"query", "results": [{"corpus_id", "score", "text"}]}, best first
+  --store jsonl: one line per hit, best first: query, rank, id, score (cosine), text, window, start, end
+  --rerank adds rerank_score (the cross-encoder's activated score) and orders by it; score stays the cosine.
 
 Examples:
   $ bert-ts search --corpus faq.txt --query "how do I reset my password" -k 3
   $ bert-ts search --corpus docs.jsonl --field body -q "refund policy" -q "shipping times"
-  $ bert-ts search --corpus products.csv --field description --format jsonl < queries.txt`,
+  $ bert-ts search --corpus products.csv --field description --format jsonl < queries.txt
+  $ bert-ts search --store notes.sqlite -q "refund policy" -k 5 --rerank cross-encoder/ms-marco-MiniLM-L-6-v2`,
     )
     .action(async (queries: string[], flags: SearchFlags, cmd: Command) =>
       runSearch(queries, { ...flags, modelGiven: cmd.getOptionValueSource("model") !== "default" }),
@@ -94,6 +108,8 @@ Examples:
 async function runSearch(args: string[], flags: SearchFlags): Promise<void> {
   const format = resolveFormat(flags.format, flags.output);
   const { pooling, score } = parseEncoderFlags(flags);
+  if (flags.prompt !== undefined && flags.promptName !== undefined) throw new CliError("Give --prompt or --prompt-name, not both");
+  if (flags.candidates !== undefined && flags.rerank === undefined) throw new CliError("--candidates applies to --rerank");
   if (flags.store !== undefined) {
     if (flags.corpus !== undefined) throw new CliError("Give --corpus FILE or --store LOCATION, not both");
     return runStoreSearch(await readQueries(args, flags), flags, format, pooling);
@@ -109,20 +125,39 @@ async function runSearch(args: string[], flags: SearchFlags): Promise<void> {
   let truncated = 0;
   const onTruncate = () => void truncated++;
   const corpusVectors = await corpusEmbeddings(encoder, entries, { path: corpusPath, sha: sha256(bytes), kind, field: kind === "txt" ? null : flags.field ?? "text" }, flags, onTruncate);
-  const queryVectors = await encoder.embed(queries, { batchSize: flags.batchSize, onTruncate });
-  const hits = semanticSearch(queryVectors, corpusVectors, { topK: flags.topK, scoreFunction: score });
+  const queryVectors = await encoder.embed(queries, { batchSize: flags.batchSize, onTruncate, prompt: flags.prompt, promptName: flags.promptName });
+  const ranker = flags.rerank === undefined ? undefined : await loadReranker(flags);
+  const found = semanticSearch(queryVectors, corpusVectors, { topK: ranker ? candidateCount(flags) : flags.topK, scoreFunction: score });
+  const hits = ranker
+    ? await Promise.all(found.map((list, q) => rerankHits(ranker, queries[q], list.map((h) => ({ ...h, text: entries[h.corpusId].text })), flags.topK)))
+    : found.map((list) => list.map((h) => ({ ...h, rerankScore: undefined as number | undefined })));
 
   const sink = new OutputSink(flags.output);
   const width = Math.max(40, (process.stdout.columns ?? 120) - 24);
   try {
     hits.forEach((list, q) => {
-      const results = list.map((h) => ({ corpus_id: entries[h.corpusId].id, score: h.score, text: entries[h.corpusId].text }));
+      const results = list.map((h) => ({
+        corpus_id: entries[h.corpusId].id,
+        score: h.score,
+        ...(h.rerankScore !== undefined ? { rerank_score: h.rerankScore } : {}),
+        text: entries[h.corpusId].text,
+      }));
       if (format === "jsonl") {
         sink.writeJsonLine({ query: queries[q], results });
         return;
       }
-      const rows = [["rank", "score", "id", "text"], ...results.map((r, k) => [String(k + 1), r.score.toFixed(4), String(r.corpus_id), flags.output === undefined ? clip(r.text, width) : r.text])];
-      sink.write(`${q > 0 ? "\n" : ""}query: ${JSON.stringify(queries[q])}\n${formatTable(rows, [true, true, true, false])}\n`);
+      const head = ranker ? ["rank", "rerank", "score", "id", "text"] : ["rank", "score", "id", "text"];
+      const rows = [
+        head,
+        ...results.map((r, k) => [
+          String(k + 1),
+          ...(ranker ? [(r.rerank_score ?? 0).toFixed(4)] : []),
+          r.score.toFixed(4),
+          String(r.corpus_id),
+          flags.output === undefined ? clip(r.text, width) : r.text,
+        ]),
+      ];
+      sink.write(`${q > 0 ? "\n" : ""}query: ${JSON.stringify(queries[q])}\n${formatTable(rows, [true, ...(ranker ? [true] : []), true, true, false])}\n`);
     });
   } catch (err) {
     await sink.discard();
@@ -152,10 +187,15 @@ async function runStoreSearch(queries: string[], flags: SearchFlags, format: "te
   // Query vectors must be made the way the stored ones were: the store's dtype unless --dtype says.
   applyDtype(flags.dtype ?? space.dtype);
   const layers = parseLayersFlag(flags.layers);
-  const { dir } = await resolveModelForCli(modelName);
-  warnIfRandomWeights(dir);
+  const resolved = await resolveModelForCli(modelName);
+  warnIfRandomWeights(resolved.dir);
   const index = await CorpusIndex.open(location, {
     model: modelName,
+    resolved,
+    // The documents' prompt is the store's; the queries' is the store's unless one is named (then it must match).
+    prompt: space.prompt ?? "",
+    queryPrompt: flags.prompt ?? (flags.promptName === undefined ? space.queryPrompt ?? "" : undefined),
+    queryPromptName: flags.promptName,
     pooling: pooling ?? (space.pooling as PoolingStrategy),
     normalize: flags.normalize ?? space.normalize,
     layers: layers ?? (JSON.parse(space.layers) as LayerSelection),
@@ -166,22 +206,69 @@ async function runStoreSearch(queries: string[], flags: SearchFlags, format: "te
   }).catch((err: unknown) => {
     throw new CliError((err as Error).message);
   });
+  let ranker: TextRankingPipeline | undefined;
+  try {
+    ranker = flags.rerank === undefined ? undefined : await loadReranker(flags);
+  } catch (err) {
+    await index.close();
+    throw err;
+  }
+  // What a hit is about: its window's text in chunk mode, else the document.
+  const passage = (h: SearchHit) => (space.longInputs === "chunk" ? h.text.slice(h.start, h.end) : h.text);
   const sink = new OutputSink(flags.output);
   const width = Math.max(40, (process.stdout.columns ?? 120) - 30);
   try {
-    const hits = await index.search(queries, flags.topK, { exact: flags.exact });
+    const found = await index.search(queries, ranker ? candidateCount(flags) : flags.topK, { exact: flags.exact });
+    const hits = ranker
+      ? await Promise.all(found.map((list, q) => rerankHits(ranker, queries[q], list.map((h) => ({ ...h, passage: passage(h) })), flags.topK)))
+      : found.map((list) => list.map((h) => ({ ...h, rerankScore: undefined as number | undefined })));
     hits.forEach((list, q) => {
       if (format === "jsonl") {
-        list.forEach((h, rank) => sink.writeJsonLine({ query: queries[q], rank: rank + 1, id: h.id, score: h.score, text: h.text, window: h.window, start: h.start, end: h.end }));
+        list.forEach((h, rank) =>
+          sink.writeJsonLine({
+            query: queries[q],
+            rank: rank + 1,
+            id: h.id,
+            score: h.score,
+            ...(h.rerankScore !== undefined ? { rerank_score: h.rerankScore } : {}),
+            text: h.text,
+            window: h.window,
+            start: h.start,
+            end: h.end,
+          }),
+        );
         return;
       }
-      const rows = [["rank", "score", "id", "text"], ...list.map((h, k) => [String(k + 1), h.score.toFixed(4), h.id, clip(space.longInputs === "chunk" ? h.text.slice(h.start, h.end) : h.text, width)])];
-      sink.write(`${q > 0 ? "\n" : ""}query: ${JSON.stringify(queries[q])}\n${formatTable(rows, [true, true, false, false])}\n`);
+      const head = ranker ? ["rank", "rerank", "score", "id", "text"] : ["rank", "score", "id", "text"];
+      const rows = [head, ...list.map((h, k) => [String(k + 1), ...(ranker ? [(h.rerankScore ?? 0).toFixed(4)] : []), h.score.toFixed(4), h.id, clip(passage(h), width)])];
+      sink.write(`${q > 0 ? "\n" : ""}query: ${JSON.stringify(queries[q])}\n${formatTable(rows, [true, ...(ranker ? [true] : []), true, false, false])}\n`);
     });
   } finally {
     await sink.close();
     await index.close();
   }
+}
+
+/** The cross-encoder --rerank names (the text-ranking pipeline: sigmoid for one label unless its config says otherwise). */
+async function loadReranker(flags: SearchFlags): Promise<TextRankingPipeline> {
+  const dir = await resolveModelArg(flags.rerank);
+  warnIfRandomWeights(dir);
+  return pipeline("text-ranking", dir, { batchSize: flags.batchSize });
+}
+
+/** How many vector hits the cross-encoder rescores per query. */
+function candidateCount(flags: SearchFlags): number {
+  return flags.candidates ?? Math.max(4 * flags.topK, 20);
+}
+
+/**
+ * The cross-encoder's order of one query's vector hits (its score on [query, passage], the
+ * hit's `passage` when given, else its text), best first, the best k; ties keep the vector order.
+ */
+async function rerankHits<H extends { text: string; passage?: string }>(ranker: TextRankingPipeline, query: string, hits: H[], k: number): Promise<(H & { rerankScore: number })[]> {
+  if (hits.length === 0) return [];
+  const ranked = await ranker(query, hits.map((h) => h.passage ?? h.text));
+  return ranked.slice(0, k).map((r) => ({ ...hits[r.index], rerankScore: r.score }));
 }
 
 async function readQueries(args: string[], flags: SearchFlags): Promise<string[]> {

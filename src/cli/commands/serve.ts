@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
 import { DEFAULT_SERVER_OPTIONS, poolSize, threadsFromEnv } from "../../server/options.js";
 import { CliError, parsePositiveInt } from "../io.js";
-import { applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
+import { applyThreads, resolveModelForCli, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface ServeFlags {
   model?: string;
@@ -21,6 +21,7 @@ interface ServeFlags {
   maxQueue: number;
   maxQueueTokens: number;
   maxQueueWait: number;
+  batchTimeout: number;
   requestTimeout: number;
   autoTruncate: boolean;
   workers?: number;
@@ -51,6 +52,7 @@ export function registerServe(program: Command): void {
     .option("--max-queue <n>", "most requests queued or running; more get 429", parsePositiveInt("--max-queue"), d.maxQueue)
     .option("--max-queue-tokens <n>", "most tokens waiting for a forward pass; more get 429", parsePositiveInt("--max-queue-tokens"), d.maxQueueTokens)
     .option("--max-queue-wait <seconds>", "a request that would wait longer (estimated from measured throughput) gets 503", parsePositiveInt("--max-queue-wait"), d.maxQueueWait)
+    .option("--batch-timeout <seconds>", "a worker whose forward pass takes longer counts as hung: it is restarted and its requests retried once", parsePositiveInt("--batch-timeout"), d.batchTimeout)
     .option("--request-timeout <seconds>", "time a client has to send a whole request; slower ones get 408", parsePositiveInt("--request-timeout"), d.requestTimeout)
     .option("--auto-truncate", "truncate over-long inputs when a request does not say (default: 413 error)")
     .option("-w, --workers <n>", "inference worker threads, each with its own copy of the model (default: cores ÷ threads per worker)", parsePositiveInt("--workers"))
@@ -74,8 +76,10 @@ async function runServe(flags: ServeFlags): Promise<void> {
   applyThreads(flags.threads);
   applyDtype(flags.dtype);
   const pool = poolSize(flags.workers, flags.threads ?? threadsFromEnv());
-  const model = flags.model === undefined ? undefined : await resolveModelArg(flags.model);
-  const classifier = flags.classifier === undefined ? undefined : await resolveModelArg(flags.classifier);
+  const modelResolved = flags.model === undefined ? undefined : await resolveModelForCli(flags.model);
+  const classifierResolved = flags.classifier === undefined ? undefined : await resolveModelForCli(flags.classifier);
+  const model = modelResolved?.dir;
+  const classifier = classifierResolved?.dir;
   for (const dir of [model, classifier]) if (dir) warnIfRandomWeights(dir);
   const started = performance.now();
   // The server (fastify, prom-client) is loaded only for `serve`: every other command starts faster.
@@ -84,6 +88,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
     model,
     sparse,
     classifier,
+    modelResolved,
+    classifierResolved,
     pooling,
     modelId: flags.model ?? flags.classifier,
     host: flags.host,
@@ -94,6 +100,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     maxQueue: flags.maxQueue,
     maxQueueTokens: flags.maxQueueTokens,
     maxQueueWait: flags.maxQueueWait,
+    batchTimeout: flags.batchTimeout,
     requestTimeout: flags.requestTimeout,
     ...pool,
     autoTruncate: flags.autoTruncate === true,

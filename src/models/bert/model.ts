@@ -10,6 +10,7 @@ import { parseBertConfig, type BertConfig } from "../../config/bert-config.js";
 import { resolveModelFolder, type ResolveOptions } from "../../io/hub.js";
 import { readModelText } from "../../io/model-files.js";
 import { loadWeights } from "../../io/weights.js";
+import { withPackedWeightCache } from "../../io/packed-weight-cache.js";
 import type { ModelInput } from "../../tokenizers/encoding.js";
 import { Checkpoint, type LoadReport, type WeightSource } from "../checkpoint.js";
 import { EncoderOutput } from "../output.js";
@@ -62,7 +63,9 @@ export class BertModel {
     const dir = await resolveModelFolder(nameOrPath, options.resolve);
     const config = await readConfig(dir);
     const weights = await loadWeights(dir);
-    const model = BertModel.fromWeights(config, weights, backendFor(options), dir);
+    const backend = backendFor(options);
+    // int8 / bf16: the packed layers come from the cache when these weights were quantised before.
+    const model = await withPackedWeightCache(backend, dir, () => BertModel.fromWeights(config, weights, backend, dir));
     warnAboutExtraLayers(model, dir);
     return model;
   }

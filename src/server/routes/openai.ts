@@ -36,7 +36,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerContext): 
     const pooled = await ctx.batcher.submit("embedding", encoded.map((e): SequenceJob => ({ ...e, output: OUTPUT_POOLED })), req.headers);
     const base64 = body.encoding_format === "base64";
     const tokens = encoded.reduce((n, e) => n + e.ids.length, 0);
-    sendProvenance(reply, { ...model.info.provenance, normalize: true, ...(body.dimensions ? { dimensions: body.dimensions } : {}), tokens });
+    sendProvenance(reply, { ...model.info.provenance, normalize: true, prompt: undefined, ...(body.dimensions ? { dimensions: body.dimensions } : {}), tokens });
     return {
       object: "list",
       data: pooled.map((v, index) => {

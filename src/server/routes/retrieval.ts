@@ -12,6 +12,7 @@ import { type LoadedClassifier, type ServerContext, lengthPolicy, requireClassif
 import { ApiError, badRequest } from "../errors.js";
 import { encodeInput } from "../inputs.js";
 import { promptFor } from "../prompts.js";
+import { sendProvenance } from "../provenance-header.js";
 import { OUTPUT_POOLED } from "../protocol.js";
 import { inputList } from "./tei.js";
 
@@ -76,7 +77,7 @@ export function registerRetrievalRoutes(app: FastifyInstance, ctx: ServerContext
   const max = ctx.options.maxClientBatchSize;
   const activations = new Map<LoadedClassifier, RerankActivation>();
 
-  app.post<{ Body: RerankBody }>("/rerank", { schema: { body: rerankSchema } }, async (req) => {
+  app.post<{ Body: RerankBody }>("/rerank", { schema: { body: rerankSchema } }, async (req, reply) => {
     const { model, activation } = reranker(ctx, activations);
     const { query, texts } = req.body;
     if (texts.length === 0) throw new ApiError(400, "empty", "`texts` cannot be empty");
@@ -84,6 +85,7 @@ export function registerRetrievalRoutes(app: FastifyInstance, ctx: ServerContext
     const policy = lengthPolicy(ctx, model.maxLength, req.body);
     const jobs = texts.map((text): SequenceJob => ({ ...encodeInput(model.tokenizer, [query, text], policy), output: OUTPUT_POOLED }));
     const logits = await ctx.batcher.submit("classifier", jobs);
+    sendProvenance(reply, { ...model.info.provenance, tokens: jobs.reduce((n, j) => n + j.ids.length, 0) });
     const ranked = logits.map((row, index) => ({ index, logit: row[0] })).sort((a, b) => b.logit - a.logit || a.index - b.index);
     return ranked.map(({ index, logit }) => ({
       index,
@@ -92,13 +94,14 @@ export function registerRetrievalRoutes(app: FastifyInstance, ctx: ServerContext
     }));
   });
 
-  app.post<{ Body: EmbedSparseBody }>("/embed_sparse", { schema: { body: embedSparseSchema } }, async (req) => {
+  app.post<{ Body: EmbedSparseBody }>("/embed_sparse", { schema: { body: embedSparseSchema } }, async (req, reply) => {
     const model = requireSparseEmbedding(ctx);
     const prompt = promptFor(model, req.body);
     const texts = inputList(req.body.inputs, (x): x is string => typeof x === "string", max);
     const policy = lengthPolicy(ctx, model.info.maxLength, req.body);
     const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, prompt + t, policy), output: OUTPUT_POOLED }));
     const flat = await ctx.batcher.submit("embedding", jobs);
+    sendProvenance(reply, { ...model.info.provenance, prompt: prompt || undefined, tokens: jobs.reduce((n, j) => n + j.ids.length, 0) });
     return flat.map((f) => Array.from({ length: f.length / 2 }, (_, k) => ({ index: f[2 * k], value: f[2 * k + 1] })));
   });
 }

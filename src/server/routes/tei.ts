@@ -105,7 +105,9 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
     sendProvenance(reply, {
       ...model.info.provenance,
       pooling: pooling ?? model.info.pooling,
+      ...(ownPooling ? {} : { pooling_source: `chosen per request; the model's own is ${model.info.pooling}` }),
       normalize: req.body.normalize,
+      prompt: prompt || undefined,
       ...(req.body.dimensions ? { dimensions: req.body.dimensions } : {}),
       tokens: jobs.reduce((n, j) => n + j.ids.length, 0),
     });
@@ -120,7 +122,7 @@ export function registerTeiRoutes(app: FastifyInstance, ctx: ServerContext): voi
     const jobs = texts.map((t): SequenceJob => ({ ...encodeInput(model.tokenizer, t, policy), output: OUTPUT_TOKENS }));
     checkEmbedAllSize(jobs, model.info.hiddenSize, ctx.options.maxEmbedAllValues);
     const results = await ctx.batcher.submit("embedding", jobs, req.headers);
-    sendProvenance(reply, { ...model.info.provenance, pooling: "none", normalize: false, tokens: jobs.reduce((n, j) => n + j.ids.length, 0) });
+    sendProvenance(reply, { ...model.info.provenance, pooling: "none", normalize: false, prompt: prompt || undefined, tokens: jobs.reduce((n, j) => n + j.ids.length, 0) });
     const h = model.info.hiddenSize;
     return results.map((r) => Array.from({ length: r.length / h }, (_, t) => Array.from(r.subarray(t * h, (t + 1) * h))));
   });

@@ -1,0 +1,102 @@
+/**
+ * The int8 / bf16 packed-weight cache: a second load takes every layer from the file instead of
+ * quantising again, with the same bits out; a corrupt or truncated file is detected and rewritten.
+ * Counts layers (what the load did), never milliseconds.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { loadNativeAddon } from "../../src/backend/native.js";
+import { lastPackedCacheOutcome, packedCachePath } from "../../src/io/packed-weight-cache.js";
+import { BertModel } from "../../src/models/bert/model.js";
+import { loadGolden, modelPath, skipUnlessGolden, skipUnlessModel } from "../helpers/paths.js";
+
+const MINILM = "minilm-l6-h384-random";
+const hasCacheApi = () => {
+  const { addon } = loadNativeAddon();
+  return addon !== undefined && typeof addon.exportPacked === "function";
+};
+const skip = skipUnlessModel(MINILM) || skipUnlessGolden(`${MINILM}.json`) || (hasCacheApi() ? false : "native addon not built");
+
+describe("packed-weight cache: where", () => {
+  it("uses the Hugging Face cache's bert-ts subfolder for a snapshot, the bert-ts cache folder otherwise, and can be turned off", () => {
+    const saved = { ...process.env };
+    try {
+      delete process.env.BERT_TS_PACKED_CACHE;
+      process.env.BERT_TS_CACHE = "/tmp/bt-cache";
+      const sha = "ab".repeat(32);
+      assert.equal(packedCachePath("/home/u/.cache/huggingface/hub/models--org--m/snapshots/c0ffee", sha, "int8-avx512-x-v1"), `/home/u/.cache/huggingface/hub/bert-ts/packed/${sha}.int8-avx512-x-v1.bin`);
+      assert.equal(packedCachePath("/data/models/m", sha, "int8 a/b"), `/tmp/bt-cache/packed/${sha}.int8_a_b.bin`);
+      process.env.BERT_TS_PACKED_CACHE = "/elsewhere";
+      assert.equal(packedCachePath("/data/models/m", sha, "bf16-avx2-y-v1"), `/elsewhere/${sha}.bf16-avx2-y-v1.bin`);
+      process.env.BERT_TS_PACKED_CACHE = "0";
+      assert.equal(packedCachePath("/data/models/m", sha, "bf16-avx2-y-v1"), undefined);
+    } finally {
+      process.env = saved;
+    }
+  });
+});
+
+describe("packed-weight cache: int8 loads", { skip }, () => {
+  const saved = { cache: process.env.BERT_TS_CACHE, packed: process.env.BERT_TS_PACKED_CACHE };
+  before(() => {
+    process.env.BERT_TS_CACHE = mkdtempSync(join(tmpdir(), "bert-ts-packed-"));
+    delete process.env.BERT_TS_PACKED_CACHE;
+  });
+  after(() => {
+    if (saved.cache === undefined) delete process.env.BERT_TS_CACHE;
+    else process.env.BERT_TS_CACHE = saved.cache;
+    if (saved.packed !== undefined) process.env.BERT_TS_PACKED_CACHE = saved.packed;
+  });
+
+  const inputs = () =>
+    loadGolden(`${MINILM}.json`)
+      .inputs.filter((x: any) => typeof x.input === "string")
+      .slice(0, 4)
+      .map((x: any) => ({ inputIds: x.input_ids as number[], tokenTypeIds: x.token_type_ids as number[] }));
+  const hidden = async () => (await BertModel.fromPretrained(modelPath(MINILM), { dtype: "int8" })).forward(inputs()).hidden;
+
+  it("quantises on the first load, takes every layer from the file on the second, with the same bits", async () => {
+    const first = await hidden();
+    const created = lastPackedCacheOutcome!;
+    assert.equal(created.status, "created");
+    // 6 layers x (QKV, attention output, FFN up, FFN down) + the pooler.
+    assert.equal(created.packed, 25);
+    assert.equal(created.reused, 0);
+    assert.ok(created.path && existsSync(created.path), "the cache file exists");
+    assert.deepEqual(readdirSync(dirname(created.path!)).filter((f) => f.endsWith(".tmp")), [], "no temporary file is left");
+    const second = await hidden();
+    assert.deepEqual({ ...lastPackedCacheOutcome }, { path: created.path, status: "hit", reused: 25, packed: 0 });
+    assert.deepEqual(Buffer.from(second.buffer, second.byteOffset, second.byteLength), Buffer.from(first.buffer, first.byteOffset, first.byteLength));
+  });
+
+  it("detects a corrupt or truncated file, quantises again and rewrites it", async () => {
+    const want = await hidden();
+    const path = lastPackedCacheOutcome!.path!;
+    const good = readFileSync(path);
+    for (const damage of ["flipped byte", "truncated"] as const) {
+      const bad = Buffer.from(good);
+      if (damage === "flipped byte") bad[Math.floor(bad.length / 2)] ^= 0x40;
+      writeFileSync(path, damage === "truncated" ? bad.subarray(0, bad.length - 1000) : bad);
+      const got = await hidden();
+      assert.equal(lastPackedCacheOutcome!.status, "rebuilt-corrupt", damage);
+      assert.equal(lastPackedCacheOutcome!.packed, 25, damage);
+      assert.deepEqual(Buffer.from(got.buffer, got.byteOffset, got.byteLength), Buffer.from(want.buffer, want.byteOffset, want.byteLength), damage);
+      assert.ok(readFileSync(path).equals(good), `${damage}: the rewritten file equals the first one`);
+      await hidden();
+      assert.equal(lastPackedCacheOutcome!.status, "hit", `${damage}: the next load uses the rewritten file`);
+    }
+  });
+
+  it("keeps bf16 in its own file (the layout is part of the key) and does nothing for float32", async () => {
+    const int8Path = (await hidden(), lastPackedCacheOutcome!.path);
+    await BertModel.fromPretrained(modelPath(MINILM), { dtype: "bf16" });
+    assert.notEqual(lastPackedCacheOutcome!.path, int8Path);
+    assert.match(lastPackedCacheOutcome!.path!, /\.bf16-/);
+    const before = lastPackedCacheOutcome;
+    await BertModel.fromPretrained(modelPath(MINILM), { dtype: "float32" });
+    assert.equal(lastPackedCacheOutcome, before, "a float32 load neither reads nor writes the cache");
+  });
+});
