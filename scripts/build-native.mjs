@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds the native backend (native/, a Node addon) with node-gyp. It is the package's `install`
-// script, and `npm run build:native` runs it by hand. It never fails the install: when the build
+// script (which first tries the prebuilt binary shipped in native/prebuilds/ and compiles only when
+// none loads), and `npm run build:native` runs it by hand (always compiling). It never fails the install: when the build
 // fails it says what happened and what to do, and bert-ts runs on the TypeScript reference backend.
 //
 // node-gyp is npm's bundled copy (npm_config_node_gyp under npm, else found next to the npm that
@@ -9,12 +10,9 @@
 // Env: BERT_TS_SKIP_NATIVE=1 skips the build; BERT_TS_NATIVE_VERBOSE=1 shows the compiler output.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { findNodeGyp, localNodedir, nativeDir, root } from "./native-tools.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const nativeDir = join(root, "native");
 const addon = join(nativeDir, "build", "Release", "bert_ts_native.node");
 const log = (msg) => console.log(`bert-ts: ${msg}`);
 
@@ -27,24 +25,18 @@ function giveUp(what, fix) {
   process.exit(0);
 }
 
-function findNodeGyp() {
-  const candidates = [
-    process.env.npm_config_node_gyp,
-    join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js"),
-    join(dirname(process.execPath), "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js"),
-  ];
-  for (const c of candidates) if (c && existsSync(c)) return c;
-  try {
-    return createRequire(import.meta.url).resolve("node-gyp/bin/node-gyp.js");
-  } catch {
-    return undefined;
-  }
+function nodedirArgs() {
+  const dir = process.env.npm_config_nodedir ? undefined : localNodedir();
+  return dir ? [`--nodedir=${dir}`] : [];
 }
 
-function nodedirArgs() {
-  if (process.env.npm_config_nodedir) return [];
-  const prefix = resolve(dirname(process.execPath), "..");
-  return existsSync(join(prefix, "include", "node", "node_api.h")) ? [`--nodedir=${prefix}`] : [];
+/** The prebuilt binary node-gyp-build would pick for this platform, if it loads here (a child process: a crash stays there). */
+function loadablePrebuild() {
+  const code =
+    `const p = require("node-gyp-build").resolve(${JSON.stringify(nativeDir)}); const m = require(p); const i = m.info();` +
+    `console.log(p + " (kernels: " + i.best + ")")`;
+  const probe = spawnSync(process.execPath, ["-e", code], { cwd: root, encoding: "utf8", env: { ...process.env, PREBUILDS_ONLY: "1" } });
+  return probe.status === 0 ? probe.stdout.trim() : undefined;
 }
 
 if (process.env.BERT_TS_SKIP_NATIVE === "1") {
@@ -52,6 +44,17 @@ if (process.env.BERT_TS_SKIP_NATIVE === "1") {
   process.exit(0);
 }
 if (!existsSync(join(nativeDir, "binding.gyp"))) giveUp(`${nativeDir}/binding.gyp is missing`, "reinstall bert-ts");
+
+// As the install script: a prebuilt binary that loads is used as it is (no compiler needed, nothing
+// to allow); `npm run build:native` (--from-source) and BERT_TS_BUILD_FROM_SOURCE=1 always compile.
+const fromSource = process.argv.includes("--from-source") || process.env.BERT_TS_BUILD_FROM_SOURCE === "1";
+if (!fromSource) {
+  const prebuilt = loadablePrebuild();
+  if (prebuilt) {
+    log(`using the prebuilt native backend ${prebuilt}; BERT_TS_BUILD_FROM_SOURCE=1 compiles it instead`);
+    process.exit(0);
+  }
+}
 
 const gyp = findNodeGyp();
 if (!gyp) {

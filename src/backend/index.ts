@@ -1,8 +1,9 @@
 /**
  * Chooses the compute backend: the native addon when it is built and loads, else the TypeScript
- * reference (with one notice on stderr saying why it is slow). BERT_TS_BACKEND=reference|native
- * forces one; forcing native when it cannot load is an error. The dtype is the caller's, else
- * BERT_TS_DTYPE (the CLI's --dtype), else float32; bf16 and int8 need the native backend.
+ * reference (with one framed notice per process on stderr saying why it is slow and how to fix it).
+ * BERT_TS_BACKEND=reference|native forces one (no notice); forcing native when it cannot load is an
+ * error. The dtype is the caller's, else BERT_TS_DTYPE (the CLI's --dtype), else float32; bf16 and
+ * int8 need the native backend.
  */
 import { parseDtype, type Backend, type Dtype } from "./backend.js";
 import { ReferenceBackend } from "./reference.js";
@@ -13,7 +14,6 @@ export type { Backend, Dtype } from "./backend.js";
 
 let cached: Backend | undefined;
 const cachedLowp = new Map<Dtype, Backend>();
-let warned = false;
 
 export function getBackend(name?: BackendName, options: { dtype?: Dtype } = {}): Backend {
   const requested = name ?? parseEnv(process.env.BERT_TS_BACKEND);
@@ -37,13 +37,7 @@ export function getBackend(name?: BackendName, options: { dtype?: Dtype } = {}):
   if (requested === "native") {
     throw new Error(`BERT_TS_BACKEND=native but the native addon could not be loaded: ${native.reason}`);
   }
-  if (!warned) {
-    warned = true;
-    process.stderr.write(
-      `bert-ts: native backend unavailable (${native.reason}); using the TypeScript reference backend, which is ~100x slower. ` +
-        `Run \`npm run build:native\` to build it.\n`,
-    );
-  }
+  warnSlowFallback(native.reason);
   cached = new ReferenceBackend();
   return cached;
 }
@@ -52,4 +46,33 @@ function parseEnv(v: string | undefined): BackendName | undefined {
   if (v === undefined || v === "" || v === "auto") return undefined;
   if (v === "reference" || v === "native") return v;
   throw new Error(`Expected BERT_TS_BACKEND to be "reference", "native" or "auto" but received "${v}"`);
+}
+
+/**
+ * Holds the pid of the process that gave the notice: worker threads share the pid and inherit a copy
+ * of the environment, so they stay quiet; child processes have their own pid and still warn.
+ */
+const WARNED_ENV = "BERT_TS_SLOW_BACKEND_WARNED";
+
+/**
+ * The fallback costs ~100x: say so in a block that stands out among other output, once per process
+ * (worker threads included), with the commands that fix it.
+ */
+export function slowFallbackNotice(reason: string): string {
+  const rule = "=".repeat(78);
+  return [
+    rule,
+    "bert-ts: WARNING: running on the TypeScript reference backend, about 100x slower than native.",
+    `bert-ts: why: ${reason}`,
+    "bert-ts: fix: `npm rebuild bert-ts` (uses the prebuilt binary for linux-x64, else compiles: needs",
+    "bert-ts:      g++ >= 9, make and python3), or `npm run build:native` inside the bert-ts folder.",
+    "bert-ts: to choose the slow backend knowingly and silence this: BERT_TS_BACKEND=reference.",
+    rule,
+  ].join("\n") + "\n";
+}
+
+function warnSlowFallback(reason: string): void {
+  if (process.env[WARNED_ENV] === String(process.pid)) return;
+  process.env[WARNED_ENV] = String(process.pid);
+  process.stderr.write(slowFallbackNotice(reason));
 }

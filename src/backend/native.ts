@@ -1,7 +1,8 @@
 /**
- * The native backend: C++ kernels in a Node addon (native/, built by scripts/build-native.mjs during
- * `npm install`). The addon picks its kernels by CPU (AVX-512, AVX2+FMA or portable) and runs them on a
- * thread pool; every call here is synchronous, like the Backend interface.
+ * The native backend: C++ kernels in a Node addon (native/: a prebuilt binary shipped in the package,
+ * or compiled by scripts/build-native.mjs during `npm install` when none fits). The addon picks its
+ * kernels by CPU (AVX-512, AVX2+FMA or portable) and runs them on a thread pool; every call here is
+ * synchronous, like the Backend interface.
  *
  * Env: BERT_TS_THREADS=n (threads, default: the CPUs this process may use);
  * BERT_TS_KERNELS=avx512|avx2|generic (force a kernel set, e.g. to compare them; BERT_TS_NATIVE_ISA
@@ -11,7 +12,8 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "../package-root.js";
 import {
   checkPositionBias,
   output,
@@ -192,20 +194,43 @@ export const ACTIVATION_CODES: Record<Activation, number> = {
 /** Codes of native/src/kernels/api.h `Dtype`. */
 export const DTYPE_CODES: Record<Dtype, number> = { float32: 0, bf16: 1, int8: 2 };
 
-export const NATIVE_ADDON_PATH = fileURLToPath(new URL("../../native/build/Release/bert_ts_native.node", import.meta.url));
+/** The addon's folder: binding.gyp, build/Release (a local build) and prebuilds/<platform>-<arch>/. */
+export const NATIVE_DIR = join(PACKAGE_ROOT, "native");
+/** Where a local build (`npm run build:native`) puts the addon. */
+export const NATIVE_ADDON_PATH = join(NATIVE_DIR, "build", "Release", "bert_ts_native.node");
+
+/**
+ * The addon file this process should load: BERT_TS_NATIVE_ADDON, else node-gyp-build's choice in
+ * native/ — a local build when there is one (it was made on purpose: a compile from source, or a
+ * kernel being changed), else the prebuilt binary shipped for this platform. The install script
+ * compiles only when no prebuilt binary loads, so an installed package uses the prebuilt one.
+ */
+export function findNativeAddon(): { path?: string; reason: string } {
+  const override = process.env.BERT_TS_NATIVE_ADDON;
+  if (override) return existsSync(override) ? { path: override, reason: "BERT_TS_NATIVE_ADDON" } : { reason: `BERT_TS_NATIVE_ADDON=${override} does not exist` };
+  const requireHere = createRequire(join(PACKAGE_ROOT, "package.json"));
+  try {
+    const nodeGypBuild = requireHere("node-gyp-build") as { resolve(dir: string): string };
+    return { path: nodeGypBuild.resolve(NATIVE_DIR), reason: "node-gyp-build" };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    return { reason: `no native addon for ${process.platform}-${process.arch} in ${NATIVE_DIR} (neither a local build nor a prebuilt binary: ${msg})` };
+  }
+}
 
 let loaded: { addon?: NativeAddon; reason: string } | undefined;
 
 /** Loads the addon once per thread (it is context-aware, so worker_threads load their own instance). */
 export function loadNativeAddon(): { addon?: NativeAddon; reason: string } {
   if (loaded) return loaded;
-  const path = process.env.BERT_TS_NATIVE_ADDON || NATIVE_ADDON_PATH;
-  if (!existsSync(path)) {
-    loaded = { reason: `the native addon is not built (no ${path}; \`npm run build:native\` builds it and says why if it cannot)` };
+  const found = findNativeAddon();
+  if (!found.path) {
+    loaded = { reason: found.reason };
     return loaded;
   }
+  const path = found.path;
   try {
-    const addon = createRequire(import.meta.url)(path) as NativeAddon;
+    const addon = createRequire(join(PACKAGE_ROOT, "package.json"))(path) as NativeAddon;
     addon.setThreads(threadsFromEnv());
     if (addon.info().profiling) process.once("exit", () => process.stderr.write(formatNativeProfile(addon.profile())));
     loaded = { addon, reason: `loaded ${path}` };

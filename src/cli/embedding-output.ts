@@ -2,9 +2,8 @@
  * Writers for embedding results: JSONL (the CLI contract), one JSON array, CSV and NumPy .npy.
  * The format comes from --format, else from --output's extension, else the terminal/pipe default.
  */
-import { extname } from "node:path";
 import type { Provenance } from "../pipelines/provenance.js";
-import { CliError, OutputSink } from "./io.js";
+import { CliError, OutputSink, outputFormatOf } from "./io.js";
 
 export type EmbeddingFormat = "text" | "jsonl" | "json" | "csv" | "npy";
 
@@ -14,11 +13,7 @@ export function resolveEmbeddingFormat(format: string | undefined, output: strin
     if (!known.includes(format as EmbeddingFormat)) throw new CliError(`Unknown --format ${JSON.stringify(format)}: expected ${known.join(", ")}`);
     return format as EmbeddingFormat;
   }
-  if (output !== undefined) {
-    const ext = extname(output).slice(1).toLowerCase();
-    if (known.includes(ext as EmbeddingFormat) && ext !== "text") return ext as EmbeddingFormat;
-    return "jsonl";
-  }
+  if (output !== undefined) return outputFormatOf(output, known);
   return stdoutIsTTY ? "text" : "jsonl";
 }
 

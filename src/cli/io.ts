@@ -39,6 +39,10 @@ export interface InputOptions {
   input?: string;
   /** --pair TEXT. */
   pair?: string;
+  /** --input-format text|jsonl; default: from --input's extension, text for stdin. */
+  inputFormat?: string;
+  /** The caller reports empty input itself (with its own wording); else it is an error here. */
+  allowEmpty?: boolean;
   /** Defaults to process.stdin. */
   stdin?: Readable & { isTTY?: boolean };
 }
@@ -53,10 +57,14 @@ export async function readInputs(options: InputOptions): Promise<TextInputRecord
   } else if (options.input !== undefined) {
     const fromStdin = options.input === "-";
     const name = fromStdin ? "stdin" : options.input;
+    const format = inputFormatOf(options.input, options.inputFormat);
     const text = fromStdin ? decodeUtf8(await readAll(stdin), name) : await readTextFile(options.input);
-    records = extname(options.input).toLowerCase() === ".jsonl" ? readJsonl(text, name) : readTextLines(text);
+    records = format === "jsonl" ? readJsonl(text, name) : readTextLines(text);
+    if (records.length === 0 && !options.allowEmpty) throw new CliError(`No texts in ${name}: it is empty or holds only blank lines`);
   } else if (!stdin.isTTY) {
-    records = readTextLines(decodeUtf8(await readAll(stdin), "stdin"));
+    const text = decodeUtf8(await readAll(stdin), "stdin");
+    records = inputFormatOf("-", options.inputFormat) === "jsonl" ? readJsonl(text, "stdin") : readTextLines(text);
+    if (records.length === 0 && !options.allowEmpty) throw new CliError("No texts on stdin: it was empty or held only blank lines");
   } else {
     throw new CliError("No input: give texts as arguments, use --input FILE, or pipe lines on stdin");
   }
@@ -68,6 +76,30 @@ export async function readInputs(options: InputOptions): Promise<TextInputRecord
   }
   return records;
 }
+
+export type InputFormat = "text" | "jsonl";
+
+/**
+ * How an input is read: --input-format when given, else the file's extension (.txt or none: a text
+ * a line; .jsonl/.ndjson: a JSON value a line); stdin is text unless told. Any other extension is an
+ * error rather than a guess: a .json or .csv read line by line would embed syntax, not texts.
+ */
+export function inputFormatOf(input: string, given: string | undefined): InputFormat {
+  if (given !== undefined) {
+    if (given === "text" || given === "jsonl") return given;
+    throw new CliError(`Unknown --input-format ${JSON.stringify(given)}: expected text or jsonl`);
+  }
+  if (input === "-") return "text";
+  const ext = extname(input).toLowerCase();
+  if (ext === ".jsonl" || ext === ".ndjson") return "jsonl";
+  if (ext === ".txt" || ext === ".text" || ext === "") return "text";
+  throw new CliError(
+    `${input}: unknown input extension "${ext}": expected .txt (a text a line) or .jsonl (strings, [a, b] pairs or {"text", "text_pair"} a line); or say which with --input-format text|jsonl`,
+  );
+}
+
+/** The --input-format option's help, shared by the commands that read texts. */
+export const INPUT_FORMAT_HELP = "how to read --input (or stdin): text (a text a line) or jsonl (strings, [a, b] pairs, {\"text\", \"text_pair\"}); default: from the extension, text for stdin";
 
 /** Lines as readline splits them (\n, \r\n or \r). */
 function splitLines(text: string): string[] {
@@ -239,9 +271,27 @@ export class ByteWriter {
 
 /** --format, defaulting to human-readable text on a terminal and JSONL elsewhere. */
 export function resolveFormat(format: string | undefined, output: string | undefined, stdoutIsTTY = Boolean(process.stdout.isTTY)): OutputFormat {
-  if (format === undefined) return output === undefined && stdoutIsTTY ? "text" : "jsonl";
+  if (format === undefined && output !== undefined) return outputFormatOf(output, ["text", "jsonl"]);
+  if (format === undefined) return stdoutIsTTY ? "text" : "jsonl";
   if (format === "text" || format === "jsonl") return format;
   throw new CliError(`Unknown --format ${JSON.stringify(format)}: expected text or jsonl`);
+}
+
+/**
+ * The format an --output FILE asks for by its extension (.txt is text; .jsonl/.ndjson jsonl; others
+ * by name when the command writes them). Devices (/dev/stdout, /dev/null) get jsonl; any other
+ * extension, or none, is an error rather than silent JSONL.
+ */
+export function outputFormatOf<F extends string>(output: string, known: readonly F[]): F {
+  const ext = extname(output).slice(1).toLowerCase();
+  const byExt: Record<string, string> = { txt: "text", text: "text", ndjson: "jsonl" };
+  const format = (byExt[ext] ?? ext) as F;
+  if (known.includes(format)) return format;
+  if (output.startsWith("/dev/") && known.includes("jsonl" as F)) return "jsonl" as F;
+  const exts = known.map((f) => (f === "text" ? ".txt" : `.${f}`)).join(", ");
+  throw new CliError(
+    `${output}: ${ext ? `unknown output extension ".${ext}"` : "no file extension"}: expected ${exts}; or say which with --format ${known.join("|")}`,
+  );
 }
 
 /** Temporary files of outputs being written, removed if the process ends before they are renamed. */

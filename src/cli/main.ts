@@ -1,10 +1,19 @@
 /**
  * The `bert-ts` command line. Each command lives in its own file under commands/ and registers
- * itself on the program; this file only assembles them.
+ * itself on the program; this file only assembles them. Only the command being run is imported:
+ * the command list in `--help` comes from commands/index.ts's table, so start-up stays small.
  */
-import { Command, CommanderError } from "commander";
-import { commands } from "./commands/index.js";
+import { Command, CommanderError, Help } from "commander";
+import { COMMANDS, type CommandEntry } from "./commands/index.js";
+import { examplesHelp } from "./help-examples.js";
 import { VERSION } from "../version.js";
+
+/** The command argv names (`bert-ts embed ...`, `bert-ts help embed`), if it is one of ours. */
+function requestedCommand(args: readonly string[]): CommandEntry | undefined {
+  const words = args.filter((a) => !a.startsWith("-"));
+  const name = words[0] === "help" ? words[1] : words[0];
+  return COMMANDS.find((c) => c.name === name);
+}
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command("bert-ts")
@@ -12,7 +21,20 @@ export async function main(argv: string[]): Promise<void> {
     .version(VERSION, "-V, --version", "print the bert-ts version")
     .showHelpAfterError()
     .exitOverride();
-  for (const register of commands) register(program);
+  const wanted = requestedCommand(argv.slice(2));
+  if (wanted) {
+    (await wanted.load())(program);
+  } else {
+    // No command (--help, --version, a typo): list them all from the table, loading none.
+    for (const entry of COMMANDS) program.command(entry.name).description(entry.summary);
+    const terms = new Map(COMMANDS.map((c) => [c.name, c.term]));
+    const help = new Help();
+    program.configureHelp({ subcommandTerm: (cmd) => terms.get(cmd.name()) ?? help.subcommandTerm(cmd) });
+  }
+  for (const command of program.commands) {
+    const examples = examplesHelp(command.name());
+    if (examples) command.addHelpText("after", examples);
+  }
   try {
     await program.parseAsync(argv);
   } catch (err) {

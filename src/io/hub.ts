@@ -214,6 +214,16 @@ export async function resolveModel(nameOrPath: string, options: ResolveOptions =
   }
 }
 
+/**
+ * The folder behind any `fromPretrained(nameOrPath)`: an existing folder, or anything written as a
+ * path, is returned as given (the loader then says what is missing there); a hub id goes through
+ * resolveModel, as SentenceEncoder.load and pipeline() do.
+ */
+export async function resolveModelFolder(nameOrPath: string, options: ResolveOptions = {}): Promise<string> {
+  if (kindOf(nameOrPath) !== undefined || looksLikePath(nameOrPath)) return nameOrPath;
+  return (await resolveModel(nameOrPath, options)).dir;
+}
+
 function describeHubFailure(err: unknown, hasToken: boolean): string {
   if (err instanceof HubHttpError && (err.status === 401 || err.status === 404)) {
     const hint = hasToken ? "" : "; if it is private or gated, set HF_TOKEN";

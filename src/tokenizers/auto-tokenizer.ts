@@ -7,6 +7,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { resolveModelFolder, type ResolveOptions } from "../io/hub.js";
 import { BertTokenizer, readFolderConfig, readJson, type TokenizerSource } from "./bert-tokenizer.js";
 import { familyByName, tokenizerFamily } from "./families.js";
 import { RobertaTokenizer } from "./roberta-tokenizer.js";
@@ -20,11 +21,15 @@ export interface LoadTokenizerOptions {
    * tokenizer's files (vocab.txt, vocab.json + merges.txt, the `.model` file).
    */
   source?: TokenizerSource | "vocab.json" | "sentencepiece";
+  /** How a hub id (`org/name`) is found: models dir, Hugging Face cache, hub. */
+  resolve?: ResolveOptions;
 }
 
 const SENTENCEPIECE_CLASSES = ["XLMRobertaTokenizer", "CamembertTokenizer", "AlbertTokenizer"];
 
-export async function loadTokenizer(dir: string, options: LoadTokenizerOptions = {}): Promise<Tokenizer> {
+/** A folder's tokenizer, or a hub id's (`org/name`, found as models are: BERT_TS_MODELS, HF cache, hub). */
+export async function loadTokenizer(nameOrPath: string, options: LoadTokenizerOptions = {}): Promise<Tokenizer> {
+  const dir = await resolveModelFolder(nameOrPath, { ...options.resolve, tokenizerOnly: true });
   if (!existsSync(dir)) throw new Error(`Model folder not found: ${dir}`);
   const source = options.source ?? "auto";
   const slowFiles = source === "vocab.txt" || source === "vocab.json" || source === "sentencepiece";

@@ -17,6 +17,7 @@ import { BertNormalizer, createNormalizer } from "./normalizers/index.js";
 import { familyByName, layoutProcessor, tokenizerFamily, type TokenizerFamily } from "./families.js";
 import { createPostProcessor } from "./post-processors/index.js";
 import { BertPreTokenizer, createPreTokenizer } from "./pre-tokenizers/index.js";
+import { resolveModelFolder, type ResolveOptions } from "../io/hub.js";
 import type { AddedToken } from "./added-tokens.js";
 import { addedTokensFromJson, checkTokenizerJson, readSpecialTokens, type TokenizerJson } from "./tokenizer-json.js";
 import { Tokenizer, type SpecialTokenNames, type TokenizerParts } from "./tokenizer.js";
@@ -26,6 +27,8 @@ export type TokenizerSource = "auto" | "tokenizer.json" | "vocab.txt";
 
 export interface FromPretrainedOptions {
   source?: TokenizerSource;
+  /** How a hub id (`org/name`) is found: models dir, Hugging Face cache, hub. */
+  resolve?: ResolveOptions;
 }
 
 /** tokenizer_config.json keys we use (transformers' names). */
@@ -74,7 +77,8 @@ export class BertTokenizer extends Tokenizer {
   }
 
   /** Loads the tokenizer of a model folder (tokenizer.json, else vocab.txt). */
-  static async fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<BertTokenizer> {
+  static async fromPretrained(nameOrPath: string, options: FromPretrainedOptions = {}): Promise<BertTokenizer> {
+    const dir = await resolveModelFolder(nameOrPath, { ...options.resolve, tokenizerOnly: true });
     const source = options.source ?? "auto";
     await checkFolder(dir);
     const folder = await readFolderConfig(dir);

@@ -11,6 +11,7 @@
  * Lone surrogates are encoded as U+FFFD (Python's slow tokenizer would raise UnicodeEncodeError).
  */
 import { existsSync } from "node:fs";
+import { resolveModelFolder, type ResolveOptions } from "../io/hub.js";
 import { readModelText } from "../io/model-files.js";
 import { join } from "node:path";
 import { checkFolder, completeFolder, readFolderConfig, readJson, type TokenizerFolderConfig } from "./bert-tokenizer.js";
@@ -29,6 +30,8 @@ export type RobertaTokenizerSource = "auto" | "tokenizer.json" | "vocab.json";
 
 export interface RobertaFromPretrainedOptions {
   source?: RobertaTokenizerSource;
+  /** How a hub id (`org/name`) is found: models dir, Hugging Face cache, hub. */
+  resolve?: ResolveOptions;
 }
 
 const ROBERTA_DEFAULT_SPECIALS = {
@@ -57,7 +60,8 @@ export class RobertaTokenizer extends Tokenizer {
   }
 
   /** Loads the tokenizer of a model folder (tokenizer.json, else vocab.json + merges.txt). */
-  static async fromPretrained(dir: string, options: RobertaFromPretrainedOptions = {}): Promise<RobertaTokenizer> {
+  static async fromPretrained(nameOrPath: string, options: RobertaFromPretrainedOptions = {}): Promise<RobertaTokenizer> {
+    const dir = await resolveModelFolder(nameOrPath, { ...options.resolve, tokenizerOnly: true });
     const source = options.source ?? "auto";
     await checkFolder(dir);
     const folder = await readFolderConfig(dir);

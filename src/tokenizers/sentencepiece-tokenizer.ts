@@ -14,6 +14,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { resolveModelFolder, type ResolveOptions } from "../io/hub.js";
 import { readSentencePieceModel, PieceType, type SentencePieceModelProto } from "../io/sentencepiece-model.js";
 import { AddedTokenMatcher, type AddedToken } from "./added-tokens.js";
 import { checkFolder, completeFolder, readFolderConfig, readJson, type TokenizerFolderConfig } from "./bert-tokenizer.js";
@@ -84,7 +85,8 @@ export class SentencePieceTokenizer extends Tokenizer {
   }
 
   /** Loads a folder: tokenizer.json when present (source "auto"), else the `.model` file. */
-  static async fromPretrained(dir: string, options: { source?: SentencePieceSource } = {}): Promise<SentencePieceTokenizer> {
+  static async fromPretrained(nameOrPath: string, options: { source?: SentencePieceSource; resolve?: ResolveOptions } = {}): Promise<SentencePieceTokenizer> {
+    const dir = await resolveModelFolder(nameOrPath, { ...options.resolve, tokenizerOnly: true });
     await checkFolder(dir);
     const folder = await readFolderConfig(dir);
     const source = options.source ?? "auto";

@@ -39,3 +39,30 @@ test("--help does not load fastify or prom-client", { skip }, () => {
   assert.match(r.stdout, /Usage: bert-ts/);
   assert.doesNotMatch(r.stderr, /LOADED/);
 });
+
+test("the command table --help lists (without loading the commands) matches each command's own registration", async () => {
+  const { Command, Help } = await import("commander");
+  const { COMMANDS, loadAllCommands } = await import("../../src/cli/commands/index.js");
+  const program = new Command("bert-ts");
+  for (const register of await loadAllCommands()) register(program);
+  const help = new Help();
+  assert.deepEqual(
+    COMMANDS.map((c) => ({ name: c.name, term: c.term, summary: c.summary })),
+    program.commands.map((c) => ({ name: c.name(), term: help.subcommandTerm(c), summary: c.description() })),
+  );
+});
+
+test("--help loads no command implementation; a command loads its own and not the others'", { skip }, () => {
+  const hook = `data:text/javascript,${encodeURIComponent(
+    "export async function resolve(s,c,n){const r=await n(s,c);if(/dist\\/(pipelines|cli\\/commands\\/[a-z-]+)/.test(r.url))process.stderr.write('LOADED '+r.url+'\\n');return r}",
+  )}`;
+  const register = `data:text/javascript,${encodeURIComponent(`import{register}from"node:module";register(${JSON.stringify(hook)});`)}`;
+  const help = spawnSync(process.execPath, ["--import", register, BIN, "--help"], { encoding: "utf8" });
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stderr, /LOADED .*commands\/index\.js/, "the watcher sees the table load");
+  assert.doesNotMatch(help.stderr.replace(/LOADED .*commands\/index\.js\n/g, ""), /LOADED/);
+  const tok = spawnSync(process.execPath, ["--import", register, BIN, "tokenize", "--help"], { encoding: "utf8" });
+  assert.equal(tok.status, 0, tok.stderr);
+  assert.match(tok.stderr, /commands\/tokenize\.js/);
+  assert.doesNotMatch(tok.stderr, /commands\/(embed|search|serve|corpus-index)\.js/);
+});

@@ -5,12 +5,13 @@
 import type { Command } from "commander";
 import { pipeline } from "../../pipelines/index.js";
 import type { ClassificationFunction, TextClassificationResult } from "../../pipelines/text-classification.js";
-import { CliError, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat, type TextInputRecord } from "../io.js";
+import { CliError, INPUT_FORMAT_HELP, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat, type TextInputRecord } from "../io.js";
 import { applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface ClassifyFlags {
   model?: string;
   input?: string;
+  inputFormat?: string;
   pair?: string;
   format?: string;
   output?: string;
@@ -36,6 +37,7 @@ export function registerClassify(program: Command): void {
     .argument("[texts...]", "texts to classify (else --input FILE, else lines on stdin)")
     .requiredOption("-m, --model <id|dir>", "model folder or Hugging Face id (a BertForSequenceClassification checkpoint)")
     .option("-i, --input <file>", "texts from FILE: .jsonl (a string, [text, pair] or {text, text_pair} a line) or one text a line; - for stdin")
+    .option("--input-format <format>", INPUT_FORMAT_HELP)
     .option("--pair <text>", "second text of a pair, for every input text")
     .option("-f, --format <format>", "text (readable; default on a terminal) or jsonl (default otherwise)")
     .option("-o, --output <file>", "write to FILE instead of stdout")
@@ -55,7 +57,7 @@ async function runClassify(texts: string[], flags: ClassifyFlags): Promise<void>
   }
   applyThreads(flags.threads);
   applyDtype(flags.dtype);
-  const records = await readInputs({ args: texts, input: flags.input, pair: flags.pair });
+  const records = await readInputs({ args: texts, input: flags.input, inputFormat: flags.inputFormat, pair: flags.pair });
   const dir = await resolveModelArg(flags.model);
   warnIfRandomWeights(dir);
   const clf = await pipeline("text-classification", dir, { batchSize: flags.batchSize });

@@ -14,13 +14,15 @@ import { parseLayerSelection } from "../../pooling/layers.js";
 import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
 import { resolveEmbeddingFormat, writeEmbeddings } from "../embedding-output.js";
 import { warnIfPoolingOverridden } from "../encoder-flags.js";
-import { CliError, OutputSink, parseNonNegativeInt, parsePositiveInt, readInputs, readTextFile, type TextInputRecord } from "../io.js";
+import { CliError, INPUT_FORMAT_HELP, OutputSink, parseNonNegativeInt, parsePositiveInt, readInputs, readTextFile, type TextInputRecord } from "../io.js";
 import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelForCli, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
+import { plural, startProgress } from "../progress.js";
 import { runSparseEmbed } from "../sparse-embed.js";
 
 interface EmbedFlags {
   model?: string;
   input?: string;
+  inputFormat?: string;
   pair?: string;
   field?: string;
   format?: string;
@@ -56,6 +58,7 @@ export function registerEmbed(program: Command): void {
     .argument("[texts...]", "texts to embed (else --input FILE, else lines on stdin)")
     .option("-m, --model <id|dir>", "model folder or Hugging Face id", DEFAULT_EMBEDDING_MODEL)
     .option("-i, --input <file>", "texts from FILE: .txt (a line each), .jsonl (strings, or objects with --field), .csv (column --field); - for stdin")
+    .option("--input-format <format>", INPUT_FORMAT_HELP)
     .option("--field <name>", "the column (.csv) or key (.jsonl objects) holding the text", "text")
     .option("--pair <text>", "second text of a pair, for every input text ([CLS] text [SEP] pair [SEP])")
     .option("-f, --format <format>", "text, jsonl, json, csv or npy (default: from --output's extension; text on a terminal, jsonl when piped)")
@@ -104,7 +107,7 @@ async function readEmbedInputs(texts: string[], flags: EmbedFlags): Promise<Text
       return { text: v, pair: flags.pair };
     });
   }
-  return readInputs({ args: texts, input: flags.input, pair: flags.pair });
+  return readInputs({ args: texts, input: flags.input, inputFormat: flags.inputFormat, pair: flags.pair });
 }
 
 /** The hierarchical options, checked together so a meaningless combination fails before any work. */
@@ -158,7 +161,6 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   applyDtype(flags.dtype);
   const records = await readEmbedInputs(texts, flags);
   const inputs: EmbedInput[] = records.map((r) => (r.pair === undefined ? r.text : [r.text, r.pair]));
-  const started = performance.now();
   const resolved = await resolveModelForCli(flags.model ?? DEFAULT_EMBEDDING_MODEL);
   warnIfRandomWeights(resolved.dir);
   const encoder = await SentenceEncoder.load(resolved.dir, {
@@ -171,11 +173,13 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   const info = encoder.info;
   const showProgress = flags.progress && Boolean(process.stderr.isTTY) && inputs.length >= 64;
   warnIfPoolingOverridden(encoder);
+  // Always, piped or not: which pooling made the vectors, and whose choice it was, belongs in the log.
+  process.stderr.write(`bert-ts: pooling ${info.strategy}${info.normalize ? " + L2 normalise" : ""} (${flags.pooling === undefined ? info.source : `--pooling; the model's own is ${info.modelDefault.strategy}`}); ${encoder.model.backend.name}; max ${info.maxLength} tokens\n`);
   if (process.stderr.isTTY) {
-    process.stderr.write(`bert-ts: ${encoder.model.backend.name}; pooling ${info.strategy}${info.normalize ? " + L2 normalise" : ""} (${info.source}); max ${info.maxLength} tokens\n`);
     const prompt = encoder.resolvePrompt(flags);
     if (prompt) process.stderr.write(`bert-ts: prompt ${JSON.stringify(prompt)} before every text\n`);
   }
+  const progress = await startProgress("embedding", inputs.length, showProgress, "embedded");
   let truncated = 0;
   const options: EmbedOptions = {
     batchSize: flags.batchSize,
@@ -186,9 +190,7 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
     windowPooling,
     dimensions: flags.dimensions,
     onTruncate: () => void truncated++,
-    onProgress: showProgress
-      ? (done: number, total: number) => process.stderr.write(`\rembedding ${done}/${total} texts\x1b[K`)
-      : undefined,
+    onProgress: showProgress ? (done: number) => progress.update(done) : undefined,
   };
 
   const provenance = flags.provenance ? await encoder.provenance(options) : undefined;
@@ -215,34 +217,43 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
     const docs = split ? await encoder.embedSentences(single, { ...options, locale: flags.locale, sentencePooling: windowPooling }) : await encoder.embedWithWindows(single, options);
     await writeDocuments(format as "jsonl" | "json" | "text", single, docs, split ? "sentences" : "windows", flags.output);
   } else {
-    const results = await encoder.embedDetailed(inputs, options);
-    // Per vector: the input part of its provenance (the model part is in `provenance`).
-    const perInput = results.map((r) => ({ tokens: r.numTokens, truncated: r.truncated, ...(r.windows > 1 ? { windows: r.windows } : {}) }));
     if (format === "jsonl" || format === "text") {
+      // Written as it is made, a few batches at a time: `embed ... | head -1` ends when head has
+      // its line (bin/ exits 0 on EPIPE between chunks) instead of embedding everything first.
       const sink = new OutputSink(flags.output);
+      const chunk = flags.batchSize * 4;
       try {
-        results.forEach(({ embedding: v }, i) =>
-          format === "jsonl"
-            ? sink.writeJsonLine({ ...textFields(records[i]), embedding: Array.from(v), ...(provenance ? { provenance: { ...provenance, ...perInput[i] } } : {}) })
-            : sink.write(`${describeRecord(records[i])}\n  [${v.length}] ${preview(v)}\n`),
-        );
+        for (let start = 0; start < inputs.length; start += chunk) {
+          const part = await encoder.embedDetailed(inputs.slice(start, start + chunk), {
+            ...options,
+            onProgress: showProgress ? (done: number) => progress.update(start + done) : undefined,
+          });
+          part.forEach((r, k) => {
+            const i = start + k;
+            const v = r.embedding;
+            const perInput = { tokens: r.numTokens, truncated: r.truncated, ...(r.windows > 1 ? { windows: r.windows } : {}) };
+            if (format === "jsonl") sink.writeJsonLine({ ...textFields(records[i]), embedding: Array.from(v), ...(provenance ? { provenance: { ...provenance, ...perInput } } : {}) });
+            else sink.write(`${describeRecord(records[i])}\n  [${v.length}] ${preview(v)}\n`);
+          });
+          // Let a closed stdout's EPIPE surface before the next chunk is computed.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       } catch (err) {
         await sink.discard();
         throw err;
       }
       await sink.close();
     } else {
+      const results = await encoder.embedDetailed(inputs, options);
+      // Per vector: the input part of its provenance (the model part is in `provenance`).
+      const perInput = results.map((r) => ({ tokens: r.numTokens, truncated: r.truncated, ...(r.windows > 1 ? { windows: r.windows } : {}) }));
       const rows = results.map((r, i) => ({ ...textFields(records[i]), embedding: r.embedding, ...(provenance ? { provenance: perInput[i] } : {}) }));
       await writeEmbeddings(format, rows, flags.output, provenance);
     }
   }
-  if (showProgress) process.stderr.write("\n");
+  progress.finish(inputs.length);
   if (truncated > 0) {
-    process.stderr.write(`bert-ts: ${truncated} text(s) were longer than ${info.maxLength} tokens and were truncated (use --long-inputs chunk to keep all of them)\n`);
-  }
-  if (process.stderr.isTTY || inputs.length >= 64) {
-    const secs = (performance.now() - started) / 1000;
-    process.stderr.write(`bert-ts: embedded ${inputs.length} texts in ${secs.toFixed(2)} s (${(inputs.length / secs).toFixed(1)} texts/s)\n`);
+    process.stderr.write(`bert-ts: ${plural(truncated, "text")} ${truncated === 1 ? "was" : "were"} longer than ${info.maxLength} tokens and truncated (use --long-inputs chunk to keep all of them)\n`);
   }
 }
 

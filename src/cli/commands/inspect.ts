@@ -59,14 +59,15 @@ interface HeadInfo {
 export interface InspectReport {
   model: { name: string; dir: string; source: string };
   config: Record<string, unknown>;
-  parameters: { total: number; embeddings: number; encoder: number; pooler: number; heads: number };
-  weights: { files: { file: string; bytes: number }[]; total_bytes: number; tensors: number; dtype: string; dtypes: Record<string, number> };
+  /** null for a folder without weights (config and tokenizer only). */
+  parameters: { total: number; embeddings: number; encoder: number; pooler: number; heads: number } | null;
+  weights: { files: { file: string; bytes: number }[]; total_bytes: number; tensors: number; dtype: string; dtypes: Record<string, number> } | null;
   tokenizer: { kind: string; file: string | null; vocab_size: number | null; model_max_length: number | null; error?: string };
   pooling: { strategy: string; normalize: boolean; source: string; max_length: number | null; dimension: number } | { error: string };
   heads: HeadInfo[];
   pooler: boolean;
   tasks: HeadTask[];
-  load_report: { as: string; missing_keys: string[]; unexpected_keys: string[]; errors: string[]; note?: string };
+  load_report: { as: string; missing_keys: string[]; unexpected_keys: string[]; errors: string[]; note?: string } | null;
   random_weights: boolean;
   generated?: unknown;
   backend: string;
@@ -122,11 +123,14 @@ async function runInspect(name: string, flags: InspectFlags): Promise<void> {
 }
 
 export async function inspectModel(name: string): Promise<InspectReport> {
+  // A folder given by path with config and tokenizer but no weights is described too (it can still
+  // tokenize); a hub id must resolve to a whole model, so `inspect org/name` says where it looked.
   const resolved = await resolveModelForCli(name);
   const dir = resolved.dir;
   if (!existsSync(join(dir, "config.json"))) throw new CliError(`${dir} has no config.json: not a model folder`);
   const config = await readConfig(dir);
   const family = familyFor(config.model_type);
+  if (!WEIGHT_FILES.some((f) => existsSync(join(dir, f)))) return inspectWithoutWeights(name, resolved.source, dir, config);
   const store = await loadWeights(dir);
   const backend = getBackend();
   const model = BertModel.fromWeights(config, store, backend, dir);
@@ -164,23 +168,7 @@ export async function inspectModel(name: string): Promise<InspectReport> {
   const weightFiles = await Promise.all(store.files.map(async (f) => ({ file: relative(dir, f), bytes: (await stat(f)).size })));
   return {
     model: { name, dir, source: resolved.source },
-    config: {
-      architectures: config.architectures,
-      model_type: config.model_type,
-      hidden_size: config.hidden_size,
-      num_hidden_layers: config.num_hidden_layers,
-      num_attention_heads: config.num_attention_heads,
-      intermediate_size: config.intermediate_size,
-      vocab_size: config.vocab_size,
-      hidden_act: config.hidden_act,
-      max_position_embeddings: config.max_position_embeddings,
-      type_vocab_size: config.type_vocab_size,
-      layer_norm_eps: config.layer_norm_eps,
-      ...(config.embedding_size !== config.hidden_size ? { embedding_size: config.embedding_size } : {}),
-      ...(family.positionBias ? { relative_attention_num_buckets: config.relative_attention_num_buckets } : {}),
-      ...(Object.keys(config.id2label).length > 0 ? { id2label: config.id2label } : {}),
-      ...(config.problem_type !== null ? { problem_type: config.problem_type } : {}),
-    },
+    config: describeConfig(config),
     parameters: parts,
     weights: {
       files: weightFiles,
@@ -199,6 +187,65 @@ export async function inspectModel(name: string): Promise<InspectReport> {
     ...(random ? { generated: await readJsonOrText(generatedPath) } : {}),
     backend: backend.name,
     files: await listFiles(dir, new Set(store.files)),
+  };
+}
+
+function describeConfig(config: BertConfig): Record<string, unknown> {
+  const family = familyFor(config.model_type);
+  return {
+    architectures: config.architectures,
+    model_type: config.model_type,
+    hidden_size: config.hidden_size,
+    num_hidden_layers: config.num_hidden_layers,
+    num_attention_heads: config.num_attention_heads,
+    intermediate_size: config.intermediate_size,
+    vocab_size: config.vocab_size,
+    hidden_act: config.hidden_act,
+    max_position_embeddings: config.max_position_embeddings,
+    type_vocab_size: config.type_vocab_size,
+    layer_norm_eps: config.layer_norm_eps,
+    ...(config.embedding_size !== config.hidden_size ? { embedding_size: config.embedding_size } : {}),
+    ...(family.positionBias ? { relative_attention_num_buckets: config.relative_attention_num_buckets } : {}),
+    ...(Object.keys(config.id2label).length > 0 ? { id2label: config.id2label } : {}),
+    ...(config.problem_type !== null ? { problem_type: config.problem_type } : {}),
+  };
+}
+
+/** What loadWeights looks for (io/weights.ts); none of them means a tokenizer-and-config folder. */
+const WEIGHT_FILES = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"];
+
+/** Config, tokenizer and the pooling recipe of a folder that holds no weights. */
+async function inspectWithoutWeights(name: string, source: string, dir: string, config: BertConfig): Promise<InspectReport> {
+  const family = familyFor(config.model_type);
+  const tokenizer = await describeTokenizer(dir);
+  let pooling: InspectReport["pooling"];
+  try {
+    // Without weights there is no pooler to find: the recipe is the folder's modules, else the family's.
+    const d = await readDefaultPooling(dir, false, family.defaultPooling);
+    pooling = {
+      strategy: d.strategy,
+      normalize: d.normalize,
+      source: d.source,
+      max_length: d.maxSeqLength ?? tokenizer.model_max_length,
+      dimension: d.modules ? modulesDimension(d.modules, config.hidden_size) : config.hidden_size,
+    };
+  } catch (err) {
+    pooling = { error: (err as Error).message };
+  }
+  return {
+    model: { name, dir, source },
+    config: describeConfig(config),
+    parameters: null,
+    weights: null,
+    tokenizer,
+    pooling,
+    heads: [],
+    pooler: false,
+    tasks: [],
+    load_report: null,
+    random_weights: existsSync(join(dir, "GENERATED.json")),
+    backend: getBackend().name,
+    files: await listFiles(dir, new Set()),
   };
 }
 
@@ -414,11 +461,17 @@ export function renderReport(r: InspectReport, withFiles = true): string {
   const bias = family.positionBias ? `; relative attention bias (${c.relative_attention_num_buckets} buckets)` : "";
   rows.push(["activation", `${c.hidden_act}; max positions ${c.max_position_embeddings}; ${types}${bias}; layer norm eps ${eps < 1e-3 ? eps.toExponential() : eps}`]);
   const p = r.parameters;
-  const split = (["embeddings", "encoder", "pooler", "heads"] as const).filter((k) => p[k] > 0).map((k) => `${k} ${short(p[k])}`);
-  rows.push(["parameters", `${count(p.total)} (${split.join(", ")})`]);
-  const files = r.weights.files.map((f) => `${f.file} ${human(f.bytes)}`).join(", ");
-  const dtypes = Object.entries(r.weights.dtypes).map(([d, n]) => `${d} ×${n}`).join(", ");
-  rows.push(["weights", `${files}; ${r.weights.tensors} tensors stored as ${dtypes}`]);
+  if (p) {
+    const split = (["embeddings", "encoder", "pooler", "heads"] as const).filter((k) => p[k] > 0).map((k) => `${k} ${short(p[k])}`);
+    rows.push(["parameters", `${count(p.total)} (${split.join(", ")})`]);
+  }
+  if (r.weights) {
+    const files = r.weights.files.map((f) => `${f.file} ${human(f.bytes)}`).join(", ");
+    const dtypes = Object.entries(r.weights.dtypes).map(([d, n]) => `${d} ×${n}`).join(", ");
+    rows.push(["weights", `${files}; ${r.weights.tensors} tensors stored as ${dtypes}`]);
+  } else {
+    rows.push(["weights", "NONE: config and tokenizer only (no model.safetensors or pytorch_model.bin) — it can tokenize, not embed or classify"]);
+  }
   const t = r.tokenizer;
   rows.push(["tokenizer", t.error ? `${t.kind} (${t.file ?? "no tokenizer files"})${t.vocab_size ? `, vocab ${t.vocab_size}` : ""}: ${t.error}` : `${t.kind} (${t.file}), vocab ${t.vocab_size}, max length ${t.model_max_length}`]);
   if ("error" in r.pooling) rows.push(["pooling", `cannot tell: ${r.pooling.error}`]);
@@ -426,19 +479,21 @@ export function renderReport(r: InspectReport, withFiles = true): string {
     const d = r.pooling;
     rows.push(["pooling", `${d.strategy}${d.normalize ? " + L2 normalise" : ""}, from ${d.source}; ${d.max_length ?? "?"} tokens max; ${d.dimension} dimensions`]);
   }
-  rows.push(["pooler", r.pooler ? "yes (trained pooler weights: tanh(W·h[CLS]+b))" : "no (pooling \"pooler\" unavailable)"]);
-  if (r.heads.length === 0) rows.push(["heads", "none: a bare encoder (sentence vectors only)"]);
+  if (r.weights) rows.push(["pooler", r.pooler ? "yes (trained pooler weights: tanh(W·h[CLS]+b))" : "no (pooling \"pooler\" unavailable)"]);
+  if (r.weights && r.heads.length === 0) rows.push(["heads", "none: a bare encoder (sentence vectors only)"]);
   r.heads.forEach((h, i) => {
     const labels = h.labels ? `, ${h.num_labels} labels: ${h.labels.join(", ")}${h.problem_type ? ` (${h.problem_type})` : ""}` : "";
     const size = h.tensors.length > 0 ? ` — ${h.tensors.length} tensors, ${short(h.parameters)} parameters` : "";
     rows.push([i === 0 ? "heads" : "", `${h.name}${labels}${size}${h.note ? `; ${h.note}` : ""}`]);
   });
-  rows.push(["tasks", r.tasks.length > 0 ? `${r.tasks.join(", ")} (bert-ts pipelines this checkpoint serves)` : "sentence embeddings (embed, similarity, search)"]);
+  if (r.weights) rows.push(["tasks", r.tasks.length > 0 ? `${r.tasks.join(", ")} (bert-ts pipelines this checkpoint serves)` : "sentence embeddings (embed, similarity, search)"]);
   const lr = r.load_report;
-  const keys = (label: string, list: string[]) => (list.length === 0 ? `no ${label} keys` : `${list.length} ${label}: ${list.join(", ")}`);
-  rows.push(["load report", `as ${lr.as}: ${keys("missing", lr.missing_keys)}; ${keys("unexpected", lr.unexpected_keys)}`]);
-  if (lr.note) rows.push(["", lr.note]);
-  for (const e of lr.errors) rows.push(["", `head not loaded: ${e}`]);
+  if (lr) {
+    const keys = (label: string, list: string[]) => (list.length === 0 ? `no ${label} keys` : `${list.length} ${label}: ${list.join(", ")}`);
+    rows.push(["load report", `as ${lr.as}: ${keys("missing", lr.missing_keys)}; ${keys("unexpected", lr.unexpected_keys)}`]);
+    if (lr.note) rows.push(["", lr.note]);
+    for (const e of lr.errors) rows.push(["", `head not loaded: ${e}`]);
+  }
   rows.push(["random", r.random_weights ? "YES: seeded random test weights (GENERATED.json) — exact arithmetic, no meaning" : "no (no GENERATED.json)"]);
   rows.push(["backend", r.backend]);
   let out = formatTable(rows);

@@ -7,12 +7,13 @@
 import type { Command } from "commander";
 import type { NextSentenceResult } from "../../heads/next-sentence.js";
 import { pipeline } from "../../pipelines/index.js";
-import { CliError, OutputSink, parsePositiveInt, readInputs, resolveFormat, type TextInputRecord } from "../io.js";
+import { CliError, INPUT_FORMAT_HELP, OutputSink, parsePositiveInt, readInputs, resolveFormat, type TextInputRecord } from "../io.js";
 import { applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface NspFlags {
   model?: string;
   input?: string;
+  inputFormat?: string;
   pair?: string;
   format?: string;
   output?: string;
@@ -28,6 +29,7 @@ export function registerNsp(program: Command): void {
     .argument("[sentences...]", 'two sentences "A" "B" (or texts with --pair; else --input FILE or stdin)')
     .requiredOption("-m, --model <id|dir>", "model folder or Hugging Face id with an NSP head (BertForPreTraining / BertForNextSentencePrediction)")
     .option("-i, --input <file>", "pairs from FILE: .jsonl with [a, b] or {text, text_pair} a line; - for stdin")
+    .option("--input-format <format>", INPUT_FORMAT_HELP)
     .option("--pair <text>", "sentence B, for every sentence A given")
     .option("-f, --format <format>", "text (readable; default on a terminal) or jsonl (default otherwise)")
     .option("-o, --output <file>", "write to FILE instead of stdout")
@@ -45,7 +47,7 @@ async function readPairs(sentences: string[], flags: NspFlags): Promise<Required
     if (flags.input !== undefined) throw new CliError("Give sentences either as arguments or with --input, not both");
     return [{ text: sentences[0], pair: sentences[1] }];
   }
-  const records = await readInputs({ args: sentences, input: flags.input, pair: flags.pair });
+  const records = await readInputs({ args: sentences, input: flags.input, inputFormat: flags.inputFormat, pair: flags.pair });
   return records.map((r, i) => {
     if (r.pair === undefined) throw new CliError(`Input ${i + 1} is a single text; nsp needs pairs ([a, b] or {"text", "text_pair"} in .jsonl)`);
     return { text: r.text, pair: r.pair };

@@ -8,7 +8,7 @@
 import type { Command } from "commander";
 import { pipeline } from "../../pipelines/index.js";
 import type { QuestionAnsweringInput, QuestionAnsweringResult } from "../../pipelines/question-answering.js";
-import { CliError, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat } from "../io.js";
+import { CliError, INPUT_FORMAT_HELP, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat } from "../io.js";
 import { applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface QaFlags {
@@ -16,6 +16,7 @@ interface QaFlags {
   question?: string;
   context?: string;
   input?: string;
+  inputFormat?: string;
   format?: string;
   output?: string;
   topK: number;
@@ -37,6 +38,7 @@ export function registerQa(program: Command): void {
     .option("-q, --question <text>", "the question (for --context, or for every context given)")
     .option("-c, --context <text>", "the context to answer from")
     .option("-i, --input <file>", "FILE: .jsonl with [question, context] a line (or contexts, with --question); - for stdin")
+    .option("--input-format <format>", INPUT_FORMAT_HELP)
     .option("-f, --format <format>", "text (readable; default on a terminal) or jsonl (default otherwise)")
     .option("-o, --output <file>", "write to FILE instead of stdout")
     .option("-k, --top-k <n>", "answers per question, best first", parsePositiveInt("--top-k"), 1)
@@ -56,7 +58,7 @@ async function readQuestions(contexts: string[], flags: QaFlags): Promise<Questi
     if (contexts.length > 0 || flags.input !== undefined) throw new CliError("Give the context either with --context or as input, not both");
     return [{ question: flags.question, context: flags.context }];
   }
-  const records = await readInputs({ args: contexts, input: flags.input });
+  const records = await readInputs({ args: contexts, input: flags.input, inputFormat: flags.inputFormat });
   return records.map((r, i) => {
     if (flags.question !== undefined) {
       if (r.pair !== undefined) throw new CliError(`input ${i + 1} is a pair; with --question give contexts only`);

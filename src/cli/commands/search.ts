@@ -281,7 +281,7 @@ async function readQueries(args: string[], flags: SearchFlags): Promise<string[]
     if (flags.input !== undefined) throw new CliError("Give queries either as arguments/--query or with --input, not both");
     return given;
   }
-  const records = await readInputs({ args: [], input: flags.input }).catch((err: unknown) => {
+  const records = await readInputs({ args: [], input: flags.input, allowEmpty: true }).catch((err: unknown) => {
     if (err instanceof CliError && err.message.startsWith("No input")) {
       throw new CliError('No query: give --query "TEXT" (repeatable), query arguments, --input FILE, or pipe queries on stdin');
     }

@@ -56,11 +56,11 @@ export function registerServe(program: Command): void {
     .option("--max-queue-wait <seconds>", "a request that would wait longer (estimated from measured throughput) gets 503", parsePositiveInt("--max-queue-wait"), d.maxQueueWait)
     .option("--batch-timeout <seconds>", "a worker whose forward pass takes longer counts as hung: it is restarted and its requests retried once", parsePositiveInt("--batch-timeout"), d.batchTimeout)
     .option("--request-timeout <seconds>", "time a client has to send a whole request; slower ones get 408", parsePositiveInt("--request-timeout"), d.requestTimeout)
-    .option("--auto-truncate", "truncate over-long inputs when a request does not say (default: 413 error)", false)
+    .option("--auto-truncate", "truncate over-long inputs when a request does not say (default: 413 error)")
     .option("-w, --workers <n>", "inference worker threads, each with its own copy of the model (default: cores ÷ threads per worker)", parsePositiveInt("--workers"))
     .option("-t, --threads <n>", "compute threads per worker (native backend; default: env BERT_TS_THREADS, else cores ÷ workers)", parsePositiveInt("--threads"))
     .option("--dtype <dtype>", DTYPE_HELP)
-    .option("--log", "log every request to stderr", false)
+    .option("--log", "log every request to stderr")
     .addOption(new Option("--cors-origin <origin...>", "let browser pages from these origins call the API (CORS), e.g. https://app.example.com; * for any").argParser(collect).default([], "none"))
     .addOption(new Option("--metrics-names <names>", "metric names on /metrics: bert-ts (bert_ts_*), te (text-embeddings-inference's te_*) or both").choices(METRICS_NAMES).default(d.metricsNames))
     .action(async (flags: ServeFlags) => runServe(flags));
@@ -116,8 +116,8 @@ async function runServe(flags: ServeFlags): Promise<void> {
     batchTimeout: flags.batchTimeout,
     requestTimeout: flags.requestTimeout,
     ...pool,
-    autoTruncate: flags.autoTruncate,
-    logRequests: flags.log,
+    autoTruncate: flags.autoTruncate === true,
+    logRequests: flags.log === true,
   } as Parameters<typeof import("../../server/app.js").startServer>[0]);
   const { embedding, classifier: clf } = server.context;
   const lines = [`bert-ts: serving on ${server.url} (loaded in ${((performance.now() - started) / 1000).toFixed(1)} s)`];

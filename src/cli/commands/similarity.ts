@@ -95,7 +95,8 @@ async function runSimilarity(args: string[], flags: SimilarityFlags): Promise<vo
       } else {
         const title = `${flags.maxsim ? "MaxSim (late interaction)" : score} similarity; pooling ${encoder.info.strategy}${encoder.normalize ? " + L2 normalise" : ""}`;
         // A matrix wider than the terminal wraps into noise: list the closest pairs instead.
-        const columns = flags.output === undefined ? process.stdout.columns : undefined;
+        // A terminal that reports no width (columns 0, e.g. a fresh pty or some CI consoles) gets the matrix.
+        const columns = flags.output === undefined && process.stdout.columns > 0 ? process.stdout.columns : undefined;
         const width = String(texts.length).length + 3 + texts.length * (flags.digits + 5);
         if (columns !== undefined && width > columns) {
           sink.write(`${title}\n${texts.length} texts make a matrix wider than this terminal (${columns} columns); use --format jsonl for all of it.\n`);

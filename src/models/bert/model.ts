@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Backend, Dtype, PositionBias } from "../../backend/backend.js";
 import { getBackend } from "../../backend/index.js";
 import { parseBertConfig, type BertConfig } from "../../config/bert-config.js";
+import { resolveModelFolder, type ResolveOptions } from "../../io/hub.js";
 import { readModelText } from "../../io/model-files.js";
 import { loadWeights } from "../../io/weights.js";
 import { withPackedWeightCache } from "../../io/packed-weight-cache.js";
@@ -33,6 +34,8 @@ export interface ForwardOptions {
 
 export interface LoadOptions {
   backend?: Backend;
+  /** How a hub id (`org/name`) is found: models dir, Hugging Face cache, hub. */
+  resolve?: ResolveOptions;
   /** What the linear layers compute in (default float32); picks the native backend for bf16 / int8. */
   dtype?: Dtype;
 }
@@ -51,8 +54,13 @@ export class BertModel {
     readonly dir?: string,
   ) {}
 
-  /** Loads config.json and the weights of a model folder. */
-  static async fromPretrained(dir: string, options: LoadOptions = {}): Promise<BertModel> {
+  /**
+   * Loads config.json and the weights of a model folder, or of a hub id (`org/name[@revision]`)
+   * found as SentenceEncoder.load finds it: BERT_TS_MODELS, the Hugging Face cache, the hub.
+   * The head classes' fromPretrained come through here.
+   */
+  static async fromPretrained(nameOrPath: string, options: LoadOptions = {}): Promise<BertModel> {
+    const dir = await resolveModelFolder(nameOrPath, options.resolve);
     const config = await readConfig(dir);
     const weights = await loadWeights(dir);
     const backend = backendFor(options);
