@@ -53,3 +53,8 @@ function hashFile(path: string): Promise<string> {
       .on("end", () => resolve(hash.digest("hex")));
   });
 }
+
+/** The sha256 (hex) of a text's UTF-8 bytes. */
+export async function textSha256(text: string): Promise<string> {
+  return createHash("sha256").update(text).digest("hex");
+}

@@ -4,7 +4,7 @@
  * settings the encoder needs (model type, unknown/byte-fallback ids), and the normalizer spec
  * (precompiled charsmap and whitespace rules). Fields we do not use are skipped.
  */
-import { readFile } from "node:fs/promises";
+import { readBinaryFile } from "./host.js";
 import { fieldBool, fieldFloat, fieldString, fieldVarint, expectWire, ProtobufError, readFields, WIRE_BYTES } from "./protobuf.js";
 
 /** ModelProto.SentencePiece.Type */
@@ -50,7 +50,7 @@ export interface SentencePieceModelProto {
 export async function readSentencePieceModel(path: string): Promise<SentencePieceModelProto> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    bytes = await readBinaryFile(path);
   } catch (err) {
     throw new Error(`Cannot read SentencePiece model ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }

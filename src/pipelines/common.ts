@@ -2,6 +2,7 @@
  * What every pipeline shares: resolving the model (folder, models dir, HF cache or hub), loading its
  * tokenizer and task head, and encoding texts the way the model can take them.
  */
+import type { ModelLocation } from "../io/model-source.js";
 import type { Backend } from "../backend/backend.js";
 import type { BertConfig } from "../config/bert-config.js";
 import { headForModel, type HeadTask, type HeadsByTask } from "../heads/index.js";
@@ -38,7 +39,7 @@ export interface PipelineParts<T extends HeadTask> {
   batchSize: number;
 }
 
-export async function loadPipelineParts<T extends HeadTask>(task: T, modelNameOrPath: string, options: PipelineOptions): Promise<PipelineParts<T>> {
+export async function loadPipelineParts<T extends HeadTask>(task: T, modelNameOrPath: ModelLocation, options: PipelineOptions): Promise<PipelineParts<T>> {
   const { dir } = await resolveModel(modelNameOrPath, options.resolve);
   const [tokenizer, model] = await Promise.all([
     options.tokenizer ?? loadTokenizer(dir),

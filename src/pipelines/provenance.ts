@@ -5,9 +5,8 @@
  * identity is optional so later features add theirs (a prompt, a reduced-precision dtype, ...)
  * without breaking readers.
  */
-import { createHash } from "node:crypto";
-import { basename } from "node:path";
-import { fileSha256 } from "../io/file-digest.js";
+import { fileSha256, textSha256 } from "../io/file-digest.js";
+import { basename } from "../io/host.js";
 import type { ResolvedModel } from "../io/hub.js";
 import { findWeightFiles } from "../io/weights.js";
 import type { BertModel } from "../models/bert/model.js";
@@ -51,7 +50,7 @@ export async function modelProvenance(resolved: ResolvedModel, model: BertModel)
   const { files, sharded } = await findWeightFiles(resolved.dir);
   const digests = await Promise.all(files.map((f) => fileSha256(f)));
   const listing = files.map((f, i) => `${digests[i]}  ${basename(f)}\n`).sort((a, b) => a.slice(66).localeCompare(b.slice(66)));
-  const weights = sharded ? createHash("sha256").update(listing.join("")).digest("hex") : digests[0];
+  const weights = sharded ? await textSha256(listing.join("")) : digests[0];
   return {
     model: resolved.id ?? resolved.dir,
     ...(resolved.revision !== undefined ? { revision: resolved.revision } : {}),

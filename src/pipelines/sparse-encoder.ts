@@ -10,8 +10,8 @@
  * reduced as they come (see BertForMaskedLM.forEachLogitBlock), so memory does not grow with
  * sequence length × vocabulary. Over-long texts are truncated and reported.
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import type { ModelLocation } from "../io/model-source.js";
+import { join, yieldToEventLoop, readTextFile } from "../io/host.js";
 import type { Backend } from "../backend/backend.js";
 import { BertForMaskedLM } from "../heads/masked-lm.js";
 import { resolveModel, type ResolveOptions } from "../io/hub.js";
@@ -47,7 +47,7 @@ export class SparseEncoder {
     readonly prompts: Prompts,
   ) {}
 
-  static async load(nameOrPath: string, options: SparseEncoderOptions = {}): Promise<SparseEncoder> {
+  static async load(nameOrPath: ModelLocation, options: SparseEncoderOptions = {}): Promise<SparseEncoder> {
     const { dir } = await resolveModel(nameOrPath, options.resolve);
     const [head, tokenizer] = await Promise.all([BertForMaskedLM.fromPretrained(dir, { backend: options.backend }), loadTokenizer(dir)]);
     const config = head.model.config;
@@ -82,7 +82,7 @@ export class SparseEncoder {
     for (let start = 0; start < encodings.length; start += batchSize) {
       out.push(...this.embedEncoded(encodings.slice(start, start + batchSize), topK));
       // Let the caller's timers and I/O run between batches.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await yieldToEventLoop();
     }
     return out;
   }
@@ -105,7 +105,7 @@ export class SparseEncoder {
 async function readMaxSeqLength(dir: string): Promise<number | undefined> {
   let text: string;
   try {
-    text = await readFile(join(dir, "sentence_bert_config.json"), "utf8");
+    text = await readTextFile(join(dir, "sentence_bert_config.json"));
   } catch {
     return undefined;
   }

@@ -11,8 +11,8 @@
  * `sbert_ce_default_activation_function`), else sigmoid for one label, as CrossEncoder does.
  * Long passages are cut (`only_second`: the query is kept whole) and the cut is reported.
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import type { ModelLocation } from "../io/model-source.js";
+import { join, readTextFile } from "../io/host.js";
 import type { BertForSequenceClassification } from "../heads/sequence-classification.js";
 import type { Encoding } from "../tokenizers/encoding.js";
 import type { Tokenizer } from "../tokenizers/tokenizer.js";
@@ -90,13 +90,13 @@ export function crossEncoderActivation(config: Record<string, unknown>, numLabel
   return ACTIVATIONS[named];
 }
 
-export async function textRankingPipeline(modelNameOrPath: string, options: PipelineOptions = {}): Promise<TextRankingPipeline> {
+export async function textRankingPipeline(modelNameOrPath: ModelLocation, options: PipelineOptions = {}): Promise<TextRankingPipeline> {
   const parts = await loadPipelineParts("text-classification", modelNameOrPath, options);
   if (parts.head.numLabels !== 1) {
     throw new Error(`${parts.dir} has ${parts.head.numLabels} labels; reranking needs a cross-encoder with one output (num_labels 1)`);
   }
   const configFile = join(parts.dir, "config.json");
-  const activation = crossEncoderActivation(JSON.parse(await readFile(configFile, "utf8")) as Record<string, unknown>, 1, configFile);
+  const activation = crossEncoderActivation(JSON.parse(await readTextFile(configFile)) as Record<string, unknown>, 1, configFile);
 
   const scorePairs = async (pairs: readonly (readonly [string, string])[], opts: TextRankingOptions = {}): Promise<PairScore[]> => {
     pairs.forEach((p, i) => {

@@ -5,8 +5,7 @@
  * module type is refused by name: running a model without one of its layers gives wrong vectors.
  * Also config_sentence_transformers.json's prompts.
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, readTextFile } from "../io/host.js";
 import { ModelFileError, pathInsideFolder } from "../io/model-files.js";
 import { loadWeights } from "../io/weights.js";
 import { TOKEN_POOLINGS, type TokenPooling } from "./strategies.js";
@@ -63,7 +62,7 @@ export interface SentenceTransformersModules {
 export async function readJsonIfExists(file: string): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    text = await readTextFile(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;

@@ -5,8 +5,7 @@
  * vocab.txt, or vocab.json + merges.txt. The class (special tokens, token types, pair layout)
  * comes from tokenizer_config.json's tokenizer_class, else config.json's model_type.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { fileExists as existsSync, join, openModelFolder } from "../io/host.js";
 import { BertTokenizer, readFolderConfig, readJson, type TokenizerSource } from "./bert-tokenizer.js";
 import { familyByName, tokenizerFamily } from "./families.js";
 import { RobertaTokenizer } from "./roberta-tokenizer.js";
@@ -25,6 +24,7 @@ export interface LoadTokenizerOptions {
 const SENTENCEPIECE_CLASSES = ["XLMRobertaTokenizer", "CamembertTokenizer", "AlbertTokenizer"];
 
 export async function loadTokenizer(dir: string, options: LoadTokenizerOptions = {}): Promise<Tokenizer> {
+  dir = await openModelFolder(dir);
   if (!existsSync(dir)) throw new Error(`Model folder not found: ${dir}`);
   const source = options.source ?? "auto";
   const slowFiles = source === "vocab.txt" || source === "vocab.json" || source === "sentencepiece";

@@ -10,9 +10,8 @@
  *   when it is the "#version" header (as tokenizers does), which every real file has.
  * Lone surrogates are encoded as U+FFFD (Python's slow tokenizer would raise UnicodeEncodeError).
  */
-import { existsSync } from "node:fs";
 import { readModelText } from "../io/model-files.js";
-import { join } from "node:path";
+import { fileExists as existsSync, join, openModelFolder } from "../io/host.js";
 import { checkFolder, completeFolder, readFolderConfig, readJson, type TokenizerFolderConfig } from "./bert-tokenizer.js";
 import { ByteLevelDecoder, createDecoder } from "./decoders/index.js";
 import { Bpe, createModel, parseMerges, vocabFromObject, type Vocab } from "./models/index.js";
@@ -59,6 +58,7 @@ export class RobertaTokenizer extends Tokenizer {
   /** Loads the tokenizer of a model folder (tokenizer.json, else vocab.json + merges.txt). */
   static async fromPretrained(dir: string, options: RobertaFromPretrainedOptions = {}): Promise<RobertaTokenizer> {
     const source = options.source ?? "auto";
+    dir = await openModelFolder(dir);
     await checkFolder(dir);
     const folder = await readFolderConfig(dir);
     const jsonPath = join(dir, "tokenizer.json");

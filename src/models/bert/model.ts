@@ -3,7 +3,7 @@
  * Mirrors modeling_bert.py BertModel; every family (RoBERTa, XLM-R, DistilBERT, ELECTRA, ALBERT,
  * MPNet) is this encoder with another ModelFamily (models/registry.ts).
  */
-import { join } from "node:path";
+import { emitWarning, join, openModelFolder } from "../../io/host.js";
 import type { Backend, PositionBias } from "../../backend/backend.js";
 import { getBackend } from "../../backend/index.js";
 import { parseBertConfig, type BertConfig } from "../../config/bert-config.js";
@@ -50,6 +50,7 @@ export class BertModel {
 
   /** Loads config.json and the weights of a model folder. */
   static async fromPretrained(dir: string, options: LoadOptions = {}): Promise<BertModel> {
+    dir = await openModelFolder(dir, "model");
     const config = await readConfig(dir);
     const weights = await loadWeights(dir);
     const model = BertModel.fromWeights(config, weights, options.backend ?? getBackend(), dir);
@@ -190,7 +191,7 @@ function warnAboutExtraLayers(model: BertModel, dir: string): void {
     return m !== null && Number(m[1]) >= layers;
   });
   if (extra.length === 0) return;
-  process.emitWarning(
+  emitWarning(
     `${join(dir, "config.json")}: "num_hidden_layers" is ${layers}, but the checkpoint holds ${extra.length} tensors of further layers (e.g. "${extra[0]}"), which are not used`,
     { type: "BertTsWarning", code: "BERT_TS_UNUSED_LAYERS" },
   );
