@@ -11,6 +11,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Backend } from "../backend/backend.js";
+import type { BackendName } from "../backend/index.js";
 import { resolveModel, type ResolvedModel, type ResolveOptions } from "../io/hub.js";
 import { BertModel } from "../models/bert/model.js";
 import { readDefaultPooling, type DefaultPooling } from "../pooling/defaults.js";
@@ -40,7 +41,7 @@ export interface SentenceEncoderOptions {
   /** Token limit per text (special tokens included). Default: sentence-transformers max_seq_length, else the tokenizer's. */
   maxLength?: number;
   layers?: LayerSelection;
-  backend?: Backend;
+  backend?: Backend | BackendName;
   /** How a model id is found or downloaded. */
   resolve?: ResolveOptions;
   /** The model as a caller already resolved it (its id and commit then appear in provenance). */
