@@ -2,6 +2,8 @@
 // Builds the WebAssembly kernels (src/backend/wasm.ts loads them) from the same C++ sources as the
 // native addon, with emscripten (Debian package `emscripten`):
 //   wasm/bert-ts-kernels.wasm          single-threaded, 128-bit SIMD
+//   wasm/bert-ts-kernels-threads.wasm  the same over an imported shared memory, with a thread pool
+//                                      of module instances (native/src/wasm/wasm_pool.cc)
 //
 // The module is STANDALONE_WASM with no entry point: emscripten's generated JS glue (too old for
 // Node 20 in Debian's 3.1.6) is not used; src/backend/wasm.ts instantiates the .wasm itself, in Node
@@ -51,14 +53,25 @@ const common = [
   "-sSTANDALONE_WASM=1",
   "-sALLOW_MEMORY_GROWTH=1",
   "-sINITIAL_MEMORY=16MB",
-  "-sMAXIMUM_MEMORY=4GB",
   "-sERROR_ON_UNDEFINED_SYMBOLS=1",
   ...(process.env.BT_WASM_CFLAGS ? process.env.BT_WASM_CFLAGS.split(/\s+/).filter(Boolean) : []),
 ];
 
 const kernelSources = ["kernels/ops.cc", "kernels/isa_generic.cc", "wasm/exports.cc"].map((f) => join(src, f));
 
-const targets = [{ out: "bert-ts-kernels.wasm", sources: [...kernelSources, join(src, "wasm/serial_pool.cc")], flags: [] }];
+const targets = [
+  { out: "bert-ts-kernels.wasm", sources: [...kernelSources, join(src, "wasm/serial_pool.cc")], flags: ["-sMAXIMUM_MEMORY=4GB"] },
+  {
+    out: "bert-ts-kernels-threads.wasm",
+    sources: [...kernelSources, join(src, "wasm/wasm_pool.cc")],
+    // Emscripten 3.1.6 has shared memory only with its pthreads runtime, which STANDALONE_WASM does
+    // not support: the kernels need none of it (their pool is wasm_pool.cc), so the memory is made
+    // shared at link time. Its libc is not built with atomics (--no-check-features); its malloc is
+    // only entered by one thread at a time (wasm_pool.cc). 2 GiB maximum: a shared memory reserves
+    // its maximum up front, and browsers refuse 4 GiB. Limits must match src/backend/wasm.ts.
+    flags: ["-matomics", "-mbulk-memory", "-DBT_POOL_SCRATCH", "-sIMPORTED_MEMORY=1", "-sMAXIMUM_MEMORY=2GB", "-Wl,--shared-memory", "-Wl,--no-check-features"],
+  },
+];
 
 function newestInput() {
   let newest = statSync(fileURLToPath(import.meta.url)).mtimeMs;

@@ -5,7 +5,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { WasmBackend, wasmKernelsUrl } from "./wasm.js";
+import { Worker } from "node:worker_threads";
+import { helperScript, WasmBackend, wasmKernelsUrl, wasmThreadedKernelsUrl, type WasmBackendOptions, type WasmHelperSpawner } from "./wasm.js";
 
 /** Path of the kernels this process loads. */
 export function wasmKernelsPath(): string {
@@ -29,4 +30,23 @@ export function tryLoadWasmBackend(): { backend?: WasmBackend; reason: string } 
   } catch (e) {
     return { reason: `could not load ${path}: ${e instanceof Error ? e.message : String(e)}` };
   }
+}
+
+/** Helpers as worker_threads running helperScript("node"); unref'd, so they never keep the process alive. */
+export function nodeHelperSpawner(): WasmHelperSpawner {
+  return (init) => {
+    const worker = new Worker(helperScript("node"), { eval: true, workerData: init });
+    worker.unref();
+    return worker;
+  };
+}
+
+/** The wasm backend from the package's files, threaded when threads > 1 (BERT_TS_WASM_THREADED=path overrides that build). */
+export async function loadWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
+  const threadedPath = process.env.BERT_TS_WASM_THREADED || fileURLToPath(wasmThreadedKernelsUrl());
+  return WasmBackend.create(readFileSync(wasmKernelsPath()), {
+    spawnHelper: nodeHelperSpawner(),
+    ...options,
+    threadedSource: options.threadedSource ?? ((options.threads ?? 1) > 1 ? readFileSync(threadedPath) : undefined),
+  });
 }

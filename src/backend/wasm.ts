@@ -11,6 +11,13 @@
  * result out: the copies are O(rows x features) against the kernels' O(rows x features x features).
  * The copy area is one block, grown on demand and reused; prepared weights live in linear memory
  * until the backend is disposed or their LinearParams is garbage collected.
+ *
+ * Threads: with `threads > 1`, where SharedArrayBuffer exists (Node; a cross-origin isolated page),
+ * the threaded build runs over one shared memory with helper instances in Workers (spawnHelper:
+ * browserHelperSpawner() in pages, nodeHelperSpawner() from wasm-node.ts in Node). The caller's
+ * thread takes part and only spins while helpers finish (a page's main thread may not block).
+ * Without SharedArrayBuffer, or without a spawner, the single-threaded build runs instead and
+ * `threadsFallbackReason` says why.
  */
 import {
   checkPositionBias,
@@ -42,7 +49,10 @@ export type WasmModule = object;
 interface WasmMemory {
   readonly buffer: ArrayBuffer;
 }
+/** A WebAssembly.Memory (shared in the threaded build). */
+export type WasmMemoryObject = WasmMemory;
 interface WasmApi {
+  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
   Module: { new (bytes: ArrayBuffer | ArrayBufferView): WasmModule; imports(m: WasmModule): { module: string; name: string; kind: string }[] };
   Instance: new (m: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
   compile(bytes: ArrayBuffer | ArrayBufferView): Promise<WasmModule>;
@@ -92,6 +102,10 @@ interface KernelExports {
   bt_activate(y: number, n: number, act: number): void;
   bt_tile(which: number): number;
   bt_threads(): number;
+  bt_set_threads(n: number): void;
+  bt_helper_tasks(): number;
+  /** The threaded build only. */
+  bt_worker_loop?(index: number, stackLo: number, stackHi: number): void;
 }
 
 const EXPORTS: (keyof KernelExports)[] = [
@@ -107,12 +121,24 @@ const EXPORTS: (keyof KernelExports)[] = [
   "bt_activate",
   "bt_tile",
   "bt_threads",
+  "bt_set_threads",
+  "bt_helper_tasks",
 ];
 
 /** Where the kernels sit in the package, next to dist/ and src/ (as a URL: fetch it in a browser). */
 export function wasmKernelsUrl(): URL {
   return new URL("../../wasm/bert-ts-kernels.wasm", import.meta.url);
 }
+
+/** The threaded build of the kernels (needs SharedArrayBuffer). */
+export function wasmThreadedKernelsUrl(): URL {
+  return new URL("../../wasm/bert-ts-kernels-threads.wasm", import.meta.url);
+}
+
+/** The threaded build's imported memory: 16 MiB to start, 2 GiB at most (scripts/build-wasm.mjs). */
+const SHARED_MEMORY_PAGES = { initial: 256, maximum: 32768 };
+/** Stack of each helper instance. The kernels keep their tiles in registers and scratch, not on the stack. */
+const HELPER_STACK_BYTES = 256 << 10;
 
 /** What the kernels can be loaded from. A string is a URL. */
 export type WasmSource = ArrayBuffer | ArrayBufferView | WasmModule | Response | PromiseLike<Response> | URL | string;
@@ -141,14 +167,28 @@ function isResponse(x: unknown): x is Response {
   return typeof Response !== "undefined" && x instanceof Response;
 }
 
-/** Instantiates compiled kernels. Synchronous: usable wherever WebAssembly.Instance is (Node, workers). */
-export function instantiateWasmKernels(module: WasmModule): KernelExports {
+/** Whether a module is the threaded build (it imports its memory, which must be shared). */
+function importsMemory(module: WasmModule): boolean {
+  return wasmApi().Module.imports(module).some((i) => i.kind === "memory");
+}
+
+/**
+ * Instantiates compiled kernels. Synchronous: usable wherever WebAssembly.Instance is (Node, workers).
+ * The threaded build needs its shared memory (made here when not given).
+ */
+export function instantiateWasmKernels(module: WasmModule, sharedMemory?: WasmMemory): KernelExports {
   const api = wasmApi();
   // The module is built STANDALONE_WASM: the only imports are emscripten's memory-growth hook (our
   // views are re-made after every call anyway) and WASI's proc_exit, reached by abort() when the
   // kernels run out of memory.
   const imports: Record<string, Record<string, unknown>> = {};
+  let memory: WasmMemory | undefined;
   for (const imp of api.Module.imports(module)) {
+    if (imp.kind === "memory") {
+      memory = sharedMemory ?? new api.Memory({ ...SHARED_MEMORY_PAGES, shared: true });
+      (imports[imp.module] ??= {})[imp.name] = memory;
+      continue;
+    }
     if (imp.kind !== "function") throw new Error(`The WASM kernels import a ${imp.kind} ${imp.module}.${imp.name}, which this loader does not provide`);
     const fn =
       imp.name === "emscripten_notify_memory_growth"
@@ -162,12 +202,94 @@ export function instantiateWasmKernels(module: WasmModule): KernelExports {
             };
     (imports[imp.module] ??= {})[imp.name] = fn;
   }
-  const exports = new api.Instance(module, imports).exports;
+  const exports = { ...new api.Instance(module, imports).exports };
+  if (memory) exports.memory = memory;
   for (const name of EXPORTS) {
     if (!(name in exports)) throw new Error(`The WASM kernels lack the export ${name}: rebuild them with \`npm run build:wasm\``);
   }
   if (typeof exports._initialize === "function") (exports._initialize as () => void)();
   return exports as unknown as KernelExports;
+}
+
+/** What a helper thread needs: the compiled threaded build, the shared memory, its index and stack. */
+export interface WasmHelperInit {
+  module: WasmModule;
+  memory: WasmMemoryObject;
+  /** 1-based; the caller's thread is 0. */
+  index: number;
+  stackLo: number;
+  stackHi: number;
+}
+
+/** Starts runWasmHelper(init) on a new thread (Worker / worker_threads) and returns a way to stop it. */
+export type WasmHelperSpawner = (init: WasmHelperInit) => { terminate(): unknown };
+
+/**
+ * A helper thread's whole life: instantiates the threaded kernels over the shared memory (no
+ * _initialize: the leader instance did that, and memory is initialised once), moves onto its own
+ * stack and serves the pool's parallel loops; never returns. Self-contained (no outer names), so
+ * that its source text can be a Worker's script: see helperScript().
+ */
+export function runWasmHelper(init: WasmHelperInit): void {
+  const api = (globalThis as any).WebAssembly;
+  const imports: Record<string, Record<string, unknown>> = {};
+  for (const imp of api.Module.imports(init.module)) {
+    const value =
+      imp.kind === "memory"
+        ? init.memory
+        : () => {
+            throw new Error(`wasm helper ${init.index}: ${imp.module}.${imp.name} called`);
+          };
+    (imports[imp.module] ??= {})[imp.name] = value;
+  }
+  const ex = new api.Instance(init.module, imports).exports;
+  ex.stackRestore(init.stackHi);
+  ex.bt_worker_loop(init.index, init.stackLo, init.stackHi);
+}
+
+/** The script of a helper Worker: runs runWasmHelper on the first message (browsers) or on workerData (Node). */
+export function helperScript(kind: "web" | "node"): string {
+  const run = `(${runWasmHelper.toString()})`;
+  return kind === "web"
+    ? `self.onmessage = (e) => ${run}(e.data);`
+    : `const { workerData } = require("node:worker_threads"); ${run}(workerData);`;
+}
+
+/** Spawns helpers as Web Workers from a Blob URL (no file to serve or bundle). */
+export function browserHelperSpawner(): WasmHelperSpawner {
+  const g = globalThis as any;
+  if (typeof g.Worker !== "function" || typeof g.Blob !== "function") throw new Error("Web Workers are not available here");
+  const url: string = g.URL.createObjectURL(new g.Blob([helperScript("web")], { type: "text/javascript" }));
+  return (init) => {
+    const worker = new g.Worker(url);
+    worker.postMessage(init);
+    return worker;
+  };
+}
+
+/** Options of WasmBackend.create. */
+export interface WasmBackendOptions {
+  /** Threads, the caller's included (default 1). More than 1 needs SharedArrayBuffer and spawnHelper. */
+  threads?: number;
+  /** The threaded build (default wasmThreadedKernelsUrl()). */
+  threadedSource?: WasmSource;
+  /** Starts helper threads; in a page browserHelperSpawner(), in Node nodeHelperSpawner() (wasm-node.ts). */
+  spawnHelper?: WasmHelperSpawner;
+  /** How long to wait for the helpers to start (ms, default 30000); the pool runs with those that did. */
+  startTimeoutMs?: number;
+}
+
+/** Why threads cannot be used here, or undefined when they can. */
+export function threadsUnavailableReason(): string | undefined {
+  const g = globalThis as any;
+  if (typeof g.SharedArrayBuffer !== "function") return "SharedArrayBuffer is unavailable (a page must be cross-origin isolated: COOP same-origin + COEP require-corp)";
+  if (g.crossOriginIsolated === false) return "the page is not cross-origin isolated (COOP same-origin + COEP require-corp)";
+  try {
+    new (wasmApi().Memory)({ initial: 1, maximum: 1, shared: true });
+  } catch (e) {
+    return `shared WebAssembly memory is unavailable: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  return undefined;
 }
 
 class WasmLinear implements LinearParams {
@@ -197,8 +319,10 @@ function checkLength(what: string, a: ArrayLike<number>, want: number): void {
 type Input = Float32Array | Int32Array | Uint16Array;
 
 export class WasmBackend implements Backend {
-  readonly name: string;
   private readonly k: KernelExports;
+  private helpers: { terminate(): unknown }[] = [];
+  /** When threads were asked for but the single-threaded build runs: why. */
+  threadsFallbackReason?: string;
   /** The reused copy area: address and size in bytes. */
   private areaPtr = 0;
   private areaBytes = 0;
@@ -209,18 +333,70 @@ export class WasmBackend implements Backend {
 
   constructor(exports: KernelExports) {
     this.k = exports;
-    const t = exports.bt_threads();
-    this.name = `wasm simd128 x${t} thread${t === 1 ? "" : "s"}`;
   }
 
-  /** Loads, compiles and instantiates the kernels (default: the .wasm shipped in the package, fetched). */
-  static async create(source?: WasmSource): Promise<WasmBackend> {
-    return new WasmBackend(instantiateWasmKernels(await compileWasmKernels(source)));
+  /** E.g. "wasm simd128 x1 thread", "wasm simd128 x4 threads" (threads running now). */
+  get name(): string {
+    const t = this.threads;
+    return `wasm simd128 x${t} thread${t === 1 ? "" : "s"}`;
   }
 
-  /** From an already compiled module (e.g. one compiled once and shared with Workers). */
+  /** Parallel-loop tasks helper threads have run so far (0 single-threaded): evidence the work is shared. */
+  get helperTasks(): number {
+    return this.k.bt_helper_tasks() >>> 0;
+  }
+
+  /** Threads the kernels' parallel loops use, the caller's included. */
+  get threads(): number {
+    return this.k.bt_threads();
+  }
+
+  /**
+   * Loads, compiles and instantiates the kernels: `source` is the single-threaded build (default:
+   * the .wasm shipped in the package, fetched). With options.threads > 1, the threaded build and its
+   * helpers when this environment allows them (see threadsFallbackReason otherwise).
+   */
+  static async create(source?: WasmSource, options: WasmBackendOptions = {}): Promise<WasmBackend> {
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) throw new Error(`Expected threads to be a positive integer but received ${threads}`);
+    let reason: string | undefined;
+    if (threads > 1) {
+      reason = threadsUnavailableReason() ?? (options.spawnHelper ? undefined : "no spawnHelper was given to start helper threads");
+      if (!reason) {
+        const module = await compileWasmKernels(options.threadedSource ?? wasmThreadedKernelsUrl());
+        return WasmBackend.startThreads(module, threads, options.spawnHelper!, options.startTimeoutMs ?? 30000);
+      }
+    }
+    const backend = new WasmBackend(instantiateWasmKernels(await compileWasmKernels(source)));
+    backend.threadsFallbackReason = reason;
+    return backend;
+  }
+
+  /** From an already compiled single-threaded module (e.g. one compiled once and shared with Workers). Synchronous. */
   static fromModule(module: WasmModule): WasmBackend {
+    if (importsMemory(module)) throw new Error("fromModule takes the single-threaded build; start the threaded one with WasmBackend.startThreads");
     return new WasmBackend(instantiateWasmKernels(module));
+  }
+
+  /** The threaded build over a new shared memory, with threads - 1 helpers; resolves once they run (or at the timeout). */
+  static async startThreads(module: WasmModule, threads: number, spawnHelper: WasmHelperSpawner, startTimeoutMs = 30000): Promise<WasmBackend> {
+    if (!importsMemory(module)) throw new Error("startThreads takes the threaded build (bert-ts-kernels-threads.wasm)");
+    const k = instantiateWasmKernels(module);
+    const backend = new WasmBackend(k);
+    k.bt_set_threads(threads);
+    try {
+      for (let index = 1; index < threads; index++) {
+        const stackLo = k.bt_alloc(HELPER_STACK_BYTES) >>> 0;
+        if (!stackLo) throw new RangeError("The WASM backend could not allocate a helper's stack");
+        backend.helpers.push(spawnHelper({ module, memory: k.memory, index, stackLo, stackHi: stackLo + HELPER_STACK_BYTES }));
+      }
+      const until = Date.now() + startTimeoutMs;
+      while (k.bt_threads() < threads && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    } catch (e) {
+      backend.dispose();
+      throw e;
+    }
+    return backend;
   }
 
   /** Micro-tile and blocking of the GEMM kernel, e.g. "4x8 kc=256 mc=64". */
@@ -425,7 +601,7 @@ export class WasmBackend implements Backend {
     this.get(p, y);
   }
 
-  /** Frees every prepared weight and the copy area; layers prepared here cannot run after this. */
+  /** Frees every prepared weight and the copy area and stops helper threads; layers prepared here cannot run after this. */
   dispose(): void {
     for (const ref of this.prepared) {
       const p = ref.deref();
@@ -438,5 +614,9 @@ export class WasmBackend implements Backend {
     if (this.areaPtr) this.k.bt_free(this.areaPtr);
     this.areaPtr = 0;
     this.areaBytes = 0;
+    // Helpers stop; the caller's thread alone runs whatever comes after.
+    this.k.bt_set_threads(1);
+    for (const h of this.helpers) void h.terminate();
+    this.helpers = [];
   }
 }

@@ -59,4 +59,7 @@ BT_EXPORT(bt_tile) int bt_tile(int which) {
   }
 }
 
+// Threads the parallel loops use, caller included (helpers not yet started are not counted).
 BT_EXPORT(bt_threads) int bt_threads() { return pool_threads(); }
+// Threads wanted, caller included; 1 in the single-threaded build whatever is asked.
+BT_EXPORT(bt_set_threads) void bt_set_threads(int n) { pool_set_threads(n); }

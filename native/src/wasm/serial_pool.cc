@@ -9,3 +9,6 @@ void parallel_for(int ntasks, TaskFn fn, void* ctx) {
   for (int t = 0; t < ntasks; t++) fn(ctx, t);
 }
 }  // namespace bt
+
+// No helpers here: see wasm_pool.cc.
+extern "C" __attribute__((used, export_name("bt_helper_tasks"))) unsigned bt_helper_tasks() { return 0; }
