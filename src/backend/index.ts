@@ -1,13 +1,15 @@
 /**
  * Chooses the compute backend: the native addon when it is built and loads, else the TypeScript
- * reference (with one notice on stderr saying why it is slow). BERT_TS_BACKEND=reference|native
- * forces one; forcing native when it cannot load is an error.
+ * reference (with one notice on stderr saying why it is slow). BERT_TS_BACKEND=reference|native|wasm
+ * forces one; forcing native or wasm when it cannot load is an error. "wasm" is the WebAssembly build
+ * of the same kernels (the browser's backend), run in Node: never chosen automatically.
  */
 import type { Backend } from "./backend.js";
 import { ReferenceBackend } from "./reference.js";
 import { tryLoadNativeBackend } from "./native.js";
+import { tryLoadWasmBackend } from "./wasm-node.js";
 
-export type BackendName = "reference" | "native";
+export type BackendName = "reference" | "native" | "wasm";
 export type { Backend } from "./backend.js";
 
 let cached: Backend | undefined;
@@ -16,6 +18,11 @@ let warned = false;
 export function getBackend(name?: BackendName): Backend {
   const requested = name ?? parseEnv(process.env.BERT_TS_BACKEND);
   if (requested === "reference") return new ReferenceBackend();
+  if (requested === "wasm") {
+    const wasm = tryLoadWasmBackend();
+    if (!wasm.backend) throw new Error(`The wasm backend was requested but could not be loaded: ${wasm.reason}`);
+    return wasm.backend;
+  }
   if (cached && requested === undefined) return cached;
   const native = tryLoadNativeBackend();
   if (native.backend) {
@@ -38,6 +45,6 @@ export function getBackend(name?: BackendName): Backend {
 
 function parseEnv(v: string | undefined): BackendName | undefined {
   if (v === undefined || v === "" || v === "auto") return undefined;
-  if (v === "reference" || v === "native") return v;
-  throw new Error(`Expected BERT_TS_BACKEND to be "reference", "native" or "auto" but received "${v}"`);
+  if (v === "reference" || v === "native" || v === "wasm") return v;
+  throw new Error(`Expected BERT_TS_BACKEND to be "reference", "native", "wasm" or "auto" but received "${v}"`);
 }

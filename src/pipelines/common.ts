@@ -4,6 +4,7 @@
  */
 import type { ModelLocation } from "../io/model-source.js";
 import type { Backend } from "../backend/backend.js";
+import type { BackendName } from "../backend/index.js";
 import type { BertConfig } from "../config/bert-config.js";
 import { headForModel, type HeadTask, type HeadsByTask } from "../heads/index.js";
 import { resolveModel, type ResolveOptions } from "../io/hub.js";
@@ -16,7 +17,7 @@ import type { AggregationStrategy } from "./token-classification.js";
 
 export interface PipelineOptions {
   /** Compute backend; default: native when built, else the TypeScript reference. */
-  backend?: Backend;
+  backend?: Backend | BackendName;
   /** Use this tokenizer instead of the model folder's. */
   tokenizer?: Tokenizer;
   /** How a model name is looked up (revision, cache, offline...); a local folder needs none. */

@@ -11,6 +11,7 @@
 import type { ModelLocation } from "../io/model-source.js";
 import { fileExists as existsSync, join, yieldToEventLoop } from "../io/host.js";
 import type { Backend } from "../backend/backend.js";
+import type { BackendName } from "../backend/index.js";
 import { resolveModel, type ResolvedModel, type ResolveOptions } from "../io/hub.js";
 import { BertModel } from "../models/bert/model.js";
 import { readDefaultPooling, type DefaultPooling } from "../pooling/defaults.js";
@@ -40,7 +41,7 @@ export interface SentenceEncoderOptions {
   /** Token limit per text (special tokens included). Default: sentence-transformers max_seq_length, else the tokenizer's. */
   maxLength?: number;
   layers?: LayerSelection;
-  backend?: Backend;
+  backend?: Backend | BackendName;
   /** How a model id is found or downloaded. */
   resolve?: ResolveOptions;
   /** The model as a caller already resolved it (its id and commit then appear in provenance). */

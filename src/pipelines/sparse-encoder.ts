@@ -13,6 +13,7 @@
 import type { ModelLocation } from "../io/model-source.js";
 import { join, yieldToEventLoop, readTextFile } from "../io/host.js";
 import type { Backend } from "../backend/backend.js";
+import type { BackendName } from "../backend/index.js";
 import { BertForMaskedLM } from "../heads/masked-lm.js";
 import { resolveModel, type ResolveOptions } from "../io/hub.js";
 import { SpladeAccumulator, checkSpladeModules } from "../pooling/splade.js";
@@ -22,7 +23,7 @@ import type { ModelInput } from "../tokenizers/encoding.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/index.js";
 
 export interface SparseEncoderOptions {
-  backend?: Backend;
+  backend?: Backend | BackendName;
   resolve?: ResolveOptions;
   /** Token limit per text (special tokens included). Default: max_seq_length, else the model's. */
   maxLength?: number;

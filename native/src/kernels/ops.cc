@@ -90,7 +90,10 @@ struct Scratch {
     return p;
   }
 };
+#if !defined(BT_POOL_SCRATCH)
 thread_local Scratch tls_scratch;
+float* thread_scratch(size_t floats) { return tls_scratch.get(floats); }
+#endif
 }  // namespace
 
 // Stored element -> float32, exactly (what torch's .float() gives). f16 by hand rather than F16C so
@@ -215,7 +218,7 @@ void gemm_task(void* ctx, int t) {
   const int p1 = p0 + j.panels_per_task < j.args.w->panels ? p0 + j.panels_per_task : j.args.w->panels;
   if (m0 >= m1 || p0 >= p1) return;
   const size_t need = j.kn->gemm_scratch_floats(j.args.w->k);
-  float* scratch = need ? tls_scratch.get(need) : nullptr;
+  float* scratch = need ? thread_scratch(need) : nullptr;
   if (need && !scratch) abort();
   j.kn->gemm_block(j.args, m0, m1, p0, p1, scratch);
 }
@@ -318,7 +321,7 @@ void attention_task(void* ctx, int t) {
   const int s = t / j.heads, h = t % j.heads;
   const int start = j.starts[s], len = j.starts[s + 1] - start;
   if (len <= 0) return;
-  float* scratch = tls_scratch.get(j.kn->attention_scratch_floats(len, j.args.head_dim));
+  float* scratch = thread_scratch(j.kn->attention_scratch_floats(len, j.args.head_dim));
   if (!scratch) abort();
   float* probs = j.probs ? j.probs + j.probs_offset[s] + (size_t)h * len * len : nullptr;
   j.kn->attention_head(j.args, start, len, h, probs, scratch);

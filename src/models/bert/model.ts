@@ -5,7 +5,7 @@
  */
 import { emitWarning, join, openModelFolder } from "../../io/host.js";
 import type { Backend, PositionBias } from "../../backend/backend.js";
-import { getBackend } from "../../backend/index.js";
+import { getBackend, type BackendName } from "../../backend/index.js";
 import { parseBertConfig, type BertConfig } from "../../config/bert-config.js";
 import { readModelText } from "../../io/model-files.js";
 import { loadWeights } from "../../io/weights.js";
@@ -31,7 +31,8 @@ export interface ForwardOptions {
 }
 
 export interface LoadOptions {
-  backend?: Backend;
+  /** A backend, or its name for getBackend ("reference", "native", "wasm"); default: getBackend(). */
+  backend?: Backend | BackendName;
 }
 
 export class BertModel {
@@ -53,7 +54,7 @@ export class BertModel {
     dir = await openModelFolder(dir, "model");
     const config = await readConfig(dir);
     const weights = await loadWeights(dir);
-    const model = BertModel.fromWeights(config, weights, options.backend ?? getBackend(), dir);
+    const model = BertModel.fromWeights(config, weights, typeof options.backend === "string" ? getBackend(options.backend) : (options.backend ?? getBackend()), dir);
     warnAboutExtraLayers(model, dir);
     return model;
   }
