@@ -5,7 +5,7 @@
 // src/browser/ counterparts here — the one place the platform is chosen — and esbuild's
 // platform "browser" fails the build if any node: import is still reachable.
 import { build } from "esbuild";
-import { readFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -52,8 +52,16 @@ export async function buildBrowser({ minify = true } = {}) {
     plugins: [browserSwaps],
     logLevel: "warning",
   });
+  // The kernels sit beside the bundle (src/browser/backend.ts loads them relative to it).
+  const kernels = [];
+  for (const name of ["bert-ts-kernels.wasm", "bert-ts-kernels-threads.wasm"]) {
+    if (!existsSync(join(root, "wasm", name))) continue;
+    copyFileSync(join(root, "wasm", name), join(out, name));
+    kernels.push(name);
+  }
+  if (kernels.length === 0) console.warn("build-browser: wasm/*.wasm not built (npm run build:wasm); the bundle falls back to the reference backend");
   const sizes = {};
-  for (const name of ["bert-ts.js", "bert-ts-worker.js"]) {
+  for (const name of ["bert-ts.js", "bert-ts-worker.js", ...kernels]) {
     const bytes = readFileSync(join(out, name));
     sizes[name] = { bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
   }

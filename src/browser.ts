@@ -5,7 +5,8 @@
 export { Tensor } from "./tensor/tensor.js";
 export type { Backend, Activation, LinearParams, PositionBias } from "./backend/backend.js";
 export { ReferenceBackend } from "./backend/reference.js";
-export { getBackend, useBackend } from "./browser/backend.js";
+export { getBackend, useBackend, loadWasmBackend, defaultBackendReady, backendNotice, type WasmLoadOptions } from "./browser/backend.js";
+export { WasmBackend } from "./backend/wasm.js";
 export type { Encoding, ModelInput } from "./tokenizers/encoding.js";
 export { resolveModel, ModelNotFoundError } from "./browser/hub.js";
 export type { ResolveOptions, ResolvedModel } from "./io/hub.js";

@@ -6,6 +6,7 @@
  * Paths are POSIX-style after an optional `scheme://host` prefix.
  */
 import { ModelFileError, WeightFileError } from "../io/errors.js";
+import { defaultBackendReady } from "./backend.js";
 
 export type FileKind = "file" | "folder" | "other";
 
@@ -114,6 +115,8 @@ export function dirname(path: string): string {
 
 /** A base URL not mounted yet is downloaded (tokenizer files only) and mounted; a mounted root stays as it is. */
 export async function openModelFolder(location: string, needs: "tokenizer" | "model" = "tokenizer"): Promise<string> {
+  // A model load also settles the default backend (the WASM kernels load asynchronously).
+  if (needs === "model") await defaultBackendReady();
   const mounted = mountedFolder(location, needs);
   if (mounted !== null) return mounted;
   const { mountModel } = await import("./model-source.js");

@@ -4,6 +4,7 @@
  */
 import type { ResolveOptions, ResolvedModel } from "../io/hub.js";
 import type { ModelLocation } from "../io/model-source.js";
+import { defaultBackendReady } from "./backend.js";
 import { mountModel } from "./model-source.js";
 
 export type { LookedIn, ResolveOptions, ResolvedModel } from "../io/hub.js";
@@ -20,6 +21,7 @@ export class ModelNotFoundError extends Error {
 }
 
 export async function resolveModel(location: ModelLocation, options: ResolveOptions = {}): Promise<ResolvedModel> {
+  if (!options.tokenizerOnly) await defaultBackendReady();
   const mounted = await mountModel(location, {
     onDownload: options.onDownload,
     browserCache: options.browserCache,

@@ -7,9 +7,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { skipReason, startRig, type BrowserRig } from "./helpers.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, skipReason, startRig, type BrowserRig } from "./helpers.js";
 
 const TOL = 1e-4;
+/** npm test builds the kernels when emscripten is installed (.ci/run installs it): then the page must run on them. */
+const WASM_BUILT = existsSync(join(ROOT, "wasm", "bert-ts-kernels.wasm"));
 
 describe("browser bundle in Chromium", { skip: skipReason() }, () => {
   let rig: BrowserRig;
@@ -17,7 +21,7 @@ describe("browser bundle in Chromium", { skip: skipReason() }, () => {
   const problems: string[] = [];
 
   before(async () => {
-    rig = await startRig();
+    rig = await startRig({ "/dist/browser/": join(ROOT, "dist", "browser"), "/examples/": join(ROOT, "examples") });
     page = await rig.browser.newPage();
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
     await page.goto(`${rig.server.url}/page/`);
@@ -30,9 +34,9 @@ describe("browser bundle in Chromium", { skip: skipReason() }, () => {
   // On the TypeScript reference backend the two 512-token MiniLM inputs alone take minutes: those
   // run where the kernels are fast (the WASM backend, when the bundle has it).
   const golden = (model: string, head?: string) => page.evaluate(
-    ([m, h]) => {
+    async ([m, h]) => {
       const c = (globalThis as any).checks;
-      const slow = c.bt.getBackend().name === "reference";
+      const slow = (await c.bt.defaultBackendReady()).name === "reference";
       return c.goldenCheck(`/models/${m}`, `/golden/${m}.json`, { head: h, maxTokens: slow ? 64 : Infinity });
     },
     [model, head] as const,
@@ -41,6 +45,7 @@ describe("browser bundle in Chromium", { skip: skipReason() }, () => {
   for (const [model, head] of [["minilm-l6-h384-random"], ["roberta-micro-random"], ["bert-micro-seqcls-random", "seqcls"]] as const) {
     it(`${model}: golden token ids, hidden states, pooled vectors${head ? ", head logits" : ""}; batch invariance`, { timeout: 20 * 60_000 }, async () => {
       const r = await golden(model, head);
+      if (WASM_BUILT) assert.match(r.backend, /^wasm simd128/);
       assert.ok(r.inputs >= (r.backend === "reference" ? 23 : 25), `${r.inputs} inputs checked`);
       assert.deepEqual(r.tokenMismatches, []);
       assert.ok(r.maxDiff.hidden <= TOL, `last_hidden_state differs by ${r.maxDiff.hidden}`);
@@ -54,6 +59,7 @@ describe("browser bundle in Chromium", { skip: skipReason() }, () => {
 
   it("SentenceEncoder.load(url): matches the golden vectors; the second load comes from the Cache API", { timeout: 10 * 60_000 }, async () => {
     const model = "minilm-l6-h384-random";
+    await page.evaluate(() => (globalThis as any).checks.clearCache());
     const before = rig.server.requests.length;
     const first = await page.evaluate(([m]) => (globalThis as any).checks.encoderCheck(`/models/${m}`, `/golden/${m}.json`), [model] as const);
     const fetched = rig.server.requests.slice(before).filter((p) => p.startsWith(`/models/${model}/`));
@@ -96,6 +102,24 @@ describe("browser bundle in Chromium", { skip: skipReason() }, () => {
     assert.equal(r.dir, `files://${model}`);
     assert.equal(r.length, 64);
     assert.ok(r.maxDiff <= TOL, `mean pooling differs by ${r.maxDiff}`);
+  });
+
+  it("the example page loads a model by URL and draws one heatmap per pooling", { timeout: 10 * 60_000 }, async () => {
+    const example = await rig.browser.newPage();
+    const errors: string[] = [];
+    example.on("pageerror", (e) => errors.push(e.message));
+    await example.goto(`${rig.server.url}/examples/browser/`);
+    await example.fill("#url", "/models/minilm-l6-h384-random");
+    await example.click("#load-url");
+    await example.waitForFunction(() => !(globalThis as any).document.getElementById("embed").disabled, undefined, { timeout: 5 * 60_000 });
+    await example.click("#embed");
+    await example.waitForFunction(() => (globalThis as any).document.querySelectorAll("#maps canvas").length === 3, undefined, { timeout: 5 * 60_000 });
+    const captions = await example.$$eval("#maps figcaption", (els) => els.map((e) => e.textContent));
+    // The model's own pooling (mean, from its sentence-transformers config), then the others.
+    assert.deepEqual(captions, ["mean (the model's own)", "cls", "max"]);
+    assert.match((await example.textContent("#status")) ?? "", /5 sentences × 3 poolings/);
+    assert.deepEqual(errors, []);
+    await example.close();
   });
 
   it("WorkerSentenceEncoder: embeds off the main thread, same vectors", { timeout: 10 * 60_000 }, async () => {

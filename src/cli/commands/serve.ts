@@ -26,6 +26,7 @@ interface ServeFlags {
   workers?: number;
   threads?: number;
   log: boolean;
+  static?: string;
 }
 
 function parsePort(value: string): number {
@@ -55,10 +56,12 @@ export function registerServe(program: Command): void {
     .option("-w, --workers <n>", "inference worker threads, each with its own copy of the model (default: cores ÷ threads per worker)", parsePositiveInt("--workers"))
     .option("-t, --threads <n>", "compute threads per worker (native backend; default: env BERT_TS_THREADS, else cores ÷ workers)", parsePositiveInt("--threads"))
     .option("--log", "log every request to stderr", false)
+    .option("--static <dir>", "serve the static files of DIR instead of a model (e.g. examples/browser: the page runs bert-ts in the browser), cross-origin isolated for WASM threads")
     .action(async (flags: ServeFlags) => runServe(flags));
 }
 
 async function runServe(flags: ServeFlags): Promise<void> {
+  if (flags.static !== undefined) return serveStatic(flags);
   if (!flags.model && !flags.classifier) throw new CliError("serve needs --model (embeddings) and/or --classifier (/predict)");
   const sparse = flags.pooling === "splade";
   let pooling: PoolingStrategy | undefined;
@@ -126,5 +129,22 @@ async function runServe(flags: ServeFlags): Promise<void> {
     };
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
+  });
+}
+
+/** `serve --static DIR`: files only, no model (the browser page loads its model itself). */
+async function serveStatic(flags: ServeFlags): Promise<void> {
+  if (flags.model || flags.classifier) throw new CliError("--static serves files only; run the model server (--model/--classifier) separately");
+  const { existsSync, statSync } = await import("node:fs");
+  const dir = flags.static as string;
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`--static ${dir}: not a folder`);
+  const { startStaticServer } = await import("../../server/static-files.js");
+  const server = await startStaticServer({ "/": dir }, { host: flags.host, port: flags.port, log: flags.log ? (line) => process.stderr.write(`${line}\n`) : undefined });
+  process.stderr.write(`bert-ts: serving the files of ${dir} on ${server.url}/ (cross-origin isolated)\n`);
+  process.stdout.write(`${server.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => void server.close().then(resolve);
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
   });
 }

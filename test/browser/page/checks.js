@@ -126,6 +126,10 @@ export async function filesFromUrl(folderUrl, names, folderName) {
   );
 }
 
+export async function clearCache() {
+  await caches.delete(bt.CACHE_NAME);
+}
+
 export async function cachedKeys() {
   const cache = await caches.open(bt.CACHE_NAME);
   return (await cache.keys()).map((r) => r.url);
