@@ -336,6 +336,9 @@ export class WasmBackend implements Backend {
   }
 
   /** E.g. "wasm simd128 x1 thread", "wasm simd128 x4 threads" (threads running now). */
+  /** The kernels compute in float32 only. */
+  readonly dtype = "float32" as const;
+
   get name(): string {
     const t = this.threads;
     return `wasm simd128 x${t} thread${t === 1 ? "" : "s"}`;

@@ -23,7 +23,8 @@ export function useBackend(backend: Backend): void {
   chosen = backend;
 }
 
-export function getBackend(name?: BackendName): Backend {
+export function getBackend(name?: BackendName, options: { dtype?: string } = {}): Backend {
+  if (options.dtype !== undefined && options.dtype !== "float32") throw new Error(`dtype ${options.dtype} needs the native backend (Node); the browser computes in float32`);
   if (name === "native") throw new Error("The native backend is a Node addon; in the browser use the WASM backend (loadWasmBackend) or the reference backend");
   if (name === "reference") return new ReferenceBackend();
   if (name === "wasm" && !(chosen instanceof WasmBackend)) throw new Error("The WASM backend is not loaded yet: await loadWasmBackend() first");
