@@ -32,51 +32,9 @@ async function measure(isolated: boolean, withPeer: boolean): Promise<{ rows: Ro
     const page = await rig.browser.newPage();
     await page.goto(`${rig.server.url}/page/`);
     await page.waitForFunction(() => (globalThis as any).ready === true);
+    // The in-page part lives in test/browser/page/bench.js (page.evaluate cannot carry tsx's helpers).
     return await page.evaluate(
-      async ([model, texts, runs, peer]) => {
-        const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-        const rate = async (embed: (batch: string[]) => Promise<unknown>, batchSize: number) => {
-          const rates: number[] = [];
-          for (let r = 0; r < runs; r++) {
-            const start = performance.now();
-            for (let i = 0; i < texts.length; i += batchSize) await embed(texts.slice(i, i + batchSize));
-            rates.push(texts.length / ((performance.now() - start) / 1000));
-          }
-          return median(rates);
-        };
-        const bt = (globalThis as any).checks.bt;
-        let t0 = performance.now();
-        const encoder = await bt.SentenceEncoder.load(`/models/${model}`, { resolve: { browserCache: false } });
-        const ours: Float32Array[] = await encoder.embed(texts.slice(0, 32));
-        const rows: any[] = [{ lib: "bert-ts", kernels: encoder.model.backend.name, firstEmbedMs: performance.now() - t0 }];
-        const btEmbed = (batch: string[]) => encoder.embed(batch, { batchSize: batch.length });
-        rows[0].batch32 = await rate(btEmbed, 32);
-        rows[0].batch1 = await rate(btEmbed, 1);
-        if (!peer) return { rows };
-        t0 = performance.now();
-        const tjs = await import("/peers/transformers.min.js" as string);
-        tjs.env.allowRemoteModels = false;
-        tjs.env.allowLocalModels = true;
-        tjs.env.localModelPath = "/models/";
-        tjs.env.useBrowserCache = false;
-        tjs.env.backends.onnx.wasm.wasmPaths = "/peers/";
-        const threads = (globalThis as any).crossOriginIsolated ? (globalThis as any).navigator.hardwareConcurrency : 1;
-        tjs.env.backends.onnx.wasm.numThreads = threads;
-        const extractor = await tjs.pipeline("feature-extraction", model, { dtype: "fp32", device: "wasm" });
-        const first = await extractor(texts.slice(0, 32), { pooling: "mean", normalize: true });
-        const firstEmbedMs = performance.now() - t0;
-        const dim = first.dims[1];
-        let minCosine = 1;
-        ours.forEach((v, b) => {
-          const w = first.data.subarray(b * dim, (b + 1) * dim);
-          let dotp = 0, nv = 0, nw = 0;
-          for (let i = 0; i < dim; i++) (dotp += v[i] * w[i]), (nv += v[i] * v[i]), (nw += w[i] * w[i]);
-          minCosine = Math.min(minCosine, dotp / Math.sqrt(nv * nw));
-        });
-        const tjsEmbed = (batch: string[]) => extractor(batch, { pooling: "mean", normalize: true });
-        rows.push({ lib: "transformers.js", kernels: `onnxruntime-web wasm x${threads} thread${threads > 1 ? "s" : ""}`, firstEmbedMs, batch32: await rate(tjsEmbed, 32), batch1: await rate(tjsEmbed, 1) });
-        return { rows, minCosine };
-      },
+      ([model, texts, runs, peer]) => import("/page/bench.js" as string).then((m) => m.run(model, texts, runs, peer)),
       [MODEL, SENTENCES, RUNS, withPeer] as const,
     );
   } finally {
