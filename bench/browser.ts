@@ -33,10 +33,9 @@ async function measure(isolated: boolean, withPeer: boolean): Promise<{ rows: Ro
     await page.goto(`${rig.server.url}/page/`);
     await page.waitForFunction(() => (globalThis as any).ready === true);
     // The in-page part lives in test/browser/page/bench.js (page.evaluate cannot carry tsx's helpers).
-    return await page.evaluate(
-      ([model, texts, runs, peer]) => import("/page/bench.js" as string).then((m) => m.run(model, texts, runs, peer)),
-      [MODEL, SENTENCES, RUNS, withPeer] as const,
-    );
+    // A string, not a function: tsx rewrites a function's dynamic import() with helpers the page lacks.
+    const args = JSON.stringify([MODEL, SENTENCES, RUNS, withPeer]).slice(1, -1);
+    return (await page.evaluate(`import("/page/bench.js").then((m) => m.run(${args}))`)) as { rows: Row[]; minCosine?: number };
   } finally {
     await rig.close();
   }
