@@ -27,7 +27,7 @@ interface Row {
 }
 
 async function measure(isolated: boolean, withPeer: boolean): Promise<{ rows: Row[]; minCosine?: number }> {
-  const rig = await startRig(withPeer ? { "/peers/": TJS_DIST } : {}, { isolated });
+  const rig = await startRig(withPeer ? { "/peers/": TJS_DIST, "/ort/": join(PEERS_DIR, "node_modules", "onnxruntime-web", "dist") } : {}, { isolated });
   try {
     const page = await rig.browser.newPage();
     await page.goto(`${rig.server.url}/page/`);
