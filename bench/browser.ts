@@ -7,7 +7,8 @@
  * load, and the bundle size (gzip). transformers.js and onnxruntime-web are served from bench/peers
  * (installed like the Node peer bench, never from a CDN). Medians of BENCH_RUNS runs.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { ensurePeers, PEERS_DIR } from "./peers.js";
@@ -26,8 +27,17 @@ interface Row {
   batch1: number;
 }
 
+/** transformers.js loads onnxruntime-web's .mjs/.wasm from beside its own bundle: one folder of links to both. */
+function peerFolder(): string {
+  const dir = mkdtempSync(join(tmpdir(), "bert-ts-peers-"));
+  for (const from of [join(PEERS_DIR, "node_modules", "onnxruntime-web", "dist"), TJS_DIST]) {
+    for (const name of readdirSync(from)) if (!existsSync(join(dir, name))) symlinkSync(join(from, name), join(dir, name));
+  }
+  return dir;
+}
+
 async function measure(isolated: boolean, withPeer: boolean): Promise<{ rows: Row[]; minCosine?: number }> {
-  const rig = await startRig(withPeer ? { "/peers/": TJS_DIST, "/ort/": join(PEERS_DIR, "node_modules", "onnxruntime-web", "dist") } : {}, { isolated });
+  const rig = await startRig(withPeer ? { "/peers/": peerFolder() } : {}, { isolated });
   try {
     const page = await rig.browser.newPage();
     await page.goto(`${rig.server.url}/page/`);

@@ -28,7 +28,7 @@ export async function run(model, texts, runs, peer) {
   tjs.env.allowLocalModels = true;
   tjs.env.localModelPath = "/models/";
   tjs.env.useBrowserCache = false;
-  tjs.env.backends.onnx.wasm.wasmPaths = "/ort/";
+  tjs.env.backends.onnx.wasm.wasmPaths = "/peers/";
   const threads = globalThis.crossOriginIsolated ? navigator.hardwareConcurrency : 1;
   tjs.env.backends.onnx.wasm.numThreads = threads;
   const extractor = await tjs.pipeline("feature-extraction", model, { dtype: "fp32", device: "wasm" });
