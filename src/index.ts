@@ -1,8 +1,9 @@
 // Public API of bert-ts. Only re-exports live here.
 export { Tensor } from "./tensor/tensor.js";
 export type { Backend, Activation, Dtype, LinearParams, PositionBias } from "./backend/backend.js";
-export { getBackend } from "./backend/index.js";
+export { getBackend, type BackendName } from "./backend/index.js";
 export { ReferenceBackend } from "./backend/reference.js";
+export { WasmBackend, compileWasmKernels, wasmKernelsUrl, type WasmSource } from "./backend/wasm.js";
 export type { Encoding, ModelInput } from "./tokenizers/encoding.js";
 export { resolveModel, ModelNotFoundError } from "./io/hub.js";
 export type { ResolveOptions, ResolvedModel, LookedIn } from "./io/hub.js";

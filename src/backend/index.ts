@@ -1,15 +1,17 @@
 /**
  * Chooses the compute backend: the native addon when it is built and loads, else the TypeScript
  * reference (with one framed notice per process on stderr saying why it is slow and how to fix it).
- * BERT_TS_BACKEND=reference|native forces one (no notice); forcing native when it cannot load is an
- * error. The dtype is the caller's, else BERT_TS_DTYPE (the CLI's --dtype), else float32; bf16 and
+ * BERT_TS_BACKEND=reference|native|wasm forces one (no notice); forcing native or wasm when it cannot
+ * load is an error. "wasm" is the WebAssembly build of the same kernels (the browser's backend), run
+ * in Node: never chosen automatically. The dtype is the caller's, else BERT_TS_DTYPE (the CLI's --dtype), else float32; bf16 and
  * int8 need the native backend.
  */
 import { parseDtype, type Backend, type Dtype } from "./backend.js";
 import { ReferenceBackend } from "./reference.js";
 import { tryLoadNativeBackend } from "./native.js";
+import { tryLoadWasmBackend } from "./wasm-node.js";
 
-export type BackendName = "reference" | "native";
+export type BackendName = "reference" | "native" | "wasm";
 export type { Backend, Dtype } from "./backend.js";
 
 let cached: Backend | undefined;
@@ -19,7 +21,7 @@ export function getBackend(name?: BackendName, options: { dtype?: Dtype } = {}):
   const requested = name ?? parseEnv(process.env.BERT_TS_BACKEND);
   const dtype = options.dtype ?? (process.env.BERT_TS_DTYPE ? parseDtype(process.env.BERT_TS_DTYPE, "BERT_TS_DTYPE") : "float32");
   if (dtype !== "float32") {
-    if (requested === "reference") throw new Error(`dtype ${dtype} needs the native backend; the reference backend computes in float32 only`);
+    if (requested === "reference" || requested === "wasm") throw new Error(`dtype ${dtype} needs the native backend; the ${requested} backend computes in float32 only`);
     const hit = cachedLowp.get(dtype);
     if (hit) return hit;
     const native = tryLoadNativeBackend(dtype);
@@ -28,6 +30,11 @@ export function getBackend(name?: BackendName, options: { dtype?: Dtype } = {}):
     return native.backend;
   }
   if (requested === "reference") return new ReferenceBackend();
+  if (requested === "wasm") {
+    const wasm = tryLoadWasmBackend();
+    if (!wasm.backend) throw new Error(`The wasm backend was requested but could not be loaded: ${wasm.reason}`);
+    return wasm.backend;
+  }
   if (cached && requested === undefined) return cached;
   const native = tryLoadNativeBackend();
   if (native.backend) {
@@ -44,8 +51,8 @@ export function getBackend(name?: BackendName, options: { dtype?: Dtype } = {}):
 
 function parseEnv(v: string | undefined): BackendName | undefined {
   if (v === undefined || v === "" || v === "auto") return undefined;
-  if (v === "reference" || v === "native") return v;
-  throw new Error(`Expected BERT_TS_BACKEND to be "reference", "native" or "auto" but received "${v}"`);
+  if (v === "reference" || v === "native" || v === "wasm") return v;
+  throw new Error(`Expected BERT_TS_BACKEND to be "reference", "native", "wasm" or "auto" but received "${v}"`);
 }
 
 /**

@@ -3,7 +3,6 @@
  * f16 through a 65,536-entry bit table built once, bf16 by moving its bits into the high half of a
  * float32, f32 as a zero-copy view when the bytes are 4-byte aligned.
  */
-import { endianness } from "node:os";
 import { WeightFileError } from "./errors.js";
 
 /** Element types as safetensors names them (torch storages are mapped onto the same names). */
@@ -52,9 +51,12 @@ export function isWeightDType(s: string): s is WeightDType {
   return Object.prototype.hasOwnProperty.call(DTYPE_BYTES, s);
 }
 
+/** The first byte of a 16-bit 1 is 1 only on little-endian hosts (as os.endianness() says, without node:os). */
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** All the byte-level readers below reinterpret file bytes in host order. */
 export function assertLittleEndianHost(file: string): void {
-  if (endianness() !== "LE") {
+  if (!LITTLE_ENDIAN_HOST) {
     throw new WeightFileError(file, "weight files are little-endian and this host is big-endian; not supported");
   }
 }

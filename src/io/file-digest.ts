@@ -10,7 +10,6 @@ import { createReadStream } from "node:fs";
 import { mkdir, readFile, realpath, rename, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { findWeightFiles } from "./weights.js";
 
 export function bertTsCacheDir(): string {
   if (process.env.BERT_TS_CACHE) return process.env.BERT_TS_CACHE;
@@ -55,14 +54,7 @@ function hashFile(path: string): Promise<string> {
   });
 }
 
-/**
- * The sha256 that names a checkpoint's weights: the weight file's own, or for a sharded checkpoint
- * the sha256 of its `sha256sum`-style listing ("<sha256>  <shard name>\n" per shard, sorted by name).
- */
-export async function checkpointSha256(dir: string): Promise<string> {
-  const { files, sharded } = await findWeightFiles(dir);
-  const digests = await Promise.all(files.map((f) => fileSha256(f)));
-  if (!sharded) return digests[0];
-  const listing = files.map((f, i) => `${digests[i]}  ${basename(f)}\n`).sort((a, b) => a.slice(66).localeCompare(b.slice(66)));
-  return createHash("sha256").update(listing.join("")).digest("hex");
+/** The sha256 (hex) of a text's UTF-8 bytes. */
+export async function textSha256(text: string): Promise<string> {
+  return createHash("sha256").update(text).digest("hex");
 }

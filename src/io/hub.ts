@@ -11,6 +11,7 @@ import { readRef, repoFolderName, snapshotDir, snapshotMissing } from "./hub-cac
 import { apiUrl, downloadModel } from "./hub-download.js";
 import { TOKENIZER_CORE_FILES, isSafeRelativePath, missingForModel } from "./hub-files.js";
 import { HubHttpError } from "./hub-http.js";
+import { locationAsString, type DownloadProgress, type ModelLocation } from "./model-source.js";
 
 export interface ResolveOptions {
   /** Branch, tag or commit hash; default "main". Also accepted as `id@revision`. */
@@ -38,6 +39,10 @@ export interface ResolveOptions {
    * weights is enough.
    */
   tokenizerOnly?: boolean;
+  /** Browser bundle: called as each file downloads (or comes from the browser cache). */
+  onDownload?: (progress: DownloadProgress) => void;
+  /** Browser bundle: keep downloaded files in the Cache API, keyed by URL and revision (default true). */
+  browserCache?: boolean;
 }
 
 export interface ResolvedModel {
@@ -147,7 +152,8 @@ export function parseModelId(name: string, revisionOption?: string): ModelId {
   return { id, revision: revision ?? "main", pinned: revision !== undefined };
 }
 
-export async function resolveModel(nameOrPath: string, options: ResolveOptions = {}): Promise<ResolvedModel> {
+export async function resolveModel(location: ModelLocation, options: ResolveOptions = {}): Promise<ResolvedModel> {
+  const nameOrPath = locationAsString(location);
   const s = hubSettings(options);
   const local = resolve(nameOrPath.startsWith("~/") ? join(homedir(), nameOrPath.slice(2)) : nameOrPath);
   const localKind = kindOf(local);

@@ -4,82 +4,26 @@
  * and every path a model file names (modules.json, shard indexes) must stay inside the folder.
  * Symlinks are followed (the Hugging Face cache is made of them) and the file they reach is checked.
  */
-import { constants } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
-import { isAbsolute, relative, resolve, sep } from "node:path";
+import { ModelFileError } from "./errors.js";
+import { isAbsolute, readRegularFile, relative, resolve, sep } from "./host.js";
+
+export { ModelFileError } from "./errors.js";
 
 /** Larger than any real config/tokenizer file (tokenizer.json of big vocabularies: ~20 MB). */
 export const MAX_TEXT_FILE_BYTES = 256 * 1024 * 1024;
 
-export class ModelFileError extends Error {
-  constructor(
-    readonly file: string,
-    detail: string,
-    readonly field?: string,
-  ) {
-    super(`${file}: ${detail}`);
-    this.name = "ModelFileError";
-  }
-}
-
-function kindOf(stats: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
-  if (stats.isDirectory()) return "a folder";
-  if (stats.isFIFO()) return "a FIFO (named pipe)";
-  if (stats.isSocket()) return "a socket";
-  if (stats.isCharacterDevice() || stats.isBlockDevice()) return "a device";
-  return "not a regular file";
-}
-
-/**
- * Opens `file` for reading only if it is a regular file. O_NONBLOCK makes opening a FIFO return at
- * once (a blocking open waits for a writer forever); fstat then refuses it. Null when it does not exist.
- */
-export async function openRegularFile(file: string): Promise<{ handle: FileHandle; size: number } | null> {
-  let handle: FileHandle;
-  try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return null;
-    throw new ModelFileError(file, `cannot open: ${code ?? (err as Error).message}`);
-  }
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) throw new ModelFileError(file, `is ${kindOf(stats)}; expected a regular file`);
-    return { handle, size: stats.size };
-  } catch (err) {
-    await handle.close();
-    throw err;
-  }
-}
-
 /** The bytes of a regular file of at most `maxBytes`; null when it does not exist. */
-export async function readModelFileIfExists(file: string, maxBytes = MAX_TEXT_FILE_BYTES): Promise<Buffer | null> {
-  const opened = await openRegularFile(file);
-  if (!opened) return null;
-  const { handle, size } = opened;
-  try {
-    if (size > maxBytes) throw new ModelFileError(file, `is ${size} bytes; expected at most ${maxBytes} for this kind of file`);
-    const buf = Buffer.allocUnsafe(size);
-    let done = 0;
-    while (done < size) {
-      const { bytesRead } = await handle.read(buf, done, size - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return done === size ? buf : buf.subarray(0, done);
-  } catch (err) {
-    if (err instanceof ModelFileError) throw err;
-    throw new ModelFileError(file, `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  } finally {
-    await handle.close();
-  }
+export async function readModelFileIfExists(file: string, maxBytes = MAX_TEXT_FILE_BYTES): Promise<Uint8Array | null> {
+  return readRegularFile(file, maxBytes);
 }
+
+/** UTF-8 as Buffer.toString reads it: invalid bytes become U+FFFD and a leading BOM is kept. */
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** A UTF-8 text file; null when it does not exist. */
 export async function readModelTextIfExists(file: string, maxBytes = MAX_TEXT_FILE_BYTES): Promise<string | null> {
   const bytes = await readModelFileIfExists(file, maxBytes);
-  return bytes === null ? null : bytes.toString("utf8");
+  return bytes === null ? null : utf8.decode(bytes);
 }
 
 /** A UTF-8 text file that must exist. */

@@ -18,7 +18,8 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Backend, LinearParams, WeightValues } from "../backend/backend.js";
-import { bertTsCacheDir, checkpointSha256 } from "./file-digest.js";
+import { checkpointSha256 } from "./checkpoint-digest.js";
+import { bertTsCacheDir } from "./file-digest.js";
 
 const MAGIC = "BTPW";
 const VERSION = 1;

@@ -8,7 +8,8 @@
  */
 import { assertLittleEndianHost, DTYPE_BYTES, isWeightDType, toFloat32 } from "./dtype.js";
 import type { WeightDType, WeightTensor } from "./dtype.js";
-import { OpenWeightFile, WeightFileError } from "./errors.js";
+import { WeightFileError } from "./errors.js";
+import { OpenWeightFile } from "./host.js";
 import { lazyTensor, type StoredTensor } from "./stored-tensor.js";
 
 /** Same cap as the reference implementation: real headers are a few hundred KB at most. */

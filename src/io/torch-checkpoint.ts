@@ -7,7 +7,8 @@
  */
 import { assertLittleEndianHost, DTYPE_BYTES, toFloat32 } from "./dtype.js";
 import type { WeightDType, WeightTensor } from "./dtype.js";
-import { readWholeFile, WeightFileError } from "./errors.js";
+import { WeightFileError } from "./errors.js";
+import { readWholeFile } from "./host.js";
 import { DEFAULT_PICKLE_LIMITS, describe, HostObject, PickleError, PyDict, PyGlobal, PyTuple, unpickle } from "./pickle.js";
 import type { PyValue, UnpickleHooks } from "./pickle.js";
 import { crc32, ZipArchive } from "./zip.js";

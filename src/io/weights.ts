@@ -3,9 +3,8 @@
  * Hugging Face `from_pretrained` does for a local folder: model.safetensors, then the sharded
  * model.safetensors.index.json, then pytorch_model.bin, then pytorch_model.bin.index.json.
  */
-import { stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { readWholeFile, WeightFileError } from "./errors.js";
+import { WeightFileError } from "./errors.js";
+import { fileKind, join, readWholeFile, resolve } from "./host.js";
 import { pathInsideFolder } from "./model-files.js";
 import { openSafetensorsFile } from "./safetensors.js";
 import { inMemoryTensor, type StoredTensor } from "./stored-tensor.js";
@@ -84,22 +83,14 @@ const FORMATS: readonly WeightFormat[] = [
 ];
 
 async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
+  return (await fileKind(path)) === "file";
 }
 
 export async function loadWeights(dir: string): Promise<WeightStore> {
   const folder = resolve(dir);
-  let isDir = false;
-  try {
-    isDir = (await stat(folder)).isDirectory();
-  } catch {
-    throw new WeightFileError(folder, "model folder does not exist");
-  }
-  if (!isDir) throw new WeightFileError(folder, "is not a folder");
+  const kind = await fileKind(folder);
+  if (kind === null) throw new WeightFileError(folder, "model folder does not exist");
+  if (kind !== "folder") throw new WeightFileError(folder, "is not a folder");
   for (const format of FORMATS) {
     const path = join(folder, format.file);
     if (!(await isFile(path))) continue;
@@ -139,7 +130,7 @@ function addUnique(tensors: Map<string, StoredTensor>, t: StoredTensor, file: st
 
 /** Reads `weight_map` (tensor → shard file) from a sharded checkpoint's index. */
 async function readIndex(folder: string, indexFile: string): Promise<Map<string, string>> {
-  const text = (await readWholeFile(indexFile)).toString("utf8");
+  const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(await readWholeFile(indexFile));
   let json: unknown;
   try {
     json = JSON.parse(text);

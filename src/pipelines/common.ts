@@ -2,7 +2,9 @@
  * What every pipeline shares: resolving the model (folder, models dir, HF cache or hub), loading its
  * tokenizer and task head, and encoding texts the way the model can take them.
  */
+import type { ModelLocation } from "../io/model-source.js";
 import type { Backend, Dtype } from "../backend/backend.js";
+import type { BackendName } from "../backend/index.js";
 import type { BertConfig } from "../config/bert-config.js";
 import { headForModel, type HeadTask, type HeadsByTask } from "../heads/index.js";
 import { resolveModel, type ResolveOptions } from "../io/hub.js";
@@ -15,7 +17,7 @@ import type { AggregationStrategy } from "./token-classification.js";
 
 export interface PipelineOptions {
   /** Compute backend; default: native when built, else the TypeScript reference. */
-  backend?: Backend;
+  backend?: Backend | BackendName;
   /** What the linear layers compute in: float32 (default), bf16 or int8 (native backend). */
   dtype?: Dtype;
   /** Use this tokenizer instead of the model folder's. */
@@ -40,7 +42,7 @@ export interface PipelineParts<T extends HeadTask> {
   batchSize: number;
 }
 
-export async function loadPipelineParts<T extends HeadTask>(task: T, modelNameOrPath: string, options: PipelineOptions): Promise<PipelineParts<T>> {
+export async function loadPipelineParts<T extends HeadTask>(task: T, modelNameOrPath: ModelLocation, options: PipelineOptions): Promise<PipelineParts<T>> {
   const { dir } = await resolveModel(modelNameOrPath, options.resolve);
   const [tokenizer, model] = await Promise.all([
     options.tokenizer ?? loadTokenizer(dir),

@@ -3,6 +3,7 @@
  * top-k vocabulary tokens by softmax over the vocabulary, each with the text it would make.
  * Logits are computed at the [MASK] positions only.
  */
+import type { ModelLocation } from "../io/model-source.js";
 import { BertForMaskedLM } from "../heads/masked-lm.js";
 import { softmax, topK as topIndices } from "../heads/scores.js";
 import type { Encoding } from "../tokenizers/encoding.js";
@@ -63,7 +64,7 @@ export interface FillMaskPipeline {
   run(texts: readonly string[], options?: FillMaskOptions): Promise<FillMaskResult[]>;
 }
 
-export async function fillMaskPipeline(modelNameOrPath: string, options: PipelineOptions = {}): Promise<FillMaskPipeline> {
+export async function fillMaskPipeline(modelNameOrPath: ModelLocation, options: PipelineOptions = {}): Promise<FillMaskPipeline> {
   const parts = await loadPipelineParts("fill-mask", modelNameOrPath, options);
   const maskId = parts.tokenizer.maskTokenId;
   const maskToken = parts.tokenizer.specialTokens.mask;

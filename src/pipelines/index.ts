@@ -3,6 +3,7 @@
  * A table maps each task id to the function that builds its pipeline; adding a task is one line
  * here and its type in PipelinesByTask.
  */
+import type { ModelLocation } from "../io/model-source.js";
 import type { PipelineOptions } from "./common.js";
 import { fillMaskPipeline, type FillMaskPipeline } from "./fill-mask.js";
 import { nextSentencePipeline, type NextSentencePipeline } from "./next-sentence.js";
@@ -40,7 +41,7 @@ export interface PipelinesByTask {
 
 export type PipelineTask = keyof PipelinesByTask;
 
-const PIPELINES: { [T in PipelineTask]: (model: string, options: PipelineOptions) => Promise<PipelinesByTask[T]> } = {
+const PIPELINES: { [T in PipelineTask]: (model: ModelLocation, options: PipelineOptions) => Promise<PipelinesByTask[T]> } = {
   "text-classification": textClassificationPipeline,
   "sentiment-analysis": textClassificationPipeline,
   "next-sentence": nextSentencePipeline,
@@ -57,8 +58,8 @@ export const PIPELINE_TASKS = Object.keys(PIPELINES) as PipelineTask[];
  * Loads a model (a folder, or a name found in BERT_TS_MODELS, the HF cache or the hub) with its
  * tokenizer and the head for `task`.
  */
-export async function pipeline<T extends PipelineTask>(task: T, model: string, options: PipelineOptions = {}): Promise<PipelinesByTask[T]> {
+export async function pipeline<T extends PipelineTask>(task: T, model: ModelLocation, options: PipelineOptions = {}): Promise<PipelinesByTask[T]> {
   if (!Object.hasOwn(PIPELINES, task)) throw new Error(`Unknown task "${task}"; supported: ${PIPELINE_TASKS.join(", ")}`);
-  const build = PIPELINES[task] as (model: string, options: PipelineOptions) => Promise<PipelinesByTask[T]>;
+  const build = PIPELINES[task] as (model: ModelLocation, options: PipelineOptions) => Promise<PipelinesByTask[T]>;
   return build(model, options);
 }

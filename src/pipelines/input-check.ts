@@ -4,6 +4,7 @@
  * alone, with its index, instead of failing the forward pass of everything batched with it.
  */
 import type { BertConfig } from "../config/bert-config.js";
+import { emitWarning } from "../io/host.js";
 import type { Encoding } from "../tokenizers/encoding.js";
 import type { Tokenizer } from "../tokenizers/tokenizer.js";
 
@@ -33,7 +34,7 @@ export function checkTokenizerFitsModel(tokenizer: Tokenizer, config: BertConfig
     );
   }
   if (tokenizer.vocabSize > vocab) {
-    process.emitWarning(
+    emitWarning(
       `${where} hold ${tokenizer.vocabSize} tokens, more than config.json "vocab_size" ${vocab}: texts containing tokens with ids >= ${vocab} will be refused`,
       { type: "BertTsWarning", code: "BERT_TS_VOCAB_SIZE" },
     );
@@ -74,7 +75,7 @@ export function checkFinite(vector: Float32Array, index: number, mode: NonFinite
     if (Number.isFinite(vector[i])) continue;
     const detail = `the model produced ${vector[i]} at dimension ${i} of ${vector.length}: its weights hold NaN/Inf or the values overflowed float32`;
     if (mode === "warn") {
-      process.emitWarning(`Input ${index}: ${detail}`, { type: "BertTsWarning", code: "BERT_TS_NON_FINITE" });
+      emitWarning(`Input ${index}: ${detail}`, { type: "BertTsWarning", code: "BERT_TS_NON_FINITE" });
       return;
     }
     throw new NonFiniteOutputError(index, detail);

@@ -2,6 +2,7 @@
  * The "next-sentence" pipeline: does sentence B follow sentence A? (BERT's pre-training NSP task;
  * Hugging Face has no pipeline for it, so the result is BertForNextSentencePrediction's verdict.)
  */
+import type { ModelLocation } from "../io/model-source.js";
 import type { BertForNextSentencePrediction, NextSentenceResult } from "../heads/next-sentence.js";
 import type { Tokenizer } from "../tokenizers/tokenizer.js";
 import { encodeForModel, inBatches, loadPipelineParts, type PipelineOptions } from "./common.js";
@@ -23,7 +24,7 @@ function isPair(x: unknown): x is SentencePair {
   return Array.isArray(x) && x.length === 2 && typeof x[0] === "string" && typeof x[1] === "string";
 }
 
-export async function nextSentencePipeline(modelNameOrPath: string, options: PipelineOptions = {}): Promise<NextSentencePipeline> {
+export async function nextSentencePipeline(modelNameOrPath: ModelLocation, options: PipelineOptions = {}): Promise<NextSentencePipeline> {
   const parts = await loadPipelineParts("next-sentence", modelNameOrPath, options);
   const run = async (pairs: readonly SentencePair[]): Promise<NextSentenceResult[]> => {
     pairs.forEach((p, i) => {

@@ -5,7 +5,7 @@
  * identity is optional so later features add theirs (a prompt, a reduced-precision dtype, ...)
  * without breaking readers.
  */
-import { checkpointSha256 } from "../io/file-digest.js";
+import { checkpointSha256 } from "../io/checkpoint-digest.js";
 import type { ResolvedModel } from "../io/hub.js";
 import type { BertModel } from "../models/bert/model.js";
 import type { LayerSelection } from "../pooling/layers.js";

@@ -10,6 +10,7 @@
  * widen to whole words (alignToWords); each window's topK spans are pooled and equal answer texts
  * merged, their scores added.
  */
+import type { ModelLocation } from "../io/model-source.js";
 import type { BertForQuestionAnswering } from "../heads/question-answering.js";
 import type { Encoding } from "../tokenizers/encoding.js";
 import type { Tokenizer } from "../tokenizers/tokenizer.js";
@@ -75,7 +76,7 @@ export interface QuestionAnsweringPipeline {
 /** What a question with no answer in the context gets when nothing scores (and for handleImpossibleAnswer). */
 const NO_ANSWER = { start: 0, end: 0, answer: "" } as const;
 
-export async function questionAnsweringPipeline(modelNameOrPath: string, options: PipelineOptions = {}): Promise<QuestionAnsweringPipeline> {
+export async function questionAnsweringPipeline(modelNameOrPath: ModelLocation, options: PipelineOptions = {}): Promise<QuestionAnsweringPipeline> {
   const parts = await loadPipelineParts("question-answering", modelNameOrPath, options);
   const run = async (inputs: readonly QuestionAnsweringInput[], opts: QuestionAnsweringOptions = {}): Promise<QuestionAnsweringResult[]> =>
     answerQuestions(parts, inputs, opts);

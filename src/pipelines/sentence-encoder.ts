@@ -8,9 +8,10 @@
  * depend on batch size or neighbours (bit-identical), and come back in input order.
  * Long inputs are truncated (and reported) by default, or embedded as overlapping windows ("chunk").
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import type { ModelLocation } from "../io/model-source.js";
+import { fileExists as existsSync, join, yieldToEventLoop } from "../io/host.js";
 import type { Backend, Dtype } from "../backend/backend.js";
+import type { BackendName } from "../backend/index.js";
 import { resolveModel, type ResolvedModel, type ResolveOptions } from "../io/hub.js";
 import { BertModel } from "../models/bert/model.js";
 import { readDefaultPooling, type DefaultPooling } from "../pooling/defaults.js";
@@ -40,7 +41,7 @@ export interface SentenceEncoderOptions {
   /** Token limit per text (special tokens included). Default: sentence-transformers max_seq_length, else the tokenizer's. */
   maxLength?: number;
   layers?: LayerSelection;
-  backend?: Backend;
+  backend?: Backend | BackendName;
   /** What the linear layers compute in: float32 (default), bf16 or int8 (native backend). */
   dtype?: Dtype;
   /** How a model id is found or downloaded. */
@@ -161,7 +162,7 @@ export class SentenceEncoder {
     readonly resolved: ResolvedModel,
   ) {}
 
-  static async load(nameOrPath: string, options: SentenceEncoderOptions = {}): Promise<SentenceEncoder> {
+  static async load(nameOrPath: ModelLocation, options: SentenceEncoderOptions = {}): Promise<SentenceEncoder> {
     const resolved = options.resolved ?? (await resolveModel(nameOrPath, options.resolve));
     const dir = resolved.dir;
     const [model, tokenizer] = await Promise.all([BertModel.fromPretrained(dir, { backend: options.backend, dtype: options.dtype }), loadTokenizer(dir)]);
@@ -508,7 +509,7 @@ export class SentenceEncoder {
       done += batch.length;
       options.onProgress?.(Math.min(done, totalTexts), totalTexts);
       // Yield to the event loop between batches so callers' timers and I/O keep running.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await yieldToEventLoop();
     }
     return out;
   }

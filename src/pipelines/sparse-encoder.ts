@@ -10,8 +10,10 @@
  * reduced as they come (see BertForMaskedLM.forEachLogitBlock), so memory does not grow with
  * sequence length × vocabulary. Over-long texts are truncated and reported.
  */
-import { join } from "node:path";
+import type { ModelLocation } from "../io/model-source.js";
+import { join, yieldToEventLoop } from "../io/host.js";
 import type { Backend } from "../backend/backend.js";
+import type { BackendName } from "../backend/index.js";
 import { BertForMaskedLM } from "../heads/masked-lm.js";
 import { resolveModel, type ResolveOptions } from "../io/hub.js";
 import { readModelJsonIfExists } from "../io/model-files.js";
@@ -22,7 +24,7 @@ import type { ModelInput } from "../tokenizers/encoding.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/index.js";
 
 export interface SparseEncoderOptions {
-  backend?: Backend;
+  backend?: Backend | BackendName;
   resolve?: ResolveOptions;
   /** Token limit per text (special tokens included). Default: max_seq_length, else the model's. */
   maxLength?: number;
@@ -47,7 +49,7 @@ export class SparseEncoder {
     readonly prompts: Prompts,
   ) {}
 
-  static async load(nameOrPath: string, options: SparseEncoderOptions = {}): Promise<SparseEncoder> {
+  static async load(nameOrPath: ModelLocation, options: SparseEncoderOptions = {}): Promise<SparseEncoder> {
     const { dir } = await resolveModel(nameOrPath, options.resolve);
     const [head, tokenizer] = await Promise.all([BertForMaskedLM.fromPretrained(dir, { backend: options.backend }), loadTokenizer(dir)]);
     const config = head.model.config;
@@ -82,7 +84,7 @@ export class SparseEncoder {
     for (let start = 0; start < encodings.length; start += batchSize) {
       out.push(...this.embedEncoded(encodings.slice(start, start + batchSize), topK));
       // Let the caller's timers and I/O run between batches.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await yieldToEventLoop();
     }
     return out;
   }

@@ -2,6 +2,7 @@
  * The "text-classification" pipeline (alias "sentiment-analysis"), after Hugging Face's
  * TextClassificationPipeline: text (or text pair) → labels with scores, best first.
  */
+import type { ModelLocation } from "../io/model-source.js";
 import type { BertForSequenceClassification } from "../heads/sequence-classification.js";
 import { sigmoid, softmax, topK as topIndices } from "../heads/scores.js";
 import type { Tokenizer } from "../tokenizers/tokenizer.js";
@@ -64,7 +65,7 @@ export function applyClassificationFunction(logits: ArrayLike<number>, fn: Class
   throw new TypeError(`Expected "softmax", "sigmoid" or "none" for functionToApply but received ${JSON.stringify(fn)}`);
 }
 
-export async function textClassificationPipeline(modelNameOrPath: string, options: PipelineOptions = {}): Promise<TextClassificationPipeline> {
+export async function textClassificationPipeline(modelNameOrPath: ModelLocation, options: PipelineOptions = {}): Promise<TextClassificationPipeline> {
   const parts = await loadPipelineParts("text-classification", modelNameOrPath, options);
   const defaultFunction = defaultClassificationFunction(parts.head);
   const run = async (inputs: readonly TextClassificationInput[], opts: TextClassificationOptions = {}): Promise<TextClassificationResult[]> =>

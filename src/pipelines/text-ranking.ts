@@ -11,7 +11,8 @@
  * `sbert_ce_default_activation_function`), else sigmoid for one label, as CrossEncoder does.
  * Long passages are cut (`only_second`: the query is kept whole) and the cut is reported.
  */
-import { join } from "node:path";
+import type { ModelLocation } from "../io/model-source.js";
+import { join } from "../io/host.js";
 import type { BertForSequenceClassification } from "../heads/sequence-classification.js";
 import { readModelJsonIfExists } from "../io/model-files.js";
 import type { Encoding } from "../tokenizers/encoding.js";
@@ -90,7 +91,7 @@ export function crossEncoderActivation(config: Record<string, unknown>, numLabel
   return ACTIVATIONS[named];
 }
 
-export async function textRankingPipeline(modelNameOrPath: string, options: PipelineOptions = {}): Promise<TextRankingPipeline> {
+export async function textRankingPipeline(modelNameOrPath: ModelLocation, options: PipelineOptions = {}): Promise<TextRankingPipeline> {
   const parts = await loadPipelineParts("text-classification", modelNameOrPath, options);
   if (parts.head.numLabels !== 1) {
     throw new Error(`${parts.dir} has ${parts.head.numLabels} labels; reranking needs a cross-encoder with one output (num_labels 1)`);

@@ -7,6 +7,7 @@
  * Texts longer than the model takes are cut into overlapping windows (`stride` shared tokens) and
  * the entities of all windows merged as Hugging Face does with `stride`: nothing is dropped.
  */
+import type { ModelLocation } from "../io/model-source.js";
 import type { BertForTokenClassification } from "../heads/token-classification.js";
 import { softmax } from "../heads/scores.js";
 import { WordPieceDecoder } from "../tokenizers/decoders/index.js";
@@ -82,7 +83,7 @@ export interface TokenClassificationPipeline {
   run(texts: readonly string[], options?: TokenClassificationOptions): Promise<TokenClassificationResult[]>;
 }
 
-export async function tokenClassificationPipeline(modelNameOrPath: string, options: PipelineOptions = {}): Promise<TokenClassificationPipeline> {
+export async function tokenClassificationPipeline(modelNameOrPath: ModelLocation, options: PipelineOptions = {}): Promise<TokenClassificationPipeline> {
   const aggregationStrategy = options.aggregationStrategy ?? "none";
   checkStrategy(aggregationStrategy);
   const defaultIgnore = options.ignoreLabels ?? ["O"];

@@ -4,7 +4,7 @@
  * the pooler, tanh(W·h[CLS]+b) — when the checkpoint has trained pooler weights, else the raw
  * [CLS] vector.
  */
-import { join } from "node:path";
+import { join } from "../io/host.js";
 import { ModelFileError, readModelJsonIfExists } from "../io/model-files.js";
 import { readSentenceTransformersModules, type SentenceTransformersModules } from "./st-modules.js";
 import type { PoolingStrategy, TokenPooling } from "./strategies.js";

@@ -4,7 +4,7 @@
  * of the masked-LM head. log1p is increasing, so the max is taken of relu(logit) — which the GEMM
  * applies — as the blocks of logits stream past, and log1p once per non-zero entry at the end.
  */
-import { join } from "node:path";
+import { join } from "../io/host.js";
 import type { LogitBlock } from "../heads/masked-lm.js";
 import { denseToSparse, type SparseVector } from "./sparse.js";
 import { pathInsideFolder } from "../io/model-files.js";

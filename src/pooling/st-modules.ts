@@ -5,7 +5,7 @@
  * module type is refused by name: running a model without one of its layers gives wrong vectors.
  * Also config_sentence_transformers.json's prompts.
  */
-import { join } from "node:path";
+import { join } from "../io/host.js";
 import { ModelFileError, pathInsideFolder, readModelJsonIfExists } from "../io/model-files.js";
 import { loadWeights } from "../io/weights.js";
 import { TOKEN_POOLINGS, type TokenPooling } from "./strategies.js";

@@ -5,8 +5,7 @@
  * vocab.txt, or vocab.json + merges.txt. The class (special tokens, token types, pair layout)
  * comes from tokenizer_config.json's tokenizer_class, else config.json's model_type.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { fileExists as existsSync, join, openModelFolder } from "../io/host.js";
 import { resolveModelFolder, type ResolveOptions } from "../io/hub.js";
 import { BertTokenizer, readFolderConfig, readJson, type TokenizerSource } from "./bert-tokenizer.js";
 import { familyByName, tokenizerFamily } from "./families.js";
@@ -29,7 +28,7 @@ const SENTENCEPIECE_CLASSES = ["XLMRobertaTokenizer", "CamembertTokenizer", "Alb
 
 /** A folder's tokenizer, or a hub id's (`org/name`, found as models are: BERT_TS_MODELS, HF cache, hub). */
 export async function loadTokenizer(nameOrPath: string, options: LoadTokenizerOptions = {}): Promise<Tokenizer> {
-  const dir = await resolveModelFolder(nameOrPath, { ...options.resolve, tokenizerOnly: true });
+  const dir = await openModelFolder(await resolveModelFolder(nameOrPath, { ...options.resolve, tokenizerOnly: true }));
   if (!existsSync(dir)) throw new Error(`Model folder not found: ${dir}`);
   const source = options.source ?? "auto";
   const slowFiles = source === "vocab.txt" || source === "vocab.json" || source === "sentencepiece";

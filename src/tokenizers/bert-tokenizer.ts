@@ -7,10 +7,8 @@
  * - tokenizer.json (fast): no NFC.
  * Both clean-ups remove every category-C character (Cc, Cf, Cs, Co, Cn) but tab, newline and CR.
  */
-import { existsSync } from "node:fs";
-import { stat } from "node:fs/promises";
 import { readModelTextIfExists } from "../io/model-files.js";
-import { join } from "node:path";
+import { fileExists as existsSync, fileKind, join, openModelFolder } from "../io/host.js";
 import { createDecoder, WordPieceDecoder } from "./decoders/index.js";
 import { createModel, loadVocabTxt, WordPiece, type Vocab } from "./models/index.js";
 import { BertNormalizer, createNormalizer } from "./normalizers/index.js";
@@ -78,7 +76,7 @@ export class BertTokenizer extends Tokenizer {
 
   /** Loads the tokenizer of a model folder (tokenizer.json, else vocab.txt). */
   static async fromPretrained(nameOrPath: string, options: FromPretrainedOptions = {}): Promise<BertTokenizer> {
-    const dir = await resolveModelFolder(nameOrPath, { ...options.resolve, tokenizerOnly: true });
+    const dir = await openModelFolder(await resolveModelFolder(nameOrPath, { ...options.resolve, tokenizerOnly: true }));
     const source = options.source ?? "auto";
     await checkFolder(dir);
     const folder = await readFolderConfig(dir);
@@ -287,13 +285,9 @@ export function completeFolder(folder: Partial<TokenizerFolderConfig>): Tokenize
 }
 
 export async function checkFolder(dir: string): Promise<void> {
-  let info;
-  try {
-    info = await stat(dir);
-  } catch {
-    throw new Error(`Model folder not found: ${dir}`);
-  }
-  if (!info.isDirectory()) throw new Error(`Not a model folder (not a directory): ${dir}`);
+  const kind = await fileKind(dir);
+  if (kind === null) throw new Error(`Model folder not found: ${dir}`);
+  if (kind !== "folder") throw new Error(`Not a model folder (not a directory): ${dir}`);
 }
 
 /** Reads the optional JSON files of a model folder (errors name the file that is malformed). */

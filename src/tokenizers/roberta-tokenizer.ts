@@ -10,10 +10,9 @@
  *   when it is the "#version" header (as tokenizers does), which every real file has.
  * Lone surrogates are encoded as U+FFFD (Python's slow tokenizer would raise UnicodeEncodeError).
  */
-import { existsSync } from "node:fs";
 import { resolveModelFolder, type ResolveOptions } from "../io/hub.js";
 import { readModelText } from "../io/model-files.js";
-import { join } from "node:path";
+import { fileExists as existsSync, join, openModelFolder } from "../io/host.js";
 import { checkFolder, completeFolder, readFolderConfig, readJson, type TokenizerFolderConfig } from "./bert-tokenizer.js";
 import { ByteLevelDecoder, createDecoder } from "./decoders/index.js";
 import { Bpe, createModel, parseMerges, vocabFromObject, type Vocab } from "./models/index.js";
@@ -61,7 +60,7 @@ export class RobertaTokenizer extends Tokenizer {
 
   /** Loads the tokenizer of a model folder (tokenizer.json, else vocab.json + merges.txt). */
   static async fromPretrained(nameOrPath: string, options: RobertaFromPretrainedOptions = {}): Promise<RobertaTokenizer> {
-    const dir = await resolveModelFolder(nameOrPath, { ...options.resolve, tokenizerOnly: true });
+    const dir = await openModelFolder(await resolveModelFolder(nameOrPath, { ...options.resolve, tokenizerOnly: true }));
     const source = options.source ?? "auto";
     await checkFolder(dir);
     const folder = await readFolderConfig(dir);

@@ -12,8 +12,7 @@
  *   no combining marks unless keep_accents, lower-case); a piece ending in digit + "," is split
  *   again as the slow tokenizer does; [CLS] A [SEP] B [SEP] with token types.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { fileExists as existsSync, join, openModelFolder } from "../io/host.js";
 import { resolveModelFolder, type ResolveOptions } from "../io/hub.js";
 import { readSentencePieceModel, PieceType, type SentencePieceModelProto } from "../io/sentencepiece-model.js";
 import { AddedTokenMatcher, type AddedToken } from "./added-tokens.js";
@@ -86,7 +85,7 @@ export class SentencePieceTokenizer extends Tokenizer {
 
   /** Loads a folder: tokenizer.json when present (source "auto"), else the `.model` file. */
   static async fromPretrained(nameOrPath: string, options: { source?: SentencePieceSource; resolve?: ResolveOptions } = {}): Promise<SentencePieceTokenizer> {
-    const dir = await resolveModelFolder(nameOrPath, { ...options.resolve, tokenizerOnly: true });
+    const dir = await openModelFolder(await resolveModelFolder(nameOrPath, { ...options.resolve, tokenizerOnly: true }));
     await checkFolder(dir);
     const folder = await readFolderConfig(dir);
     const source = options.source ?? "auto";

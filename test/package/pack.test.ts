@@ -18,6 +18,8 @@ test("npm pack ships dist, bin and native sources, and no build leftovers", { sk
   for (const needed of ["dist/index.js", "dist/index.d.ts", "bin/bert-ts.js", "native/binding.gyp", "native/src/napi/addon.cc", "scripts/build-native.mjs"]) {
     assert.ok(files.includes(needed), `${needed} is missing from the package`);
   }
+  // The WebAssembly kernels ship built (users need no emscripten); here only when this tree built them.
+  if (existsSync(join(REPO_ROOT, "wasm", "bert-ts-kernels.wasm"))) assert.ok(files.includes("wasm/bert-ts-kernels.wasm"), "the wasm kernels are missing from the package");
   const leftovers = files.filter((f) => /^native\/(build|node_modules)\/|\.mk$|^test\/|^bench\//.test(f));
   assert.deepEqual(leftovers, []);
 });

@@ -1,8 +1,35 @@
 // Portable instantiation of kernels_impl.inc: baseline compiler flags, no intrinsics. Runs anywhere.
+// Compiled for WebAssembly with -msimd128 (scripts/build-wasm.mjs), the same slot holds the SIMD128
+// kernels instead: there they are the baseline.
 #include "api.h"
+
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
 
 namespace bt {
 namespace generic {
+#if defined(__wasm_simd128__)
+#define BT_ISA_NAME "wasm-simd128"
+#ifndef BT_WASM_MR
+#define BT_WASM_MR 4
+#endif
+#ifndef BT_WASM_NV
+#define BT_WASM_NV 2
+#endif
+#ifndef BT_WASM_PACK_A
+#define BT_WASM_PACK_A 0
+#endif
+#define BT_MR BT_WASM_MR
+#define BT_NV BT_WASM_NV
+#define BT_KC 256
+#define BT_PACK_A BT_WASM_PACK_A
+#define BT_MC 64
+#define BT_NCP 24
+#define BT_QR 4
+#define BT_JB 2
+#include "simd_wasm.inc"
+#else
 #define BT_ISA_NAME "generic"
 #define BT_MR 4
 #define BT_NV 2
@@ -13,6 +40,7 @@ namespace generic {
 #define BT_QR 2
 #define BT_JB 2
 #include "simd_generic.inc"
+#endif
 #include "kernels_impl.inc"
 }  // namespace generic
 

@@ -158,7 +158,10 @@ struct Scratch {
     return p;
   }
 };
+#if !defined(BT_POOL_SCRATCH)
 thread_local Scratch tls_scratch;
+float* thread_scratch(size_t floats) { return tls_scratch.get(floats); }
+#endif
 }  // namespace
 
 // ------------------------------------------------------------------------------------------------
@@ -344,7 +347,7 @@ void pack_lowp_panel(const T* weight, PackedLinear* w, int p, float* row) {
 void pack_task(void* ctx, int p) {
   const PackJob& j = *static_cast<const PackJob*>(ctx);
   if (j.w->dtype != kDtypeF32) {
-    float* row = tls_scratch.get((size_t)j.w->k + 1);
+    float* row = thread_scratch((size_t)j.w->k + 1);
     if (!row) abort();
     switch (j.format) {
       case kWeightF16: pack_lowp_panel<uint16_t, f16_to_f32>(static_cast<const uint16_t*>(j.weight), j.w, p, row); break;
@@ -539,7 +542,7 @@ void gemm_task(void* ctx, int t) {
   const int p1 = p0 + j.panels_per_task < j.args.w->panels ? p0 + j.panels_per_task : j.args.w->panels;
   if (m0 >= m1 || p0 >= p1) return;
   const size_t need = j.kn->gemm_scratch_floats(j.args.w->k);
-  float* scratch = need ? tls_scratch.get(need) : nullptr;
+  float* scratch = need ? thread_scratch(need) : nullptr;
   if (need && !scratch) abort();
   j.kn->gemm_block(j.args, m0, m1, p0, p1, scratch);
 }
@@ -616,7 +619,7 @@ void lowp_task(void* ctx, int t) {
   const int m0 = mt * j.rows_per_task, m1 = m0 + j.rows_per_task < j.m ? m0 + j.rows_per_task : j.m;
   const int p0 = pt * j.panels_per_task, p1 = p0 + j.panels_per_task < w.panels ? p0 + j.panels_per_task : w.panels;
   if (m0 >= m1 || p0 >= p1) return;
-  void* tile = tls_scratch.get((size_t)w.lowp->mr * w.nr);
+  void* tile = thread_scratch((size_t)w.lowp->mr * w.nr);
   if (!tile) abort();
   if (w.dtype == kDtypeInt8) w.lowp->int8_block(j.args, m0, m1, p0, p1, static_cast<int32_t*>(tile));
   else w.lowp->bf16_block(j.args, m0, m1, p0, p1, static_cast<float*>(tile));
@@ -740,7 +743,7 @@ void attention_task(void* ctx, int t) {
   const int local = t - j.first_task[s];
   const int h = local / blocks, b = local % blocks;
   const int q0 = b * j.qblock, q1 = q0 + j.qblock < len ? q0 + j.qblock : len;
-  float* scratch = tls_scratch.get(j.kn->attention_scratch_floats(len, j.args.head_dim));
+  float* scratch = thread_scratch(j.kn->attention_scratch_floats(len, j.args.head_dim));
   if (!scratch) abort();
   float* probs = j.probs ? j.probs + j.probs_offset[s] + (size_t)h * len * len : nullptr;
   j.kn->attention_head(j.args, start, len, h, q0, q1, probs, scratch);

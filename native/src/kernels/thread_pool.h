@@ -3,6 +3,7 @@
 // Several JS threads may call in at once (main thread, worker_threads): one job runs on the pool at
 // a time, and a caller that finds it busy runs its loop alone, on its own thread.
 #pragma once
+#include <stddef.h>
 
 namespace bt {
 
@@ -15,5 +16,11 @@ int pool_threads();
 int available_cpus();
 // Runs fn(ctx, t) for t in [0, ntasks), tasks handed out dynamically; returns when all are done.
 void parallel_for(int ntasks, TaskFn fn, void* ctx);
+
+#if defined(BT_POOL_SCRATCH)
+// Per-thread scratch of at least `floats` floats, 64-byte aligned, from the pool (the threaded
+// WebAssembly build, native/src/wasm/wasm_pool.cc, where thread_local has no storage per instance).
+float* thread_scratch(size_t floats);
+#endif
 
 }  // namespace bt

@@ -30,6 +30,7 @@ interface ServeFlags {
   log: boolean;
   corsOrigin: string[];
   metricsNames: MetricsNames;
+  static?: string;
 }
 
 function parsePort(value: string): number {
@@ -63,6 +64,7 @@ export function registerServe(program: Command): void {
     .option("--log", "log every request to stderr")
     .addOption(new Option("--cors-origin <origin...>", "let browser pages from these origins call the API (CORS), e.g. https://app.example.com; * for any").argParser(collect).default([], "none"))
     .addOption(new Option("--metrics-names <names>", "metric names on /metrics: bert-ts (bert_ts_*), te (text-embeddings-inference's te_*) or both").choices(METRICS_NAMES).default(d.metricsNames))
+    .option("--static <dir>", "serve the static files of DIR instead of a model (e.g. examples/browser: the page runs bert-ts in the browser), cross-origin isolated for WASM threads")
     .action(async (flags: ServeFlags) => runServe(flags));
 }
 
@@ -72,6 +74,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 async function runServe(flags: ServeFlags): Promise<void> {
+  if (flags.static !== undefined) return serveStatic(flags);
   if (!flags.model && !flags.classifier) throw new CliError("serve needs --model (embeddings) and/or --classifier (/predict)");
   const sparse = flags.pooling === "splade";
   let pooling: PoolingStrategy | undefined;
@@ -150,5 +153,22 @@ async function runServe(flags: ServeFlags): Promise<void> {
     };
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
+  });
+}
+
+/** `serve --static DIR`: files only, no model (the browser page loads its model itself). */
+async function serveStatic(flags: ServeFlags): Promise<void> {
+  if (flags.model || flags.classifier) throw new CliError("--static serves files only; run the model server (--model/--classifier) separately");
+  const { existsSync, statSync } = await import("node:fs");
+  const dir = flags.static as string;
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`--static ${dir}: not a folder`);
+  const { startStaticServer } = await import("../../server/static-files.js");
+  const server = await startStaticServer({ "/": dir }, { host: flags.host, port: flags.port, log: flags.log ? (line) => process.stderr.write(`${line}\n`) : undefined });
+  process.stderr.write(`bert-ts: serving the files of ${dir} on ${server.url}/ (cross-origin isolated)\n`);
+  process.stdout.write(`${server.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => void server.close().then(resolve);
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
   });
 }

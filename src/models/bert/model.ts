@@ -3,9 +3,9 @@
  * Mirrors modeling_bert.py BertModel; every family (RoBERTa, XLM-R, DistilBERT, ELECTRA, ALBERT,
  * MPNet) is this encoder with another ModelFamily (models/registry.ts).
  */
-import { join } from "node:path";
+import { emitWarning, join, openModelFolder } from "../../io/host.js";
 import type { Backend, Dtype, PositionBias } from "../../backend/backend.js";
-import { getBackend } from "../../backend/index.js";
+import { getBackend, type BackendName } from "../../backend/index.js";
 import { parseBertConfig, type BertConfig } from "../../config/bert-config.js";
 import { resolveModelFolder, type ResolveOptions } from "../../io/hub.js";
 import { readModelText } from "../../io/model-files.js";
@@ -33,7 +33,8 @@ export interface ForwardOptions {
 }
 
 export interface LoadOptions {
-  backend?: Backend;
+  /** A backend, or its name for getBackend ("reference", "native", "wasm"); default: getBackend(). */
+  backend?: Backend | BackendName;
   /** How a hub id (`org/name`) is found: models dir, Hugging Face cache, hub. */
   resolve?: ResolveOptions;
   /** What the linear layers compute in (default float32); picks the native backend for bf16 / int8. */
@@ -60,7 +61,7 @@ export class BertModel {
    * The head classes' fromPretrained come through here.
    */
   static async fromPretrained(nameOrPath: string, options: LoadOptions = {}): Promise<BertModel> {
-    const dir = await resolveModelFolder(nameOrPath, options.resolve);
+    const dir = await openModelFolder(await resolveModelFolder(nameOrPath, options.resolve), "model");
     const config = await readConfig(dir);
     const weights = await loadWeights(dir);
     const backend = backendFor(options);
@@ -194,10 +195,11 @@ export function rowBlocks(seqStarts: Int32Array, maxRows: number): RowBlock[] {
 /** The caller's backend, or the default one for the dtype asked for; the two must agree. */
 export function backendFor(options: LoadOptions): Backend {
   if (options.backend) {
-    if (options.dtype !== undefined && options.dtype !== options.backend.dtype) {
-      throw new Error(`Expected a backend computing in ${options.dtype} but the one given computes in ${options.backend.dtype}`);
+    const backend = typeof options.backend === "string" ? getBackend(options.backend, { dtype: options.dtype }) : options.backend;
+    if (options.dtype !== undefined && options.dtype !== backend.dtype) {
+      throw new Error(`Expected a backend computing in ${options.dtype} but the one given computes in ${backend.dtype}`);
     }
-    return options.backend;
+    return backend;
   }
   return getBackend(undefined, { dtype: options.dtype });
 }
@@ -214,7 +216,7 @@ function warnAboutExtraLayers(model: BertModel, dir: string): void {
     return m !== null && Number(m[1]) >= layers;
   });
   if (extra.length === 0) return;
-  process.emitWarning(
+  emitWarning(
     `${join(dir, "config.json")}: "num_hidden_layers" is ${layers}, but the checkpoint holds ${extra.length} tensors of further layers (e.g. "${extra[0]}"), which are not used`,
     { type: "BertTsWarning", code: "BERT_TS_UNUSED_LAYERS" },
   );

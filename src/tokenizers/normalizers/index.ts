@@ -30,7 +30,7 @@ export function createNormalizer(config: NormalizerJson | null | undefined, sour
       // An empty charsmap (a model trained with the identity rule) normalizes nothing.
       if (c.precompiled_charsmap === null || c.precompiled_charsmap === "") return null;
       if (typeof c.precompiled_charsmap !== "string") throw new Error(`${source}: normalizer Precompiled.precompiled_charsmap is not a base64 string`);
-      return new PrecompiledNormalizer(Buffer.from(c.precompiled_charsmap, "base64"), `${source}: normalizer Precompiled`);
+      return new PrecompiledNormalizer(base64Bytes(c.precompiled_charsmap), `${source}: normalizer Precompiled`);
     }
     case "Replace": {
       const c = config as ReplaceJson;
@@ -61,4 +61,17 @@ export function createNormalizer(config: NormalizerJson | null | undefined, sour
     default:
       throw new Error(`Unknown normalizer type: ${config.type}`);
   }
+}
+
+/**
+ * Base64 as Node's Buffer.from(text, "base64") reads it, without Buffer (the browser has none): the
+ * URL-safe alphabet is accepted, characters outside the alphabet are skipped, padding is optional.
+ */
+function base64Bytes(text: string): Uint8Array {
+  const clean = text.replace(/-/g, "+").replace(/_/g, "/").replace(/[^A-Za-z0-9+/]/g, "");
+  const whole = clean.length % 4 === 1 ? clean.slice(0, -1) : clean;
+  const binary = atob(whole + "=".repeat((4 - (whole.length % 4)) % 4));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }

@@ -1,0 +1,188 @@
+/**
+ * GEMM throughput of the wasm backend's linear kernel (WebAssembly SIMD128, V8 in Node) next to the
+ * native addon's on the same shapes, in the same run, one thread each: y = x . W^T, W packed once,
+ * float32, preallocated output. The wasm figure includes what the backend really does per call
+ * (copying x in and y out of linear memory).
+ *
+ *   npm run bench:wasm-gemm      (or: node --import tsx bench/wasm-gemm.ts)
+ *
+ * GFLOP/s = 2 M N K / median time of a batch of runs; the two sides alternate shape by shape for
+ * several rounds and each keeps its best round (the machine is shared: both see the same load).
+ * Peak fractions: of the machine's FMA peak (GHz from /proc/cpuinfo x BERT_TS_BENCH_FLOPS_PER_CYCLE,
+ * default 32 = two 256-bit FMA pipes, 8 lanes x 2 flops each: Zen 4, Zen 3, Intel client cores)
+ * and of the SIMD128 peak without FMA (2 multiplies + 2 adds of 4 lanes per cycle = 16 flops/cycle):
+ * the most 128-bit code without fused multiply-add can reach, and why wasm trails native.
+ * Env: BERT_TS_BENCH_RUNS (min runs per batch, default 5), BERT_TS_BENCH_SECONDS (default 0.25),
+ * BERT_TS_BENCH_ROUNDS (default 3), BERT_TS_BENCH_GHZ (override the clock), BERT_TS_WASM (kernels).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { loadNativeAddon } from "../src/backend/native.js";
+import { tryLoadWasmBackend } from "../src/backend/wasm-node.js";
+import type { Backend, LinearParams } from "../src/backend/backend.js";
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+
+export const WASM_GEMM_M = [32, 128, 512];
+export const WASM_GEMM_KN: [number, number][] = [
+  [384, 384],
+  [384, 1536],
+  [1536, 384],
+  [768, 768],
+  [768, 3072],
+  [3072, 768],
+];
+
+export interface WasmGemmRow {
+  m: number;
+  k: number;
+  n: number;
+  wasmGflops: number;
+  nativeGflops: number | null;
+  wasmOverNative: number | null;
+  wasmFmaPeakFraction: number;
+  wasmSimd128PeakFraction: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+function randomArray(n: number, seed: number): Float32Array {
+  let a = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+    out[i] = a / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/** GFLOP/s of one backend's linear at one shape: median of a batch sized to ~`seconds`. */
+export function gemmGflops(backend: Backend, params: LinearParams, m: number, minRuns: number, seconds: number, now: () => number): number {
+  const { inFeatures: k, outFeatures: n } = params;
+  const x = randomArray(m * k, 1);
+  const y = new Float32Array(m * n);
+  const run = () => {
+    const t0 = now();
+    backend.linear(x, m, params, "none", y);
+    return (now() - t0) / 1000;
+  };
+  run(); // warm-up: page in, and let V8 tier the wasm up from its baseline compiler
+  run();
+  const once = run();
+  const runs = Math.max(minRuns, Math.min(100, Math.floor(seconds / Math.max(once, 1e-6))));
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(run());
+  return (2 * m * n * k) / median(times) / 1e9;
+}
+
+function clockGhz(): number {
+  if (process.env.BERT_TS_BENCH_GHZ) return Number(process.env.BERT_TS_BENCH_GHZ);
+  try {
+    const mhz = /cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync("/proc/cpuinfo", "utf8"));
+    if (mhz) return Number(mhz[1]) / 1000;
+  } catch {
+    // not Linux
+  }
+  return (cpus()[0]?.speed ?? 0) / 1000;
+}
+
+export async function runWasmGemmBench() {
+  const env = process.env;
+  const minRuns = Number(env.BERT_TS_BENCH_RUNS ?? 5);
+  const seconds = Number(env.BERT_TS_BENCH_SECONDS ?? 0.25);
+  const rounds = Number(env.BERT_TS_BENCH_ROUNDS ?? 3);
+  const wasm = tryLoadWasmBackend();
+  if (!wasm.backend) throw new Error(`bench:wasm-gemm needs the wasm kernels: ${wasm.reason}`);
+  const wb = wasm.backend;
+  const { addon, reason } = loadNativeAddon();
+  if (!addon) console.log(`native addon unavailable (${reason}): wasm figures only`);
+  const { NativeBackend } = await import("../src/backend/native.js");
+  addon?.setThreads(1);
+  const nb = addon ? new NativeBackend(addon) : undefined;
+  const ghz = clockGhz();
+  const flopsPerCycle = Number(env.BERT_TS_BENCH_FLOPS_PER_CYCLE ?? 32);
+  const now = () => performance.now();
+  const best = new Map<string, { wasm: number; native: number | null }>();
+  const loadBefore = loadavg();
+  for (let round = 0; round < rounds; round++) {
+    for (const [k, n] of WASM_GEMM_KN) {
+      const w = randomArray(n * k, 2);
+      const pw = wb.prepareLinear(w, null, n, k);
+      const pn = nb?.prepareLinear(w, null, n, k);
+      for (const m of WASM_GEMM_M) {
+        const key = `${m} ${k} ${n}`;
+        const a = gemmGflops(wb, pw, m, minRuns, seconds, now);
+        const b = nb && pn ? gemmGflops(nb, pn, m, minRuns, seconds, now) : null;
+        const prev = best.get(key);
+        best.set(key, { wasm: Math.max(a, prev?.wasm ?? 0), native: b === null ? null : Math.max(b, prev?.native ?? 0) });
+      }
+    }
+    wb.dispose();
+    nb?.dispose();
+  }
+  const rows: WasmGemmRow[] = [];
+  for (const [key, v] of best) {
+    const [m, k, n] = key.split(" ").map(Number);
+    rows.push({
+      m,
+      k,
+      n,
+      wasmGflops: v.wasm,
+      nativeGflops: v.native,
+      wasmOverNative: v.native ? v.wasm / v.native : null,
+      wasmFmaPeakFraction: v.wasm / (ghz * flopsPerCycle),
+      wasmSimd128PeakFraction: v.wasm / (ghz * 16),
+    });
+  }
+  return {
+    date: new Date().toISOString(),
+    cpu: `${cpus()[0]?.model ?? "?"} @ ${ghz.toFixed(2)} GHz`,
+    node: process.version,
+    loadavgBefore: loadBefore,
+    loadavgAfter: loadavg(),
+    wasm: { name: wb.name, tiles: wb.tiles },
+    native: nb ? { name: nb.name } : null,
+    peak: { ghz, fmaFlopsPerCycle: flopsPerCycle, simd128FlopsPerCycle: 16 },
+    rows,
+  };
+}
+
+function printTable(r: Awaited<ReturnType<typeof runWasmGemmBench>>): void {
+  console.log(`GEMM y = x . W^T (float32, 1 thread), GFLOP/s (median of a batch, best of rounds); ${r.cpu}; node ${r.node}`);
+  console.log(`wasm: ${r.wasm.name} ${r.wasm.tiles}; native: ${r.native?.name ?? "unavailable"}`);
+  console.log(`peaks per core: FMA ${(r.peak.ghz * r.peak.fmaFlopsPerCycle).toFixed(1)} GFLOP/s (${r.peak.fmaFlopsPerCycle} flops/cycle), SIMD128 mul+add ${(r.peak.ghz * 16).toFixed(1)} GFLOP/s`);
+  console.log(`load average before: ${r.loadavgBefore.map((v) => v.toFixed(1)).join(" ")}, after: ${r.loadavgAfter.map((v) => v.toFixed(1)).join(" ")}`);
+  const lines = [["M", "K x N", "wasm", "native", "wasm/native", "wasm % FMA peak", "wasm % SIMD128 peak"]];
+  for (const row of r.rows) {
+    lines.push([
+      String(row.m),
+      `${row.k}x${row.n}`,
+      row.wasmGflops.toFixed(1),
+      row.nativeGflops?.toFixed(1) ?? "-",
+      row.wasmOverNative ? `${(100 * row.wasmOverNative).toFixed(0)}%` : "-",
+      `${(100 * row.wasmFmaPeakFraction).toFixed(0)}%`,
+      `${(100 * row.wasmSimd128PeakFraction).toFixed(0)}%`,
+    ]);
+  }
+  const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  for (const l of lines) console.log(l.map((c, i) => c.padStart(widths[i])).join("  "));
+  const ratios = r.rows.filter((x) => x.wasmOverNative).map((x) => x.wasmOverNative!);
+  if (ratios.length) {
+    const geo = Math.exp(ratios.reduce((s, x) => s + Math.log(x), 0) / ratios.length);
+    console.log(`wasm / native (1 thread): geometric mean ${(100 * geo).toFixed(0)}%`);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const result = await runWasmGemmBench();
+  printTable(result);
+  const dir = join(benchDir, "results");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "wasm-gemm.json"), `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`wrote ${join(dir, "wasm-gemm.json")}`);
+}
