@@ -104,6 +104,7 @@ interface KernelExports {
   bt_threads(): number;
   bt_set_threads(n: number): void;
   bt_helper_tasks(): number;
+  bt_peak_probe(ma: number, iters: number): number;
   /** The threaded build only. */
   bt_worker_loop?(index: number, stackLo: number, stackHi: number): void;
 }
@@ -344,6 +345,24 @@ export class WasmBackend implements Backend {
   /** Parallel-loop tasks helper threads have run so far (0 single-threaded): evidence the work is shared. */
   get helperTasks(): number {
     return this.k.bt_helper_tasks() >>> 0;
+  }
+
+  /**
+   * Measured SIMD128 multiply + add peak of this thread in GFLOP/s (best of `rounds` timings of a
+   * register-only loop), for benchmarks' peak fractions. `now` returns milliseconds.
+   */
+  measurePeakGflops(now: () => number, rounds = 5, iters = 2_000_000): number {
+    const [p] = this.reserve([8]);
+    new Float32Array(this.k.memory.buffer, p, 2).set([0.999, 1e-3]);
+    this.k.bt_peak_probe(p, 1000); // tier up
+    let best = 0;
+    for (let r = 0; r < rounds; r++) {
+      const t0 = now();
+      this.k.bt_peak_probe(p, iters);
+      const seconds = (now() - t0) / 1000;
+      best = Math.max(best, (96 * iters) / seconds / 1e9);
+    }
+    return best;
   }
 
   /** Threads the kernels' parallel loops use, the caller's included. */
