@@ -18,6 +18,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { BERT_BASE, MPNET_BASE, XLM_ROBERTA_BASE, makeFloat32Copy, makeRandomBert, type RandomModelShape } from "./make-random-model.js";
 import { mulberry32 } from "../test/helpers/random.js";
 import { PEERS_DIR, ensurePeers } from "./peers.js";
+import { encoderFlops, limitPerSecond, measurePeaks, type Peaks } from "./limits.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SHARED = process.env.BERT_TS_SHARED ?? join(ROOT, "..", "shared");
@@ -33,10 +34,10 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Wall-clock seconds of a whole process (median of RUNS). */
-function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): number {
+/** Wall-clock seconds of a whole process (median of `runs`). */
+function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, runs = RUNS): number {
   const times: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
+  for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
     const res = spawnSync(cmd, args, { encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
     if (res.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed:\n${res.stderr}`);
@@ -123,6 +124,44 @@ async function embeddingRows(peers: boolean): Promise<Row[]> {
     }
   }
   return rows;
+}
+
+/** FLOPs MiniLM-L6 spends on each line of a file (tokens as our tokenizer counts them, capped at 256). */
+async function fileFlops(file: string): Promise<number> {
+  const { loadTokenizer } = await import("../src/tokenizers/index.js");
+  const tok = await loadTokenizer(MINILM);
+  const texts = readFileSync(file, "utf8").split("\n").filter((l) => l.trim());
+  return tok.encodeBatch(texts, { truncation: "longest_first", maxLength: 256 }).reduce((s, e) => s + encoderFlops(e.inputIds.length, 384, 1536, 6), 0);
+}
+
+interface DtypeRow {
+  dtype: string;
+  perSecond: number;
+  vsFloat32: number;
+  limitPerSecond: number;
+  ofLimit: number;
+}
+
+/**
+ * Corpus, batch 32, float32 / bf16 / int8 in rounds (one process each per round, so the host's
+ * noise hits them alike), with the texts/s the matching peak probe allows beside each.
+ */
+async function dtypeRows(peaks: Peaks): Promise<DtypeRow[]> {
+  const n = readFileSync(CORPUS, "utf8").split("\n").filter((l) => l.trim()).length;
+  const flops = await fileFlops(CORPUS);
+  const dtypes = ["float32", "bf16", "int8"] as const;
+  const times = dtypes.map(() => [] as number[]);
+  for (let r = 0; r < RUNS; r++) {
+    dtypes.forEach((dtype, i) =>
+      times[i].push(timeProcess(process.execPath, [BIN, "embed", "--dtype", dtype, "--model", MINILM, "--input", CORPUS, "--batch-size", "32", "--output", join(WORK, `dtype-${dtype}.jsonl`), "--no-progress"], {}, 1)),
+    );
+  }
+  const perSecond = times.map((t) => n / median(t));
+  return dtypes.map((dtype, i) => {
+    const peak = dtype === "float32" ? peaks.fma[1] : dtype === "bf16" ? peaks.bf16[1] : peaks.int8[1];
+    const limit = limitPerSecond(n, flops, peak);
+    return { dtype, perSecond: perSecond[i], vsFloat32: perSecond[i] / perSecond[0], limitPerSecond: limit, ofLimit: perSecond[i] / limit };
+  });
 }
 
 function printRow(r: Row): void {
@@ -288,10 +327,24 @@ async function loadAndMemory(peers: boolean): Promise<LoadRow[]> {
 export async function runE2eBench(): Promise<void> {
   const peers = ensurePeers();
   console.log(`End-to-end benchmark — ${cpus()[0]?.model ?? "cpu"} x${cpus().length}, node ${process.version}, ${new Date().toISOString().slice(0, 10)}, median of ${RUNS}`);
+  const { loadNativeAddon } = await import("../src/backend/native.js");
+  const addon = loadNativeAddon().addon;
+  const peaks = addon ? measurePeaks(addon) : undefined;
+  if (peaks) {
+    console.log(`Machine limit (register-only probes, ${peaks.threads} threads): float32 FMA ${peaks.fma[1].toFixed(0)} GFLOP/s, int8 VPDPBUSD ${peaks.int8[1].toFixed(0)} GOPS, bf16 VDPBF16PS ${peaks.bf16[1].toFixed(0)} GFLOP/s`);
+    const corpusFlops = await fileFlops(CORPUS);
+    const n = readFileSync(CORPUS, "utf8").split("\n").filter((l) => l.trim()).length;
+    console.log(`  corpus: ${(corpusFlops / 1e9).toFixed(0)} GFLOP for ${n} sentences → limit ${limitPerSecond(n, corpusFlops, peaks.fma[1]).toFixed(0)} sentences/s in float32; 128 tokens: limit ${limitPerSecond(1, encoderFlops(128, 384, 1536, 6), peaks.fma[1]).toFixed(0)} texts/s`);
+  }
   const rows = await embeddingRows(peers);
+  const dtypes = peaks ? await dtypeRows(peaks) : [];
+  for (const d of dtypes) {
+    console.log(`corpus batch 32 --dtype ${d.dtype.padEnd(7)} ${d.perSecond.toFixed(1).padStart(7)} sentences/s  ${d.vsFloat32.toFixed(2)}x float32  limit ${d.limitPerSecond.toFixed(0)}/s (${(100 * d.ofLimit).toFixed(0)}% of it)`);
+  }
   const base = await bertBaseRow();
   console.log(`bert-base-shaped (768/12/12), 32 × 128 tokens on ${base.backend}: ${(base.sentencesPerSecond as number).toFixed(1)} sentences/s, ${(base.gflops as number).toFixed(1)} GFLOP/s` +
-    (base.openBlasGflops ? ` = ${((base.fractionOfOpenBlas as number) * 100).toFixed(0)}% of numpy/OpenBLAS sgemm (${(base.openBlasGflops as number).toFixed(1)} GFLOP/s)` : ""));
+    (peaks ? ` = ${((100 * (base.gflops as number)) / peaks.fma[1]).toFixed(0)}% of the FMA limit` : "") +
+    (base.openBlasGflops ? `, ${((base.fractionOfOpenBlas as number) * 100).toFixed(0)}% of numpy/OpenBLAS sgemm (${(base.openBlasGflops as number).toFixed(1)} GFLOP/s)` : ""));
   const families = await printFamilyRows();
   const mem = await loadAndMemory(peers);
   console.log("minilm-l6-h384: cold load, then peak RSS (VmHWM) after embedding 32 × 128 tokens, fresh processes");
@@ -299,7 +352,7 @@ export async function runE2eBench(): Promise<void> {
     console.log(`  ${m.what.padEnd(28)} weights ${m.weightFileMB.toFixed(0).padStart(3)} MB  load ${m.loadMs.toFixed(0).padStart(4)} ms  peak RSS ${m.peakRssMB.toFixed(0).padStart(4)} MB`);
   }
   mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
-  writeFileSync(join(ROOT, "bench", "results", "e2e.json"), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows, bertBase: base, families, load: mem }, null, 2));
+  writeFileSync(join(ROOT, "bench", "results", "e2e.json"), JSON.stringify({ date: new Date().toISOString(), node: process.version, peaks, rows, dtypes, bertBase: base, families, load: mem }, null, 2));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

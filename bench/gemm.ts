@@ -12,7 +12,7 @@
  * round: on a machine shared with other work both are measured under the same conditions.
  * Env: BERT_TS_BENCH_RUNS (minimum runs per batch, default 7), BERT_TS_BENCH_SECONDS (target seconds
  * per batch, default 0.3), BERT_TS_BENCH_ROUNDS (default 3), BERT_TS_BENCH_PYTHON (default python3),
- * BERT_TS_NATIVE_ISA.
+ * BERT_TS_KERNELS (older name BERT_TS_NATIVE_ISA).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";

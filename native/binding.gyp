@@ -16,7 +16,8 @@
         "src/kernels/ops.cc",
         "src/kernels/thread_pool.cc",
         "src/kernels/reference.cc",
-        "src/kernels/isa_generic.cc"
+        "src/kernels/isa_generic.cc",
+        "src/kernels/isa_lowp_generic.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8"],
@@ -26,7 +27,7 @@
       "xcode_settings": {"OTHER_CFLAGS": ["<@(bt_common_cflags)"], "CLANG_CXX_LANGUAGE_STANDARD": "gnu++17"},
       "conditions": [
         ["target_arch=='x64'", {
-          "dependencies": ["bt_kernels_avx2", "bt_kernels_avx512"],
+          "dependencies": ["bt_kernels_avx2", "bt_kernels_avx512", "bt_lowp_avx2", "bt_lowp_avx512"],
           "defines": ["BT_HAVE_X86_ISAS"]
         }]
       ]
@@ -42,6 +43,22 @@
           "cflags": ["<@(bt_common_cflags)", "<@(bt_avx512_flags)", "-Wno-maybe-uninitialized", "-Wno-uninitialized"],
           "cflags_cc": ["-std=gnu++17"],
           "xcode_settings": {"OTHER_CFLAGS": ["<@(bt_common_cflags)", "<@(bt_avx512_flags)"]}
+        },
+        {
+          "target_name": "bt_lowp_avx512",
+          "type": "static_library",
+          "sources": ["src/kernels/isa_lowp_avx512.cc"],
+          "cflags": ["<@(bt_common_cflags)", "<@(bt_avx512_flags)", "-mavx512vnni", "-mavx512bf16"],
+          "cflags_cc": ["-std=gnu++17"],
+          "xcode_settings": {"OTHER_CFLAGS": ["<@(bt_common_cflags)", "<@(bt_avx512_flags)", "-mavx512vnni", "-mavx512bf16"]}
+        },
+        {
+          "target_name": "bt_lowp_avx2",
+          "type": "static_library",
+          "sources": ["src/kernels/isa_lowp_avx2.cc"],
+          "cflags": ["<@(bt_common_cflags)", "-mavx2", "-mfma"],
+          "cflags_cc": ["-std=gnu++17"],
+          "xcode_settings": {"OTHER_CFLAGS": ["<@(bt_common_cflags)", "-mavx2", "-mfma"]}
         },
         {
           "target_name": "bt_kernels_avx2",

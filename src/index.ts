@@ -1,6 +1,6 @@
 // Public API of bert-ts. Only re-exports live here.
 export { Tensor } from "./tensor/tensor.js";
-export type { Backend, Activation, LinearParams, PositionBias } from "./backend/backend.js";
+export type { Backend, Activation, Dtype, LinearParams, PositionBias } from "./backend/backend.js";
 export { getBackend, type BackendName } from "./backend/index.js";
 export { ReferenceBackend } from "./backend/reference.js";
 export { WasmBackend, compileWasmKernels, wasmKernelsUrl, wasmThreadedKernelsUrl, browserHelperSpawner, type WasmSource, type WasmBackendOptions } from "./backend/wasm.js";

@@ -23,6 +23,19 @@ import { halfBitsToFloat32 } from "../io/dtype.js";
 
 export type Activation = "none" | "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "relu" | "tanh";
 
+/**
+ * What the linear layers compute in. float32 (default) is exact to PyTorch; bf16 rounds weights
+ * and inputs to bfloat16 and accumulates in float32; int8 quantises weights per output channel and
+ * inputs per row, with exact integer sums. Embeddings, LayerNorm, softmax and pooling stay float32.
+ */
+export type Dtype = "float32" | "bf16" | "int8";
+export const DTYPES: readonly Dtype[] = ["float32", "bf16", "int8"];
+
+export function parseDtype(v: string, what = "dtype"): Dtype {
+  if ((DTYPES as readonly string[]).includes(v)) return v as Dtype;
+  throw new Error(`Expected ${what} to be one of ${DTYPES.join(", ")} but received "${v}"`);
+}
+
 /** Half-precision values as the checkpoint stored them: the raw bits of each f16 or bf16 element. */
 export interface HalfValues {
   readonly format: "f16" | "bf16";
@@ -91,6 +104,9 @@ export function positionBiasByDistance(bias: PositionBias, numHeads: number, seq
 export interface Backend {
   /** "reference" or "native" (with details such as the selected kernel, e.g. "native avx512 x2 threads"). */
   readonly name: string;
+
+  /** The precision prepareLinear packs weights in and linear computes in. */
+  readonly dtype: Dtype;
 
   /**
    * weight: [outFeatures, inFeatures] (nn.Linear layout); bias: [outFeatures] or null. Both are

@@ -4,8 +4,9 @@
  * thread pool; every call here is synchronous, like the Backend interface.
  *
  * Env: BERT_TS_THREADS=n (threads, default: the CPUs this process may use);
- * BERT_TS_KERNELS=avx512|avx2|generic (force a kernel set, e.g. to compare them; BERT_TS_NATIVE_ISA is the old name);
- * BERT_TS_NATIVE_ADDON=path (load another build of the addon).
+ * BERT_TS_KERNELS=avx512|avx2|generic (force a kernel set, e.g. to compare them; BERT_TS_NATIVE_ISA
+ * is the older name); BERT_TS_NATIVE_ADDON=path (load another build of the addon);
+ * BERT_TS_PROFILE=1 (time every native operation and print the table on stderr at exit).
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -18,6 +19,7 @@ import {
   type Activation,
   type AttentionResult,
   type Backend,
+  type Dtype,
   type LinearParams,
   type PositionBias,
   type WeightValues,
@@ -37,6 +39,21 @@ export interface NativeInfo {
   cpus: number;
   /** Per kernel set, its tile sizes, e.g. "8x48 kc=256 mc=128". */
   tiles: Record<string, string>;
+  /** Per kernel set, the int8 / bf16 kernels it uses, e.g. "avx512-vnni-bf16". */
+  lowp: Record<string, string>;
+  /** BERT_TS_PROFILE is on. */
+  profiling: boolean;
+}
+
+/** One row of the addon's per-operation timer (BERT_TS_PROFILE). */
+export interface NativeProfileEntry {
+  op: string;
+  calls: number;
+  /** Wall clock. */
+  seconds: number;
+  /** The calling thread's CPU time. */
+  cpuSeconds: number;
+  flops: number;
 }
 
 /** The addon's exports (native/src/napi/addon.cc). Sizes are checked there too. */
@@ -44,8 +61,19 @@ export interface NativeAddon {
   info(): NativeInfo;
   isaIndex(name: string): number;
   setThreads(n: number): void;
-  /** format: 0 = float32 weight, 1 = f16 bits, 2 = bf16 bits (a Uint16Array). Copies what it is given. */
-  prepareLinear(isa: number, weight: Float32Array | Uint16Array, format: number, bias: Float32Array | null, out: number, inp: number): NativeHandle;
+  /**
+   * format: 0 = float32 weight, 1 = f16 bits, 2 = bf16 bits (a Uint16Array). dtype: DTYPE_CODES.
+   * Copies what it is given.
+   */
+  prepareLinear(
+    isa: number,
+    weight: Float32Array | Uint16Array,
+    format: number,
+    bias: Float32Array | null,
+    out: number,
+    inp: number,
+    dtype?: number,
+  ): NativeHandle;
   freeLinear(handle: NativeHandle): void;
   linear(handle: NativeHandle, x: Float32Array, rows: number, activation: number, y: Float32Array): void;
   addLayerNorm(
@@ -85,6 +113,10 @@ export interface NativeAddon {
     bucketOfDistance: Int32Array | null,
     maxDistance: number,
   ): void;
+  /** GOPS of a register-only loop on `threads` threads: kind 0 float32 FMA, 1 int8 VPDPBUSD, 2 bf16 VDPBF16PS (0: no such instruction). */
+  peak(isa: number, kind: 0 | 1 | 2, threads: number): number;
+  profile(): NativeProfileEntry[];
+  profileReset(): void;
   /** The vectorised activations alone, in place (tests). */
   activate(isa: number, y: Float32Array, activation: number): void;
   /** Naive C++ reference kernels (tests). */
@@ -96,6 +128,18 @@ export interface NativeAddon {
     out: number,
     inp: number,
     activation: number,
+    y: Float32Array,
+  ): void;
+  /** dtype: DTYPE_CODES bf16 or int8, quantised the way the kernels do it, summed exactly / in double. */
+  naiveLinearLowp(
+    x: Float32Array,
+    weight: Float32Array,
+    bias: Float32Array | null,
+    rows: number,
+    out: number,
+    inp: number,
+    activation: number,
+    dtype: number,
     y: Float32Array,
   ): void;
   naiveAddLayerNorm(
@@ -142,6 +186,9 @@ export const ACTIVATION_CODES: Record<Activation, number> = {
   tanh: 4,
 };
 
+/** Codes of native/src/kernels/api.h `Dtype`. */
+export const DTYPE_CODES: Record<Dtype, number> = { float32: 0, bf16: 1, int8: 2 };
+
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL("../../native/build/Release/bert_ts_native.node", import.meta.url));
 
 let loaded: { addon?: NativeAddon; reason: string } | undefined;
@@ -157,6 +204,7 @@ export function loadNativeAddon(): { addon?: NativeAddon; reason: string } {
   try {
     const addon = createRequire(import.meta.url)(path) as NativeAddon;
     addon.setThreads(threadsFromEnv());
+    if (addon.info().profiling) process.once("exit", () => process.stderr.write(formatNativeProfile(addon.profile())));
     loaded = { addon, reason: `loaded ${path}` };
   } catch (e) {
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
@@ -173,6 +221,37 @@ function threadsFromEnv(): number {
     throw new Error(`Expected BERT_TS_THREADS to be a positive integer but received "${v}"`);
   }
   return n;
+}
+
+/**
+ * The BERT_TS_PROFILE table: per native operation its wall-clock time and share, and the calling
+ * thread's CPU time (with BERT_TS_THREADS=1 that is the op's cost even on a busy host) with the
+ * GFLOP/s it implies.
+ */
+export function formatNativeProfile(entries: NativeProfileEntry[]): string {
+  const wall = entries.reduce((s, e) => s + e.seconds, 0);
+  const cpu = entries.reduce((s, e) => s + e.cpuSeconds, 0);
+  const ms = (s: number) => (s * 1000).toFixed(1).padStart(10);
+  const row = (op: string, calls: string, w: string, share: string, c: string, cshare: string, rate: string) =>
+    `${op.padEnd(26)} ${calls.padStart(7)} ${w.padStart(10)} ${share.padStart(6)} ${c.padStart(10)} ${cshare.padStart(6)} ${rate.padStart(8)}`;
+  const pct = (a: number, b: number) => `${((100 * a) / (b || 1)).toFixed(1)}%`;
+  const lines = [...entries]
+    .sort((a, b) => b.cpuSeconds - a.cpuSeconds)
+    .map((e) =>
+      row(e.op, String(e.calls), ms(e.seconds), pct(e.seconds, wall), ms(e.cpuSeconds), pct(e.cpuSeconds, cpu), e.flops > 0 ? (e.flops / e.cpuSeconds / 1e9).toFixed(1) : ""),
+    );
+  return [
+    "bert-ts native profile (BERT_TS_PROFILE): wall clock, and the calling thread's CPU time",
+    row("op", "calls", "wall ms", "share", "cpu ms", "share", "GFLOP/s"),
+    ...lines,
+    row("total", "", ms(wall), "", ms(cpu), "", ""),
+    "",
+  ].join("\n");
+}
+
+/** BERT_TS_KERNELS (or its older name BERT_TS_NATIVE_ISA), if set. */
+export function kernelsFromEnv(): string | undefined {
+  return process.env.BERT_TS_KERNELS || process.env.BERT_TS_NATIVE_ISA || undefined;
 }
 
 class NativeLinear implements LinearParams {
@@ -192,21 +271,26 @@ export class NativeBackend implements Backend {
   readonly name: string;
   readonly isa: string;
   private readonly isaCode: number;
+  private readonly dtypeCode: number;
   private prepared: WeakRef<NativeLinear>[] = [];
 
   /** isa: a kernel set from addon.info().isas; default the best one (or BERT_TS_KERNELS). */
   constructor(
     readonly addon: NativeAddon,
     isa?: string,
+    readonly dtype: Dtype = "float32",
   ) {
     const info = addon.info();
-    const want = isa ?? (process.env.BERT_TS_KERNELS || process.env.BERT_TS_NATIVE_ISA || info.best);
+    const want = isa ?? (kernelsFromEnv() || info.best);
     if (!info.isas.includes(want)) {
       throw new Error(`Expected a kernel set this CPU supports (${info.isas.join(", ")}) but received "${want}"`);
     }
+    if (DTYPE_CODES[dtype] === undefined) throw new Error(`Unknown dtype: ${String(dtype)}`);
     this.isa = want;
     this.isaCode = addon.isaIndex(want);
-    this.name = `native ${want} x${info.threads} threads`;
+    this.dtypeCode = DTYPE_CODES[dtype];
+    const lowp = dtype === "float32" ? "" : ` ${dtype} (${info.lowp[want]})`;
+    this.name = `native ${want}${lowp} x${info.threads} threads`;
   }
 
   prepareLinear(weight: WeightValues, bias: Float32Array | null, outFeatures: number, inFeatures: number): LinearParams {
@@ -217,8 +301,8 @@ export class NativeBackend implements Backend {
     // Half-precision weights go to the addon as stored: it converts them while packing.
     const handle =
       weight instanceof Float32Array
-        ? this.addon.prepareLinear(this.isaCode, weight, 0, bias, outFeatures, inFeatures)
-        : this.addon.prepareLinear(this.isaCode, weight.bits, weight.format === "f16" ? 1 : 2, bias, outFeatures, inFeatures);
+        ? this.addon.prepareLinear(this.isaCode, weight, 0, bias, outFeatures, inFeatures, this.dtypeCode)
+        : this.addon.prepareLinear(this.isaCode, weight.bits, weight.format === "f16" ? 1 : 2, bias, outFeatures, inFeatures, this.dtypeCode);
     const params = new NativeLinear(inFeatures, outFeatures, handle, this);
     if (this.prepared.length > 64 && this.prepared.length % 64 === 0) {
       this.prepared = this.prepared.filter((r) => r.deref() !== undefined);
@@ -326,11 +410,11 @@ export class NativeBackend implements Backend {
   }
 }
 
-export function tryLoadNativeBackend(): { backend?: Backend; reason: string } {
+export function tryLoadNativeBackend(dtype: Dtype = "float32"): { backend?: Backend; reason: string } {
   const { addon, reason } = loadNativeAddon();
   if (!addon) return { reason };
   try {
-    return { backend: new NativeBackend(addon), reason };
+    return { backend: new NativeBackend(addon, undefined, dtype), reason };
   } catch (e) {
     return { reason: e instanceof Error ? e.message : String(e) };
   }

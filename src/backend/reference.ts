@@ -11,6 +11,7 @@ import {
   type Activation,
   type AttentionResult,
   type Backend,
+  type Dtype,
   type LinearParams,
   type PositionBias,
   type WeightValues,
@@ -26,6 +27,8 @@ interface ReferenceLinear extends LinearParams {
 
 export class ReferenceBackend implements Backend {
   readonly name = "reference";
+  /** The reference computes in float32 only (float64 sums); bf16 and int8 need the native backend. */
+  readonly dtype: Dtype = "float32";
 
   prepareLinear(weight: WeightValues, bias: Float32Array | null, outFeatures: number, inFeatures: number): LinearParams {
     if (weightLength(weight) !== outFeatures * inFeatures) {

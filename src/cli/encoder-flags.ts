@@ -8,7 +8,7 @@ import { parseLayerSelection, type LayerSelection } from "../pooling/layers.js";
 import type { SimilarityFunction } from "../pooling/similarity.js";
 import { parsePoolingStrategy, type PoolingStrategy } from "../pooling/strategies.js";
 import { CliError, parsePositiveInt } from "./io.js";
-import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelForCli, warnIfRandomWeights } from "./model-arg.js";
+import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelForCli, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "./model-arg.js";
 
 export interface EncoderFlags {
   model?: string;
@@ -18,6 +18,7 @@ export interface EncoderFlags {
   maxLength?: number;
   batchSize: number;
   threads?: number;
+  dtype?: string;
   score: string;
 }
 
@@ -33,7 +34,8 @@ export function addEncoderOptions(command: Command): Command {
     .option("--max-length <n>", "token limit per text; longer texts are truncated (default: the model's)", parsePositiveInt("--max-length"))
     .option("--score <fn>", "cosine, dot or euclidean (negative distance: higher is closer)", "cosine")
     .option("-b, --batch-size <n>", "texts per forward pass", parsePositiveInt("--batch-size"), 32)
-    .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"));
+    .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
+    .option("--dtype <dtype>", DTYPE_HELP);
 }
 
 export function parseScore(score: string): SimilarityFunction {
@@ -71,6 +73,7 @@ export function parseEncoderFlags(flags: EncoderFlags): { pooling?: PoolingStrat
 /** Resolves the model (printing the random-weights note) and loads the encoder the flags describe. */
 export async function loadEncoderFromFlags(flags: EncoderFlags, pooling: PoolingStrategy | undefined): Promise<SentenceEncoder> {
   applyThreads(flags.threads);
+  applyDtype(flags.dtype);
   const layers = parseLayersFlag(flags.layers);
   const { dir } = await resolveModelForCli(flags.model ?? DEFAULT_EMBEDDING_MODEL);
   warnIfRandomWeights(dir);

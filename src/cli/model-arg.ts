@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { parseDtype } from "../backend/backend.js";
 import { ModelNotFoundError, resolveModel, type ResolvedModel } from "../io/hub.js";
 import { CliError } from "./io.js";
 
@@ -48,4 +49,16 @@ export function warnIfRandomWeights(dir: string): void {
 /** --threads: the native backend reads BERT_TS_THREADS when it first loads. */
 export function applyThreads(threads: number | undefined): void {
   if (threads !== undefined) process.env.BERT_TS_THREADS = String(threads);
+}
+
+export const DTYPE_HELP = "what the linear layers compute in: float32 (default, exact), bf16 or int8 (faster, approximate; native backend)";
+
+/** --dtype: read by getBackend (BERT_TS_DTYPE) when the model loads, in this thread and in server workers. */
+export function applyDtype(dtype: string | undefined): void {
+  if (dtype === undefined) return;
+  try {
+    process.env.BERT_TS_DTYPE = parseDtype(dtype, "--dtype");
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
 }

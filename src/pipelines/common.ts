@@ -2,7 +2,7 @@
  * What every pipeline shares: resolving the model (folder, models dir, HF cache or hub), loading its
  * tokenizer and task head, and encoding texts the way the model can take them.
  */
-import type { Backend } from "../backend/backend.js";
+import type { Backend, Dtype } from "../backend/backend.js";
 import type { BackendName } from "../backend/index.js";
 import type { BertConfig } from "../config/bert-config.js";
 import { headForModel, type HeadTask, type HeadsByTask } from "../heads/index.js";
@@ -17,6 +17,8 @@ import type { AggregationStrategy } from "./token-classification.js";
 export interface PipelineOptions {
   /** Compute backend; default: native when built, else the TypeScript reference. */
   backend?: Backend | BackendName;
+  /** What the linear layers compute in: float32 (default), bf16 or int8 (native backend). */
+  dtype?: Dtype;
   /** Use this tokenizer instead of the model folder's. */
   tokenizer?: Tokenizer;
   /** How a model name is looked up (revision, cache, offline...); a local folder needs none. */
@@ -43,7 +45,7 @@ export async function loadPipelineParts<T extends HeadTask>(task: T, modelNameOr
   const { dir } = await resolveModel(modelNameOrPath, options.resolve);
   const [tokenizer, model] = await Promise.all([
     options.tokenizer ?? loadTokenizer(dir),
-    BertModel.fromPretrained(dir, { backend: options.backend }),
+    BertModel.fromPretrained(dir, { backend: options.backend, dtype: options.dtype }),
   ]);
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError(`Expected a positive integer for batchSize but received ${batchSize}`);

@@ -202,7 +202,7 @@ export async function describeSpace(
     maxLength: info.maxLength,
     longInputs,
     chunkStride: longInputs === "chunk" ? chunkStride ?? Math.floor(info.maxLength / 4) : null,
-    dtype: "float32",
+    dtype: encoder.model.backend.dtype,
   };
   const backend = encoder.model.backend as { name: string; isa?: string };
   const provenance: VectorProvenance = {

@@ -58,8 +58,9 @@ export async function modelProvenance(resolved: ResolvedModel, model: BertModel)
     ...(resolved.commit !== undefined ? { commit: resolved.commit } : {}),
     weights_sha256: weights,
     architecture: model.config.architectures[0] ?? model.config.model_type,
-    // Weights of any stored precision are up-cast: every forward pass computes in float32.
-    dtype: "float32",
+    // Weights of any stored precision are up-cast; the linear layers then compute in the backend's
+    // dtype (float32 unless --dtype bf16/int8 asked for VNNI/BF16 kernels).
+    dtype: model.backend.dtype,
     kernels: model.backend.name,
     bert_ts: VERSION,
   };

@@ -10,7 +10,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Backend } from "../backend/backend.js";
+import type { Backend, Dtype } from "../backend/backend.js";
 import type { BackendName } from "../backend/index.js";
 import { resolveModel, type ResolvedModel, type ResolveOptions } from "../io/hub.js";
 import { BertModel } from "../models/bert/model.js";
@@ -42,6 +42,8 @@ export interface SentenceEncoderOptions {
   maxLength?: number;
   layers?: LayerSelection;
   backend?: Backend | BackendName;
+  /** What the linear layers compute in: float32 (default), bf16 or int8 (native backend). */
+  dtype?: Dtype;
   /** How a model id is found or downloaded. */
   resolve?: ResolveOptions;
   /** The model as a caller already resolved it (its id and commit then appear in provenance). */
@@ -163,7 +165,7 @@ export class SentenceEncoder {
   static async load(nameOrPath: string, options: SentenceEncoderOptions = {}): Promise<SentenceEncoder> {
     const resolved = options.resolved ?? (await resolveModel(nameOrPath, options.resolve));
     const dir = resolved.dir;
-    const [model, tokenizer] = await Promise.all([BertModel.fromPretrained(dir, { backend: options.backend }), loadTokenizer(dir)]);
+    const [model, tokenizer] = await Promise.all([BertModel.fromPretrained(dir, { backend: options.backend, dtype: options.dtype }), loadTokenizer(dir)]);
     const [defaults, prompts]: [DefaultPooling, Prompts] = await Promise.all([
       readDefaultPooling(dir, model.hasPooler, model.family.defaultPooling),
       readPrompts(dir),

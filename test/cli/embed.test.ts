@@ -149,6 +149,8 @@ describe("bert-ts embed --provenance", { skip: skipUnlessModel(MINILM) || skipUn
     const json = JSON.parse(run(["embed", "--model", modelPath(MINILM), "--input", file, "--provenance", "--format", "json"]).stdout);
     assert.deepEqual({ ...json.provenance, kernels: undefined }, { ...constant, kernels: undefined });
     assert.deepEqual(json.data.map((r: any) => r.provenance), [{ tokens: short.num_tokens_untruncated, truncated: false }, { tokens: long.num_tokens_untruncated, truncated: true }]);
+    const int8 = JSON.parse(run(["embed", "--model", modelPath(MINILM), "--dtype", "int8", "--provenance", "--format", "jsonl", short.input]).stdout);
+    assert.equal(int8.provenance.dtype, "int8", "--dtype is recorded with the vector");
     const csv = run(["embed", "--model", modelPath(MINILM), "--provenance", "--format", "csv", "x"]);
     assert.notEqual(csv.status, 0);
     assert.match(csv.stderr, /--provenance is written with --format jsonl or json, not csv/);

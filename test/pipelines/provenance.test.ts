@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import { fileSha256 } from "../../src/io/file-digest.js";
 import { SentenceEncoder } from "../../src/pipelines/sentence-encoder.js";
 import { loadGolden, modelPath, skipUnlessGolden, skipUnlessModel } from "../helpers/paths.js";
+import { loadNativeAddon } from "../../src/backend/native.js";
 
 const MINILM = "minilm-l6-h384-random";
 const sha = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
@@ -66,5 +67,14 @@ describe("provenance", () => {
     const { modelProvenance } = await import("../../src/pipelines/provenance.js");
     const sharded = await modelProvenance({ dir, source: "path" }, encoder.model);
     assert.equal(sharded.weights_sha256, createHash("sha256").update(`${p.weights_sha256}  model-00001-of-00001.safetensors\n`).digest("hex"));
+  });
+
+  it("records the dtype the linear layers ran in (int8, bf16) and the kernels", { skip: skipUnlessModel(MINILM) || (loadNativeAddon().addon ? false : "native addon not built") }, async () => {
+    for (const dtype of ["int8", "bf16"] as const) {
+      const encoder = await SentenceEncoder.load(modelPath(MINILM), { dtype });
+      const p = await encoder.provenance();
+      assert.equal(p.dtype, dtype);
+      assert.match(p.kernels, new RegExp(`^native .*${dtype}`));
+    }
   });
 });

@@ -15,6 +15,11 @@ enum Activation : int { kActNone = 0, kActGelu = 1, kActGeluTanh = 2, kActRelu =
 
 enum Isa : int { kIsaGeneric = 0, kIsaAvx2 = 1, kIsaAvx512 = 2, kIsaCount = 3 };
 
+// Precision a linear layer's weights are packed in (and its GEMM runs in); everything else is float32.
+enum Dtype : int { kDtypeF32 = 0, kDtypeBF16 = 1, kDtypeInt8 = 2 };
+
+struct LowpKernels;
+
 // A linear layer's weight repacked for one ISA's micro-kernel.
 // y[m, n] = act(sum_k x[m, k] * w[n, k] + bias[n]).
 // Packed layout: panels of `nr` output columns; panel p holds, for k = 0..K-1, the nr weights
@@ -29,6 +34,17 @@ struct PackedLinear {
   float* b;    // panels * k * nr floats, 64-byte aligned
   float* bias; // panels * nr floats (zero padded) or nullptr
   size_t bytes;
+  // Low precision (dtype bf16 or int8; b is then null). K is padded to kp (a multiple of 4 for int8,
+  // of 2 for bf16) and each panel stores, per group of kg = 4 (int8) or 2 (bf16) consecutive k, the
+  // nr columns' kg values side by side: element (column c, k) of panel p sits at
+  // p*kp*nr + (k / kg)*nr*kg + c*kg + k % kg. That is the operand order of VPDPBUSD / VDPBF16PS.
+  int dtype;
+  int kp;
+  const LowpKernels* lowp;
+  int8_t* q;         // int8: symmetric per output channel, w ~ q * wscale[n]
+  float* wscale;     // int8: panels * nr
+  int32_t* colsum;   // int8: sum over k of q[n, k], for the activations' zero point
+  uint16_t* h;       // bf16 bits
 };
 
 struct GemmArgs {
@@ -95,6 +111,43 @@ struct IsaKernels {
   // Element-wise activation in place (used by tests and by the naive path).
   void (*activate)(float* y, size_t n, int act);
 };
+
+// Low-precision GEMM over rows already converted (see ops.cc): u8 with a zero point per row (int8)
+// or bf16 bits (bf16), [m, kp] row-major. Integer accumulation is exact, so the int8 result does not
+// depend on any order at all; bf16 accumulates in float32 in k order, like the float32 GEMM.
+struct LowpArgs {
+  const PackedLinear* w;
+  const void* xq;         // uint8_t (int8) or uint16_t (bf16) [m, kp]
+  const float* xscale;    // int8: per row, x ~ (q - zp) * xscale
+  const int32_t* xzp;     // int8: per row
+  float* y;               // [m, n], row stride ldy
+  long ldy;
+  int act;
+  void (*activate)(float* y, size_t n, int act);  // the float kernel set's, for the epilogue
+};
+
+struct LowpKernels {
+  const char* name;
+  int mr, nr;
+  // Rows [r0, r1) of x [m, k] converted for the GEMM: to u8 with a zero point and scale per row
+  // (int8), or to bf16 bits (bf16; xscale, xzp unused); xq is [m, kp].
+  void (*convert_rows)(const float* x, int k, int kp, int dtype, int r0, int r1, void* xq, float* xscale, int32_t* xzp);
+  // Rows [m0, m1) x panels [p0, p1). tile: mr * nr scratch values, 64-byte aligned.
+  void (*int8_block)(const LowpArgs& a, int m0, int m1, int p0, int p1, int32_t* tile);
+  void (*bf16_block)(const LowpArgs& a, int m0, int m1, int p0, int p1, float* tile);
+  // Peak probes: run `iters` iterations of a register-only loop of independent FMAs (float32), of
+  // VPDPBUSD (int8) or of VDPBF16PS (bf16) and return the arithmetic operations done (a multiply-add
+  // counts 2). 0 when this set has no such instruction.
+  double (*fma_probe)(long iters);
+  double (*int8_probe)(long iters);
+  double (*bf16_probe)(long iters);
+};
+
+const LowpKernels* lowp_generic();
+#if defined(BT_HAVE_X86_ISAS)
+const LowpKernels* lowp_avx2();
+const LowpKernels* lowp_avx512();  // AVX-512 F/BW/VL + VNNI + BF16
+#endif
 
 const IsaKernels* kernels_generic();
 #if defined(BT_HAVE_X86_ISAS)

@@ -1,7 +1,13 @@
 #include "ops.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <chrono>
+#include <mutex>
 
 #include "thread_pool.h"
 
@@ -56,6 +62,25 @@ int best_isa() {
   return kIsaGeneric;
 }
 
+static bool cpu_has_vnni_bf16() {
+#if defined(BT_HAVE_X86_ISAS)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
+const LowpKernels* lowp_for(int isa) {
+  if (!cpu_supports(isa)) return nullptr;
+#if defined(BT_HAVE_X86_ISAS)
+  static const bool vnni_bf16 = cpu_has_vnni_bf16();
+  if (isa == kIsaAvx512 && vnni_bf16) return lowp_avx512();
+  if (isa == kIsaAvx512 || isa == kIsaAvx2) return lowp_avx2();
+#endif
+  return lowp_generic();
+}
+
 const char* isa_name(int isa) {
   switch (isa) {
     case kIsaGeneric: return "generic";
@@ -90,11 +115,104 @@ struct Scratch {
     return p;
   }
 };
-#if !defined(BT_POOL_SCRATCH)
+#if defined(BT_POOL_SCRATCH)
+// The pool's per-thread scratch (threaded WebAssembly build: wasm_pool.cc) behind the same interface.
+struct PoolScratch {
+  float* get(size_t want) { return thread_scratch(want); }
+};
+PoolScratch tls_scratch;
+#else
 thread_local Scratch tls_scratch;
 float* thread_scratch(size_t floats) { return tls_scratch.get(floats); }
 #endif
 }  // namespace
+
+// ------------------------------------------------------------------------------------------------
+// Profile (BERT_TS_PROFILE)
+// ------------------------------------------------------------------------------------------------
+
+namespace {
+constexpr int kMaxProfileEntries = 64;
+struct Profile {
+  std::mutex mu;
+  ProfileEntry e[kMaxProfileEntries];
+  int n = 0;
+  const bool on;
+  Profile() : on(getenv("BERT_TS_PROFILE") && *getenv("BERT_TS_PROFILE") && strcmp(getenv("BERT_TS_PROFILE"), "0") != 0) {}
+};
+Profile& profile() {
+  static Profile p;
+  return p;
+}
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+double thread_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+// Wall clock and the calling thread's CPU time of one call.
+struct Stopwatch {
+  double wall = now_seconds(), cpu = thread_cpu_seconds();
+};
+void profile_add(const char* op, const Stopwatch& since, double flops) {
+  const double seconds = now_seconds() - since.wall, cpu = thread_cpu_seconds() - since.cpu;
+  Profile& p = profile();
+  std::lock_guard<std::mutex> lock(p.mu);
+  int i = 0;
+  while (i < p.n && strcmp(p.e[i].op, op) != 0) i++;
+  if (i == p.n) {
+    if (p.n == kMaxProfileEntries) return;
+    snprintf(p.e[i].op, sizeof p.e[i].op, "%s", op);
+    p.e[i].calls = 0;
+    p.e[i].seconds = p.e[i].cpu_seconds = p.e[i].flops = 0;
+    p.n++;
+  }
+  p.e[i].calls++;
+  p.e[i].seconds += seconds;
+  p.e[i].cpu_seconds += cpu;
+  p.e[i].flops += flops;
+}
+const char* dtype_name(int dtype) { return dtype == kDtypeInt8 ? "int8" : dtype == kDtypeBF16 ? "bf16" : "f32"; }
+const char* act_name(int act) {
+  switch (act) {
+    case kActGelu: return "gelu";
+    case kActGeluTanh: return "gelu_tanh";
+    case kActRelu: return "relu";
+    case kActTanh: return "tanh";
+    default: return "none";
+  }
+}
+}  // namespace
+
+bool profiling() { return profile().on; }
+
+namespace {
+// Times the enclosing scope when profiling.
+struct ProfileScope {
+  const char* op;
+  double flops;
+  Stopwatch since;
+  explicit ProfileScope(const char* o, double f = 0) : op(o), flops(f) {}
+  ~ProfileScope() {
+    if (profiling()) profile_add(op, since, flops);
+  }
+};
+}  // namespace
+
+int profile_entries(ProfileEntry* out, int max) {
+  Profile& p = profile();
+  std::lock_guard<std::mutex> lock(p.mu);
+  for (int i = 0; i < p.n && i < max; i++) out[i] = p.e[i];
+  return p.n;
+}
+
+void profile_reset() {
+  Profile& p = profile();
+  std::lock_guard<std::mutex> lock(p.mu);
+  p.n = 0;
+}
 
 // Stored element -> float32, exactly (what torch's .float() gives). f16 by hand rather than F16C so
 // the portable build converts the same way; subnormals are scaled exactly by a power of two.
@@ -147,8 +265,60 @@ void pack_panel(const T* weight, PackedLinear* w, int p) {
 
 inline float same(float v) { return v; }
 
+// float32 -> bf16 bits, round to nearest even (torch's .to(torch.bfloat16)); NaN stays a quiet NaN.
+// (lowp_impl.inc has its own copy for the rows: no inline code is shared with the ISA files.)
+static inline uint16_t f32_to_bf16(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+template <typename T, float (*Convert)(T)>
+void pack_lowp_panel(const T* weight, PackedLinear* w, int p, float* row) {
+  const int k = w->k, kp = w->kp, nr = w->nr, n = w->n;
+  for (int c = 0; c < nr; c++) {
+    const int col = p * nr + c;
+    const bool real = col < n;
+    if (real)
+      for (int kk = 0; kk < k; kk++) row[kk] = Convert(weight[(size_t)col * k + kk]);
+    if (w->dtype == kDtypeInt8) {
+      int8_t* dst = w->q + (size_t)p * kp * nr;
+      float amax = 0.0f;
+      for (int kk = 0; real && kk < k; kk++) amax = fabsf(row[kk]) > amax ? fabsf(row[kk]) : amax;
+      const float scale = amax > 0.0f ? amax / 127.0f : 1.0f;
+      int32_t sum = 0;
+      for (int kk = 0; kk < kp; kk++) {
+        int q = 0;
+        if (real && kk < k) {
+          const float v = nearbyintf(row[kk] / scale);
+          q = v > 127.0f ? 127 : v < -127.0f ? -127 : (int)v;
+        }
+        dst[(size_t)(kk / 4) * nr * 4 + c * 4 + kk % 4] = (int8_t)q;
+        sum += q;
+      }
+      w->wscale[col] = real ? scale : 0.0f;
+      w->colsum[col] = sum;
+    } else {
+      uint16_t* dst = w->h + (size_t)p * kp * nr;
+      for (int kk = 0; kk < kp; kk++)
+        dst[(size_t)(kk / 2) * nr * 2 + c * 2 + kk % 2] = real && kk < k ? f32_to_bf16(row[kk]) : 0;
+    }
+  }
+}
+
 void pack_task(void* ctx, int p) {
   const PackJob& j = *static_cast<const PackJob*>(ctx);
+  if (j.w->dtype != kDtypeF32) {
+    float* row = tls_scratch.get((size_t)j.w->k + 1);
+    if (!row) abort();
+    switch (j.format) {
+      case kWeightF16: pack_lowp_panel<uint16_t, f16_to_f32>(static_cast<const uint16_t*>(j.weight), j.w, p, row); break;
+      case kWeightBF16: pack_lowp_panel<uint16_t, bf16_to_f32>(static_cast<const uint16_t*>(j.weight), j.w, p, row); break;
+      default: pack_lowp_panel<float, same>(static_cast<const float*>(j.weight), j.w, p, row); break;
+    }
+    return;
+  }
   switch (j.format) {
     case kWeightF16: pack_panel<uint16_t, f16_to_f32>(static_cast<const uint16_t*>(j.weight), j.w, p); break;
     case kWeightBF16: pack_panel<uint16_t, bf16_to_f32>(static_cast<const uint16_t*>(j.weight), j.w, p); break;
@@ -157,24 +327,46 @@ void pack_task(void* ctx, int p) {
 }
 }  // namespace
 
-PackedLinear* pack_linear(int isa, const void* weight, int format, const float* bias, int n, int k) {
+PackedLinear* pack_linear(int isa, const void* weight, int format, const float* bias, int n, int k, int dtype) {
   const IsaKernels* kn = kernels_for(isa);
-  if (!kn) return nullptr;
+  if (!kn || dtype < kDtypeF32 || dtype > kDtypeInt8) return nullptr;
   PackedLinear* w = static_cast<PackedLinear*>(calloc(1, sizeof(PackedLinear)));
   if (!w) return nullptr;
   w->isa = isa;
+  w->dtype = dtype;
   w->n = n;
   w->k = k;
-  w->nr = kn->nr;
-  w->panels = (n + kn->nr - 1) / kn->nr;
-  const size_t nb = (size_t)w->panels * (size_t)k * (size_t)w->nr;
-  w->b = alloc_floats(nb);
-  w->bias = bias ? alloc_floats((size_t)w->panels * w->nr) : nullptr;
-  if (!w->b || (bias && !w->bias)) {
-    free_linear(w);
-    return nullptr;
+  size_t bytes = 0;
+  if (dtype == kDtypeF32) {
+    w->nr = kn->nr;
+    w->panels = (n + kn->nr - 1) / kn->nr;
+    w->kp = k;
+    const size_t nb = (size_t)w->panels * (size_t)k * (size_t)w->nr;
+    w->b = alloc_floats(nb);
+    if (!w->b) return free_linear(w), nullptr;
+    bytes = nb * sizeof(float);
+  } else {
+    w->lowp = lowp_for(isa);
+    w->nr = w->lowp->nr;
+    w->panels = (n + w->nr - 1) / w->nr;
+    const int kg = dtype == kDtypeInt8 ? 4 : 2;
+    w->kp = (k + kg - 1) / kg * kg;
+    const size_t cols = (size_t)w->panels * w->nr, nb = cols * (size_t)w->kp;
+    if (dtype == kDtypeInt8) {
+      w->q = static_cast<int8_t*>(static_cast<void*>(alloc_floats((nb + 3) / 4)));
+      w->wscale = alloc_floats(cols);
+      w->colsum = static_cast<int32_t*>(static_cast<void*>(alloc_floats(cols)));
+      if (!w->q || !w->wscale || !w->colsum) return free_linear(w), nullptr;
+      bytes = nb + cols * 8;
+    } else {
+      w->h = static_cast<uint16_t*>(static_cast<void*>(alloc_floats((nb + 1) / 2)));
+      if (!w->h) return free_linear(w), nullptr;
+      bytes = nb * 2;
+    }
   }
-  w->bytes = nb * sizeof(float) + (bias ? (size_t)w->panels * w->nr * sizeof(float) : 0);
+  w->bias = bias ? alloc_floats((size_t)w->panels * w->nr) : nullptr;
+  if (bias && !w->bias) return free_linear(w), nullptr;
+  w->bytes = bytes + (bias ? (size_t)w->panels * w->nr * sizeof(float) : 0);
   // Panels are independent: both cores pack (and fault in) the weights of a large layer.
   PackJob job{weight, format, w};
   if (pool_threads() > 1 && (size_t)n * k >= 65536) {
@@ -193,6 +385,10 @@ void free_linear(PackedLinear* w) {
   if (!w) return;
   free(w->b);
   free(w->bias);
+  free(w->q);
+  free(w->wscale);
+  free(w->colsum);
+  free(w->h);
   free(w);
 }
 
@@ -224,15 +420,32 @@ void gemm_task(void* ctx, int t) {
 }
 }  // namespace
 
-void linear(const PackedLinear& w, const float* x, int m, float* y, int act) {
-  const IsaKernels* kn = kernels_for(w.isa);
-  if (m <= 0 || w.n <= 0) return;
-  if (w.k == 0) {  // no inputs: y = act(b)
-    for (int r = 0; r < m; r++)
-      for (int c = 0; c < w.n; c++) y[(size_t)r * w.n + c] = w.bias ? w.bias[c] : 0.0f;
-    kn->activate(y, (size_t)m * w.n, act);
-    return;
+// Work split of a GEMM, never over K (so a row's arithmetic is the same whatever the split): about
+// four tasks per thread, handed out dynamically, so that a thread the OS delays (busy machine) holds
+// back little. Rows first, at least 32 per task (each task streams all of its panels of W), then
+// panels. One task when single-threaded or small. Returns the number of tasks.
+static int split_gemm(int m, const PackedLinear& w, int mr, int* rows_per_task, int* panels_per_task, int* ptasks) {
+  const int threads = pool_threads();
+  if (threads <= 1 || 2.0 * m * w.n * w.k < 4e5) {
+    *rows_per_task = m;
+    *panels_per_task = w.panels;
+    *ptasks = 1;
+    return 1;
   }
+  const int want = 4 * threads;
+  int mt = (m + 31) / 32;
+  mt = mt > want ? want : mt < 1 ? 1 : mt;
+  *rows_per_task = ((m + mt - 1) / mt + mr - 1) / mr * mr;
+  mt = (m + *rows_per_task - 1) / *rows_per_task;
+  int pt = (want + mt - 1) / mt;
+  if (pt > w.panels) pt = w.panels;
+  *panels_per_task = (w.panels + pt - 1) / pt;
+  *ptasks = (w.panels + *panels_per_task - 1) / *panels_per_task;
+  return mt * *ptasks;
+}
+
+static void linear_f32(const PackedLinear& w, const float* x, int m, float* y, int act) {
+  const IsaKernels* kn = kernels_for(w.isa);
   GemmJob j;
   j.kn = kn;
   j.args.x = x;
@@ -242,32 +455,94 @@ void linear(const PackedLinear& w, const float* x, int m, float* y, int act) {
   j.args.ldy = w.n;
   j.args.m = m;
   j.args.act = act;
+  const int tasks = split_gemm(m, w, kn->mr, &j.rows_per_task, &j.panels_per_task, &j.ptasks);
+  if (tasks == 1) gemm_task(&j, 0);
+  else parallel_for(tasks, gemm_task, &j);
+}
+
+// Low precision: rows converted once (in parallel), then tasks over rows x panels as above.
+namespace {
+thread_local Scratch tls_lowp_x;  // the calling thread's converted rows, read by all pool threads
+
+struct ConvertJob {
+  const LowpKernels* lk;
+  const float* x;
+  int m, k, kp, dtype, per;
+  void* xq;
+  float* xscale;
+  int32_t* xzp;
+};
+
+void convert_task(void* ctx, int t) {
+  const ConvertJob& j = *static_cast<const ConvertJob*>(ctx);
+  const int r0 = t * j.per, r1 = r0 + j.per < j.m ? r0 + j.per : j.m;
+  if (r0 < r1) j.lk->convert_rows(j.x, j.k, j.kp, j.dtype, r0, r1, j.xq, j.xscale, j.xzp);
+}
+
+struct LowpJob {
+  LowpArgs args;
+  int m, rows_per_task, panels_per_task, ptasks;
+};
+
+void lowp_task(void* ctx, int t) {
+  const LowpJob& j = *static_cast<const LowpJob*>(ctx);
+  const PackedLinear& w = *j.args.w;
+  const int mt = t / j.ptasks, pt = t % j.ptasks;
+  const int m0 = mt * j.rows_per_task, m1 = m0 + j.rows_per_task < j.m ? m0 + j.rows_per_task : j.m;
+  const int p0 = pt * j.panels_per_task, p1 = p0 + j.panels_per_task < w.panels ? p0 + j.panels_per_task : w.panels;
+  if (m0 >= m1 || p0 >= p1) return;
+  void* tile = tls_scratch.get((size_t)w.lowp->mr * w.nr);
+  if (!tile) abort();
+  if (w.dtype == kDtypeInt8) w.lowp->int8_block(j.args, m0, m1, p0, p1, static_cast<int32_t*>(tile));
+  else w.lowp->bf16_block(j.args, m0, m1, p0, p1, static_cast<float*>(tile));
+}
+}  // namespace
+
+static void linear_lowp(const PackedLinear& w, const float* x, int m, float* y, int act) {
+  const IsaKernels* kn = kernels_for(w.isa);
   const int threads = pool_threads();
-  const double flops = 2.0 * m * w.n * w.k;
-  const int mr = kn->mr;
-  if (threads <= 1 || flops < 4e5) {
-    j.rows_per_task = m;
-    j.panels_per_task = w.panels;
-    j.ptasks = 1;
-    gemm_task(&j, 0);
+  // Converted rows: u8 (int8) or bf16 bits, then per-row scale and zero point.
+  const size_t row_bytes = (size_t)w.kp * (w.dtype == kDtypeInt8 ? 1 : 2);
+  const size_t xbytes = ((size_t)m * row_bytes + 63) / 64 * 64;
+  float* buf = tls_lowp_x.get(xbytes / 4 + 2 * (size_t)m);
+  if (!buf) abort();
+  ConvertJob cj{w.lowp, x, m, w.k, w.kp, w.dtype, 0, buf, buf + xbytes / 4, reinterpret_cast<int32_t*>(buf + xbytes / 4 + m)};
+  cj.per = 16384 / w.k > 1 ? 16384 / w.k : 1;  // ~64 KB of x a task (k > 0 here)
+  const int ctasks = (m + cj.per - 1) / cj.per;
+  if (threads > 1 && ctasks > 1) parallel_for(ctasks, convert_task, &cj);
+  else for (int t = 0; t < ctasks; t++) convert_task(&cj, t);
+
+  LowpJob j;
+  j.args = LowpArgs{&w, cj.xq, cj.xscale, cj.xzp, y, w.n, act, kn->activate};
+  j.m = m;
+  const int tasks = split_gemm(m, w, w.lowp->mr, &j.rows_per_task, &j.panels_per_task, &j.ptasks);
+  if (tasks == 1) lowp_task(&j, 0);
+  else parallel_for(tasks, lowp_task, &j);
+}
+
+void linear(const PackedLinear& w, const float* x, int m, float* y, int act) {
+  if (m <= 0 || w.n <= 0) return;
+  const IsaKernels* kn = kernels_for(w.isa);
+  if (w.k == 0) {  // no inputs: y = act(b)
+    for (int r = 0; r < m; r++)
+      for (int c = 0; c < w.n; c++) y[(size_t)r * w.n + c] = w.bias ? w.bias[c] : 0.0f;
+    kn->activate(y, (size_t)m * w.n, act);
     return;
   }
-  // Work split, never over K (so a row's arithmetic is the same whatever the split): about four
-  // tasks per thread, handed out dynamically, so that a thread the OS delays (busy machine) holds
-  // back little. Rows first, at least 32 per task (each task streams all of its panels of W), then
-  // panels.
-  const int want = 4 * threads;
-  int mt = (m + 31) / 32;
-  if (mt > want) mt = want;
-  if (mt < 1) mt = 1;
-  j.rows_per_task = ((m + mt - 1) / mt + mr - 1) / mr * mr;
-  mt = (m + j.rows_per_task - 1) / j.rows_per_task;
-  int pt = (want + mt - 1) / mt;
-  if (pt > w.panels) pt = w.panels;
-  j.panels_per_task = (w.panels + pt - 1) / pt;
-  j.ptasks = (w.panels + j.panels_per_task - 1) / j.panels_per_task;
-  const int mtasks = (m + j.rows_per_task - 1) / j.rows_per_task;
-  parallel_for(mtasks * j.ptasks, gemm_task, &j);
+  void (*run)(const PackedLinear&, const float*, int, float*, int) = w.dtype == kDtypeF32 ? linear_f32 : linear_lowp;
+  if (!profiling()) return run(w, x, m, y, act);
+  // Profiled: the activation as its own pass (the same values as in the epilogue), each timed.
+  char op[48];
+  snprintf(op, sizeof op, "linear %s %dx%d", dtype_name(w.dtype), w.n, w.k);
+  const Stopwatch gemm;
+  run(w, x, m, y, kActNone);
+  profile_add(op, gemm, 2.0 * m * w.n * w.k);
+  if (act != kActNone) {
+    snprintf(op, sizeof op, "activation %s", act_name(act));
+    const Stopwatch pass;
+    kn->activate(y, (size_t)m * w.n, act);
+    profile_add(op, pass, 0);
+  }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -290,6 +565,7 @@ void layernorm_task(void* ctx, int t) {
 void add_layernorm(int isa, const float* x, const float* residual, int rows, int cols, const float* gamma,
                    const float* beta, float eps, float* y) {
   if (rows <= 0 || cols <= 0) return;
+  ProfileScope timed(residual ? "add + layernorm" : "layernorm");
   LayerNormJob j;
   j.kn = kernels_for(isa);
   j.args = LayerNormArgs{x, residual, gamma, beta, y, cols, eps};
@@ -348,6 +624,7 @@ void attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, i
     work += (double)heads * len * len * head_dim;
   }
   if (probs && !offsets) abort();
+  ProfileScope timed("attention", 4.0 * work);
   j.probs_offset = offsets;
   const int ntasks = nseq * heads;
   if (pool_threads() <= 1 || work < 1e5) {
@@ -385,6 +662,51 @@ void first_row_attention(int isa, const float* qkv, const int32_t* seq_starts, i
   } else {
     parallel_for(ntasks, first_row_task, &j);
   }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Peak probes
+// ------------------------------------------------------------------------------------------------
+
+namespace {
+struct ProbeJob {
+  double (*probe)(long);
+  long iters;
+  double rate[64];  // per task: operations per second of this thread's own CPU time
+};
+void probe_task(void* ctx, int t) {
+  ProbeJob& j = *static_cast<ProbeJob*>(ctx);
+  const double t0 = thread_cpu_seconds();
+  const double ops = j.probe(j.iters);
+  j.rate[t] = ops / (thread_cpu_seconds() - t0);
+}
+}  // namespace
+
+// Each thread's rate is taken over its own CPU time, not the wall clock, so that a busy host (other
+// processes taking turns on the cores) does not lower the limit; the threads run at once, so shared
+// clock or power limits still show.
+double peak_gops(int isa, int kind, int threads) {
+  const LowpKernels* lk = lowp_for(isa);
+  if (!lk || threads < 1 || threads > 64) return 0;
+  double (*probe)(long) = kind == 0 ? lk->fma_probe : kind == 1 ? lk->int8_probe : lk->bf16_probe;
+  const double per_iter = probe(1);
+  if (per_iter == 0) return 0;
+  probe(2000000);  // warm up: clocks, and the wide units' power-up
+  const int saved = pool_threads();
+  pool_set_threads(threads);
+  ProbeJob j;
+  j.probe = probe;
+  j.iters = (long)(5e9 / per_iter);  // ~25 ms per thread at 50 ops per cycle and 4 GHz
+  double best = 0;
+  for (int round = 0; round < 5; round++) {
+    for (int t = 0; t < threads; t++) j.rate[t] = 0;
+    parallel_for(threads, probe_task, &j);
+    double rate = 0;
+    for (int t = 0; t < threads; t++) rate += j.rate[t];
+    best = rate > best ? rate : best;
+  }
+  pool_set_threads(saved);
+  return best / 1e9;
 }
 
 }  // namespace bt

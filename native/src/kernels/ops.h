@@ -17,12 +17,19 @@ const char* isa_name(int isa);
 // Element formats a weight may be packed from (converted exactly to float32 while packing).
 enum WeightFormat : int { kWeightF32 = 0, kWeightF16 = 1, kWeightBF16 = 2 };
 
+// Low-precision kernels for a float kernel set: AVX-512 VNNI/BF16 when the CPU has them, else the
+// AVX2 or portable loops. Never null for a supported isa.
+const LowpKernels* lowp_for(int isa);
+
 // Packs an nn.Linear weight [n, k] stored as `format` (and optional float32 bias [n]) for the
-// ISA's micro-kernel. Returns nullptr when out of memory.
-PackedLinear* pack_linear(int isa, const void* weight, int format, const float* bias, int n, int k);
+// ISA's micro-kernel, in precision `dtype` (Dtype: float32, bf16 rounded to nearest even, or int8
+// quantised symmetrically per output channel). Returns nullptr when out of memory.
+PackedLinear* pack_linear(int isa, const void* weight, int format, const float* bias, int n, int k, int dtype = kDtypeF32);
 void free_linear(PackedLinear* w);
 
-// y[m, n] = act(x[m, k] . W^T + b).
+// y[m, n] = act(x[m, k] . W^T + b). Low-precision weights first convert x per row: bf16 (nearest
+// even) or u8 with a zero point (x ~ (q - zp) * scale, the row's range [min(x, 0), max(x, 0)] in 255
+// steps; a row holding NaN or Inf gives NaN outputs).
 void linear(const PackedLinear& w, const float* x, int m, float* y, int act);
 
 // y[rows, cols] = LayerNorm(x + residual) * gamma + beta; residual may be null.
@@ -40,5 +47,25 @@ void attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, i
 // null. out: per sequence s, [heads, len_s] at heads * seq_starts[s].
 void first_row_attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, int heads, int head_dim,
                          float scale, const PositionBiasArgs* bias, float* out);
+
+// Arithmetic operations per second (GOPS; a multiply-add counts 2) of a register-only loop of
+// float32 FMAs (kind 0), VPDPBUSD (1) or VDPBF16PS (2) on `threads` threads at once: the limit of
+// this machine for that instruction. 0 when the kernel set has no such instruction.
+double peak_gops(int isa, int kind, int threads);
+
+// Per-operation wall-clock totals, kept when BERT_TS_PROFILE is set (non-empty, not "0"). With it,
+// a linear layer's activation runs as its own pass after the GEMM (same values) so that it is
+// timed apart. Keys like "linear int8 1152x384", "activation gelu", "attention", "layernorm".
+bool profiling();
+struct ProfileEntry {
+  char op[48];
+  long calls;
+  double seconds;      // wall clock
+  double cpu_seconds;  // the calling thread's CPU time (with 1 thread: the op's cost, whatever the host's load)
+  double flops;  // arithmetic operations counted for the op (0 when not meaningful)
+};
+// Copies up to `max` entries into out; returns how many exist.
+int profile_entries(ProfileEntry* out, int max);
+void profile_reset();
 
 }  // namespace bt

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #include <vector>
 
@@ -29,6 +30,59 @@ void linear(const float* x, const float* w, const float* bias, int m, int n, int
       for (int i = 0; i < k; i++) s += (double)x[(size_t)r * k + i] * (double)w[(size_t)c * k + i];
       if (bias) s += bias[c];
       y[(size_t)r * n + c] = (float)activation(s, act);
+    }
+  }
+}
+
+static float to_bf16(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return f;
+  u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+  memcpy(&f, &u, 4);
+  return f;
+}
+
+void linear_lowp(const float* x, const float* w, const float* bias, int m, int n, int k, int act, int dtype, float* y) {
+  if (dtype == kDtypeBF16) {
+    for (int r = 0; r < m; r++)
+      for (int c = 0; c < n; c++) {
+        double s = 0;
+        for (int i = 0; i < k; i++) s += (double)to_bf16(x[(size_t)r * k + i]) * (double)to_bf16(w[(size_t)c * k + i]);
+        if (bias) s += bias[c];
+        y[(size_t)r * n + c] = (float)activation((float)s, act);
+      }
+    return;
+  }
+  // Weights: q = round(w / scale), scale = max |w| / 127 per output channel.
+  std::vector<int> qw((size_t)n * k);
+  std::vector<float> wscale((size_t)n);
+  for (int c = 0; c < n; c++) {
+    float amax = 0;
+    for (int i = 0; i < k; i++) amax = fmaxf(amax, fabsf(w[(size_t)c * k + i]));
+    wscale[c] = amax > 0 ? amax / 127.0f : 1.0f;
+    for (int i = 0; i < k; i++) qw[(size_t)c * k + i] = (int)nearbyintf(w[(size_t)c * k + i] / wscale[c]);
+  }
+  std::vector<int> qx((size_t)k);
+  for (int r = 0; r < m; r++) {
+    const float* xr = x + (size_t)r * k;
+    float lo = 0, hi = 0;
+    bool finite = true;
+    for (int i = 0; i < k; i++) {
+      lo = fminf(lo, xr[i]);
+      hi = fmaxf(hi, xr[i]);
+      finite = finite && isfinite(xr[i]);
+    }
+    const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+    const float inv = 1.0f / scale;
+    const int zp = (int)fminf(255.0f, fmaxf(0.0f, nearbyintf(-lo * inv)));
+    for (int i = 0; i < k; i++) qx[i] = (int)fminf(255.0f, fmaxf(0.0f, nearbyintf(xr[i] * inv) + (float)zp));
+    for (int c = 0; c < n; c++) {
+      int64_t s = 0;
+      for (int i = 0; i < k; i++) s += (int64_t)(qx[i] - zp) * qw[(size_t)c * k + i];
+      float v = finite ? (float)s * wscale[c] * scale : NAN;
+      if (bias) v += bias[c];
+      y[(size_t)r * n + c] = act ? (float)activation(v, act) : v;
     }
   }
 }

@@ -8,6 +8,10 @@ namespace ref {
 
 // y[m, n] = act(x[m, k] . w[n, k]^T + bias[n]); bias may be null.
 void linear(const float* x, const float* w, const float* bias, int m, int n, int k, int act, float* y);
+// The same in low precision, spelled out: dtype bf16 rounds x and w to bf16 (nearest even) and sums
+// in double; dtype int8 quantises w per output channel (symmetric, [-127, 127]) and each x row to u8
+// with a zero point over [min(x, 0), max(x, 0)], sums the integers exactly, then scales.
+void linear_lowp(const float* x, const float* w, const float* bias, int m, int n, int k, int act, int dtype, float* y);
 void add_layernorm(const float* x, const float* residual, int rows, int cols, const float* gamma, const float* beta,
                    float eps, float* y);
 // bias: null or [heads][2 * bias_max_distance + 1], added to the scaled scores by distance j - i.

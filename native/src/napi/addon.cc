@@ -91,6 +91,13 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
                                                             " mc=" + std::to_string(k->mc)));
   }
   o.Set("tiles", tiles);
+  Napi::Object lowp = Napi::Object::New(env);
+  for (int isa = 0; isa < bt::kIsaCount; isa++) {
+    const bt::LowpKernels* k = bt::lowp_for(isa);
+    if (k) lowp.Set(bt::isa_name(isa), Napi::String::New(env, k->name));
+  }
+  o.Set("lowp", lowp);
+  o.Set("profiling", Napi::Boolean::New(env, bt::profiling()));
   return o;
 }
 
@@ -108,8 +115,9 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// prepareLinear(isa, weight, format, bias | null, outFeatures, inFeatures) -> handle
+// prepareLinear(isa, weight, format, bias | null, outFeatures, inFeatures, dtype = 0) -> handle
 // weight: a Float32Array (format 0), or the bits of f16 (1) / bf16 (2) values in a Uint16Array.
+// dtype: what the layer computes in, 0 float32, 1 bf16, 2 int8 (bt::Dtype).
 // It is copied into the packed layout, so the caller may reuse its memory afterwards.
 Napi::Value PrepareLinear(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -134,7 +142,9 @@ Napi::Value PrepareLinear(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "Unknown weight format " + std::to_string(format));
   }
   const float* b = f32_or_null(info, 3, "bias", (size_t)n);
-  bt::PackedLinear* p = bt::pack_linear(isa, w, format, b, n, k);
+  const int dtype = info.Length() > 6 && !info[6].IsUndefined() ? int_arg(info, 6, "dtype") : bt::kDtypeF32;
+  if (dtype > bt::kDtypeInt8) throw Napi::RangeError::New(env, "Unknown dtype " + std::to_string(dtype));
+  bt::PackedLinear* p = bt::pack_linear(isa, w, format, b, n, k, dtype);
   if (!p) throw Napi::Error::New(env, "Out of memory packing a linear layer");
   LinearHandle* h = new LinearHandle{p};
   const int64_t bytes = (int64_t)p->bytes;
@@ -352,6 +362,19 @@ Napi::Value NaiveLinear(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// naiveLinearLowp(x, weight, bias|null, rows, out, in, act, dtype, y)
+Napi::Value NaiveLinearLowp(const Napi::CallbackInfo& info) {
+  const int rows = int_arg(info, 3, "rows"), n = int_arg(info, 4, "outFeatures"), k = int_arg(info, 5, "inFeatures");
+  const float* x = f32_at_least(info, 0, "x", (size_t)rows * k);
+  const float* w = f32_at_least(info, 1, "weight", (size_t)n * k);
+  const float* b = f32_or_null(info, 2, "bias", (size_t)n);
+  const int dtype = int_arg(info, 7, "dtype", 1);
+  if (dtype > bt::kDtypeInt8) throw Napi::RangeError::New(info.Env(), "Unknown dtype " + std::to_string(dtype));
+  float* y = f32_at_least(info, 8, "y", (size_t)rows * n);
+  bt::ref::linear_lowp(x, w, b, rows, n, k, int_arg(info, 6, "activation"), dtype, y);
+  return info.Env().Undefined();
+}
+
 Napi::Value NaiveAddLayerNorm(const Napi::CallbackInfo& info) {
   const LayerNormCall a = layernorm_args(info, 0);
   bt::ref::add_layernorm(a.x, a.residual, a.rows, a.cols, a.gamma, a.beta, a.eps, a.y);
@@ -361,6 +384,39 @@ Napi::Value NaiveAddLayerNorm(const Napi::CallbackInfo& info) {
 Napi::Value NaiveAttention(const Napi::CallbackInfo& info) {
   const AttentionArgs a = attention_args(info, 0);
   bt::ref::attention(a.qkv, a.starts, a.nseq, a.heads, a.d, a.scale, a.ctx, a.probs, a.bias, a.max_distance);
+  return info.Env().Undefined();
+}
+
+// peak(isa, kind, threads) -> GOPS of a register-only loop: kind 0 float32 FMA, 1 int8 VPDPBUSD,
+// 2 bf16 VDPBF16PS (0 when the kernel set has no such instruction). Takes ~0.2 s.
+Napi::Value Peak(const Napi::CallbackInfo& info) {
+  int isa;
+  isa_arg(info, 0, &isa);
+  const int kind = int_arg(info, 1, "kind");
+  if (kind > 2) throw Napi::RangeError::New(info.Env(), "Expected kind 0 (fma), 1 (int8) or 2 (bf16)");
+  return Napi::Number::New(info.Env(), bt::peak_gops(isa, kind, int_arg(info, 2, "threads", 1)));
+}
+
+// profile() -> [{ op, calls, seconds, cpuSeconds, flops }] (BERT_TS_PROFILE); profileReset() clears it.
+Napi::Value Profile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bt::ProfileEntry e[64];
+  const int n = bt::profile_entries(e, 64);
+  Napi::Array out = Napi::Array::New(env);
+  for (int i = 0; i < n && i < 64; i++) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("op", Napi::String::New(env, e[i].op));
+    o.Set("calls", Napi::Number::New(env, (double)e[i].calls));
+    o.Set("seconds", Napi::Number::New(env, e[i].seconds));
+    o.Set("cpuSeconds", Napi::Number::New(env, e[i].cpu_seconds));
+    o.Set("flops", Napi::Number::New(env, e[i].flops));
+    out.Set((uint32_t)i, o);
+  }
+  return out;
+}
+
+Napi::Value ProfileReset(const Napi::CallbackInfo& info) {
+  bt::profile_reset();
   return info.Env().Undefined();
 }
 
@@ -376,7 +432,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("firstRowAttention", Napi::Function::New(env, FirstRowAttention, "firstRowAttention"));
   exports.Set("naiveFirstRowAttention", Napi::Function::New(env, NaiveFirstRowAttention, "naiveFirstRowAttention"));
   exports.Set("activate", Napi::Function::New(env, Activate, "activate"));
+  exports.Set("peak", Napi::Function::New(env, Peak, "peak"));
+  exports.Set("profile", Napi::Function::New(env, Profile, "profile"));
+  exports.Set("profileReset", Napi::Function::New(env, ProfileReset, "profileReset"));
   exports.Set("naiveLinear", Napi::Function::New(env, NaiveLinear, "naiveLinear"));
+  exports.Set("naiveLinearLowp", Napi::Function::New(env, NaiveLinearLowp, "naiveLinearLowp"));
   exports.Set("naiveAddLayerNorm", Napi::Function::New(env, NaiveAddLayerNorm, "naiveAddLayerNorm"));
   exports.Set("naiveAttention", Napi::Function::New(env, NaiveAttention, "naiveAttention"));
   return exports;

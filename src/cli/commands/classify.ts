@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { pipeline } from "../../pipelines/index.js";
 import type { ClassificationFunction, TextClassificationResult } from "../../pipelines/text-classification.js";
 import { CliError, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat, type TextInputRecord } from "../io.js";
-import { applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
+import { applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface ClassifyFlags {
   model?: string;
@@ -18,6 +18,7 @@ interface ClassifyFlags {
   function?: string;
   batchSize: number;
   threads?: number;
+  dtype?: string;
 }
 
 const FUNCTIONS: readonly ClassificationFunction[] = ["softmax", "sigmoid", "none"];
@@ -42,6 +43,7 @@ export function registerClassify(program: Command): void {
     .option("--function <fn>", "softmax, sigmoid or none (default as Hugging Face: sigmoid for multi-label or one label, else softmax)")
     .option("-b, --batch-size <n>", "texts per forward pass", parsePositiveInt("--batch-size"), 32)
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
+    .option("--dtype <dtype>", DTYPE_HELP)
     .action(async (texts: string[], flags: ClassifyFlags) => runClassify(texts, flags));
 }
 
@@ -52,6 +54,7 @@ async function runClassify(texts: string[], flags: ClassifyFlags): Promise<void>
     throw new CliError(`Unknown --function ${JSON.stringify(fn)}: expected ${FUNCTIONS.join(", ")}`);
   }
   applyThreads(flags.threads);
+  applyDtype(flags.dtype);
   const records = await readInputs({ args: texts, input: flags.input, pair: flags.pair });
   const dir = await resolveModelArg(flags.model);
   warnIfRandomWeights(dir);

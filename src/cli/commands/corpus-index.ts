@@ -19,7 +19,7 @@ import type { VectorSpace } from "../../stores/store.js";
 import { readDocuments } from "../documents.js";
 import { parseLayersFlag, parsePoolingFlag } from "../encoder-flags.js";
 import { CliError, parsePositiveInt } from "../io.js";
-import { applyThreads, resolveModelForCli, warnIfRandomWeights } from "../model-arg.js";
+import { applyThreads, resolveModelForCli, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface IndexFlags {
   model?: string;
@@ -37,6 +37,7 @@ interface IndexFlags {
   layers?: string;
   batchSize: number;
   threads?: number;
+  dtype?: string;
   enqueueOnly: boolean;
   worker: boolean;
   follow: boolean;
@@ -70,6 +71,7 @@ export function registerIndex(program: Command): void {
     .option("--layers <which>", "last (default), first-last-avg, lastK-mean, lastK-concat, or indices")
     .option("-b, --batch-size <n>", "documents per claim and transaction", parsePositiveInt("--batch-size"), 64)
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
+    .option("--dtype <dtype>", DTYPE_HELP)
     .option("--enqueue-only", "only register the inputs as pending documents (workers embed them)", false)
     .option("--worker", "only embed pending documents, then exit (with --follow: keep waiting for more)", false)
     .option("--follow", "with --worker: keep polling for new pending documents until stopped", false)
@@ -125,6 +127,7 @@ async function runIndex(flags: IndexFlags): Promise<void> {
   const layers = parseLayersFlag(flags.layers);
   if (pooling === "none") throw new CliError("--pooling none gives token vectors; a store keeps one vector per document or window");
   applyThreads(flags.threads);
+  applyDtype(flags.dtype);
 
   const stored = await storedSpace(location);
   const modelName = flags.model ?? stored?.model;

@@ -15,7 +15,7 @@ import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strate
 import { resolveEmbeddingFormat, writeEmbeddings } from "../embedding-output.js";
 import { warnIfPoolingOverridden } from "../encoder-flags.js";
 import { CliError, OutputSink, parseNonNegativeInt, parsePositiveInt, readInputs, readTextFile, type TextInputRecord } from "../io.js";
-import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelForCli, warnIfRandomWeights } from "../model-arg.js";
+import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelForCli, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 import { runSparseEmbed } from "../sparse-embed.js";
 
 interface EmbedFlags {
@@ -40,6 +40,7 @@ interface EmbedFlags {
   split?: string;
   locale?: string;
   threads?: number;
+  dtype?: string;
   progress: boolean;
   topK?: number;
   tokens?: boolean;
@@ -74,6 +75,7 @@ export function registerEmbed(program: Command): void {
     .option("--split <unit>", "sentences: embed each sentence alone; output the document vector and each sentence's vector and span")
     .option("--locale <tag>", "locale for --split sentences (default: the system's)")
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
+    .option("--dtype <dtype>", DTYPE_HELP)
     .option("--no-progress", "no progress bar on stderr")
     .option("--prompt-name <name>", "put the model's prompt NAME (config_sentence_transformers.json prompts) before every text")
     .option("--prompt <text>", "put TEXT before every text (its tokens count toward --max-length)")
@@ -153,6 +155,7 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
   if (pooling === "none" && (withParts || windowPooling !== undefined)) throw new CliError("--pooling none gives token vectors: it has no windows or sentences to pool");
   if (flags.provenance && format !== "jsonl" && format !== "json") throw new CliError(`--provenance is written with --format jsonl or json, not ${format}`);
   applyThreads(flags.threads);
+  applyDtype(flags.dtype);
   const records = await readEmbedInputs(texts, flags);
   const inputs: EmbedInput[] = records.map((r) => (r.pair === undefined ? r.text : [r.text, r.pair]));
   const started = performance.now();

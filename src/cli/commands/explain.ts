@@ -10,7 +10,7 @@ import type { LayerSelection } from "../../pooling/layers.js";
 import type { PoolingStrategy } from "../../pooling/strategies.js";
 import { parseLayersFlag, parsePoolingFlag } from "../encoder-flags.js";
 import { CliError, OutputSink, parsePositiveInt, readInputs, resolveFormat } from "../io.js";
-import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
+import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface ExplainFlags {
   model?: string;
@@ -21,6 +21,7 @@ interface ExplainFlags {
   layers?: string;
   maxLength?: number;
   threads?: number;
+  dtype?: string;
 }
 
 const BAR_WIDTH = 40;
@@ -38,6 +39,7 @@ export function registerExplain(program: Command): void {
     .option("-f, --format <format>", "text (bars) or jsonl (the numbers); default text on a terminal, jsonl when piped")
     .option("-o, --output <file>", "write to FILE instead of stdout")
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
+    .option("--dtype <dtype>", DTYPE_HELP)
     .action(async (texts: string[], flags: ExplainFlags) => runExplain(texts, flags));
 }
 
@@ -47,6 +49,7 @@ async function runExplain(texts: string[], flags: ExplainFlags): Promise<void> {
   const layers = parseLayersFlag(flags.layers);
   if (pooling === "none") throw new CliError('--pooling none keeps every token vector: there is nothing to explain');
   applyThreads(flags.threads);
+  applyDtype(flags.dtype);
   const records = await readInputs({ args: texts, input: flags.input });
   const dir = await resolveModelArg(flags.model, DEFAULT_EMBEDDING_MODEL);
   warnIfRandomWeights(dir);

@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { pipeline } from "../../pipelines/index.js";
 import type { FillMaskResult } from "../../pipelines/fill-mask.js";
 import { CliError, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat } from "../io.js";
-import { applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
+import { applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface FillMaskFlags {
   model?: string;
@@ -19,6 +19,7 @@ interface FillMaskFlags {
   logits?: boolean;
   batchSize: number;
   threads?: number;
+  dtype?: string;
 }
 
 export function registerFillMask(program: Command): void {
@@ -35,12 +36,14 @@ export function registerFillMask(program: Command): void {
     .option("--logits", "also write each mask's logits over the whole vocabulary (jsonl)")
     .option("-b, --batch-size <n>", "texts per forward pass", parsePositiveInt("--batch-size"), 32)
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
+    .option("--dtype <dtype>", DTYPE_HELP)
     .action(async (texts: string[], flags: FillMaskFlags) => runFillMask(texts, flags));
 }
 
 async function runFillMask(texts: string[], flags: FillMaskFlags): Promise<void> {
   const format = resolveFormat(flags.format, flags.output);
   applyThreads(flags.threads);
+  applyDtype(flags.dtype);
   const records = await readInputs({ args: texts, input: flags.input });
   const inputs = records.map((r, i) => {
     if (r.pair !== undefined) throw new CliError(`Input ${i + 1} is a pair; fill-mask takes single texts`);

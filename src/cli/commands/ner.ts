@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { pipeline } from "../../pipelines/index.js";
 import { AGGREGATION_STRATEGIES, type AggregationStrategy, type TokenClassificationResult } from "../../pipelines/token-classification.js";
 import { CliError, formatTable, OutputSink, parseNonNegativeInt, parsePositiveInt, readInputs, resolveFormat } from "../io.js";
-import { applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
+import { applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface NerFlags {
   model?: string;
@@ -19,6 +19,7 @@ interface NerFlags {
   stride?: number;
   batchSize: number;
   threads?: number;
+  dtype?: string;
 }
 
 export function registerNer(program: Command): void {
@@ -35,6 +36,7 @@ export function registerNer(program: Command): void {
     .option("--stride <n>", "tokens shared by consecutive windows of a text longer than the model takes", parseNonNegativeInt("--stride"))
     .option("-b, --batch-size <n>", "windows per forward pass", parsePositiveInt("--batch-size"), 32)
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
+    .option("--dtype <dtype>", DTYPE_HELP)
     .action(async (texts: string[], flags: NerFlags) => runNer(texts, flags));
 }
 
@@ -46,6 +48,7 @@ async function runNer(texts: string[], flags: NerFlags): Promise<void> {
   }
   const ignoreLabels = flags.ignoreLabels === undefined ? ["O"] : flags.ignoreLabels.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
   applyThreads(flags.threads);
+  applyDtype(flags.dtype);
   const records = await readInputs({ args: texts, input: flags.input });
   if (records.some((r) => r.pair !== undefined)) throw new CliError("ner takes single texts, not pairs");
   const dir = await resolveModelArg(flags.model);

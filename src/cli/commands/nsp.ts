@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import type { NextSentenceResult } from "../../heads/next-sentence.js";
 import { pipeline } from "../../pipelines/index.js";
 import { CliError, OutputSink, parsePositiveInt, readInputs, resolveFormat, type TextInputRecord } from "../io.js";
-import { applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
+import { applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface NspFlags {
   model?: string;
@@ -18,6 +18,7 @@ interface NspFlags {
   output?: string;
   batchSize: number;
   threads?: number;
+  dtype?: string;
 }
 
 export function registerNsp(program: Command): void {
@@ -32,6 +33,7 @@ export function registerNsp(program: Command): void {
     .option("-o, --output <file>", "write to FILE instead of stdout")
     .option("-b, --batch-size <n>", "pairs per forward pass", parsePositiveInt("--batch-size"), 32)
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
+    .option("--dtype <dtype>", DTYPE_HELP)
     .action(async (sentences: string[], flags: NspFlags) => runNsp(sentences, flags));
 }
 
@@ -53,6 +55,7 @@ async function readPairs(sentences: string[], flags: NspFlags): Promise<Required
 async function runNsp(sentences: string[], flags: NspFlags): Promise<void> {
   const format = resolveFormat(flags.format, flags.output);
   applyThreads(flags.threads);
+  applyDtype(flags.dtype);
   const pairs = await readPairs(sentences, flags);
   const dir = await resolveModelArg(flags.model);
   warnIfRandomWeights(dir);

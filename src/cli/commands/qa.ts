@@ -9,7 +9,7 @@ import type { Command } from "commander";
 import { pipeline } from "../../pipelines/index.js";
 import type { QuestionAnsweringInput, QuestionAnsweringResult } from "../../pipelines/question-answering.js";
 import { CliError, formatTable, OutputSink, parsePositiveInt, readInputs, resolveFormat } from "../io.js";
-import { applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
+import { applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface QaFlags {
   model?: string;
@@ -25,6 +25,7 @@ interface QaFlags {
   impossible?: boolean;
   batchSize: number;
   threads?: number;
+  dtype?: string;
 }
 
 export function registerQa(program: Command): void {
@@ -45,6 +46,7 @@ export function registerQa(program: Command): void {
     .option("--impossible", "allow the empty answer when the null ([CLS]) score wins (SQuAD 2.0)")
     .option("-b, --batch-size <n>", "windows per forward pass", parsePositiveInt("--batch-size"), 32)
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
+    .option("--dtype <dtype>", DTYPE_HELP)
     .action(async (contexts: string[], flags: QaFlags) => runQa(contexts, flags));
 }
 
@@ -68,6 +70,7 @@ async function readQuestions(contexts: string[], flags: QaFlags): Promise<Questi
 async function runQa(contexts: string[], flags: QaFlags): Promise<void> {
   const format = resolveFormat(flags.format, flags.output);
   applyThreads(flags.threads);
+  applyDtype(flags.dtype);
   const inputs = await readQuestions(contexts, flags);
   const dir = await resolveModelArg(flags.model);
   warnIfRandomWeights(dir);

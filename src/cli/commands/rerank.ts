@@ -11,7 +11,7 @@ import type { Command } from "commander";
 import { pipeline } from "../../pipelines/index.js";
 import type { PairScore } from "../../pipelines/text-ranking.js";
 import { CliError, OutputSink, formatTable, parsePositiveInt, readInputs, resolveFormat } from "../io.js";
-import { applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
+import { applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface RerankFlags {
   model?: string;
@@ -23,6 +23,7 @@ interface RerankFlags {
   rawScores?: boolean;
   batchSize: number;
   threads?: number;
+  dtype?: string;
 }
 
 export function registerRerank(program: Command): void {
@@ -39,12 +40,14 @@ export function registerRerank(program: Command): void {
     .option("--raw-scores", "the raw logits instead of the activated scores")
     .option("-b, --batch-size <n>", "pairs per forward pass", parsePositiveInt("--batch-size"), 32)
     .option("-t, --threads <n>", "compute threads (native backend)", parsePositiveInt("--threads"))
+    .option("--dtype <dtype>", DTYPE_HELP)
     .action(async (passages: string[], flags: RerankFlags) => runRerank(passages, flags));
 }
 
 async function runRerank(args: string[], flags: RerankFlags): Promise<void> {
   const format = resolveFormat(flags.format, flags.output);
   applyThreads(flags.threads);
+  applyDtype(flags.dtype);
   const records = await readInputs({ args, input: flags.input });
   const ranking = flags.query !== undefined;
   if (ranking && records.some((r) => r.pair !== undefined)) throw new CliError("--query ranks single passages; the input holds [query, passage] pairs (drop --query)");

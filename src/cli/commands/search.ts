@@ -16,7 +16,7 @@ import { CorpusIndex } from "../../pipelines/corpus-index.js";
 import type { LayerSelection } from "../../pooling/layers.js";
 import type { PoolingStrategy } from "../../pooling/strategies.js";
 import { openStore } from "../../stores/open-store.js";
-import { applyThreads, resolveModelForCli, warnIfRandomWeights } from "../model-arg.js";
+import { applyDtype, applyThreads, resolveModelForCli, warnIfRandomWeights } from "../model-arg.js";
 import { cacheKey, cacheLocations, modelIdentity, newManifest, readCache, sha256, writeCache } from "../search-cache.js";
 
 interface SearchFlags extends EncoderFlags {
@@ -149,6 +149,8 @@ async function runStoreSearch(queries: string[], flags: SearchFlags, format: "te
   if (!space) throw new CliError(`${location} holds no vectors yet; fill it with \`bert-ts index --store ${location} ...\``);
   const modelName = flags.modelGiven && flags.model !== undefined ? flags.model : space.model;
   applyThreads(flags.threads);
+  // Query vectors must be made the way the stored ones were: the store's dtype unless --dtype says.
+  applyDtype(flags.dtype ?? space.dtype);
   const layers = parseLayersFlag(flags.layers);
   const { dir } = await resolveModelForCli(modelName);
   warnIfRandomWeights(dir);

@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
 import { DEFAULT_SERVER_OPTIONS, poolSize, threadsFromEnv } from "../../server/options.js";
 import { CliError, parsePositiveInt } from "../io.js";
-import { applyThreads, resolveModelArg, warnIfRandomWeights } from "../model-arg.js";
+import { applyThreads, resolveModelArg, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 
 interface ServeFlags {
   model?: string;
@@ -25,6 +25,7 @@ interface ServeFlags {
   autoTruncate: boolean;
   workers?: number;
   threads?: number;
+  dtype?: string;
   log: boolean;
 }
 
@@ -54,6 +55,7 @@ export function registerServe(program: Command): void {
     .option("--auto-truncate", "truncate over-long inputs when a request does not say (default: 413 error)", false)
     .option("-w, --workers <n>", "inference worker threads, each with its own copy of the model (default: cores ÷ threads per worker)", parsePositiveInt("--workers"))
     .option("-t, --threads <n>", "compute threads per worker (native backend; default: env BERT_TS_THREADS, else cores ÷ workers)", parsePositiveInt("--threads"))
+    .option("--dtype <dtype>", DTYPE_HELP)
     .option("--log", "log every request to stderr", false)
     .action(async (flags: ServeFlags) => runServe(flags));
 }
@@ -70,6 +72,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
   if (pooling === "none") throw new CliError("--pooling none gives token vectors, which /embed_all serves with any pooling; choose another strategy");
   if (flags.pooling !== undefined && !flags.model) throw new CliError("--pooling applies to the embedding model (--model)");
   applyThreads(flags.threads);
+  applyDtype(flags.dtype);
   const pool = poolSize(flags.workers, flags.threads ?? threadsFromEnv());
   const model = flags.model === undefined ? undefined : await resolveModelArg(flags.model);
   const classifier = flags.classifier === undefined ? undefined : await resolveModelArg(flags.classifier);

@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { codePointOffsets, loadTokenizer, type Encoding, type Tokenizer, type TruncationStrategy } from "../../tokenizers/index.js";
-import { CliError, formatTable, OutputSink, parseNonNegativeInt, parsePositiveInt, readInputs, resolveFormat, type TextInputRecord } from "../io.js";
+import { ByteWriter, CliError, formatTable, OutputSink, parseNonNegativeInt, parsePositiveInt, readInputs, resolveFormat, type TextInputRecord } from "../io.js";
 import { resolveModelArg } from "../model-arg.js";
 
 interface TokenizeFlags {
@@ -57,19 +57,19 @@ async function runTokenize(texts: string[], flags: TokenizeFlags): Promise<void>
   const records = await readInputs({ args: texts, input: flags.input, pair: flags.pair });
   const sink = new OutputSink(flags.output);
   const options = { truncation, maxLength: flags.maxLength, addSpecialTokens: flags.specialTokens, stride: flags.stride, returnOverflowingTokens: flags.stride !== undefined };
+  const out = new ByteWriter(sink);
   try {
     records.forEach((record, index) => {
       const encoding = tokenizer.encode(record.text, record.pair ?? null, options);
       const shown = (e: Encoding) => (flags.offsets === "code-points" ? codePointOffsets(e, record.text, record.pair) : e.offsets);
-      if (format === "jsonl") {
-        const windows = options.returnOverflowingTokens ? { overflowing: encoding.overflowing.map((e) => encodingFields(e, shown(e))) } : {};
-        sink.writeJsonLine({ ...textFields(record), ...encodingFields(encoding, shown(encoding)), ...windows });
-      } else {
+      if (format === "jsonl") writeJsonLine(out, record, encoding, shown, options.returnOverflowingTokens);
+      else {
         const all = [encoding, ...encoding.overflowing];
         const parts = all.map((e, k) => (all.length > 1 ? `window ${k + 1} of ${all.length}\n` : "") + toReadable(record, e, shown(e), tokenizer));
         sink.write((index > 0 ? "\n" : "") + parts.join("\n") + "\n");
       }
     });
+    out.flush();
   } catch (err) {
     await sink.discard();
     throw err;
@@ -77,22 +77,46 @@ async function runTokenize(texts: string[], flags: TokenizeFlags): Promise<void>
   await sink.close();
 }
 
-function textFields(record: TextInputRecord): Record<string, string> {
-  return record.pair === undefined ? { text: record.text } : { text: record.text, text_pair: record.pair };
+/**
+ * One JSONL line, Hugging Face's field names: byte for byte what JSON.stringify gives for
+ * { text, text_pair?, tokens, input_ids, token_type_ids, attention_mask, special_tokens_mask,
+ * offsets, word_ids, num_truncated_tokens, overflowing? }, written straight into the output chunk.
+ */
+export function writeJsonLine(
+  out: ByteWriter,
+  record: TextInputRecord,
+  e: Encoding,
+  shown: (e: Encoding) => readonly (readonly [number, number])[] = (x) => x.offsets,
+  withOverflowing = false,
+): void {
+  out.text(`{"text":${JSON.stringify(record.text)}`);
+  if (record.pair !== undefined) out.text(`,"text_pair":${JSON.stringify(record.pair)}`);
+  writeEncodingFields(out, e, shown(e));
+  if (withOverflowing) {
+    out.text(`,"overflowing":[`);
+    e.overflowing.forEach((w, k) => {
+      out.text(k ? ",{" : "{");
+      writeEncodingFields(out, w, shown(w), true);
+      out.text("}");
+    });
+    out.text("]");
+  }
+  out.text("}\n");
 }
 
-/** One encoding's fields, Hugging Face's names. */
-function encodingFields(e: Encoding, offsets: [number, number][]): Record<string, unknown> {
-  return {
-    tokens: e.tokens,
-    input_ids: e.inputIds,
-    token_type_ids: e.tokenTypeIds,
-    attention_mask: e.attentionMask,
-    special_tokens_mask: e.specialTokensMask,
-    offsets,
-    word_ids: e.wordIds,
-    num_truncated_tokens: e.numTruncatedTokens ?? 0,
-  };
+/** One encoding's fields after an opening brace (first: no leading comma). */
+function writeEncodingFields(out: ByteWriter, e: Encoding, offsets: readonly (readonly [number, number])[], first = false): void {
+  out.text(`${first ? "" : ","}"tokens":${JSON.stringify(e.tokens)},"input_ids":`).uints(e.inputIds);
+  out.text(`,"token_type_ids":`).uints(e.tokenTypeIds).text(`,"attention_mask":`).uints(e.attentionMask);
+  out.text(`,"special_tokens_mask":`).uints(e.specialTokensMask).text(`,"offsets":[`);
+  offsets.forEach(([s, t], k) => out.text(k ? ",[" : "[").uint(s).text(",").uint(t).text("]"));
+  out.text(`],"word_ids":[`);
+  e.wordIds.forEach((w, k) => {
+    if (k) out.text(",");
+    if (w === null) out.text("null");
+    else out.uint(w);
+  });
+  out.text(`],"num_truncated_tokens":`).uint(e.numTruncatedTokens ?? 0);
 }
 
 /** Tokens with ids, token types and offsets in aligned columns. */

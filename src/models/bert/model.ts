@@ -4,7 +4,7 @@
  * MPNet) is this encoder with another ModelFamily (models/registry.ts).
  */
 import { join } from "node:path";
-import type { Backend, PositionBias } from "../../backend/backend.js";
+import type { Backend, Dtype, PositionBias } from "../../backend/backend.js";
 import { getBackend, type BackendName } from "../../backend/index.js";
 import { parseBertConfig, type BertConfig } from "../../config/bert-config.js";
 import { readModelText } from "../../io/model-files.js";
@@ -33,6 +33,8 @@ export interface ForwardOptions {
 export interface LoadOptions {
   /** A backend, or its name for getBackend ("reference", "native", "wasm"); default: getBackend(). */
   backend?: Backend | BackendName;
+  /** What the linear layers compute in (default float32); picks the native backend for bf16 / int8. */
+  dtype?: Dtype;
 }
 
 export class BertModel {
@@ -53,7 +55,7 @@ export class BertModel {
   static async fromPretrained(dir: string, options: LoadOptions = {}): Promise<BertModel> {
     const config = await readConfig(dir);
     const weights = await loadWeights(dir);
-    const model = BertModel.fromWeights(config, weights, typeof options.backend === "string" ? getBackend(options.backend) : (options.backend ?? getBackend()), dir);
+    const model = BertModel.fromWeights(config, weights, backendFor(options), dir);
     warnAboutExtraLayers(model, dir);
     return model;
   }
@@ -177,6 +179,18 @@ export function rowBlocks(seqStarts: Int32Array, maxRows: number): RowBlock[] {
     first = end;
   }
   return blocks;
+}
+
+/** The caller's backend, or the default one for the dtype asked for; the two must agree. */
+export function backendFor(options: LoadOptions): Backend {
+  if (typeof options.backend === "string") return getBackend(options.backend, { dtype: options.dtype });
+  if (options.backend) {
+    if (options.dtype !== undefined && options.dtype !== options.backend.dtype) {
+      throw new Error(`Expected a backend computing in ${options.dtype} but the one given computes in ${options.backend.dtype}`);
+    }
+    return options.backend;
+  }
+  return getBackend(undefined, { dtype: options.dtype });
 }
 
 function isBatch(x: ModelInput | readonly ModelInput[]): x is readonly ModelInput[] {

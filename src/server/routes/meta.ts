@@ -55,8 +55,8 @@ function info(ctx: ServerContext): Record<string, unknown> {
     model_id: ctx.modelId,
     // The weights' sha256 (TEI reports the hub commit here; bert-ts names the exact bytes, commit in bert_ts.*.provenance).
     model_sha: (embedding ?? classifier)?.info.provenance.weights_sha256 ?? null,
-    // Weights are up-cast on load; every forward pass computes in float32.
-    model_dtype: "float32",
+    // Weights are up-cast on load; the linear layers compute in the dtype --dtype chose (default float32).
+    model_dtype: (embedding ?? classifier)?.info.provenance.dtype ?? "float32",
     model_type: modelType,
     max_concurrent_requests: options.maxQueue,
     max_input_length: embedding?.info.maxLength ?? classifier?.maxLength,
