@@ -104,6 +104,7 @@ interface KernelExports {
   bt_threads(): number;
   bt_set_threads(n: number): void;
   bt_helper_tasks(): number;
+  bt_peak_probe(ma: number, iters: number): number;
   /** The threaded build only. */
   bt_worker_loop?(index: number, stackLo: number, stackHi: number): void;
 }
@@ -173,36 +174,59 @@ function importsMemory(module: WasmModule): boolean {
 }
 
 /**
+ * The kernel module's imports. STANDALONE_WASM leaves a few: the shared memory (threaded build);
+ * emscripten's memory-growth hook (a no-op: views are re-made after every call anyway); and WASI's
+ * proc_exit (reached by abort(), i.e. out of memory), clock_time_get and environ_* (the native
+ * driver's optional profiler reads BERT_TS_PROFILE and the clocks: here the environment is empty).
+ * Self-contained (no outer names): helper Workers receive its source text, see helperScript().
+ */
+export function kernelImports(module: WasmModule, memory: unknown, buffer: () => ArrayBuffer): Record<string, Record<string, unknown>> {
+  const imports: Record<string, Record<string, unknown>> = {};
+  const wasi: Record<string, (...a: any[]) => unknown> = {
+    proc_exit: (code: number) => {
+      throw new Error(`The WASM kernels aborted (exit code ${code}): out of memory?`);
+    },
+    environ_sizes_get: (countPtr: number, sizePtr: number) => {
+      const v = new DataView(buffer());
+      v.setUint32(countPtr, 0, true);
+      v.setUint32(sizePtr, 0, true);
+      return 0;
+    },
+    environ_get: () => 0,
+    clock_time_get: (_id: number, _precision: bigint, timePtr: number) => {
+      new DataView(buffer()).setBigUint64(timePtr, BigInt(Math.round(performance.now() * 1e6)), true);
+      return 0;
+    },
+    emscripten_notify_memory_growth: () => {},
+  };
+  for (const imp of (globalThis as any).WebAssembly.Module.imports(module)) {
+    let value: unknown;
+    if (imp.kind === "memory") value = memory;
+    else if (imp.kind === "function")
+      value =
+        wasi[imp.name] ??
+        (() => {
+          throw new Error(`The WASM kernels called ${imp.module}.${imp.name}, which this loader does not provide`);
+        });
+    else throw new Error(`The WASM kernels import a ${imp.kind} ${imp.module}.${imp.name}, which this loader does not provide`);
+    (imports[imp.module] ??= {})[imp.name] = value;
+  }
+  return imports;
+}
+
+/**
  * Instantiates compiled kernels. Synchronous: usable wherever WebAssembly.Instance is (Node, workers).
  * The threaded build needs its shared memory (made here when not given).
  */
 export function instantiateWasmKernels(module: WasmModule, sharedMemory?: WasmMemory): KernelExports {
   const api = wasmApi();
-  // The module is built STANDALONE_WASM: the only imports are emscripten's memory-growth hook (our
-  // views are re-made after every call anyway) and WASI's proc_exit, reached by abort() when the
-  // kernels run out of memory.
-  const imports: Record<string, Record<string, unknown>> = {};
-  let memory: WasmMemory | undefined;
-  for (const imp of api.Module.imports(module)) {
-    if (imp.kind === "memory") {
-      memory = sharedMemory ?? new api.Memory({ ...SHARED_MEMORY_PAGES, shared: true });
-      (imports[imp.module] ??= {})[imp.name] = memory;
-      continue;
-    }
-    if (imp.kind !== "function") throw new Error(`The WASM kernels import a ${imp.kind} ${imp.module}.${imp.name}, which this loader does not provide`);
-    const fn =
-      imp.name === "emscripten_notify_memory_growth"
-        ? () => {}
-        : imp.name === "proc_exit"
-          ? (code: number) => {
-              throw new Error(`The WASM kernels aborted (exit code ${code}): out of memory?`);
-            }
-          : () => {
-              throw new Error(`The WASM kernels called ${imp.module}.${imp.name}, which this loader does not provide`);
-            };
-    (imports[imp.module] ??= {})[imp.name] = fn;
-  }
+  let memory: WasmMemory | undefined = api.Module.imports(module).some((i) => i.kind === "memory")
+    ? (sharedMemory ?? new api.Memory({ ...SHARED_MEMORY_PAGES, shared: true }))
+    : undefined;
+  let instanceMemory: WasmMemory | undefined;
+  const imports = kernelImports(module, memory, () => (memory ?? instanceMemory)!.buffer);
   const exports = { ...new api.Instance(module, imports).exports };
+  instanceMemory = exports.memory as WasmMemory | undefined;
   if (memory) exports.memory = memory;
   for (const name of EXPORTS) {
     if (!(name in exports)) throw new Error(`The WASM kernels lack the export ${name}: rebuild them with \`npm run build:wasm\``);
@@ -227,32 +251,23 @@ export type WasmHelperSpawner = (init: WasmHelperInit) => { terminate(): unknown
 /**
  * A helper thread's whole life: instantiates the threaded kernels over the shared memory (no
  * _initialize: the leader instance did that, and memory is initialised once), moves onto its own
- * stack and serves the pool's parallel loops; never returns. Self-contained (no outer names), so
- * that its source text can be a Worker's script: see helperScript().
+ * stack and serves the pool's parallel loops; never returns. Self-contained (no outer names; the
+ * imports come from makeImports = kernelImports), so that its source text can be a Worker's script:
+ * see helperScript().
  */
-export function runWasmHelper(init: WasmHelperInit): void {
+export function runWasmHelper(init: WasmHelperInit, makeImports: typeof kernelImports): void {
   const api = (globalThis as any).WebAssembly;
-  const imports: Record<string, Record<string, unknown>> = {};
-  for (const imp of api.Module.imports(init.module)) {
-    const value =
-      imp.kind === "memory"
-        ? init.memory
-        : () => {
-            throw new Error(`wasm helper ${init.index}: ${imp.module}.${imp.name} called`);
-          };
-    (imports[imp.module] ??= {})[imp.name] = value;
-  }
-  const ex = new api.Instance(init.module, imports).exports;
+  const ex = new api.Instance(init.module, makeImports(init.module, init.memory, () => init.memory.buffer)).exports;
   ex.stackRestore(init.stackHi);
   ex.bt_worker_loop(init.index, init.stackLo, init.stackHi);
 }
 
 /** The script of a helper Worker: runs runWasmHelper on the first message (browsers) or on workerData (Node). */
 export function helperScript(kind: "web" | "node"): string {
-  const run = `(${runWasmHelper.toString()})`;
-  return kind === "web"
-    ? `self.onmessage = (e) => ${run}(e.data);`
-    : `const { workerData } = require("node:worker_threads"); ${run}(workerData);`;
+  // __name: what esbuild's keepNames (tsx, some bundles) wraps named functions in; the functions'
+  // source text carries the calls but not the helper.
+  const run = (data: string) => `var __name = (f) => f; (${runWasmHelper.toString()})(${data}, ${kernelImports.toString()});`;
+  return kind === "web" ? `self.onmessage = (e) => { ${run("e.data")} };` : `const { workerData } = require("node:worker_threads"); ${run("workerData")}`;
 }
 
 /** Spawns helpers as Web Workers from a Blob URL (no file to serve or bundle). */
@@ -319,6 +334,8 @@ function checkLength(what: string, a: ArrayLike<number>, want: number): void {
 type Input = Float32Array | Int32Array | Uint16Array;
 
 export class WasmBackend implements Backend {
+  /** The wasm kernels compute in float32 only (bf16 / int8 are native). */
+  readonly dtype = "float32" as const;
   private readonly k: KernelExports;
   private helpers: { terminate(): unknown }[] = [];
   /** When threads were asked for but the single-threaded build runs: why. */
@@ -336,8 +353,6 @@ export class WasmBackend implements Backend {
   }
 
   /** E.g. "wasm simd128 x1 thread", "wasm simd128 x4 threads" (threads running now). */
-  /** The kernels compute in float32 only. */
-  readonly dtype = "float32" as const;
 
   get name(): string {
     const t = this.threads;
@@ -347,6 +362,24 @@ export class WasmBackend implements Backend {
   /** Parallel-loop tasks helper threads have run so far (0 single-threaded): evidence the work is shared. */
   get helperTasks(): number {
     return this.k.bt_helper_tasks() >>> 0;
+  }
+
+  /**
+   * Measured SIMD128 multiply + add peak of this thread in GFLOP/s (best of `rounds` timings of a
+   * register-only loop), for benchmarks' peak fractions. `now` returns milliseconds.
+   */
+  measurePeakGflops(now: () => number, rounds = 5, iters = 2_000_000): number {
+    const [p] = this.reserve([8]);
+    new Float32Array(this.k.memory.buffer, p, 2).set([0.999, 1e-3]);
+    this.k.bt_peak_probe(p, 1000); // tier up
+    let best = 0;
+    for (let r = 0; r < rounds; r++) {
+      const t0 = now();
+      this.k.bt_peak_probe(p, iters);
+      const seconds = (now() - t0) / 1000;
+      best = Math.max(best, (96 * iters) / seconds / 1e9);
+    }
+    return best;
   }
 
   /** Threads the kernels' parallel loops use, the caller's included. */

@@ -20,12 +20,21 @@ namespace generic {
 #ifndef BT_WASM_PACK_A
 #define BT_WASM_PACK_A 0
 #endif
+#ifndef BT_WASM_KC
+#define BT_WASM_KC 256
+#endif
+#ifndef BT_WASM_MC
+#define BT_WASM_MC 64
+#endif
+#ifndef BT_WASM_NCP
+#define BT_WASM_NCP 24
+#endif
 #define BT_MR BT_WASM_MR
 #define BT_NV BT_WASM_NV
-#define BT_KC 256
+#define BT_KC BT_WASM_KC
 #define BT_PACK_A BT_WASM_PACK_A
-#define BT_MC 64
-#define BT_NCP 24
+#define BT_MC BT_WASM_MC
+#define BT_NCP BT_WASM_NCP
 #define BT_QR 4
 #define BT_JB 2
 #include "simd_wasm.inc"

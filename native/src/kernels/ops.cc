@@ -158,7 +158,13 @@ struct Scratch {
     return p;
   }
 };
-#if !defined(BT_POOL_SCRATCH)
+#if defined(BT_POOL_SCRATCH)
+// The pool's per-thread scratch (threaded WebAssembly build: wasm_pool.cc) behind the same interface.
+struct PoolScratch {
+  float* get(size_t want) { return thread_scratch(want); }
+};
+PoolScratch tls_scratch;
+#else
 thread_local Scratch tls_scratch;
 float* thread_scratch(size_t floats) { return tls_scratch.get(floats); }
 #endif

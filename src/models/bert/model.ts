@@ -194,6 +194,7 @@ export function rowBlocks(seqStarts: Int32Array, maxRows: number): RowBlock[] {
 
 /** The caller's backend, or the default one for the dtype asked for; the two must agree. */
 export function backendFor(options: LoadOptions): Backend {
+  if (typeof options.backend === "string") return getBackend(options.backend, { dtype: options.dtype });
   if (options.backend) {
     const backend = typeof options.backend === "string" ? getBackend(options.backend, { dtype: options.dtype }) : options.backend;
     if (options.dtype !== undefined && options.dtype !== backend.dtype) {
