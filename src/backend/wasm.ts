@@ -353,7 +353,6 @@ export class WasmBackend implements Backend {
   }
 
   /** E.g. "wasm simd128 x1 thread", "wasm simd128 x4 threads" (threads running now). */
-
   get name(): string {
     const t = this.threads;
     return `wasm simd128 x${t} thread${t === 1 ? "" : "s"}`;
