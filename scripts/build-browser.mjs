@@ -19,6 +19,7 @@ const SWAPS = {
   "io/host.ts": "browser/host.ts",
   "io/hub.ts": "browser/hub.ts",
   "io/file-digest.ts": "browser/file-digest.ts",
+  "io/packed-weight-cache.ts": "browser/packed-weight-cache.ts",
   "backend/index.ts": "browser/backend.ts",
 };
 const version = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
