@@ -207,6 +207,11 @@ export function checkPositionBias(bias: PositionBias, heads: number, maxLen: num
   }
 }
 
+/** Backends check every argument's length before the kernels index into it. */
+export function checkLength(what: string, a: ArrayLike<number>, want: number): void {
+  if (a.length !== want) throw new Error(`Expected ${want} values for ${what} but received ${a.length}`);
+}
+
 /** The caller's buffer when it has the right length, else a new one. */
 export function output(out: Float32Array | undefined, length: number): Float32Array {
   if (out === undefined) return new Float32Array(length);

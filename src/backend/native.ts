@@ -15,6 +15,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../package-root.js";
 import {
+  checkLength,
   checkPositionBias,
   output,
   weightLength,
@@ -289,10 +290,6 @@ class NativeLinear implements LinearParams {
     readonly handle: NativeHandle,
     readonly owner: NativeBackend,
   ) {}
-}
-
-function checkLength(what: string, a: Float32Array, want: number): void {
-  if (a.length !== want) throw new Error(`Expected ${want} values for ${what} but received ${a.length}`);
 }
 
 export class NativeBackend implements Backend {

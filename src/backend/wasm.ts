@@ -20,6 +20,7 @@
  * `threadsFallbackReason` says why.
  */
 import {
+  checkLength,
   checkPositionBias,
   output,
   weightLength,
@@ -324,10 +325,6 @@ function checkSeqStarts(seqStarts: Int32Array): void {
   for (let s = 0; s + 1 < seqStarts.length; s++) {
     if (seqStarts[s + 1] < seqStarts[s]) throw new RangeError("Expected seqStarts to be non-decreasing");
   }
-}
-
-function checkLength(what: string, a: ArrayLike<number>, want: number): void {
-  if (a.length !== want) throw new Error(`Expected ${want} values for ${what} but received ${a.length}`);
 }
 
 /** A typed array to copy into linear memory. */
