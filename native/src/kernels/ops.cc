@@ -634,22 +634,27 @@ void lowp_task(void* ctx, int t) {
 
 static void linear_lowp(const PackedLinear& w, const float* x, int m, float* y, int act) {
   const IsaKernels* kn = kernels_for(w.isa);
-  const int threads = pool_threads();
   // Converted rows: u8 (int8) or bf16 bits, then per-row scale and zero point.
   const size_t row_bytes = (size_t)w.kp * (w.dtype == kDtypeInt8 ? 1 : 2);
   const size_t xbytes = ((size_t)m * row_bytes + 63) / 64 * 64;
   float* buf = tls_lowp_x.get(xbytes / 4 + 2 * (size_t)m);
   if (!buf) abort();
   ConvertJob cj{w.lowp, x, m, w.k, w.kp, w.dtype, 0, buf, buf + xbytes / 4, reinterpret_cast<int32_t*>(buf + xbytes / 4 + m)};
-  cj.per = 16384 / w.k > 1 ? 16384 / w.k : 1;  // ~64 KB of x a task (k > 0 here)
-  const int ctasks = (m + cj.per - 1) / cj.per;
-  if (threads > 1 && ctasks > 1) parallel_for(ctasks, convert_task, &cj);
-  else for (int t = 0; t < ctasks; t++) convert_task(&cj, t);
 
   LowpJob j;
-  j.args = LowpArgs{&w, cj.xq, cj.xscale, cj.xzp, y, w.n, act, kn->activate};
+  j.args = LowpArgs{&w, cj.xq, cj.xscale, cj.xzp, nullptr, y, w.n, act, kn->activate};
   j.m = m;
   const int tasks = split_gemm(m, w, w.lowp->mr, &j.rows_per_task, &j.panels_per_task, &j.ptasks);
+  if (j.ptasks == 1) {
+    // Every task has all panels of its rows: it converts them itself, block by block, just before
+    // use (one pass over the threads instead of two, and the rows are still in cache).
+    j.args.x = x;
+  } else {
+    cj.per = 16384 / w.k > 1 ? 16384 / w.k : 1;  // ~64 KB of x a task (k > 0 here)
+    const int ctasks = (m + cj.per - 1) / cj.per;
+    if (pool_threads() > 1 && ctasks > 1) parallel_for(ctasks, convert_task, &cj);
+    else for (int t = 0; t < ctasks; t++) convert_task(&cj, t);
+  }
   if (tasks == 1) lowp_task(&j, 0);
   else parallel_for(tasks, lowp_task, &j);
 }
