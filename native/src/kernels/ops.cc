@@ -632,6 +632,24 @@ void lowp_task(void* ctx, int t) {
 }
 }  // namespace
 
+// Work split of a low-precision GEMM. An int8 tile does a quarter of a float32 tile's arithmetic
+// per weight byte streamed, so tasks over rows only, when there are enough rows for every thread
+// (two each, at least 32 rows): each task then converts its own rows and reuses every weight panel
+// over all of them, in one pass over the pool. Otherwise split_gemm's rows x panels.
+static int split_lowp(int m, const PackedLinear& w, int* rows_per_task, int* panels_per_task, int* ptasks) {
+  const int threads = pool_threads(), mr = w.lowp->mr, per_thread = 2;
+  if (threads > 1 && 2.0 * m * w.n * w.k >= 4e5) {
+    int mt = m / 32 < per_thread * threads ? m / 32 : per_thread * threads;
+    if (mt >= threads) {
+      *rows_per_task = ((m + mt - 1) / mt + mr - 1) / mr * mr;
+      *panels_per_task = w.panels;
+      *ptasks = 1;
+      return (m + *rows_per_task - 1) / *rows_per_task;
+    }
+  }
+  return split_gemm(m, w, mr, rows_per_task, panels_per_task, ptasks);
+}
+
 static void linear_lowp(const PackedLinear& w, const float* x, int m, float* y, int act) {
   const IsaKernels* kn = kernels_for(w.isa);
   // Converted rows: u8 (int8) or bf16 bits, then per-row scale and zero point.
@@ -644,7 +662,7 @@ static void linear_lowp(const PackedLinear& w, const float* x, int m, float* y, 
   LowpJob j;
   j.args = LowpArgs{&w, cj.xq, cj.xscale, cj.xzp, nullptr, y, w.n, act, kn->activate};
   j.m = m;
-  const int tasks = split_gemm(m, w, w.lowp->mr, &j.rows_per_task, &j.panels_per_task, &j.ptasks);
+  const int tasks = split_lowp(m, w, &j.rows_per_task, &j.panels_per_task, &j.ptasks);
   if (j.ptasks == 1) {
     // Every task has all panels of its rows: it converts them itself, block by block, just before
     // use (one pass over the threads instead of two, and the rows are still in cache).
