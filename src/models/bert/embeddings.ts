@@ -7,10 +7,10 @@
  * embedding_hidden_mapping_in).
  */
 import type { Backend, LinearParams, WeightValues } from "../../backend/backend.js";
-import { halfBitsToFloat32 } from "../../io/dtype.js";
 import type { BertConfig } from "../../config/bert-config.js";
 import { CheckpointError, type Checkpoint } from "../checkpoint.js";
 import type { PackedBatch } from "../packed.js";
+import type { RowTable } from "../row-table.js";
 
 /** How position ids are derived: BERT counts from 0; RoBERTa from pad_token_id + 1, skipping padding. */
 export type PositionRule = "absolute" | "roberta";
@@ -30,8 +30,11 @@ const CHUNK_ROWS = 512;
 export class BertEmbeddings {
   private constructor(
     private readonly config: BertConfig,
-    /** [vocab, embedding_size], kept in the checkpoint's precision (half the memory for f16 files); rows are converted exactly when gathered. */
-    private readonly wordEmbeddings: WeightValues,
+    /**
+     * [vocab, embedding_size], read by row from the file until many rows are wanted, then kept in the
+     * checkpoint's precision (half the memory for f16 files); rows are converted exactly when gathered.
+     */
+    private readonly wordEmbeddings: RowTable,
     private readonly positionEmbeddings: Float32Array, // [maxPositions, embedding_size]
     private readonly tokenTypeEmbeddings: Float32Array | undefined, // [typeVocab, embedding_size]
     private readonly gamma: Float32Array,
@@ -53,7 +56,7 @@ export class BertEmbeddings {
     }
     return new BertEmbeddings(
       config,
-      ckpt.baseValues("embeddings.word_embeddings.weight", [config.vocab_size, e]),
+      ckpt.baseTable("embeddings.word_embeddings.weight", config.vocab_size, e),
       fixed ?? ckpt.base(positionName, [maxPos, e]),
       spec.tokenTypes ? ckpt.base("embeddings.token_type_embeddings.weight", [config.type_vocab_size, e]) : undefined,
       ckpt.base("embeddings.LayerNorm.weight", [e]),
@@ -63,8 +66,13 @@ export class BertEmbeddings {
     );
   }
 
-  /** The word embedding matrix, shared with the masked-LM decoder (tied weights). */
+  /** The word embedding matrix, shared with the masked-LM decoder (tied weights); read whole on first use. */
   get wordEmbeddingMatrix(): WeightValues {
+    return this.wordEmbeddings.values();
+  }
+
+  /** The word embedding table as the embeddings read it (tests count its reads). */
+  get wordEmbeddingTable(): RowTable {
     return this.wordEmbeddings;
   }
 
@@ -96,8 +104,7 @@ export class BertEmbeddings {
     // The sums before LayerNorm are formed a chunk of rows at a time, so only the output is batch-sized.
     const x = new Float32Array(Math.min(rows, CHUNK_ROWS) * h);
     const words = this.wordEmbeddings;
-    // Half-precision tables: each gathered row is converted into `row` first (exact).
-    const row = words instanceof Float32Array ? undefined : new Float32Array(h);
+    const word = new Float32Array(h);
     for (let r = 0; r < rows; r++) {
       const chunkRow = r % CHUNK_ROWS;
       const id = batch.inputIds[r];
@@ -110,19 +117,11 @@ export class BertEmbeddings {
       }
       const o = chunkRow * h;
       const to = type * h, po = pos * h;
-      let word: Float32Array, wo: number;
-      if (words instanceof Float32Array) {
-        word = words;
-        wo = id * h;
-      } else {
-        halfBitsToFloat32(words.format, words.bits, id * h, row!);
-        word = row!;
-        wo = 0;
-      }
+      words.gather(id, word, 0);
       // Same float32 order as PyTorch: (word + type) + position. Families without token types
       // (DistilBERT, MPNet) take no type input at all: a caller's type ids are ignored.
-      if (tokenTypes) for (let c = 0; c < h; c++) x[o + c] = word[wo + c] + tokenTypes[to + c];
-      else x.set(word.subarray(wo, wo + h), o);
+      if (tokenTypes) for (let c = 0; c < h; c++) x[o + c] = word[c] + tokenTypes[to + c];
+      else x.set(word, o);
       for (let c = 0; c < h; c++) x[o + c] += this.positionEmbeddings[po + c];
       if (chunkRow === CHUNK_ROWS - 1 || r === rows - 1) {
         const first = r - chunkRow, n = chunkRow + 1;
