@@ -118,9 +118,13 @@ struct IsaKernels {
 // depend on any order at all; bf16 accumulates in float32 in k order, like the float32 GEMM.
 struct LowpArgs {
   const PackedLinear* w;
-  const void* xq;         // uint8_t (int8) or uint16_t (bf16) [m, kp]
-  const float* xscale;    // int8: per row, x ~ (q - zp) * xscale
-  const int32_t* xzp;     // int8: per row
+  void* xq;               // uint8_t (int8) or uint16_t (bf16) [m, kp]
+  float* xscale;          // int8: per row, x ~ (q - zp) * xscale
+  int32_t* xzp;           // int8: per row
+  // Non-null: x [m, k] itself, and each block converts its own rows into xq just before it uses
+  // them (the caller gives every task all panels of its rows, so no row is converted twice and the
+  // rows are still in cache). Null: xq already holds every row.
+  const float* x;
   float* y;               // [m, n], row stride ldy
   long ldy;
   int act;

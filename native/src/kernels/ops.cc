@@ -640,24 +640,47 @@ void lowp_task(void* ctx, int t) {
 }
 }  // namespace
 
+// Work split of a low-precision GEMM. An int8 tile does a quarter of a float32 tile's arithmetic
+// per weight byte streamed, so tasks over rows only, when there are enough rows for every thread
+// (two each, at least 32 rows): each task then converts its own rows and reuses every weight panel
+// over all of them, in one pass over the pool. Otherwise split_gemm's rows x panels.
+static int split_lowp(int m, const PackedLinear& w, int* rows_per_task, int* panels_per_task, int* ptasks) {
+  const int threads = pool_threads(), mr = w.lowp->mr, per_thread = 2;
+  if (threads > 1 && 2.0 * m * w.n * w.k >= 4e5) {
+    int mt = m / 32 < per_thread * threads ? m / 32 : per_thread * threads;
+    if (mt >= threads) {
+      *rows_per_task = ((m + mt - 1) / mt + mr - 1) / mr * mr;
+      *panels_per_task = w.panels;
+      *ptasks = 1;
+      return (m + *rows_per_task - 1) / *rows_per_task;
+    }
+  }
+  return split_gemm(m, w, mr, rows_per_task, panels_per_task, ptasks);
+}
+
 static void linear_lowp(const PackedLinear& w, const float* x, int m, float* y, int act) {
   const IsaKernels* kn = kernels_for(w.isa);
-  const int threads = pool_threads();
   // Converted rows: u8 (int8) or bf16 bits, then per-row scale and zero point.
   const size_t row_bytes = (size_t)w.kp * (w.dtype == kDtypeInt8 ? 1 : 2);
   const size_t xbytes = ((size_t)m * row_bytes + 63) / 64 * 64;
   float* buf = tls_lowp_x.get(xbytes / 4 + 2 * (size_t)m);
   if (!buf) abort();
   ConvertJob cj{w.lowp, x, m, w.k, w.kp, w.dtype, 0, buf, buf + xbytes / 4, reinterpret_cast<int32_t*>(buf + xbytes / 4 + m)};
-  cj.per = 16384 / w.k > 1 ? 16384 / w.k : 1;  // ~64 KB of x a task (k > 0 here)
-  const int ctasks = (m + cj.per - 1) / cj.per;
-  if (threads > 1 && ctasks > 1) parallel_for(ctasks, convert_task, &cj);
-  else for (int t = 0; t < ctasks; t++) convert_task(&cj, t);
 
   LowpJob j;
-  j.args = LowpArgs{&w, cj.xq, cj.xscale, cj.xzp, y, w.n, act, kn->activate};
+  j.args = LowpArgs{&w, cj.xq, cj.xscale, cj.xzp, nullptr, y, w.n, act, kn->activate};
   j.m = m;
-  const int tasks = split_gemm(m, w, w.lowp->mr, &j.rows_per_task, &j.panels_per_task, &j.ptasks);
+  const int tasks = split_lowp(m, w, &j.rows_per_task, &j.panels_per_task, &j.ptasks);
+  if (j.ptasks == 1) {
+    // Every task has all panels of its rows: it converts them itself, block by block, just before
+    // use (one pass over the threads instead of two, and the rows are still in cache).
+    j.args.x = x;
+  } else {
+    cj.per = 16384 / w.k > 1 ? 16384 / w.k : 1;  // ~64 KB of x a task (k > 0 here)
+    const int ctasks = (m + cj.per - 1) / cj.per;
+    if (pool_threads() > 1 && ctasks > 1) parallel_for(ctasks, convert_task, &cj);
+    else for (int t = 0; t < ctasks; t++) convert_task(&cj, t);
+  }
   if (tasks == 1) lowp_task(&j, 0);
   else parallel_for(tasks, lowp_task, &j);
 }
