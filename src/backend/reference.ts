@@ -11,12 +11,14 @@ import {
   type Activation,
   type AttentionResult,
   type Backend,
+  type EmbeddingTables,
   type Dtype,
   type LinearParams,
   type PositionBias,
   type WeightValues,
   positionBiasByDistance,
 } from "./backend.js";
+import { gatherEmbeddingLayerNorm } from "./embedding-gather.js";
 import { applyActivation } from "./activations.js";
 
 interface ReferenceLinear extends LinearParams {
@@ -167,6 +169,10 @@ export class ReferenceBackend implements Backend {
       if (wantProbs) probs.push(p);
     }
     return wantProbs ? { context, probs } : { context };
+  }
+
+  embeddingLayerNorm(tables: EmbeddingTables, ids: Int32Array, typeIds: Int32Array, positionIds: Int32Array, out?: Float32Array): Float32Array {
+    return gatherEmbeddingLayerNorm(this, tables, ids, typeIds, positionIds, out);
   }
 
   firstRowAttention(

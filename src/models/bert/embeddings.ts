@@ -6,8 +6,7 @@
  * linear layer projects after the LayerNorm (ELECTRA embeddings_project, ALBERT
  * embedding_hidden_mapping_in).
  */
-import type { Backend, LinearParams, WeightValues } from "../../backend/backend.js";
-import { halfBitsToFloat32 } from "../../io/dtype.js";
+import type { Backend, EmbeddingTables, LinearParams, WeightValues } from "../../backend/backend.js";
 import type { BertConfig } from "../../config/bert-config.js";
 import { CheckpointError, type Checkpoint } from "../checkpoint.js";
 import type { PackedBatch } from "../packed.js";
@@ -25,8 +24,6 @@ export interface EmbeddingSpec {
   fixedPositions?: (config: BertConfig) => Float32Array | undefined;
 }
 
-const CHUNK_ROWS = 512;
-
 export class BertEmbeddings {
   private constructor(
     private readonly config: BertConfig,
@@ -38,7 +35,20 @@ export class BertEmbeddings {
     private readonly beta: Float32Array,
     private readonly positionRule: PositionRule,
     private readonly projection: LinearParams | undefined, // embedding_size → hidden_size
-  ) {}
+  ) {
+    this.tables = {
+      words: wordEmbeddings,
+      tokenTypes: tokenTypeEmbeddings,
+      positions: positionEmbeddings,
+      gamma,
+      beta,
+      eps: config.layer_norm_eps,
+      width: config.embedding_size,
+    };
+  }
+
+  /** What Backend.embeddingLayerNorm reads. */
+  private readonly tables: EmbeddingTables;
 
   static load(ckpt: Checkpoint, config: BertConfig, positionRule: PositionRule, spec: EmbeddingSpec, backend: Backend): BertEmbeddings {
     const { embedding_size: e, hidden_size: h, max_position_embeddings: maxPos } = config;
@@ -87,48 +97,8 @@ export class BertEmbeddings {
 
   /** (rows, hidden) embedding output after LayerNorm (and the projection to hidden_size, if any). */
   forward(batch: PackedBatch, backend: Backend): Float32Array {
-    // h: the width of the tables (embedding_size; hidden_size except for ELECTRA and ALBERT).
-    const { vocab_size: vocab, type_vocab_size: types, max_position_embeddings: maxPos, embedding_size: h } = this.config;
-    const tokenTypes = this.tokenTypeEmbeddings;
-    const rows = batch.inputIds.length;
-    const positions = this.positionIds(batch);
-    const out = new Float32Array(rows * h);
-    // The sums before LayerNorm are formed a chunk of rows at a time, so only the output is batch-sized.
-    const x = new Float32Array(Math.min(rows, CHUNK_ROWS) * h);
-    const words = this.wordEmbeddings;
-    // Half-precision tables: each gathered row is converted into `row` first (exact).
-    const row = words instanceof Float32Array ? undefined : new Float32Array(h);
-    for (let r = 0; r < rows; r++) {
-      const chunkRow = r % CHUNK_ROWS;
-      const id = batch.inputIds[r];
-      const type = batch.tokenTypeIds[r];
-      const pos = positions[r];
-      if (id < 0 || id >= vocab) throw new RangeError(`Token id ${id} is outside the vocabulary (size ${vocab})`);
-      if (tokenTypes && (type < 0 || type >= types)) throw new RangeError(`Token type id ${type} is outside 0..${types - 1}`);
-      if (pos < 0 || pos >= maxPos) {
-        throw new RangeError(`Sequence too long: position ${pos} exceeds max_position_embeddings ${maxPos}; truncate the input`);
-      }
-      const o = chunkRow * h;
-      const to = type * h, po = pos * h;
-      let word: Float32Array, wo: number;
-      if (words instanceof Float32Array) {
-        word = words;
-        wo = id * h;
-      } else {
-        halfBitsToFloat32(words.format, words.bits, id * h, row!);
-        word = row!;
-        wo = 0;
-      }
-      // Same float32 order as PyTorch: (word + type) + position. Families without token types
-      // (DistilBERT, MPNet) take no type input at all: a caller's type ids are ignored.
-      if (tokenTypes) for (let c = 0; c < h; c++) x[o + c] = word[wo + c] + tokenTypes[to + c];
-      else x.set(word.subarray(wo, wo + h), o);
-      for (let c = 0; c < h; c++) x[o + c] += this.positionEmbeddings[po + c];
-      if (chunkRow === CHUNK_ROWS - 1 || r === rows - 1) {
-        const first = r - chunkRow, n = chunkRow + 1;
-        backend.addLayerNorm(x.subarray(0, n * h), null, n, h, this.gamma, this.beta, this.config.layer_norm_eps, out.subarray(first * h, (first + n) * h));
-      }
-    }
-    return this.projection ? backend.linear(out, rows, this.projection) : out;
+    // Families without token types (DistilBERT, MPNet) take no type input at all: a caller's type ids are ignored.
+    const out = backend.embeddingLayerNorm(this.tables, batch.inputIds, batch.tokenTypeIds, this.positionIds(batch));
+    return this.projection ? backend.linear(out, batch.inputIds.length, this.projection) : out;
   }
 }

@@ -83,6 +83,19 @@ export class BertModel {
     return new BertModel(config, family, backend, embeddings, steps, positionBias, pooler, ckpt, dir);
   }
 
+  /**
+   * The layers' intermediate buffers, kept from one forward pass to the next (forward is
+   * synchronous, so passes never share them): fresh ones cost page faults, zero-filling and GC on
+   * every batch. Grown, never shrunk, to the largest block seen.
+   */
+  private scratch?: LayerScratch;
+  private layerScratch(rows: number): LayerScratch {
+    if (!this.scratch || this.scratch.maxRows < rows) {
+      this.scratch = new LayerScratch(Math.max(rows, this.scratch?.maxRows ?? 0), this.config.hidden_size, this.config.intermediate_size);
+    }
+    return this.scratch;
+  }
+
   get hasPooler(): boolean {
     return this.pooler !== undefined;
   }
@@ -101,7 +114,7 @@ export class BertModel {
     const hiddenStates = options.outputHiddenStates ? [x] : undefined;
     const attentions = options.outputAttentions ? ([] as Float32Array[][]) : undefined;
     const blocks = rowBlocks(batch.seqStarts, BLOCK_ROWS);
-    const scratch = new LayerScratch(Math.max(...blocks.map((b) => b.rows)), h, this.config.intermediate_size);
+    const scratch = this.layerScratch(Math.max(...blocks.map((b) => b.rows)));
     // (heads, len) per sequence, sequence s at heads · seqStarts[s]: blocks hold whole sequences in order.
     let firstTokenAttention: Float32Array | undefined;
     for (const [stepIndex, step] of this.steps.entries()) {
