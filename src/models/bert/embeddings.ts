@@ -95,10 +95,12 @@ export class BertEmbeddings {
     return ids;
   }
 
-  /** (rows, hidden) embedding output after LayerNorm (and the projection to hidden_size, if any). */
-  forward(batch: PackedBatch, backend: Backend): Float32Array {
+  /** (rows, hidden) embedding output after LayerNorm (and the projection to hidden_size, if any), into `out` when given. */
+  forward(batch: PackedBatch, backend: Backend, out?: Float32Array): Float32Array {
     // Families without token types (DistilBERT, MPNet) take no type input at all: a caller's type ids are ignored.
-    const out = backend.embeddingLayerNorm(this.tables, batch.inputIds, batch.tokenTypeIds, this.positionIds(batch));
-    return this.projection ? backend.linear(out, batch.inputIds.length, this.projection) : out;
+    const ids = batch.inputIds;
+    if (!this.projection) return backend.embeddingLayerNorm(this.tables, ids, batch.tokenTypeIds, this.positionIds(batch), out);
+    const normed = backend.embeddingLayerNorm(this.tables, ids, batch.tokenTypeIds, this.positionIds(batch));
+    return backend.linear(normed, ids.length, this.projection, "none", out);
   }
 }

@@ -30,6 +30,12 @@ export interface ForwardOptions {
    * "cls_attention"); the backend computes only that row, not the full matrices.
    */
   outputFirstTokenAttention?: boolean;
+  /**
+   * The returned hidden states may live in a buffer the model keeps and overwrites on the next
+   * forward pass that also sets this: for callers that read the output before they call forward
+   * again (pooling pipelines). Saves a fresh batch-sized array, i.e. page faults, per batch.
+   */
+  reuseOutputBuffer?: boolean;
 }
 
 export interface LoadOptions {
@@ -96,6 +102,13 @@ export class BertModel {
     return this.scratch;
   }
 
+  /** Kept for ForwardOptions.reuseOutputBuffer; grown, never shrunk. */
+  private output?: Float32Array;
+  private outputBuffer(length: number): Float32Array {
+    if (!this.output || this.output.length < length) this.output = new Float32Array(Math.max(length, this.output?.length ?? 0));
+    return this.output.subarray(0, length);
+  }
+
   get hasPooler(): boolean {
     return this.pooler !== undefined;
   }
@@ -110,7 +123,8 @@ export class BertModel {
     const list = isBatch(inputs) ? inputs : [inputs];
     const batch = packInputs(list);
     const h = this.config.hidden_size;
-    let x = this.embeddings.forward(batch, this.backend); // (rows, h)
+    const rows = batch.inputIds.length;
+    let x = this.embeddings.forward(batch, this.backend, options.reuseOutputBuffer ? this.outputBuffer(rows * h) : undefined); // (rows, h)
     const hiddenStates = options.outputHiddenStates ? [x] : undefined;
     const attentions = options.outputAttentions ? ([] as Float32Array[][]) : undefined;
     const blocks = rowBlocks(batch.seqStarts, BLOCK_ROWS);
