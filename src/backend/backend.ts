@@ -153,6 +153,13 @@ export interface Backend {
   embeddingLayerNorm(tables: EmbeddingTables, ids: Int32Array, typeIds: Int32Array, positionIds: Int32Array, out?: Float32Array): Float32Array;
 
   /**
+   * Mean pooling of packed rows: per sequence s, the mean of rows seqStarts[s] .. seqStarts[s+1]-1
+   * of x [rows, width], summed in float64 in row order, divided by the length, then rounded to
+   * float32 (sentence-transformers' mean; an empty sequence gives NaN). Returns [numSeqs, width].
+   */
+  meanPool(x: Float32Array, seqStarts: Int32Array, width: number, out?: Float32Array): Float32Array;
+
+  /**
    * Packed multi-head self-attention.
    * qkv: [rows, 3 * numHeads * headDim]; each row holds that token's query, key and value
    *   projections one after another (Q | K | V), each split into heads as [numHeads, headDim].

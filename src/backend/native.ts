@@ -15,6 +15,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { checkEmbeddingIds } from "./embedding-gather.js";
+import { checkPoolRows } from "./mean-pool.js";
 import {
   checkLength,
   checkPositionBias,
@@ -92,6 +93,8 @@ export interface NativeAddon {
     eps: number,
     y: Float32Array,
   ): void;
+  /** y: [seqStarts.length - 1, width]. */
+  meanPool(x: Float32Array, seqStarts: Int32Array, width: number, y: Float32Array): void;
   /** format: as prepareLinear's; types and typeIds null when the model has no token types. Ids are range-checked. */
   embeddingLayerNorm(
     isa: number,
@@ -408,6 +411,13 @@ export class NativeBackend implements Backend {
     checkLength("beta", beta, cols);
     const y = output(out, rows * cols);
     this.addon.addLayerNorm(this.isaCode, x, residual, rows, cols, gamma, beta, eps, y);
+    return y;
+  }
+
+  meanPool(x: Float32Array, seqStarts: Int32Array, width: number, out?: Float32Array): Float32Array {
+    checkPoolRows(x, seqStarts, width);
+    const y = output(out, (seqStarts.length - 1) * width);
+    this.addon.meanPool(x, seqStarts, width, y);
     return y;
   }
 

@@ -19,6 +19,7 @@ import {
   positionBiasByDistance,
 } from "./backend.js";
 import { gatherEmbeddingLayerNorm } from "./embedding-gather.js";
+import { meanPoolRows } from "./mean-pool.js";
 import { applyActivation } from "./activations.js";
 
 interface ReferenceLinear extends LinearParams {
@@ -169,6 +170,10 @@ export class ReferenceBackend implements Backend {
       if (wantProbs) probs.push(p);
     }
     return wantProbs ? { context, probs } : { context };
+  }
+
+  meanPool(x: Float32Array, seqStarts: Int32Array, width: number, out?: Float32Array): Float32Array {
+    return meanPoolRows(x, seqStarts, width, out);
   }
 
   embeddingLayerNorm(tables: EmbeddingTables, ids: Int32Array, typeIds: Int32Array, positionIds: Int32Array, out?: Float32Array): Float32Array {

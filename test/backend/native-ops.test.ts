@@ -8,6 +8,7 @@ import { ReferenceBackend } from "../../src/backend/reference.js";
 import { NativeBackend } from "../../src/backend/native.js";
 import { positionBiasByDistance, type EmbeddingTables, type PositionBias } from "../../src/backend/backend.js";
 import { gatherEmbeddingLayerNorm } from "../../src/backend/embedding-gather.js";
+import { TOKEN_POOLINGS } from "../../src/pooling/strategies.js";
 import { addon, assertBitEqual, assertClose, isas, randomArray, rng, skipNative } from "./native-helpers.js";
 
 const ref = new ReferenceBackend();
@@ -109,6 +110,25 @@ describe("native embeddingLayerNorm", { skip: skipNative }, () => {
     assert.throws(() => call(ids, typeIds, bad(positionIds, 1, -5)), RangeError);
     assert.throws(() => call(ids, typeIds, positionIds.subarray(1)), RangeError);
   });
+});
+
+describe("meanPool", () => {
+  const rand = rng(31);
+  const width = 45;
+  const lengths = [1, 7, 0, 38, 130, 2];
+  const seqStarts = starts(lengths);
+  const x = randomArray(seqStarts[lengths.length] * width, rand, 3);
+  // The pooling layer's own mean, text by text: what the backends must reproduce bit for bit.
+  const want = new Float32Array(lengths.length * width);
+  lengths.forEach((len, s) => want.set(TOKEN_POOLINGS.mean(x.subarray(seqStarts[s] * width, seqStarts[s + 1] * width), len, width), s * width));
+  const backends = [ref, ...(skipNative ? [] : isas().map((isa) => new NativeBackend(addon(), isa)))];
+  for (const b of backends) {
+    it(`${b.name}: equals the pooling layer's mean of each sequence bit for bit (an empty one gives NaN)`, () => {
+      assertBitEqual(b.name, b.meanPool(x, seqStarts, width), want);
+      assert.ok(Number.isNaN(want[2 * width]));
+      assert.throws(() => b.meanPool(x.subarray(1), seqStarts, width), RangeError);
+    });
+  }
 });
 
 describe("native attention", { skip: skipNative }, () => {

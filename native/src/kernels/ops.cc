@@ -809,6 +809,44 @@ void embedding_layernorm(int isa, const void* words, int format, const float* ty
 }
 
 // ------------------------------------------------------------------------------------------------
+// Mean pooling
+// ------------------------------------------------------------------------------------------------
+
+namespace {
+struct MeanPoolJob {
+  const float* x;
+  const int32_t* starts;
+  int width;
+  float* y;
+};
+void mean_pool_task(void* ctx, int s) {
+  const MeanPoolJob& j = *static_cast<const MeanPoolJob*>(ctx);
+  const int w = j.width;
+  double* acc = reinterpret_cast<double*>(thread_scratch(2 * (size_t)w));
+  if (!acc) abort();
+  for (int c = 0; c < w; c++) acc[c] = 0.0;
+  for (int r = j.starts[s]; r < j.starts[s + 1]; r++) {
+    const float* row = j.x + (size_t)r * w;
+    for (int c = 0; c < w; c++) acc[c] += (double)row[c];
+  }
+  const double len = (double)(j.starts[s + 1] - j.starts[s]);
+  float* out = j.y + (size_t)s * w;
+  for (int c = 0; c < w; c++) out[c] = (float)(acc[c] / len);
+}
+}  // namespace
+
+void mean_pool(const float* x, const int32_t* seq_starts, int nseq, int width, float* y) {
+  if (nseq <= 0 || width <= 0) return;
+  ProfileScope timed("mean pooling");
+  MeanPoolJob j{x, seq_starts, width, y};
+  if (pool_threads() <= 1 || (double)(seq_starts[nseq] - seq_starts[0]) * width < 65536) {
+    for (int s = 0; s < nseq; s++) mean_pool_task(&j, s);
+  } else {
+    parallel_for(nseq, mean_pool_task, &j);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
 // Attention
 // ------------------------------------------------------------------------------------------------
 

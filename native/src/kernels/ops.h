@@ -55,6 +55,10 @@ void embedding_layernorm(int isa, const void* words, int format, const float* ty
                          const int32_t* ids, const int32_t* type_ids, const int32_t* pos_ids, int rows, int width,
                          const float* gamma, const float* beta, float eps, float* y);
 
+// y[s] = mean of rows seq_starts[s] .. seq_starts[s+1]-1 of x [rows, width]: float64 sums in row
+// order, divided by the length, rounded to float32 (an empty sequence gives NaN). One task per sequence.
+void mean_pool(const float* x, const int32_t* seq_starts, int nseq, int width, float* y);
+
 // Packed multi-head attention, one parallel task per (sequence, head).
 // seq_starts: [nseq + 1]; probs: null, or per sequence s (in order) [heads, len_s, len_s] concatenated.
 // bias: null, or [heads][2 * bias_max_distance + 1] added to the scaled scores by distance j - i

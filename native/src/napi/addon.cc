@@ -265,6 +265,19 @@ const int32_t* ids_arg(const Napi::CallbackInfo& info, size_t i, const char* wha
   return p;
 }
 
+const int32_t* seq_starts_arg(const Napi::CallbackInfo& info, size_t i, int* nseq);
+
+// meanPool(x, seqStarts, width, y): bt::mean_pool; y [seqStarts.length - 1, width].
+Napi::Value MeanPool(const Napi::CallbackInfo& info) {
+  int nseq;
+  const int32_t* starts = seq_starts_arg(info, 1, &nseq);
+  const int width = int_arg(info, 2, "width", 1);
+  const float* x = f32_at_least(info, 0, "x", (size_t)starts[nseq] * width);
+  float* y = f32_at_least(info, 3, "y", (size_t)nseq * width);
+  bt::mean_pool(x, starts, nseq, width, y);
+  return info.Env().Undefined();
+}
+
 // embeddingLayerNorm(isa, words, format, types | null, positions, ids, typeIds | null, positionIds,
 //                    width, gamma, beta, eps, y): bt::embedding_layernorm. words: a Float32Array
 // (format 0) or the f16 (1) / bf16 (2) bits in a Uint16Array; tables are [count, width]; rows = ids.length.
@@ -525,6 +538,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("linear", Napi::Function::New(env, Linear, "linear"));
   exports.Set("addLayerNorm", Napi::Function::New(env, AddLayerNorm, "addLayerNorm"));
   exports.Set("attention", Napi::Function::New(env, Attention, "attention"));
+  exports.Set("meanPool", Napi::Function::New(env, MeanPool, "meanPool"));
   exports.Set("embeddingLayerNorm", Napi::Function::New(env, EmbeddingLayerNorm, "embeddingLayerNorm"));
   exports.Set("firstRowAttention", Napi::Function::New(env, FirstRowAttention, "firstRowAttention"));
   exports.Set("naiveFirstRowAttention", Napi::Function::New(env, NaiveFirstRowAttention, "naiveFirstRowAttention"));
