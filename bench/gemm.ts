@@ -20,6 +20,7 @@ import { availableParallelism, cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadNativeAddon, type NativeAddon } from "../src/backend/native.js";
+import { randomArray, secondsPerCall } from "./timing.js";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 
@@ -54,37 +55,14 @@ export interface GemmBenchResult {
   rows: GemmRow[];
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
-
-function randomArray(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    out[i] = a / 2 ** 31 - 1;
-  }
-  return out;
-}
-
 function timeOurs(addon: NativeAddon, isa: number, m: number, k: number, n: number, minRuns: number, seconds: number) {
   const x = randomArray(m * k, 1);
   const handle = addon.prepareLinear(isa, randomArray(n * k, 2), 0, null, n, k);
   const y = new Float32Array(m * n);
-  const run = () => {
-    const t0 = process.hrtime.bigint();
-    addon.linear(handle, x, m, 0, y);
-    return Number(process.hrtime.bigint() - t0) / 1e9;
-  };
-  run(); // warm-up: page in y, fill caches
-  const once = run();
-  const runs = Math.max(minRuns, Math.min(200, Math.floor(seconds / Math.max(once, 1e-6))));
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push(run());
+  // Wall clock: the numpy side is timed by the wall clock too, and the threaded rows need it.
+  const seconds1 = secondsPerCall(() => addon.linear(handle, x, m, 0, y), { minRuns, seconds, maxRuns: 200, clock: "wall" });
   addon.freeLinear(handle);
-  return (2 * m * n * k) / median(times) / 1e9;
+  return (2 * m * n * k) / seconds1 / 1e9;
 }
 
 /** A numpy subprocess answering one shape per request line (bench/gemm_numpy.py --serve). */

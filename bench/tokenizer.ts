@@ -7,6 +7,7 @@
  * Environment: BERT_TS_BENCH_MODEL (model folder), BERT_TS_CORPUS (text file, one text a line),
  * BERT_TS_BENCH_RUNS (default 7), BERT_TS_BENCH_SECONDS (target seconds per run, default 1.5).
  */
+import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -52,6 +53,8 @@ export interface TokenizerBenchResult {
   /** The SentencePiece row's model and its identical-ids check (XLM-R Unigram). */
   sentencepiece: { model: string; identicalIds: { checked: number; mismatches: number; firstMismatch: string | null } | null } | null;
   rows: TokenizerBenchRow[];
+  /** The whole-process row's CPU seconds (user + sys) per run, medians: on a loaded machine the ratio to read. */
+  wholeProcess: { copies: number; runs: number; oursCpuSeconds: number; peerCpuSeconds: number | null } | null;
   node: string;
   date: string;
 }
@@ -167,6 +170,8 @@ export async function runTokenizerBench(options: { print?: boolean } = {}): Prom
     ratio: peerColdRate ? coldRate / peerColdRate : null,
   });
 
+  const wholeProcess = measureWholeProcess(model, lines, tokensPerPass, peerLoaded !== null, rows);
+
   const roberta = await measureRoberta(lines, runs, targetSeconds, peerLoaded?.module ?? null, rows);
   const sentencepiece = await measureSentencePiece(lines, runs, targetSeconds, peerLoaded?.module ?? null, rows);
 
@@ -182,6 +187,7 @@ export async function runTokenizerBench(options: { print?: boolean } = {}): Prom
     roberta,
     sentencepiece,
     rows,
+    wholeProcess,
     node: process.version,
     date: new Date().toISOString(),
   };
@@ -206,9 +212,73 @@ export async function runTokenizerBench(options: { print?: boolean } = {}): Prom
         `${r.mode.padEnd(86)} ${fmt(r.oursTokensPerSecond).padStart(12)} ${fmt(r.peerTokensPerSecond).padStart(12)} ${(r.ratio === null ? "—" : r.ratio.toFixed(2) + "x").padStart(7)}`,
       );
     }
+    if (wholeProcess) {
+      const { oursCpuSeconds: o, peerCpuSeconds: p } = wholeProcess;
+      console.log(`Whole process CPU (user+sys), median of ${wholeProcess.runs}: ours ${o.toFixed(2)} s, peer ${p === null ? "—" : `${p.toFixed(2)} s (${(p / o).toFixed(2)}x)`}`);
+    }
     console.log(`\nWritten: ${join(outDir, "tokenizer.json")}`);
   }
   return result;
+}
+
+/** CPU seconds (user + sys) this process's waited-for children have used so far (Linux /proc; null elsewhere). */
+function childrenCpuSeconds(): number | null {
+  try {
+    // Fields after the command name: state is 3rd; cutime and cstime are the 16th and 17th overall.
+    const fields = readFileSync("/proc/self/stat", "utf8").replace(/^.*\) /, "").split(" ");
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whole-process row (issue 15): `bert-ts tokenize --input FILE --output FILE.jsonl` on COPIES copies
+ * of the corpus, start-up and model load included, against the peer's script doing the same with
+ * transformers.js (bench/peers/tokenize-transformersjs.mjs, which writes fewer fields: ids, types,
+ * mask). Runs alternate ours / peer so load bursts hit both. Needs dist/ (npm run build).
+ */
+function measureWholeProcess(model: string, lines: string[], tokensPerPass: number, havePeer: boolean, rows: TokenizerBenchRow[]): TokenizerBenchResult["wholeProcess"] {
+  const copies = Number(process.env.BERT_TS_BENCH_COPIES ?? 40);
+  const runs = Number(process.env.BERT_TS_BENCH_PROCESS_RUNS ?? 3);
+  const bin = join(repoRoot, "bin", "bert-ts.js");
+  if (!existsSync(join(repoRoot, "dist", "cli", "main.js"))) {
+    process.stderr.write("bench:tokenizer: dist/ not built (npm run build); skipping the whole-process row\n");
+    return null;
+  }
+  const work = mkdtempSync(join(tmpdir(), "bert-ts-tokenize-bench-"));
+  try {
+    const input = join(work, "corpus.txt");
+    writeFileSync(input, Array.from({ length: copies }, () => lines.join("\n") + "\n").join(""));
+    const timeRun = (args: string[], cwd: string): { wall: number; cpu: number } => {
+      const cpu0 = childrenCpuSeconds();
+      const t0 = performance.now();
+      const r = spawnSync(process.execPath, args, { cwd, encoding: "utf8", env: { ...process.env, BERT_TS_THREADS: "1" } });
+      const wall = (performance.now() - t0) / 1000;
+      if (r.status !== 0) throw new Error(`${args.join(" ")} failed: ${r.stderr}`);
+      const cpu1 = childrenCpuSeconds();
+      return { wall, cpu: cpu0 === null || cpu1 === null ? NaN : cpu1 - cpu0 };
+    };
+    const ours: { wall: number; cpu: number }[] = [];
+    const peer: { wall: number; cpu: number }[] = [];
+    for (let i = 0; i < runs; i++) {
+      ours.push(timeRun([bin, "tokenize", "-m", model, "--input", input, "--format", "jsonl", "--output", join(work, "ours.jsonl")], repoRoot));
+      if (havePeer) peer.push(timeRun([join(peersDir, "tokenize-transformersjs.mjs"), "--model", model, "--input", input, "--output", join(work, "peer.jsonl")], peersDir));
+    }
+    const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const tokens = tokensPerPass * copies;
+    const oursRate = tokens / med(ours.map((r) => r.wall));
+    const peerRate = havePeer ? tokens / med(peer.map((r) => r.wall)) : null;
+    rows.push({
+      mode: `whole process: tokenize ${copies}x corpus file -> JSONL file (ours: all fields; peer: ids)`,
+      oursTokensPerSecond: oursRate,
+      peerTokensPerSecond: peerRate,
+      ratio: peerRate ? oursRate / peerRate : null,
+    });
+    return { copies, runs, oursCpuSeconds: med(ours.map((r) => r.cpu)), peerCpuSeconds: havePeer ? med(peer.map((r) => r.cpu)) : null };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -6,8 +6,12 @@
  *
  *   npm run bench:wasm-gemm      (or: node --import tsx bench/wasm-gemm.ts)
  *
- * GFLOP/s = 2 M N K / median time of a batch of runs; the two sides alternate shape by shape for
- * several rounds and each keeps its best round (the machine is shared: both see the same load).
+ * GFLOP/s = 2 M N K / median time of a batch of runs (bench/timing.ts), by default in CPU time of
+ * this process (BERT_TS_BENCH_CLOCK=wall for the wall clock): both sides run one thread, and on a
+ * shared machine the wall clock of a call longer than a scheduler time slice (every shape here at
+ * M = 512, the K >= 768 ones from M = 32) includes the time other processes ran, which once read as
+ * "the WASM GEMM is slow at K >= 512". The two sides alternate shape by shape for several rounds and
+ * each keeps its best round.
  * Peak fractions, per core:
  *  - SIMD128 peak: measured in the same run by a register-only multiply + add loop inside the module
  *    (WasmBackend.measurePeakGflops): the most 128-bit code without fused multiply-add reaches here;
@@ -17,7 +21,7 @@
  *    bounds: /proc/cpuinfo's MHz (a VM shows the base clock there, not the boost), the best native
  *    GEMM / 32 flops per cycle, the SIMD128 peak / 16 (two multiply and two add pipes on 4 lanes).
  *    A clock too low makes the FMA fraction too high: it is an upper bound, and so says the table.
- * Env: BERT_TS_BENCH_RUNS (min runs per batch, default 5), BERT_TS_BENCH_SECONDS (default 0.25),
+ * Env: BERT_TS_BENCH_CLOCK (cpu | wall), BERT_TS_BENCH_RUNS (min samples, default 5), BERT_TS_BENCH_SECONDS (default 0.25),
  * BERT_TS_BENCH_ROUNDS (default 3), BERT_TS_BENCH_GHZ, BERT_TS_WASM (kernels).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -27,6 +31,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadNativeAddon } from "../src/backend/native.js";
 import { tryLoadWasmBackend } from "../src/backend/wasm-node.js";
 import type { Backend, LinearParams } from "../src/backend/backend.js";
+import { clockFromEnv, randomArray, secondsPerCall, type TimeOptions } from "./timing.js";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 
@@ -51,40 +56,13 @@ export interface WasmGemmRow {
   wasmSimd128PeakFraction: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
-
-function randomArray(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    out[i] = a / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-/** GFLOP/s of one backend's linear at one shape: median of a batch sized to ~`seconds`. */
-export function gemmGflops(backend: Backend, params: LinearParams, m: number, minRuns: number, seconds: number, now: () => number): number {
+/** GFLOP/s of one backend's linear at one shape (bench/timing.ts's loop). */
+export function gemmGflops(backend: Backend, params: LinearParams, m: number, options: TimeOptions): number {
   const { inFeatures: k, outFeatures: n } = params;
   const x = randomArray(m * k, 1);
   const y = new Float32Array(m * n);
-  const run = () => {
-    const t0 = now();
-    backend.linear(x, m, params, "none", y);
-    return (now() - t0) / 1000;
-  };
-  run(); // warm-up: page in, and let V8 tier the wasm up from its baseline compiler
-  run();
-  const once = run();
-  const runs = Math.max(minRuns, Math.min(100, Math.floor(seconds / Math.max(once, 1e-6))));
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push(run());
-  return (2 * m * n * k) / median(times) / 1e9;
+  return (2 * m * n * k) / secondsPerCall(() => backend.linear(x, m, params, "none", y), options) / 1e9;
 }
-
 
 function cpuinfoGhz(): number {
   try {
@@ -101,6 +79,9 @@ export async function runWasmGemmBench() {
   const minRuns = Number(env.BERT_TS_BENCH_RUNS ?? 5);
   const seconds = Number(env.BERT_TS_BENCH_SECONDS ?? 0.25);
   const rounds = Number(env.BERT_TS_BENCH_ROUNDS ?? 3);
+  // One thread each: CPU time is what a call costs, whatever else the machine runs (bench/timing.ts).
+  const clock = clockFromEnv("cpu");
+  const timing: TimeOptions = { minRuns, seconds, clock };
   const wasm = tryLoadWasmBackend();
   if (!wasm.backend) throw new Error(`bench:wasm-gemm needs the wasm kernels: ${wasm.reason}`);
   const wb = wasm.backend;
@@ -109,7 +90,8 @@ export async function runWasmGemmBench() {
   const { NativeBackend } = await import("../src/backend/native.js");
   addon?.setThreads(1);
   const nb = addon ? new NativeBackend(addon) : undefined;
-  const now = () => performance.now();
+  // The peak probe in milliseconds of the same clock as the GEMMs.
+  const now = clock === "cpu" ? () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; } : () => performance.now();
   const simd128Peak = () => wb.measurePeakGflops(now);
   let peak128 = simd128Peak();
   const flopsPerCycle = Number(env.BERT_TS_BENCH_FLOPS_PER_CYCLE ?? 32);
@@ -122,8 +104,8 @@ export async function runWasmGemmBench() {
       const pn = nb?.prepareLinear(w, null, n, k);
       for (const m of WASM_GEMM_M) {
         const key = `${m} ${k} ${n}`;
-        const a = gemmGflops(wb, pw, m, minRuns, seconds, now);
-        const b = nb && pn ? gemmGflops(nb, pn, m, minRuns, seconds, now) : null;
+        const a = gemmGflops(wb, pw, m, timing);
+        const b = nb && pn ? gemmGflops(nb, pn, m, timing) : null;
         const prev = best.get(key);
         best.set(key, { wasm: Math.max(a, prev?.wasm ?? 0), native: b === null ? null : Math.max(b, prev?.native ?? 0) });
       }
@@ -152,6 +134,7 @@ export async function runWasmGemmBench() {
     date: new Date().toISOString(),
     cpu: `${cpus()[0]?.model ?? "?"} (${env.BERT_TS_BENCH_GHZ ? "" : ">= "}${ghz.toFixed(2)} GHz${env.BERT_TS_BENCH_GHZ ? ", given" : ", a lower bound: FMA fractions are upper bounds"})`,
     node: process.version,
+    clock,
     loadavgBefore: loadBefore,
     loadavgAfter: loadavg(),
     wasm: { name: wb.name, tiles: wb.tiles },
@@ -162,7 +145,7 @@ export async function runWasmGemmBench() {
 }
 
 function printTable(r: Awaited<ReturnType<typeof runWasmGemmBench>>): void {
-  console.log(`GEMM y = x . W^T (float32, 1 thread), GFLOP/s (median of a batch, best of rounds); ${r.cpu}; node ${r.node}`);
+  console.log(`GEMM y = x . W^T (float32, 1 thread), GFLOP/s by ${r.clock === "cpu" ? "CPU time" : "wall clock"} (median of a batch, best of rounds); ${r.cpu}; node ${r.node}`);
   console.log(`wasm: ${r.wasm.name} ${r.wasm.tiles}; native: ${r.native?.name ?? "unavailable"}`);
   console.log(`peaks per core: FMA ${(r.peak.ghz * r.peak.fmaFlopsPerCycle).toFixed(1)} GFLOP/s (${r.peak.fmaFlopsPerCycle} flops/cycle), SIMD128 mul+add ${r.peak.simd128MeasuredGflops.toFixed(1)} GFLOP/s (measured)`);
   console.log(`load average before: ${r.loadavgBefore.map((v) => v.toFixed(1)).join(" ")}, after: ${r.loadavgAfter.map((v) => v.toFixed(1)).join(" ")}`);

@@ -200,6 +200,27 @@ function recordFromJson(value: unknown, where: string): TextInputRecord {
   throw new CliError(`${where}: expected a string, a [text, pair] array of two strings, or {"text": ..., "text_pair": ...}`);
 }
 
+/** Writes non-negative integer n (below 2^53) in decimal at buf[pos]; returns the position after it. */
+function writeUint(buf: Buffer, pos: number, n: number): number {
+  if (n < 10) {
+    buf[pos] = 48 + n;
+    return pos + 1;
+  }
+  if (n < 100) {
+    buf[pos] = 48 + ((n / 10) | 0);
+    buf[pos + 1] = 48 + (n % 10);
+    return pos + 2;
+  }
+  let digits = 3;
+  for (let limit = 1000; n >= limit && digits < 16; limit *= 10) digits++;
+  for (let i = pos + digits - 1, v = n; i >= pos; i--) {
+    const q = Math.floor(v / 10);
+    buf[i] = 48 + (v - q * 10);
+    v = q;
+  }
+  return pos + digits;
+}
+
 /**
  * Builds bulk output in 1 MB byte chunks handed to a sink: integers are written digit by digit and
  * strings encoded straight into the chunk, so a line of JSON makes no intermediate strings or
@@ -207,8 +228,14 @@ function recordFromJson(value: unknown, where: string): TextInputRecord {
  */
 export class ByteWriter {
   private static readonly CHUNK = 1 << 20;
-  private buf = Buffer.allocUnsafe(ByteWriter.CHUNK);
+  private buf: Buffer = Buffer.allocUnsafe(ByteWriter.CHUNK);
   private pos = 0;
+  /** Written chunks, ready for reuse. */
+  private readonly spare: Buffer[] = [];
+  private inFlight = 0;
+  private wake: (() => void) | undefined;
+  /** Chunks allocated after the first (work counts for tests). */
+  allocations = 0;
 
   constructor(private readonly sink: OutputSink) {}
 
@@ -239,33 +266,161 @@ export class ByteWriter {
   /** A non-negative integer (ids, offsets) in decimal. */
   uint(n: number): this {
     this.reserve(16);
-    if (n < 10) {
-      this.buf[this.pos++] = 48 + n;
-      return this;
-    }
-    let digits = 0;
-    for (let v = n; v > 0; v = Math.floor(v / 10)) digits++;
-    for (let i = this.pos + digits - 1, v = n; i >= this.pos; i--, v = Math.floor(v / 10)) this.buf[i] = 48 + (v % 10);
-    this.pos += digits;
+    this.pos = writeUint(this.buf, this.pos, n);
     return this;
   }
 
-  /** [a,b,c] of non-negative integers. */
-  uints(values: readonly number[]): this {
-    this.text("[");
-    for (let i = 0; i < values.length; i++) {
-      this.reserve(17);
-      if (i) this.buf[this.pos++] = 44; // ","
-      this.uint(values[i]);
+  /** [a,b,c] of non-negative integers (room reserved once for the whole list). */
+  uints(values: ArrayLike<number>): this {
+    const n = values.length;
+    this.reserve(2 + 17 * n);
+    const buf = this.buf;
+    let pos = this.pos;
+    buf[pos++] = 91; // "["
+    for (let i = 0; i < n; i++) {
+      if (i) buf[pos++] = 44; // ","
+      pos = writeUint(buf, pos, values[i]);
     }
-    return this.text("]");
+    buf[pos++] = 93; // "]"
+    this.pos = pos;
+    return this;
   }
 
+  /**
+   * A string as JSON.stringify writes it: plain ASCII (no quote, backslash or control character)
+   * goes straight into the chunk; anything else through JSON.stringify itself.
+   */
+  jsonString(s: string): this {
+    this.reserve(s.length + 2);
+    const buf = this.buf;
+    let pos = this.pos;
+    buf[pos++] = 34; // '"'
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 32 || c >= 127 || c === 34 || c === 92) return this.text(JSON.stringify(s));
+      buf[pos++] = c;
+    }
+    buf[pos++] = 34;
+    this.pos = pos;
+    return this;
+  }
+
+  /** ["a","b"] of strings, as JSON.stringify writes them (one reservation for the list while it is plain ASCII). */
+  jsonStrings(values: readonly string[]): this {
+    const n = values.length;
+    let room = 2;
+    for (let i = 0; i < n; i++) room += values[i].length + 3;
+    this.reserve(room);
+    let buf = this.buf;
+    let pos = this.pos;
+    buf[pos++] = 91;
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (i) buf[pos++] = 44;
+      const start = pos;
+      buf[pos++] = 34;
+      let plain = true;
+      for (let j = 0; j < v.length; j++) {
+        const c = v.charCodeAt(j);
+        if (c < 32 || c >= 127 || c === 34 || c === 92) {
+          plain = false;
+          break;
+        }
+        buf[pos++] = c;
+      }
+      if (plain) {
+        buf[pos++] = 34;
+        continue;
+      }
+      // Escapes or non-ASCII: JSON.stringify's own text, which may outgrow the room reserved above.
+      this.pos = start;
+      this.text(JSON.stringify(v));
+      let rest = 1;
+      for (let k = i + 1; k < n; k++) rest += values[k].length + 3;
+      this.reserve(rest);
+      buf = this.buf;
+      pos = this.pos;
+    }
+    buf[pos++] = 93;
+    this.pos = pos;
+    return this;
+  }
+
+  /** [[s,t],[s,t]] of pairs of non-negative integers (offsets). */
+  uintPairs(pairs: readonly (readonly [number, number])[]): this {
+    const n = pairs.length;
+    this.reserve(2 + 36 * n);
+    const buf = this.buf;
+    let pos = this.pos;
+    buf[pos++] = 91;
+    for (let i = 0; i < n; i++) {
+      const pair = pairs[i];
+      if (i) buf[pos++] = 44;
+      buf[pos++] = 91;
+      pos = writeUint(buf, pos, pair[0]);
+      buf[pos++] = 44;
+      pos = writeUint(buf, pos, pair[1]);
+      buf[pos++] = 93;
+    }
+    buf[pos++] = 93;
+    this.pos = pos;
+    return this;
+  }
+
+  /** [a,null,b] of non-negative integers or nulls (word ids). */
+  uintsOrNulls(values: readonly (number | null)[]): this {
+    const n = values.length;
+    this.reserve(2 + 17 * n);
+    const buf = this.buf;
+    let pos = this.pos;
+    buf[pos++] = 91;
+    for (let i = 0; i < n; i++) {
+      if (i) buf[pos++] = 44;
+      const v = values[i];
+      if (v === null) {
+        buf[pos++] = 110; // null
+        buf[pos++] = 117;
+        buf[pos++] = 108;
+        buf[pos++] = 108;
+      } else pos = writeUint(buf, pos, v);
+    }
+    buf[pos++] = 93;
+    this.pos = pos;
+    return this;
+  }
+
+  /** Hands the filled part of the chunk to the sink; the chunk comes back for reuse once it is written. */
   flush(): void {
     if (this.pos === 0) return;
-    this.sink.writeBytes(this.buf.subarray(0, this.pos));
-    this.buf = Buffer.allocUnsafe(ByteWriter.CHUNK);
+    const chunk = this.buf;
+    this.inFlight++;
+    this.sink.writeBytes(chunk.subarray(0, this.pos), () => {
+      this.inFlight--;
+      if (chunk.length === ByteWriter.CHUNK) this.spare.push(chunk);
+      this.wake?.();
+    });
+    this.buf = this.spare.pop() ?? this.allocate();
     this.pos = 0;
+  }
+
+  /** Chunks handed to the sink and not yet written. */
+  get backlog(): number {
+    return this.inFlight;
+  }
+
+  /**
+   * Waits until at most `chunks` chunks are still being written. A writer that calls this between
+   * items keeps its memory bounded whatever the output size, and reuses a few chunks instead of
+   * allocating (and page-faulting) a fresh megabyte for every one.
+   */
+  async settle(chunks = 1): Promise<void> {
+    while (this.inFlight > chunks) await new Promise<void>((resolveWake) => (this.wake = resolveWake));
+    this.wake = undefined;
+  }
+
+  private allocate(): Buffer {
+    this.allocations++;
+    return Buffer.allocUnsafe(ByteWriter.CHUNK);
   }
 }
 
@@ -388,10 +543,14 @@ export class OutputSink {
     } else process.stdout.write(text);
   }
 
-  /** Raw UTF-8 bytes (the sink keeps the array: do not reuse it). */
-  writeBytes(bytes: Uint8Array): void {
-    if (this.file) this.file.write(bytes);
-    else process.stdout.write(bytes);
+  /**
+   * Raw UTF-8 bytes. The sink keeps the array until `written` is called (also after a failed write,
+   * whose error close() reports): only then may the caller reuse it.
+   */
+  writeBytes(bytes: Uint8Array, written?: () => void): void {
+    const done = written && (() => written());
+    if (this.file) this.file.write(bytes, done);
+    else process.stdout.write(bytes, done);
   }
 
   /** One JSON object a line. */

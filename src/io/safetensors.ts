@@ -192,7 +192,7 @@ export function openSafetensorsFile(file: string): { tensors: StoredTensor[]; by
         e.dtype,
         e.shape,
         e.numel,
-        (target) => handle.readInto(target, dataStart + e.begin, e.name),
+        (target, at) => handle.readInto(target, dataStart + e.begin + at, e.name),
         (bytes) => toFloat32(bytes, 0, e.numel, e.dtype),
         DTYPE_BYTES[e.dtype],
       ),

@@ -24,6 +24,19 @@ export interface StoredTensor {
   float32(): Float32Array;
   /** Copies the values in `storage` form: into a Float32Array for "f32", a Uint16Array of bits for halves. */
   copyTo(dst: Float32Array | Uint16Array): void;
+  /**
+   * Copies dst.length values starting at element `first`, in `storage` form, reading no more of the
+   * file than that (a few rows of a large table). False when this tensor cannot (a dtype that is
+   * converted as a whole): read it whole instead.
+   */
+  copyRangeTo(first: number, dst: Float32Array | Uint16Array): boolean;
+}
+
+function checkRange(t: StoredTensor, first: number, dst: Float32Array | Uint16Array): void {
+  const ok = t.storage === "f32" ? dst instanceof Float32Array : dst instanceof Uint16Array;
+  if (!ok || !Number.isSafeInteger(first) || first < 0 || first + dst.length > t.numel) {
+    throw new RangeError(`Expected a range inside the ${t.numel} values of "${t.name}" (storage ${t.storage}) but received [${first}, ${first + dst.length}) into a ${dst.constructor.name}`);
+  }
 }
 
 function checkDestination(t: StoredTensor, dst: Float32Array | Uint16Array): void {
@@ -48,20 +61,26 @@ export function inMemoryTensor(t: WeightTensor): StoredTensor {
       checkDestination(tensor, dst);
       (dst as Float32Array).set(t.data);
     },
+    copyRangeTo(first, dst) {
+      checkRange(tensor, first, dst);
+      (dst as Float32Array).set(t.data.subarray(first, first + dst.length));
+      return true;
+    },
   };
   return tensor;
 }
 
 /**
- * A tensor whose values are read on demand: `readBytes` copies its stored bytes (numel ×
- * elementBytes) into the target; `toFloat32` converts such bytes for dtypes other than F32.
+ * A tensor whose values are read on demand: `readBytes` copies its stored bytes from byte `at` of
+ * the tensor (numel × elementBytes in all) into the target; `toFloat32` converts such bytes for
+ * dtypes other than F32.
  */
 export function lazyTensor(
   name: string,
   dtype: WeightDType,
   shape: readonly number[],
   numel: number,
-  readBytes: (target: Uint8Array) => void,
+  readBytes: (target: Uint8Array, at: number) => void,
   toFloat32: (bytes: Uint8Array) => Float32Array,
   elementBytes: number,
 ): StoredTensor {
@@ -75,11 +94,11 @@ export function lazyTensor(
     float32() {
       if (dtype === "F32") {
         const out = new Float32Array(numel);
-        readBytes(new Uint8Array(out.buffer));
+        readBytes(new Uint8Array(out.buffer), 0);
         return out;
       }
       const bytes = new Uint8Array(numel * elementBytes);
-      readBytes(bytes);
+      readBytes(bytes, 0);
       return toFloat32(bytes);
     },
     copyTo(dst) {
@@ -88,7 +107,14 @@ export function lazyTensor(
         (dst as Float32Array).set(tensor.float32());
         return;
       }
-      readBytes(new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength));
+      readBytes(new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength), 0);
+    },
+    copyRangeTo(first, dst) {
+      checkRange(tensor, first, dst);
+      // Stored as it is copied (F32 as float32, F16/BF16 as bits): the bytes are the values.
+      if (storage === "f32" && dtype !== "F32") return false;
+      readBytes(new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength), first * elementBytes);
+      return true;
     },
   };
   return tensor;

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { REPO_ROOT } from "../helpers/paths.js";
 
@@ -52,17 +53,35 @@ test("the command table --help lists (without loading the commands) matches each
   );
 });
 
-test("--help loads no command implementation; a command loads its own and not the others'", { skip }, () => {
+/**
+ * The source modules (src/…, without extension) a process running the CLI loaded: the unbundled
+ * tree's files by name, the bundle's chunks (dist/bin, scripts/build-cli.mjs) by the "// src/…"
+ * markers esbuild writes before each module it inlines.
+ */
+function loadedSourceModules(args: string[]): { status: number | null; stderr: string; modules: Set<string> } {
   const hook = `data:text/javascript,${encodeURIComponent(
-    "export async function resolve(s,c,n){const r=await n(s,c);if(/dist\\/(pipelines|cli\\/commands\\/[a-z-]+)/.test(r.url))process.stderr.write('LOADED '+r.url+'\\n');return r}",
+    "export async function resolve(s,c,n){const r=await n(s,c);if(/\\/dist\\/.*\\.js$/.test(r.url))process.stderr.write('LOADED '+r.url+'\\n');return r}",
   )}`;
   const register = `data:text/javascript,${encodeURIComponent(`import{register}from"node:module";register(${JSON.stringify(hook)});`)}`;
-  const help = spawnSync(process.execPath, ["--import", register, BIN, "--help"], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["--import", register, BIN, ...args], { encoding: "utf8" });
+  const modules = new Set<string>();
+  for (const [, url] of r.stderr.matchAll(/^LOADED (\S+)$/gm)) {
+    const path = fileURLToPath(url);
+    const inTree = /[/\\]dist[/\\](?!bin[/\\])(.+)\.js$/.exec(path);
+    if (inTree) modules.add(inTree[1].replaceAll("\\", "/"));
+    else for (const [, m] of readFileSync(path, "utf8").matchAll(/^\/\/ src\/(.+)\.ts$/gm)) modules.add(m);
+  }
+  return { status: r.status, stderr: r.stderr, modules };
+}
+
+test("--help loads no command implementation; a command loads its own and not the others'", { skip }, () => {
+  const help = loadedSourceModules(["--help"]);
   assert.equal(help.status, 0, help.stderr);
-  assert.match(help.stderr, /LOADED .*commands\/index\.js/, "the watcher sees the table load");
-  assert.doesNotMatch(help.stderr.replace(/LOADED .*commands\/index\.js\n/g, ""), /LOADED/);
-  const tok = spawnSync(process.execPath, ["--import", register, BIN, "tokenize", "--help"], { encoding: "utf8" });
+  assert.ok(help.modules.has("cli/commands/index"), "the watcher sees the table load");
+  const loaded = [...help.modules].filter((m) => /^(pipelines\/|cli\/commands\/(?!index$))/.test(m));
+  assert.deepEqual(loaded, []);
+  const tok = loadedSourceModules(["tokenize", "--help"]);
   assert.equal(tok.status, 0, tok.stderr);
-  assert.match(tok.stderr, /commands\/tokenize\.js/);
-  assert.doesNotMatch(tok.stderr, /commands\/(embed|search|serve|corpus-index)\.js/);
+  assert.ok(tok.modules.has("cli/commands/tokenize"));
+  assert.deepEqual([...tok.modules].filter((m) => /^cli\/commands\/(embed|search|serve|corpus-index)$/.test(m)), []);
 });

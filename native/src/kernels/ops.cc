@@ -112,13 +112,21 @@ static constexpr size_t kOwnPagesBytes = 256 * 1024;
 // (packed weights hold several buffers of different element types) and data stays 64-byte aligned.
 static constexpr size_t kHeaderBytes = 64;
 
+#if BT_HAVE_MMAP && defined(MAP_POPULATE)
+static constexpr int kPopulate = MAP_POPULATE;
+#elif BT_HAVE_MMAP
+static constexpr int kPopulate = 0;
+#endif
+
 // 64-byte aligned floats (or any type, as n floats' worth of bytes); free with free_floats.
 static float* alloc_floats(size_t n) {
   const size_t bytes = kHeaderBytes + (n * sizeof(float) + 63) / 64 * 64;
   void* block;
 #if BT_HAVE_MMAP
   if (bytes >= kOwnPagesBytes) {
-    block = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    // Every byte is written at once (packing, scratch): MAP_POPULATE makes the kernel fault all the
+    // pages in one call instead of one trap per page, which halved packing time where faults are dear (VMs).
+    block = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | kPopulate, -1, 0);
     if (block == MAP_FAILED) return nullptr;
   } else
 #endif

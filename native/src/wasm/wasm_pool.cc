@@ -21,7 +21,10 @@ namespace bt {
 namespace {
 
 constexpr int kMaxThreads = 64;
-constexpr int kSpins = 4096;  // polls of an idle helper before it sleeps
+// Polls of an idle helper before it sleeps (~50 us): long enough to span the JS between two kernel
+// calls of one forward pass (copies, the next op's set-up), so that a sentence's ~40 calls do not
+// each pay a wake-up from memory.atomic.wait32 (tens of us; far more on a busy machine).
+constexpr int kSpins = 1 << 15;
 
 struct Slot {
   uintptr_t stack_lo = 0, stack_hi = 0;  // the helper's stack; 0..0 for the leader (slot 0)

