@@ -27,7 +27,8 @@ const BIN = join(ROOT, "bin", "bert-ts.js");
 const WORK = join(ROOT, "bench", "results", "index-work");
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const DIM = 384;
-const SIZES = (process.env.BENCH_INDEX_SIZES ?? "10000,100000").split(",").map(Number);
+// BENCH_INDEX_SIZES="" measures indexing throughput only.
+const SIZES = (process.env.BENCH_INDEX_SIZES ?? "10000,100000").split(",").filter((x) => x.trim() !== "").map(Number);
 const QUERIES = 200;
 
 function median(xs: number[]): number {
@@ -40,26 +41,41 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
-function timed(args: string[], env: NodeJS.ProcessEnv = {}): number {
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`bert-ts ${args.join(" ")} failed:\n${r.stderr}`);
-  return (performance.now() - t0) / 1000;
+const CPU_REPORTER = join(ROOT, "bench", "child-cpu.mjs");
+
+/** Wall-clock and CPU seconds (user + sys, all threads; the bert-ts process only, not PostgreSQL's) of one run. */
+interface Timing {
+  wall: number;
+  cpu: number;
 }
 
-function timedParallel(argsList: string[][]): Promise<number> {
+function cpuOf(stderr: string): number {
+  const m = /bert-ts-bench-cpu-ms ([\d.]+)/.exec(stderr);
+  if (!m) throw new Error(`no CPU time reported:\n${stderr}`);
+  return Number(m[1]) / 1000;
+}
+
+function timed(args: string[], env: NodeJS.ProcessEnv = {}): Timing {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ["--import", CPU_REPORTER, BIN, ...args], { encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`bert-ts ${args.join(" ")} failed:\n${r.stderr}`);
+  return { wall: (performance.now() - t0) / 1000, cpu: cpuOf(r.stderr) };
+}
+
+/** Several processes at once: wall-clock until the last ends, CPU summed over them. */
+function timedParallel(argsList: string[][]): Promise<Timing> {
   const t0 = performance.now();
   return Promise.all(
     argsList.map(
       (args) =>
-        new Promise<void>((resolve, reject) => {
-          const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+        new Promise<number>((resolve, reject) => {
+          const child = spawn(process.execPath, ["--import", CPU_REPORTER, BIN, ...args], { stdio: ["ignore", "ignore", "pipe"] });
           let err = "";
           child.stderr.on("data", (d) => (err += d));
-          child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`bert-ts ${args.join(" ")} failed:\n${err}`))));
+          child.on("exit", (code) => (code === 0 ? resolve(cpuOf(err)) : reject(new Error(`bert-ts ${args.join(" ")} failed:\n${err}`))));
         }),
     ),
-  ).then(() => (performance.now() - t0) / 1000);
+  ).then((cpus) => ({ wall: (performance.now() - t0) / 1000, cpu: cpus.reduce((a, b) => a + b, 0) }));
 }
 
 interface SearchRow {
@@ -105,39 +121,59 @@ export async function runIndexBench(): Promise<void> {
   // The host is shared: absolute rates move with the load, so print it; compare ratios within this run.
   console.log(`load average before: ${loadavg().map((x) => x.toFixed(1)).join(" ")} on ${cpus().length} cores`);
   try {
-    // 1. Throughput on the corpus, whole processes, medians of RUNS.
-    const rows: { what: string; seconds: number }[] = [];
-    const embedTimes: number[] = [];
-    const sqliteTimes: number[] = [];
-    const pg1Times: number[] = [];
-    const pg2Times: number[] = [];
+    // 1. Throughput on the corpus, whole processes. Each round runs every variant once, in
+    // alternating order (embed first, then last), and each variant is compared with the embed run
+    // of its own round: the ratio's median over rounds is robust to the load moving between rounds.
+    const variants: { what: string; run: (r: number) => Promise<Timing> }[] = [
+      { what: "bert-ts embed (no store)", run: async () => timed(["embed", "--model", MODEL, "--input", CORPUS, "--output", join(WORK, "embed.jsonl")]) },
+      { what: "bert-ts index → SQLite", run: async (r) => timed(["index", "--model", MODEL, "--input", CORPUS, "--store", join(WORK, `s${r}.sqlite`), "--no-progress"]) },
+    ];
+    if (pg) {
+      const cluster = pg;
+      variants.push({
+        what: "bert-ts index --worker → PostgreSQL, 1 worker",
+        run: async (r) => {
+          const url = cluster.createDatabase(`one${r}`);
+          timed(["index", "--model", MODEL, "--input", CORPUS, "--store", url, "--enqueue-only"]);
+          return timed(["index", "--store", url, "--worker", "--no-progress"]);
+        },
+      });
+      variants.push({
+        what: "bert-ts index --worker → PostgreSQL, 2 workers × 1 thread",
+        run: async (r) => {
+          const url = cluster.createDatabase(`two${r}`);
+          timed(["index", "--model", MODEL, "--input", CORPUS, "--store", url, "--enqueue-only"]);
+          return timedParallel([0, 1].map(() => ["index", "--store", url, "--worker", "--threads", "1", "--no-progress"]));
+        },
+      });
+    }
+    const timings: Timing[][] = variants.map(() => []);
     const corpusDocs = 986;
     for (let r = 0; r < RUNS; r++) {
-      embedTimes.push(timed(["embed", "--model", MODEL, "--input", CORPUS, "--output", join(WORK, "embed.jsonl")]));
-      const file = join(WORK, `s${r}.sqlite`);
-      sqliteTimes.push(timed(["index", "--model", MODEL, "--input", CORPUS, "--store", file, "--no-progress"]));
-      if (pg) {
-        const url1 = pg.createDatabase(`one${r}`);
-        timed(["index", "--model", MODEL, "--input", CORPUS, "--store", url1, "--enqueue-only"]);
-        pg1Times.push(timed(["index", "--store", url1, "--worker", "--no-progress"]));
-        const url2 = pg.createDatabase(`two${r}`);
-        timed(["index", "--model", MODEL, "--input", CORPUS, "--store", url2, "--enqueue-only"]);
-        pg2Times.push(await timedParallel([0, 1].map(() => ["index", "--store", url2, "--worker", "--threads", "1", "--no-progress"])));
-      }
+      const order = variants.map((_, i) => i);
+      if (r % 2 === 1) order.reverse();
+      for (const i of order) timings[i].push(await variants[i].run(r));
     }
-    rows.push({ what: "bert-ts embed (no store)", seconds: median(embedTimes) });
-    rows.push({ what: "bert-ts index → SQLite", seconds: median(sqliteTimes) });
-    if (pg) {
-      rows.push({ what: "bert-ts index --worker → PostgreSQL, 1 worker", seconds: median(pg1Times) });
-      rows.push({ what: "bert-ts index --worker → PostgreSQL, 2 workers × 1 thread", seconds: median(pg2Times) });
+    const rows = variants.map((v, i) => {
+      const t = timings[i];
+      return {
+        what: v.what,
+        seconds: median(t.map((x) => x.wall)),
+        cpuSeconds: median(t.map((x) => x.cpu)),
+        wallVsEmbed: median(t.map((x, r) => x.wall / timings[0][r].wall)),
+        cpuVsEmbed: median(t.map((x, r) => x.cpu / timings[0][r].cpu)),
+      };
+    });
+    const pct = (ratio: number) => `${ratio >= 1 ? "+" : ""}${((ratio - 1) * 100).toFixed(1)}%`;
+    console.log(`\nIndexing the corpus (${corpusDocs} documents, whole processes incl. model load, median of ${RUNS} alternating rounds)`);
+    console.log("| what | wall s | documents/s | CPU s (user+sys) | wall vs embed | CPU vs embed |");
+    console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+    for (const [i, row] of rows.entries()) {
+      console.log(
+        `| ${row.what} | ${row.seconds.toFixed(2)} | ${(corpusDocs / row.seconds).toFixed(1)} | ${row.cpuSeconds.toFixed(2)} | ${i === 0 ? "—" : pct(row.wallVsEmbed)} | ${i === 0 ? "—" : pct(row.cpuVsEmbed)} |`,
+      );
     }
-    const base = rows[0].seconds;
-    console.log(`\nIndexing the corpus (${corpusDocs} documents, whole processes incl. model load, median of ${RUNS})`);
-    console.log("| what | seconds | documents/s | vs embed alone |");
-    console.log("| --- | ---: | ---: | ---: |");
-    for (const row of rows) {
-      console.log(`| ${row.what} | ${row.seconds.toFixed(2)} | ${(corpusDocs / row.seconds).toFixed(1)} | ${row.seconds === base ? "—" : `${(((row.seconds - base) / base) * 100).toFixed(1)}% time`} |`);
-    }
+    console.log("(CPU: the bert-ts processes only; PostgreSQL's own server processes are not counted. Ratios: median over rounds of each round's ratio.)");
     if (!pg) console.log(`(PostgreSQL rows skipped: ${pgSkip})`);
     results.throughput = rows.map((r) => ({ ...r, documentsPerSecond: corpusDocs / r.seconds }));
 

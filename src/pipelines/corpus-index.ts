@@ -13,7 +13,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { openStore } from "../stores/open-store.js";
-import { spaceDifferences, spaceMismatch, StoreError, type Claim, type CorpusStore, type DocumentInput, type IngestCounts, type SearchHit, type StoreStatus, type VectorProvenance, type VectorRecord, type VectorSpace } from "../stores/store.js";
+import { requireSameSpace, StoreError, type Claim, type CorpusStore, type DocumentInput, type IngestCounts, type SearchHit, type StoreStatus, type VectorProvenance, type VectorRecord, type VectorSpace } from "../stores/store.js";
 import { SentenceEncoder, type LongInputMode, type SentenceEncoderOptions } from "./sentence-encoder.js";
 
 export interface CorpusIndexOptions extends SentenceEncoderOptions {
@@ -25,6 +25,12 @@ export interface CorpusIndexOptions extends SentenceEncoderOptions {
   chunkStride?: number;
   /** An encoder already loaded for `model` (its options win over the ones above). */
   encoder?: SentenceEncoder;
+  /**
+   * The store at `location`, already open and holding vectors (a caller that read its space first
+   * need not open it twice: for SQLite that is a second integrity check of the whole file). It is
+   * closed if opening the index fails, as one opened here would be.
+   */
+  store?: CorpusStore;
   /** Only search: the store must already hold vectors of this space, and nothing is written to it. */
   searchOnly?: boolean;
   /**
@@ -70,17 +76,25 @@ export class CorpusIndex {
 
   /** Opens (or creates) the store at `location` for `options.model`; refuses a store of another space. */
   static async open(location: string, options: CorpusIndexOptions): Promise<CorpusIndex> {
-    const encoder = options.encoder ?? (await SentenceEncoder.load(options.model, options));
-    // A folder is recorded by its absolute path, so workers started elsewhere find the same model.
-    const model = existsSync(options.model) ? resolve(options.model) : options.model;
+    let encoder: SentenceEncoder;
+    let described: Awaited<ReturnType<typeof describeSpace>>;
     const longInputs = options.longInputs ?? "truncate";
-    const { space, provenance } = await describeSpace(encoder, model, longInputs, options.chunkStride, options);
-    const store = await openStore(location, space.dimension);
+    try {
+      encoder = options.encoder ?? (await SentenceEncoder.load(options.model, options));
+      // A folder is recorded by its absolute path, so workers started elsewhere find the same model.
+      const model = existsSync(options.model) ? resolve(options.model) : options.model;
+      described = await describeSpace(encoder, model, longInputs, options.chunkStride, options);
+    } catch (err) {
+      await options.store?.close();
+      throw err;
+    }
+    const { space, provenance } = described;
+    const store = options.store ?? (await openStore(location, space.dimension));
     try {
       if (options.searchOnly) {
         const stored = await store.space();
         if (!stored) throw new StoreError(`${store.location} holds no vectors yet`);
-        if (spaceDifferences(stored, space).length > 0) throw spaceMismatch(store.location, stored, space);
+        requireSameSpace(store.location, stored, space);
       } else {
         await store.bindSpace(space, provenance);
       }

@@ -13,6 +13,7 @@
  */
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import { releaseFreeNativeMemory } from "../backend/native.js";
 import type { BatchRequest, BatchResult, WorkerConfig, WorkerMessage, WorkerReady } from "./protocol.js";
 
 /**
@@ -242,6 +243,8 @@ export class InferenceEngine {
       : `inference worker ${slot.index} exited with code ${code}`;
     if (job) job.reject(hung ? new WorkerHungError(`${reason} while running this request`) : new WorkerDiedError(`${reason} while running this request`));
     if (this.stopping) return;
+    // The dead thread's malloc arena keeps what it freed resident; return it before the next worker loads.
+    releaseFreeNativeMemory();
     this.onWorkerDied(slot.index, reason);
     void this.restart(slot);
   }
@@ -256,6 +259,8 @@ export class InferenceEngine {
         }
         this.restarts++;
         this.attach(slot, worker);
+        // And what loading the model freed (file reads, unpacked tensors).
+        releaseFreeNativeMemory();
         return;
       } catch (err) {
         if (++slot.loadFailures >= MAX_LOAD_FAILURES) {

@@ -15,8 +15,7 @@ import pg from "pg";
 import { contentHash } from "./content-hash.js";
 import { POSTGRES_MIGRATIONS } from "./migrations.js";
 import {
-  spaceDifferences,
-  spaceMismatch,
+  requireSameSpace,
   StoreError,
   type Claim,
   type CorpusStore,
@@ -132,7 +131,7 @@ export class PostgresStore implements CorpusStore {
     // The first worker's space wins; every other must equal it.
     await this.pool.query("INSERT INTO bert_ts_meta (key, value) VALUES ('space', $1) ON CONFLICT (key) DO NOTHING", [JSON.stringify(space)]);
     const stored = await this.space();
-    if (stored && spaceDifferences(stored, space).length > 0) throw spaceMismatch(this.location, stored, space);
+    requireSameSpace(this.location, stored, space);
     const json = JSON.stringify(provenance);
     await this.pool.query("INSERT INTO provenance (json) VALUES ($1) ON CONFLICT (json) DO NOTHING", [json]);
     const r = await this.pool.query<{ id: string }>("SELECT id FROM provenance WHERE json = $1", [json]);

@@ -15,8 +15,7 @@ import { contentHash } from "./content-hash.js";
 import { SQLITE_MIGRATIONS } from "./migrations.js";
 import { scoreBlock, TopK } from "./top-k.js";
 import {
-  spaceDifferences,
-  spaceMismatch,
+  requireSameSpace,
   StoreError,
   type Claim,
   type CorpusStore,
@@ -83,9 +82,8 @@ export class SqliteStore implements CorpusStore {
 
   async bindSpace(space: VectorSpace, provenance: VectorProvenance): Promise<void> {
     const stored = await this.space();
-    if (stored) {
-      if (spaceDifferences(stored, space).length > 0) throw spaceMismatch(this.location, stored, space);
-    } else {
+    requireSameSpace(this.location, stored, space);
+    if (!stored) {
       this.db.prepare("INSERT INTO bert_ts_meta (key, value) VALUES ('space', ?)").run(JSON.stringify(space));
     }
     this.provenanceId = this.provenanceRow(provenance);

@@ -75,6 +75,11 @@ export function spaceMismatch(location: string, stored: VectorSpace, asked: Vect
   );
 }
 
+/** Throws spaceMismatch when a store already holds vectors of a space other than `asked` (every store and the index check this the same way). */
+export function requireSameSpace(location: string, stored: VectorSpace | null, asked: VectorSpace): void {
+  if (stored && spaceDifferences(stored, asked).length > 0) throw spaceMismatch(location, stored, asked);
+}
+
 export interface DocumentInput {
   /** Stable id: given by the input (a .jsonl id field, a .csv id column) or file path + line. */
   id: string;

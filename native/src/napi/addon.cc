@@ -7,6 +7,10 @@
 #include <stdint.h>
 #include <string>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "../kernels/api.h"
 #include "../kernels/ops.h"
 #include "../kernels/reference.h"
@@ -529,7 +533,16 @@ Napi::Value ProfileReset(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// releaseFreeMemory(): returns the C heap's free pages to the OS (glibc malloc_trim); no-op elsewhere.
+Napi::Value ReleaseFreeMemory(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("releaseFreeMemory", Napi::Function::New(env, ReleaseFreeMemory, "releaseFreeMemory"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("isaIndex", Napi::Function::New(env, IsaIndex, "isaIndex"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));

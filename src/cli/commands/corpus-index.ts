@@ -15,7 +15,7 @@ import type { LongInputMode } from "../../pipelines/sentence-encoder.js";
 import type { LayerSelection } from "../../pooling/layers.js";
 import type { PoolingStrategy } from "../../pooling/strategies.js";
 import { isPostgresUrl, openStore } from "../../stores/open-store.js";
-import type { VectorSpace } from "../../stores/store.js";
+import type { CorpusStore, VectorSpace } from "../../stores/store.js";
 import { readDocuments } from "../documents.js";
 import { parseLayersFlag, parsePoolingFlag } from "../encoder-flags.js";
 import { CliError, parsePositiveInt } from "../io.js";
@@ -140,13 +140,17 @@ async function runIndex(flags: IndexFlags): Promise<void> {
   if (flags.queryPrompt !== undefined && flags.queryPromptName !== undefined) throw new CliError("Give --query-prompt or --query-prompt-name, not both");
   applyDtype(flags.dtype);
 
-  const stored = await storedSpace(location);
+  const { store: openedStore, space: stored } = await storedSpace(location);
   const modelName = flags.model ?? stored?.model;
   if (modelName === undefined) throw new CliError(`--model is required: ${location} has no vectors yet, so it names no model`);
-  const resolved = await resolveModelForCli(modelName);
+  const resolved = await resolveModelForCli(modelName).catch(async (err: unknown) => {
+    await openedStore?.close();
+    throw err;
+  });
   warnIfRandomWeights(resolved.dir);
   const index = await CorpusIndex.open(location, {
     model: modelName,
+    store: openedStore,
     resolved,
     // A store's own prompts are the defaults when none is named (a store made before prompts had none).
     prompt: flags.prompt ?? (flags.promptName === undefined && stored ? stored.prompt ?? "" : undefined),
@@ -210,16 +214,23 @@ async function runIndex(flags: IndexFlags): Promise<void> {
 }
 
 /** The space a store already has (its model and pooling become the defaults), or null for a new one. */
-async function storedSpace(location: string): Promise<VectorSpace | null> {
-  if (!isPostgresUrl(location) && !existsSync(location)) return null;
+/**
+ * The space of the store at `location` (null when it has none yet) and, when it has one, the store
+ * left open for the run to use: opening it again would check a SQLite file's integrity twice.
+ */
+async function storedSpace(location: string): Promise<{ store?: CorpusStore; space: VectorSpace | null }> {
+  if (!isPostgresUrl(location) && !existsSync(location)) return { space: null };
   const store = await openStore(location).catch((err: unknown) => {
     throw new CliError((err as Error).message);
   });
+  let space: VectorSpace | null = null;
   try {
-    return await store.space();
+    space = await store.space();
   } finally {
-    await store.close();
+    // A store without a space is opened again with the model's dimension (PostgreSQL sizes its vector column then).
+    if (!space) await store.close();
   }
+  return space ? { store, space } : { space: null };
 }
 
 async function runStatus(flags: { store: string; format: string }): Promise<void> {
