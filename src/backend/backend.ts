@@ -101,6 +101,21 @@ export function positionBiasByDistance(bias: PositionBias, numHeads: number, seq
   return out;
 }
 
+/**
+ * A model's embedding tables (BertEmbeddings), as embeddingLayerNorm reads them. All are
+ * [count, width] row-major; the word table stays in the checkpoint's precision.
+ */
+export interface EmbeddingTables {
+  readonly words: WeightValues;
+  /** Absent for families without token types (DistilBERT, MPNet). */
+  readonly tokenTypes?: Float32Array;
+  readonly positions: Float32Array;
+  readonly gamma: Float32Array;
+  readonly beta: Float32Array;
+  readonly eps: number;
+  readonly width: number;
+}
+
 export interface Backend {
   /** "reference" or "native" (with details such as the selected kernel, e.g. "native avx512 x2 threads"). */
   readonly name: string;
@@ -128,6 +143,21 @@ export interface Backend {
     eps: number,
     out?: Float32Array,
   ): Float32Array;
+
+  /**
+   * The embedding layer: per row r, LayerNorm((words[ids[r]] + tokenTypes[typeIds[r]]) +
+   * positions[positionIds[r]]) · gamma + beta, summed in that float32 order as PyTorch does (no
+   * token-type term when the tables have none; typeIds is then ignored). Returns [rows, width].
+   * Throws a RangeError naming the id when one is outside its table.
+   */
+  embeddingLayerNorm(tables: EmbeddingTables, ids: Int32Array, typeIds: Int32Array, positionIds: Int32Array, out?: Float32Array): Float32Array;
+
+  /**
+   * Mean pooling of packed rows: per sequence s, the mean of rows seqStarts[s] .. seqStarts[s+1]-1
+   * of x [rows, width], summed in float64 in row order, divided by the length, then rounded to
+   * float32 (sentence-transformers' mean; an empty sequence gives NaN). Returns [numSeqs, width].
+   */
+  meanPool(x: Float32Array, seqStarts: Int32Array, width: number, out?: Float32Array): Float32Array;
 
   /**
    * Packed multi-head self-attention.

@@ -14,6 +14,8 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../package-root.js";
+import { checkEmbeddingIds } from "./embedding-gather.js";
+import { checkPoolRows } from "./mean-pool.js";
 import {
   checkLength,
   checkPositionBias,
@@ -22,6 +24,7 @@ import {
   type Activation,
   type AttentionResult,
   type Backend,
+  type EmbeddingTables,
   type Dtype,
   type LinearParams,
   type PositionBias,
@@ -85,6 +88,24 @@ export interface NativeAddon {
     residual: Float32Array | null,
     rows: number,
     cols: number,
+    gamma: Float32Array,
+    beta: Float32Array,
+    eps: number,
+    y: Float32Array,
+  ): void;
+  /** y: [seqStarts.length - 1, width]. */
+  meanPool(x: Float32Array, seqStarts: Int32Array, width: number, y: Float32Array): void;
+  /** format: as prepareLinear's; types and typeIds null when the model has no token types. Ids are range-checked. */
+  embeddingLayerNorm(
+    isa: number,
+    words: Float32Array | Uint16Array,
+    format: number,
+    types: Float32Array | null,
+    positions: Float32Array,
+    ids: Int32Array,
+    typeIds: Int32Array | null,
+    positionIds: Int32Array,
+    width: number,
     gamma: Float32Array,
     beta: Float32Array,
     eps: number,
@@ -420,6 +441,26 @@ export class NativeBackend implements Backend {
     checkLength("beta", beta, cols);
     const y = output(out, rows * cols);
     this.addon.addLayerNorm(this.isaCode, x, residual, rows, cols, gamma, beta, eps, y);
+    return y;
+  }
+
+  meanPool(x: Float32Array, seqStarts: Int32Array, width: number, out?: Float32Array): Float32Array {
+    checkPoolRows(x, seqStarts, width);
+    const y = output(out, (seqStarts.length - 1) * width);
+    this.addon.meanPool(x, seqStarts, width, y);
+    return y;
+  }
+
+  embeddingLayerNorm(tables: EmbeddingTables, ids: Int32Array, typeIds: Int32Array, positionIds: Int32Array, out?: Float32Array): Float32Array {
+    // The addon checks the ids too (it must not index outside a table); this gives the messages.
+    checkEmbeddingIds(tables, ids, typeIds, positionIds);
+    const { words, tokenTypes, width } = tables;
+    const y = output(out, ids.length * width);
+    const [values, format] = words instanceof Float32Array ? [words, 0] : [words.bits, words.format === "f16" ? 1 : 2];
+    this.addon.embeddingLayerNorm(
+      this.isaCode, values, format, tokenTypes ?? null, tables.positions, ids, tokenTypes ? typeIds : null, positionIds,
+      width, tables.gamma, tables.beta, tables.eps, y,
+    );
     return y;
   }
 

@@ -11,12 +11,15 @@ import {
   type Activation,
   type AttentionResult,
   type Backend,
+  type EmbeddingTables,
   type Dtype,
   type LinearParams,
   type PositionBias,
   type WeightValues,
   positionBiasByDistance,
 } from "./backend.js";
+import { gatherEmbeddingLayerNorm } from "./embedding-gather.js";
+import { meanPoolRows } from "./mean-pool.js";
 import { applyActivation } from "./activations.js";
 
 interface ReferenceLinear extends LinearParams {
@@ -167,6 +170,14 @@ export class ReferenceBackend implements Backend {
       if (wantProbs) probs.push(p);
     }
     return wantProbs ? { context, probs } : { context };
+  }
+
+  meanPool(x: Float32Array, seqStarts: Int32Array, width: number, out?: Float32Array): Float32Array {
+    return meanPoolRows(x, seqStarts, width, out);
+  }
+
+  embeddingLayerNorm(tables: EmbeddingTables, ids: Int32Array, typeIds: Int32Array, positionIds: Int32Array, out?: Float32Array): Float32Array {
+    return gatherEmbeddingLayerNorm(this, tables, ids, typeIds, positionIds, out);
   }
 
   firstRowAttention(

@@ -27,11 +27,14 @@ import {
   type Activation,
   type AttentionResult,
   type Backend,
+  type EmbeddingTables,
   type LinearParams,
   type PositionBias,
   type WeightValues,
   positionBiasByDistance,
 } from "./backend.js";
+import { gatherEmbeddingLayerNorm } from "./embedding-gather.js";
+import { meanPoolRows } from "./mean-pool.js";
 
 /** Codes of native/src/kernels/api.h `Activation` (the same as the native addon's). */
 const ACTIVATIONS: Record<Activation, number> = {
@@ -588,6 +591,14 @@ export class WasmBackend implements Backend {
       off += n;
     }
     return { context, probs };
+  }
+
+  meanPool(x: Float32Array, seqStarts: Int32Array, width: number, out?: Float32Array): Float32Array {
+    return meanPoolRows(x, seqStarts, width, out);
+  }
+
+  embeddingLayerNorm(tables: EmbeddingTables, ids: Int32Array, typeIds: Int32Array, positionIds: Int32Array, out?: Float32Array): Float32Array {
+    return gatherEmbeddingLayerNorm(this, tables, ids, typeIds, positionIds, out);
   }
 
   firstRowAttention(

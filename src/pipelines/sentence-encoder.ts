@@ -429,8 +429,17 @@ export class SentenceEncoder {
    */
   poolEncoded(out: EncoderOutput, promptLength = 0, pooling: PoolingStrategy = this.pooling): Float32Array[] {
     const numLayers = this.model.config.num_hidden_layers;
-    if (!this.modules || pooling !== this.pooling) return pool(out, { strategy: pooling, layers: this.layers, normalize: false }, numLayers);
-    const modes = this.modules.pooling;
+    const st = this.modules && pooling === this.pooling ? this.modules.pooling : undefined;
+    // Plain mean pooling of the last layer (the common sentence-transformers model): one backend
+    // call for the batch (native: float64 sums in C++), the same values as the per-text TypeScript.
+    const plainMean = st ? st.modes.length === 1 && st.modes[0] === "mean" && (promptLength === 0 || st.includePrompt) : pooling === "mean";
+    if (plainMean && this.layers.kind === "last") {
+      const h = out.hiddenSize;
+      const pooled = this.model.backend.meanPool(out.hidden, out.seqStarts, h);
+      return Array.from({ length: out.batchSize }, (_, i) => pooled.slice(i * h, (i + 1) * h));
+    }
+    if (!st) return pool(out, { strategy: pooling, layers: this.layers, normalize: false }, numLayers);
+    const modes = st;
     return Array.from({ length: out.batchSize }, (_, i) => {
       const tokens = selectTokenVectors(out, i, this.layers, numLayers);
       const len = out.length(i);
@@ -499,7 +508,8 @@ export class SentenceEncoder {
 
   private async runWindows(encodings: readonly Encoding[], pooling: PoolingStrategy, options: EmbedOptions, totalTexts: number, promptLength: number): Promise<Float32Array[]> {
     const out: Float32Array[] = new Array(encodings.length);
-    const keep = forwardOptionsFor({ strategy: pooling, layers: this.layers });
+    // Pooled right after each pass, before the next: the model may reuse its output buffer.
+    const keep = { ...forwardOptionsFor({ strategy: pooling, layers: this.layers }), reuseOutputBuffer: true };
     let done = 0;
     for (const batch of this.batches(encodings, options)) {
       const res = this.model.forward(batch.map((i) => encodings[i]), keep);

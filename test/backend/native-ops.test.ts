@@ -6,7 +6,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { NativeBackend } from "../../src/backend/native.js";
-import { positionBiasByDistance, type PositionBias } from "../../src/backend/backend.js";
+import { positionBiasByDistance, type EmbeddingTables, type PositionBias } from "../../src/backend/backend.js";
+import { gatherEmbeddingLayerNorm } from "../../src/backend/embedding-gather.js";
+import { TOKEN_POOLINGS } from "../../src/pooling/strategies.js";
 import { addon, assertBitEqual, assertClose, isas, randomArray, rng, skipNative } from "./native-helpers.js";
 
 const ref = new ReferenceBackend();
@@ -52,6 +54,81 @@ describe("native addLayerNorm", { skip: skipNative }, () => {
       assertClose(`${isa} layernorm eps`, got, want, { rel: 1e-5, abs: 1e-5 });
     }
   });
+});
+
+describe("native embeddingLayerNorm", { skip: skipNative }, () => {
+  const rand = rng(21);
+  const [vocab, types, maxPos, width, rows] = [50, 3, 40, 37, 600];
+  const wordsF32 = randomArray(vocab * width, rand);
+  // f16 / bf16 bits, specials included (±0, subnormal, the largest f16): converted exactly either way.
+  const bits = Uint16Array.from({ length: vocab * width }, (_, i) => [0x0000, 0x8000, 0x0001, 0x7bff][i] ?? Math.floor(rand() * 0x7800) | (i % 2 ? 0x8000 : 0));
+  const base = {
+    tokenTypes: randomArray(types * width, rand),
+    positions: randomArray(maxPos * width, rand),
+    gamma: randomArray(width, rand),
+    beta: randomArray(width, rand),
+    eps: 1e-12,
+    width,
+  };
+  const ids = Int32Array.from({ length: rows }, () => Math.floor(rand() * vocab));
+  const typeIds = Int32Array.from({ length: rows }, () => Math.floor(rand() * types));
+  const positionIds = Int32Array.from({ length: rows }, (_, r) => r % maxPos);
+  const variants: [string, EmbeddingTables][] = [];
+  // bf16: the float32 table's upper halves (random bf16 bits would hold values near 1e38).
+  const bf16Bits = Uint16Array.from(new Uint32Array(wordsF32.buffer), (u) => u >>> 16);
+  for (const [name, words] of [["f32", wordsF32], ["f16", { format: "f16", bits }], ["bf16", { format: "bf16", bits: bf16Bits }]] as const) {
+    variants.push([`${name} words`, { ...base, words }]);
+    variants.push([`${name} words, no token types`, { ...base, words, tokenTypes: undefined }]);
+  }
+  for (const isa of isas()) {
+    it(`${isa}: bit-identical to gathering the sums in TypeScript before the same LayerNorm kernel; close to the reference`, () => {
+      const nb = new NativeBackend(addon(), isa);
+      for (const [what, tables] of variants) {
+        const got = nb.embeddingLayerNorm(tables, ids, typeIds, positionIds);
+        assertBitEqual(`${isa} ${what}`, got, gatherEmbeddingLayerNorm(nb, tables, ids, typeIds, positionIds));
+        assertClose(`${isa} ${what} vs reference`, got, ref.embeddingLayerNorm(tables, ids, typeIds, positionIds), { rel: 1e-5, abs: 1e-5 });
+        // A row alone gives the same bits as in the batch.
+        const r = 123;
+        const one = nb.embeddingLayerNorm(tables, ids.subarray(r, r + 1), typeIds.subarray(r, r + 1), positionIds.subarray(r, r + 1));
+        assertBitEqual(`${isa} ${what} row ${r} alone`, one, got.subarray(r * width, (r + 1) * width));
+      }
+    });
+  }
+
+  it("rejects ids outside their tables, in the backend and in the addon itself", () => {
+    const nb = new NativeBackend(addon(), isas()[0]);
+    const tables = variants[0][1];
+    const bad = (a: Int32Array, at: number, v: number) => Int32Array.from(a, (x, i) => (i === at ? v : x));
+    assert.throws(() => nb.embeddingLayerNorm(tables, bad(ids, 7, vocab), typeIds, positionIds), /Token id 50 is outside the vocabulary/);
+    assert.throws(() => nb.embeddingLayerNorm(tables, ids, bad(typeIds, 3, -1), positionIds), /Token type id -1/);
+    assert.throws(() => nb.embeddingLayerNorm(tables, ids, typeIds, bad(positionIds, 0, maxPos)), /position 40 exceeds max_position_embeddings 40/);
+    const y = new Float32Array(rows * width);
+    const call = (i: Int32Array, t: Int32Array, p: Int32Array) =>
+      addon().embeddingLayerNorm(addon().isaIndex(nb.isa), wordsF32, 0, base.tokenTypes, base.positions, i, t, p, width, base.gamma, base.beta, 1e-12, y);
+    assert.throws(() => call(bad(ids, 599, vocab), typeIds, positionIds), RangeError);
+    assert.throws(() => call(ids, bad(typeIds, 0, types), positionIds), RangeError);
+    assert.throws(() => call(ids, typeIds, bad(positionIds, 1, -5)), RangeError);
+    assert.throws(() => call(ids, typeIds, positionIds.subarray(1)), RangeError);
+  });
+});
+
+describe("meanPool", () => {
+  const rand = rng(31);
+  const width = 45;
+  const lengths = [1, 7, 0, 38, 130, 2];
+  const seqStarts = starts(lengths);
+  const x = randomArray(seqStarts[lengths.length] * width, rand, 3);
+  // The pooling layer's own mean, text by text: what the backends must reproduce bit for bit.
+  const want = new Float32Array(lengths.length * width);
+  lengths.forEach((len, s) => want.set(TOKEN_POOLINGS.mean(x.subarray(seqStarts[s] * width, seqStarts[s + 1] * width), len, width), s * width));
+  const backends = [ref, ...(skipNative ? [] : isas().map((isa) => new NativeBackend(addon(), isa)))];
+  for (const b of backends) {
+    it(`${b.name}: equals the pooling layer's mean of each sequence bit for bit (an empty one gives NaN)`, () => {
+      assertBitEqual(b.name, b.meanPool(x, seqStarts, width), want);
+      assert.ok(Number.isNaN(want[2 * width]));
+      assert.throws(() => b.meanPool(x.subarray(1), seqStarts, width), RangeError);
+    });
+  }
 });
 
 describe("native attention", { skip: skipNative }, () => {

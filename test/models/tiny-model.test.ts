@@ -94,6 +94,18 @@ describe("tiny random BERT", () => {
     assertBitIdentical(padded.data.subarray(5 * 16, 8 * 16), alone, "padded view");
   });
 
+  it("reuseOutputBuffer: each pass's output is the same as a fresh one's, and the buffer is reused", () => {
+    const fresh = [model.forward([a, b]).sequence(0).data.slice(), model.forward(b).sequence(0).data.slice()];
+    const first = model.forward([a, b], { reuseOutputBuffer: true });
+    assertBitIdentical(first.sequence(0).data, fresh[0], "first pass");
+    const buffer = first.sequence(0).data.buffer;
+    const second = model.forward(b, { reuseOutputBuffer: true });
+    assertBitIdentical(second.sequence(0).data, fresh[1], "second pass (shorter, same buffer)");
+    assert.equal(second.sequence(0).data.buffer, buffer);
+    // Without the option the output is the caller's to keep.
+    assert.notEqual(model.forward(b).sequence(0).data.buffer, buffer);
+  });
+
   it("reads checkpoints with the bert. prefix and legacy gamma/beta names the same way", () => {
     const prefixed = tinyWeights(cfg, 7, "bert.");
     const legacy = new MapWeights(

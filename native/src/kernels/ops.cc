@@ -745,6 +745,139 @@ void add_layernorm(int isa, const float* x, const float* residual, int rows, int
 }
 
 // ------------------------------------------------------------------------------------------------
+// Embeddings + LayerNorm
+// ------------------------------------------------------------------------------------------------
+
+namespace {
+// f16 bits -> float32 bits for all 65536 patterns (256 KB, built once): the gather converts a word
+// row with one load per element instead of f16_to_f32's branches.
+const uint32_t* f16_table() {
+  static const uint32_t* table = [] {
+    uint32_t* t = static_cast<uint32_t*>(malloc(sizeof(uint32_t) * 65536));
+    if (!t) abort();
+    for (uint32_t h = 0; h < 65536; h++) {
+      const float f = f16_to_f32((uint16_t)h);
+      memcpy(&t[h], &f, 4);
+    }
+    return t;
+  }();
+  return table;
+}
+
+struct EmbeddingJob {
+  const IsaKernels* kn;
+  const void* words;
+  int format;
+  const float *types, *positions, *gamma, *beta;
+  const int32_t *ids, *type_ids, *pos_ids;
+  const uint32_t* f16;
+  int rows, width, per;
+  float eps;
+  float* y;
+};
+
+void embedding_task(void* ctx, int t) {
+  const EmbeddingJob& j = *static_cast<const EmbeddingJob*>(ctx);
+  const int r0 = t * j.per, r1 = r0 + j.per < j.rows ? r0 + j.per : j.rows;
+  const int w = j.width;
+  float* sum = thread_scratch((size_t)w);  // words + types of one row
+  if (!sum) abort();
+  uint32_t* bits = reinterpret_cast<uint32_t*>(sum);
+  for (int r = r0; r < r1; r++) {
+    const size_t wo = (size_t)j.ids[r] * w;
+    switch (j.format) {
+      case kWeightF16: {
+        const uint16_t* h = static_cast<const uint16_t*>(j.words) + wo;
+        for (int c = 0; c < w; c++) bits[c] = j.f16[h[c]];
+        break;
+      }
+      case kWeightBF16: {
+        const uint16_t* h = static_cast<const uint16_t*>(j.words) + wo;
+        for (int c = 0; c < w; c++) bits[c] = (uint32_t)h[c] << 16;
+        break;
+      }
+      default: memcpy(sum, static_cast<const float*>(j.words) + wo, sizeof(float) * w); break;
+    }
+    if (j.types) {
+      const float* ty = j.types + (size_t)j.type_ids[r] * w;
+      for (int c = 0; c < w; c++) sum[c] += ty[c];
+    }
+    // LayerNorm(sum + position): the kernel adds the residual first, in float32, as PyTorch does.
+    const LayerNormArgs a{sum, j.positions + (size_t)j.pos_ids[r] * w, j.gamma, j.beta, j.y + (size_t)r * w, w, j.eps};
+    j.kn->layernorm_rows(a, 0, 1);
+  }
+}
+}  // namespace
+
+void embedding_layernorm(int isa, const void* words, int format, const float* types, const float* positions,
+                         const int32_t* ids, const int32_t* type_ids, const int32_t* pos_ids, int rows, int width,
+                         const float* gamma, const float* beta, float eps, float* y) {
+  if (rows <= 0 || width <= 0) return;
+  ProfileScope timed("embeddings + layernorm");
+  EmbeddingJob j;
+  j.kn = kernels_for(isa);
+  j.words = words;
+  j.format = format;
+  j.types = types;
+  j.positions = positions;
+  j.gamma = gamma;
+  j.beta = beta;
+  j.ids = ids;
+  j.type_ids = type_ids;
+  j.pos_ids = pos_ids;
+  j.f16 = format == kWeightF16 ? f16_table() : nullptr;
+  j.rows = rows;
+  j.width = width;
+  j.eps = eps;
+  j.y = y;
+  j.per = 16384 / width > 1 ? 16384 / width : 1;
+  const int tasks = (rows + j.per - 1) / j.per;
+  if (pool_threads() <= 1 || tasks == 1) {
+    for (int t = 0; t < tasks; t++) embedding_task(&j, t);
+  } else {
+    parallel_for(tasks, embedding_task, &j);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Mean pooling
+// ------------------------------------------------------------------------------------------------
+
+namespace {
+struct MeanPoolJob {
+  const float* x;
+  const int32_t* starts;
+  int width;
+  float* y;
+};
+void mean_pool_task(void* ctx, int s) {
+  const MeanPoolJob& j = *static_cast<const MeanPoolJob*>(ctx);
+  const int w = j.width;
+  double* acc = reinterpret_cast<double*>(thread_scratch(2 * (size_t)w));
+  if (!acc) abort();
+  for (int c = 0; c < w; c++) acc[c] = 0.0;
+  for (int r = j.starts[s]; r < j.starts[s + 1]; r++) {
+    const float* row = j.x + (size_t)r * w;
+    for (int c = 0; c < w; c++) acc[c] += (double)row[c];
+  }
+  const double len = (double)(j.starts[s + 1] - j.starts[s]);
+  float* out = j.y + (size_t)s * w;
+  for (int c = 0; c < w; c++) out[c] = (float)(acc[c] / len);
+}
+}  // namespace
+
+void mean_pool(const float* x, const int32_t* seq_starts, int nseq, int width, float* y) {
+  if (nseq <= 0 || width <= 0) return;
+  ProfileScope timed("mean pooling");
+  MeanPoolJob j{x, seq_starts, width, y};
+  if (pool_threads() <= 1 || (double)(seq_starts[nseq] - seq_starts[0]) * width < 65536) {
+    for (int s = 0; s < nseq; s++) mean_pool_task(&j, s);
+  } else {
+    parallel_for(nseq, mean_pool_task, &j);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
 // Attention
 // ------------------------------------------------------------------------------------------------
 

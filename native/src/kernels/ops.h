@@ -45,6 +45,20 @@ void linear(const PackedLinear& w, const float* x, int m, float* y, int act);
 void add_layernorm(int isa, const float* x, const float* residual, int rows, int cols, const float* gamma,
                    const float* beta, float eps, float* y);
 
+// Embeddings then LayerNorm, per row r (BertEmbeddings.forward):
+//   y[r] = LayerNorm((words[ids[r]] + types[type_ids[r]]) + positions[pos_ids[r]]) * gamma + beta,
+// summed in that float32 order; types null: words[ids[r]] + positions[pos_ids[r]]. words is a
+// [vocab, width] table stored as `format` (WeightFormat: float32, or f16 / bf16 bits converted
+// exactly). The LayerNorm is add_layernorm's (the sum's two parts as x and residual), so the result is
+// bit-identical to gathering the sums first. Every id must be inside its table (the caller checks).
+void embedding_layernorm(int isa, const void* words, int format, const float* types, const float* positions,
+                         const int32_t* ids, const int32_t* type_ids, const int32_t* pos_ids, int rows, int width,
+                         const float* gamma, const float* beta, float eps, float* y);
+
+// y[s] = mean of rows seq_starts[s] .. seq_starts[s+1]-1 of x [rows, width]: float64 sums in row
+// order, divided by the length, rounded to float32 (an empty sequence gives NaN). One task per sequence.
+void mean_pool(const float* x, const int32_t* seq_starts, int nseq, int width, float* y);
+
 // Packed multi-head attention, one parallel task per (sequence, head).
 // seq_starts: [nseq + 1]; probs: null, or per sequence s (in order) [heads, len_s, len_s] concatenated.
 // bias: null, or [heads][2 * bias_max_distance + 1] added to the scaled scores by distance j - i

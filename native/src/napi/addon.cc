@@ -252,6 +252,80 @@ Napi::Value AddLayerNorm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// An Int32Array of exactly `n` ids, each in [0, limit).
+const int32_t* ids_arg(const Napi::CallbackInfo& info, size_t i, const char* what, size_t n, size_t limit) {
+  Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw_type(info.Env(), std::string("Expected an Int32Array for ") + what);
+  Napi::Int32Array a = v.As<Napi::Int32Array>();
+  if (a.ElementLength() != n)
+    throw Napi::RangeError::New(info.Env(), std::string("Expected ") + std::to_string(n) + " values for " + what +
+                                                " but received " + std::to_string(a.ElementLength()));
+  const int32_t* p = a.Data();
+  for (size_t r = 0; r < n; r++)
+    if (p[r] < 0 || (size_t)p[r] >= limit)
+      throw Napi::RangeError::New(info.Env(), std::string("Expected ") + what + " in 0.." + std::to_string((long)limit - 1) +
+                                                  " but received " + std::to_string(p[r]));
+  return p;
+}
+
+const int32_t* seq_starts_arg(const Napi::CallbackInfo& info, size_t i, int* nseq);
+
+// meanPool(x, seqStarts, width, y): bt::mean_pool; y [seqStarts.length - 1, width].
+Napi::Value MeanPool(const Napi::CallbackInfo& info) {
+  int nseq;
+  const int32_t* starts = seq_starts_arg(info, 1, &nseq);
+  const int width = int_arg(info, 2, "width", 1);
+  const float* x = f32_at_least(info, 0, "x", (size_t)starts[nseq] * width);
+  float* y = f32_at_least(info, 3, "y", (size_t)nseq * width);
+  bt::mean_pool(x, starts, nseq, width, y);
+  return info.Env().Undefined();
+}
+
+// embeddingLayerNorm(isa, words, format, types | null, positions, ids, typeIds | null, positionIds,
+//                    width, gamma, beta, eps, y): bt::embedding_layernorm. words: a Float32Array
+// (format 0) or the f16 (1) / bf16 (2) bits in a Uint16Array; tables are [count, width]; rows = ids.length.
+Napi::Value EmbeddingLayerNorm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int isa;
+  isa_arg(info, 0, &isa);
+  const int format = int_arg(info, 2, "format");
+  const int width = int_arg(info, 8, "width", 1);
+  const void* words;
+  size_t word_values;
+  if (format == bt::kWeightF32) {
+    Napi::Float32Array a = f32(info, 1, "words");
+    words = a.Data();
+    word_values = a.ElementLength();
+  } else if (format == bt::kWeightF16 || format == bt::kWeightBF16) {
+    Napi::Value v = info[1];
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array)
+      throw_type(env, "Expected a Uint16Array of half-precision bits for words");
+    Napi::Uint16Array a = v.As<Napi::Uint16Array>();
+    words = a.Data();
+    word_values = a.ElementLength();
+  } else {
+    throw Napi::RangeError::New(env, "Unknown weight format " + std::to_string(format));
+  }
+  const bool has_types = !(info[3].IsNull() || info[3].IsUndefined());
+  const float* types = has_types ? f32(info, 3, "types").Data() : nullptr;
+  const size_t type_count = has_types ? f32(info, 3, "types").ElementLength() / width : 0;
+  Napi::Float32Array positions = f32(info, 4, "positions");
+  if (!info[5].IsTypedArray()) throw_type(env, "Expected an Int32Array for ids");
+  const size_t rows = info[5].As<Napi::TypedArray>().ElementLength();
+  const int32_t* ids = ids_arg(info, 5, "ids", rows, word_values / width);
+  const int32_t* type_ids = has_types ? ids_arg(info, 6, "typeIds", rows, type_count) : nullptr;
+  const int32_t* pos_ids = ids_arg(info, 7, "positionIds", rows, positions.ElementLength() / width);
+  const float* gamma = f32_at_least(info, 9, "gamma", (size_t)width);
+  const float* beta = f32_at_least(info, 10, "beta", (size_t)width);
+  const float eps = (float)info[11].As<Napi::Number>().DoubleValue();
+  float* y = f32_at_least(info, 12, "y", rows * width);
+  if (rows > 2147483647u) throw Napi::RangeError::New(env, "Too many rows");
+  bt::embedding_layernorm(isa, words, format, types, positions.Data(), ids, type_ids, pos_ids, (int)rows, width, gamma, beta,
+                          eps, y);
+  return env.Undefined();
+}
+
 const int32_t* seq_starts_arg(const Napi::CallbackInfo& info, size_t i, int* nseq) {
   Napi::Value v = info[i];
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
@@ -477,6 +551,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("linear", Napi::Function::New(env, Linear, "linear"));
   exports.Set("addLayerNorm", Napi::Function::New(env, AddLayerNorm, "addLayerNorm"));
   exports.Set("attention", Napi::Function::New(env, Attention, "attention"));
+  exports.Set("meanPool", Napi::Function::New(env, MeanPool, "meanPool"));
+  exports.Set("embeddingLayerNorm", Napi::Function::New(env, EmbeddingLayerNorm, "embeddingLayerNorm"));
   exports.Set("firstRowAttention", Napi::Function::New(env, FirstRowAttention, "firstRowAttention"));
   exports.Set("naiveFirstRowAttention", Napi::Function::New(env, NaiveFirstRowAttention, "naiveFirstRowAttention"));
   exports.Set("activate", Napi::Function::New(env, Activate, "activate"));

@@ -6,7 +6,7 @@
  * linear layer projects after the LayerNorm (ELECTRA embeddings_project, ALBERT
  * embedding_hidden_mapping_in).
  */
-import type { Backend, LinearParams, WeightValues } from "../../backend/backend.js";
+import type { Backend, EmbeddingTables, LinearParams, WeightValues } from "../../backend/backend.js";
 import type { BertConfig } from "../../config/bert-config.js";
 import { CheckpointError, type Checkpoint } from "../checkpoint.js";
 import type { PackedBatch } from "../packed.js";
@@ -25,8 +25,6 @@ export interface EmbeddingSpec {
   fixedPositions?: (config: BertConfig) => Float32Array | undefined;
 }
 
-const CHUNK_ROWS = 512;
-
 export class BertEmbeddings {
   private constructor(
     private readonly config: BertConfig,
@@ -42,6 +40,12 @@ export class BertEmbeddings {
     private readonly positionRule: PositionRule,
     private readonly projection: LinearParams | undefined, // embedding_size → hidden_size
   ) {}
+
+  /** What Backend.embeddingLayerNorm reads, but the word table (lazy: see forward). */
+  private get otherTables(): Omit<EmbeddingTables, "words"> {
+    const { positionEmbeddings: positions, tokenTypeEmbeddings: tokenTypes, gamma, beta } = this;
+    return { positions, tokenTypes, gamma, beta, eps: this.config.layer_norm_eps, width: this.config.embedding_size };
+  }
 
   static load(ckpt: Checkpoint, config: BertConfig, positionRule: PositionRule, spec: EmbeddingSpec, backend: Backend): BertEmbeddings {
     const { embedding_size: e, hidden_size: h, max_position_embeddings: maxPos } = config;
@@ -93,41 +97,32 @@ export class BertEmbeddings {
     return ids;
   }
 
-  /** (rows, hidden) embedding output after LayerNorm (and the projection to hidden_size, if any). */
-  forward(batch: PackedBatch, backend: Backend): Float32Array {
-    // h: the width of the tables (embedding_size; hidden_size except for ELECTRA and ALBERT).
-    const { vocab_size: vocab, type_vocab_size: types, max_position_embeddings: maxPos, embedding_size: h } = this.config;
-    const tokenTypes = this.tokenTypeEmbeddings;
-    const rows = batch.inputIds.length;
-    const positions = this.positionIds(batch);
-    const out = new Float32Array(rows * h);
-    // The sums before LayerNorm are formed a chunk of rows at a time, so only the output is batch-sized.
-    const x = new Float32Array(Math.min(rows, CHUNK_ROWS) * h);
-    const words = this.wordEmbeddings;
-    const word = new Float32Array(h);
-    for (let r = 0; r < rows; r++) {
-      const chunkRow = r % CHUNK_ROWS;
-      const id = batch.inputIds[r];
-      const type = batch.tokenTypeIds[r];
-      const pos = positions[r];
-      if (id < 0 || id >= vocab) throw new RangeError(`Token id ${id} is outside the vocabulary (size ${vocab})`);
-      if (tokenTypes && (type < 0 || type >= types)) throw new RangeError(`Token type id ${type} is outside 0..${types - 1}`);
-      if (pos < 0 || pos >= maxPos) {
-        throw new RangeError(`Sequence too long: position ${pos} exceeds max_position_embeddings ${maxPos}; truncate the input`);
+  /** (rows, hidden) embedding output after LayerNorm (and the projection to hidden_size, if any), into `out` when given. */
+  forward(batch: PackedBatch, backend: Backend, out?: Float32Array): Float32Array {
+    const table = this.wordEmbeddings;
+    let words: WeightValues, ids: Int32Array;
+    if (table.isLoaded) {
+      words = table.values();
+      ids = batch.inputIds;
+    } else {
+      // The table is still in the file (RowTable): this batch's rows are gathered through it (read
+      // singly until it decides to read the whole table) into a compact table the backend indexes.
+      const { vocab_size: vocab, embedding_size: e } = this.config;
+      const rows = batch.inputIds.length;
+      const compact = new Float32Array(rows * e);
+      for (let r = 0; r < rows; r++) {
+        const id = batch.inputIds[r];
+        if (!(id >= 0 && id < vocab)) throw new RangeError(`Token id ${id} is outside the vocabulary (size ${vocab})`);
+        table.gather(id, compact, r * e);
       }
-      const o = chunkRow * h;
-      const to = type * h, po = pos * h;
-      words.gather(id, word, 0);
-      // Same float32 order as PyTorch: (word + type) + position. Families without token types
-      // (DistilBERT, MPNet) take no type input at all: a caller's type ids are ignored.
-      if (tokenTypes) for (let c = 0; c < h; c++) x[o + c] = word[c] + tokenTypes[to + c];
-      else x.set(word, o);
-      for (let c = 0; c < h; c++) x[o + c] += this.positionEmbeddings[po + c];
-      if (chunkRow === CHUNK_ROWS - 1 || r === rows - 1) {
-        const first = r - chunkRow, n = chunkRow + 1;
-        backend.addLayerNorm(x.subarray(0, n * h), null, n, h, this.gamma, this.beta, this.config.layer_norm_eps, out.subarray(first * h, (first + n) * h));
-      }
+      words = compact;
+      ids = Int32Array.from({ length: rows }, (_, r) => r);
     }
-    return this.projection ? backend.linear(out, rows, this.projection) : out;
+    // Families without token types (DistilBERT, MPNet) take no type input at all: a caller's type ids are ignored.
+    const tables: EmbeddingTables = { ...this.otherTables, words };
+    const positions = this.positionIds(batch);
+    if (!this.projection) return backend.embeddingLayerNorm(tables, ids, batch.tokenTypeIds, positions, out);
+    const normed = backend.embeddingLayerNorm(tables, ids, batch.tokenTypeIds, positions);
+    return backend.linear(normed, ids.length, this.projection, "none", out);
   }
 }

@@ -30,6 +30,12 @@ export interface ForwardOptions {
    * "cls_attention"); the backend computes only that row, not the full matrices.
    */
   outputFirstTokenAttention?: boolean;
+  /**
+   * The returned hidden states may live in a buffer the model keeps and overwrites on the next
+   * forward pass that also sets this: for callers that read the output before they call forward
+   * again (pooling pipelines). Saves a fresh batch-sized array, i.e. page faults, per batch.
+   */
+  reuseOutputBuffer?: boolean;
 }
 
 export interface LoadOptions {
@@ -83,6 +89,26 @@ export class BertModel {
     return new BertModel(config, family, backend, embeddings, steps, positionBias, pooler, ckpt, dir);
   }
 
+  /**
+   * The layers' intermediate buffers, kept from one forward pass to the next (forward is
+   * synchronous, so passes never share them): fresh ones cost page faults, zero-filling and GC on
+   * every batch. Grown, never shrunk, to the largest block seen.
+   */
+  private scratch?: LayerScratch;
+  private layerScratch(rows: number): LayerScratch {
+    if (!this.scratch || this.scratch.maxRows < rows) {
+      this.scratch = new LayerScratch(Math.max(rows, this.scratch?.maxRows ?? 0), this.config.hidden_size, this.config.intermediate_size);
+    }
+    return this.scratch;
+  }
+
+  /** Kept for ForwardOptions.reuseOutputBuffer; grown, never shrunk. */
+  private output?: Float32Array;
+  private outputBuffer(length: number): Float32Array {
+    if (!this.output || this.output.length < length) this.output = new Float32Array(Math.max(length, this.output?.length ?? 0));
+    return this.output.subarray(0, length);
+  }
+
   get hasPooler(): boolean {
     return this.pooler !== undefined;
   }
@@ -97,11 +123,12 @@ export class BertModel {
     const list = isBatch(inputs) ? inputs : [inputs];
     const batch = packInputs(list);
     const h = this.config.hidden_size;
-    let x = this.embeddings.forward(batch, this.backend); // (rows, h)
+    const rows = batch.inputIds.length;
+    let x = this.embeddings.forward(batch, this.backend, options.reuseOutputBuffer ? this.outputBuffer(rows * h) : undefined); // (rows, h)
     const hiddenStates = options.outputHiddenStates ? [x] : undefined;
     const attentions = options.outputAttentions ? ([] as Float32Array[][]) : undefined;
     const blocks = rowBlocks(batch.seqStarts, BLOCK_ROWS);
-    const scratch = new LayerScratch(Math.max(...blocks.map((b) => b.rows)), h, this.config.intermediate_size);
+    const scratch = this.layerScratch(Math.max(...blocks.map((b) => b.rows)));
     // (heads, len) per sequence, sequence s at heads · seqStarts[s]: blocks hold whole sequences in order.
     let firstTokenAttention: Float32Array | undefined;
     for (const [stepIndex, step] of this.steps.entries()) {
