@@ -242,6 +242,14 @@ export function checkLength(what: string, a: ArrayLike<number>, want: number): v
   if (a.length !== want) throw new Error(`Expected ${want} values for ${what} but received ${a.length}`);
 }
 
+/** The argument checks of Backend.addLayerNorm, shared by the kernel backends. */
+export function checkLayerNormArgs(x: Float32Array, residual: Float32Array | null, rows: number, cols: number, gamma: Float32Array, beta: Float32Array): void {
+  checkLength("layer norm's input", x, rows * cols);
+  if (residual) checkLength("the residual", residual, rows * cols);
+  checkLength("gamma", gamma, cols);
+  checkLength("beta", beta, cols);
+}
+
 /** The caller's buffer when it has the right length, else a new one. */
 export function output(out: Float32Array | undefined, length: number): Float32Array {
   if (out === undefined) return new Float32Array(length);

@@ -17,6 +17,7 @@ import { PACKAGE_ROOT } from "../package-root.js";
 import { checkEmbeddingIds } from "./embedding-gather.js";
 import { checkPoolRows } from "./mean-pool.js";
 import {
+  checkLayerNormArgs,
   checkLength,
   checkPositionBias,
   output,
@@ -435,10 +436,7 @@ export class NativeBackend implements Backend {
     eps: number,
     out?: Float32Array,
   ): Float32Array {
-    checkLength("layer norm's input", x, rows * cols);
-    if (residual) checkLength("the residual", residual, rows * cols);
-    checkLength("gamma", gamma, cols);
-    checkLength("beta", beta, cols);
+    checkLayerNormArgs(x, residual, rows, cols, gamma, beta);
     const y = output(out, rows * cols);
     this.addon.addLayerNorm(this.isaCode, x, residual, rows, cols, gamma, beta, eps, y);
     return y;

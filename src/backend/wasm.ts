@@ -20,6 +20,7 @@
  * `threadsFallbackReason` says why.
  */
 import {
+  checkLayerNormArgs,
   checkLength,
   checkPositionBias,
   output,
@@ -536,10 +537,7 @@ export class WasmBackend implements Backend {
     eps: number,
     out?: Float32Array,
   ): Float32Array {
-    checkLength("layer norm's input", x, rows * cols);
-    if (residual) checkLength("the residual", residual, rows * cols);
-    checkLength("gamma", gamma, cols);
-    checkLength("beta", beta, cols);
+    checkLayerNormArgs(x, residual, rows, cols, gamma, beta);
     const y = output(out, rows * cols);
     if (rows === 0) return y;
     const [xp, rp, gp, bp, yp] = this.reserve([x.byteLength, residual ? residual.byteLength : 0, gamma.byteLength, beta.byteLength, y.byteLength]);
