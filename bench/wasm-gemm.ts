@@ -31,19 +31,14 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadNativeAddon } from "../src/backend/native.js";
 import { tryLoadWasmBackend } from "../src/backend/wasm-node.js";
 import type { Backend, LinearParams } from "../src/backend/backend.js";
+import { GEMM_KN } from "./gemm.js";
 import { clockFromEnv, randomArray, secondsPerCall, type TimeOptions } from "./timing.js";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 
 export const WASM_GEMM_M = [32, 128, 512];
-export const WASM_GEMM_KN: [number, number][] = [
-  [384, 384],
-  [384, 1536],
-  [1536, 384],
-  [768, 768],
-  [768, 3072],
-  [3072, 768],
-];
+/** The native GEMM bench's BERT-small/base [K, N] shapes, so the two tables line up. */
+export const WASM_GEMM_KN: [number, number][] = GEMM_KN;
 
 export interface WasmGemmRow {
   m: number;
