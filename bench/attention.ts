@@ -11,7 +11,9 @@
  * 16-token sentences, 256 x 128 tokens, bert-base 4 x 128 x (12 x 64), and one 512-token sequence.
  * FLOPs are 4·len²·headDim per (sequence, head) (QKᵀ and PV), against the 1-thread FMA probe.
  */
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 import { NativeBackend, loadNativeAddon, type NativeAddon } from "../src/backend/native.js";
 
@@ -22,16 +24,18 @@ interface Shape {
   d: number;
 }
 
-function corpusLens(): number[] {
-  // Token counts of ../shared/corpus/license-sentences.txt under the MiniLM tokenizer, when a run of
-  // `bert-ts tokenize` left them in /tmp; else a fixed spread with the same mean (~38).
-  const cached = "/tmp/attn-lens.json";
-  if (existsSync(cached)) return JSON.parse(readFileSync(cached, "utf8")) as number[];
-  return Array.from({ length: 986 }, (_, i) => 6 + ((i * 37) % 64));
+const SHARED = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "shared");
+const CORPUS = process.env.BERT_TS_CORPUS ?? join(SHARED, "corpus", "license-sentences.txt");
+
+/** Token counts of the corpus' lines under the MiniLM tokenizer (capped at 256, as `embed` does). */
+async function corpusLens(): Promise<number[]> {
+  const { loadTokenizer } = await import("../src/tokenizers/index.js");
+  const tok = await loadTokenizer(join(SHARED, "models", "minilm-l6-h384-random"));
+  const texts = readFileSync(CORPUS, "utf8").split("\n").filter((l) => l.trim());
+  return tok.encodeBatch(texts, { truncation: "longest_first", maxLength: 256 }).map((e) => e.inputIds.length);
 }
 
-function shapes(): Shape[] {
-  const lens = corpusLens();
+function shapes(lens: number[]): Shape[] {
   return [
     { name: `corpus ${lens.length} sentences (mean ${(lens.reduce((a, b) => a + b, 0) / lens.length).toFixed(0)} tokens), 12 x 32`, lens, heads: 12, d: 32 },
     { name: "256 x 8 tokens, 12 x 32", lens: Array(256).fill(8), heads: 12, d: 32 },
@@ -81,7 +85,7 @@ function median(xs: number[]): number {
   return s[s.length >> 1];
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const isaArg = args.includes("--isa") ? args[args.indexOf("--isa") + 1] : undefined;
   const { addon, reason } = loadNativeAddon();
@@ -89,6 +93,7 @@ function main(): void {
     console.log(`attention bench: skipped (${reason})`);
     return;
   }
+  const lens = await corpusLens();
   const basePath = process.env.BERT_TS_BASELINE_ADDON;
   const base = basePath ? (createRequire(import.meta.url)(basePath) as NativeAddon) : undefined;
   const threads = addon.info().threads;
@@ -105,7 +110,7 @@ function main(): void {
     console.log(`\n${t} thread(s), ${clock === "cpu" ? "process CPU time" : "wall clock"}, median of 7, GFLOP/s:`);
     console.log(`| shape | this build | ${base ? "baseline | ratio | " : ""}% of ${t}-thread probe |`);
     console.log(`| --- | ---: | ${base ? "---: | ---: | " : ""}---: |`);
-    for (const s of shapes()) {
+    for (const s of shapes(lens)) {
       const p = prepare(s);
       const reps = Math.max(1, Math.round(3e8 / p.flops));
       nbs.forEach((nb) => timeOnce(nb, s, p, 1, clock));
@@ -122,4 +127,4 @@ function main(): void {
   nbs.forEach((nb) => nb.dispose());
 }
 
-main();
+await main();
