@@ -962,9 +962,10 @@ void attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, i
   const long per_head = 2L * head_dim * (longest + 16);
   const int fit = (int)(131072 / (per_head > 0 ? per_head : 1));
   int groups = (int)((want + nseq - 1) / nseq);
+  const int by_size = (heads + (fit > 1 ? fit : 1) - 1) / (fit > 1 ? fit : 1);  // groups of at most `fit` heads
+  groups = groups < by_size ? by_size : groups;
   groups = groups < 1 ? 1 : groups > heads ? heads : groups;
-  j.group = (heads + groups - 1) / groups;
-  j.group = j.group > fit ? (fit > 1 ? fit : 1) : j.group;
+  j.group = (heads + groups - 1) / groups;  // even groups: 12 heads by at most 11 are 6 + 6, not 11 + 1
   const long units = (long)nseq * ((heads + j.group - 1) / j.group);
   j.qblock = longest > 0 ? longest : 1;
   if (units < want && longest > 32) {
