@@ -193,7 +193,7 @@ export async function runIndexBench(): Promise<void> {
         const url = pg.createDatabase(`search${n}`);
         const store = await PostgresStore.open(url, DIM);
         // A bulk load builds the HNSW index once at the end (as pgvector advises), not row by row.
-        pg.psql(`search${n}`, "DROP INDEX vectors_hnsw");
+        pg.psql(`search${n}`, "DROP INDEX IF EXISTS vectors_hnsw");
         const pgFill = await fillStore(store, vectors);
         const t0 = performance.now();
         pg.psql(`search${n}`, "SET maintenance_work_mem = '1GB'; CREATE INDEX vectors_hnsw ON vectors USING hnsw (embedding vector_cosine_ops)");

@@ -130,9 +130,13 @@ export class CorpusIndex {
     const batchSize = options.batchSize ?? 64;
     const worker = options.worker ?? `pid ${process.pid}`;
     const progress = { embedded: 0, failed: 0 };
+    // Once per dry spell, not on every poll: the store's deferred work (PostgreSQL's HNSW build).
+    let dry = false;
     while (!options.signal?.aborted) {
       const claim = await this.store.claimPending(batchSize, worker);
       if (!claim) {
+        if (!dry) await this.store.finishPending();
+        dry = true;
         if (!options.follow) break;
         await sleep(options.pollMs ?? 1000, options.signal);
         continue;
@@ -147,6 +151,7 @@ export class CorpusIndex {
         await claim.release().catch(() => {});
         throw err;
       }
+      dry = false;
       options.onBatch?.({ ...progress });
     }
     return progress;

@@ -7,8 +7,11 @@
  * mid-batch loses its connection, PostgreSQL rolls the transaction back, and the rows (still
  * pending) go to the next worker that asks: nothing is lost, nothing is written twice.
  *
- * Vectors live in a `vector(n)` column with an HNSW index (cosine); float32 values travel as text,
- * which round-trips exactly (shortest decimal form in, float4 parse, shortest form out).
+ * Vectors live in a `vector(n)` column with an HNSW index (cosine). They travel in pgvector's
+ * binary form (a batch is one `vector[]` parameter), so the float32 bits arrive unchanged and
+ * neither side formats or parses decimals. A new store gets its HNSW index once the first load is
+ * done (finishPending): built over all rows at once it costs a fraction of growing it row by row
+ * while the encoders need the same cores. Until then search scans exactly (correct, slower).
  * Queries are parameterised throughout.
  */
 import pg from "pg";
@@ -31,6 +34,9 @@ import {
 /** HNSW search breadth: pgvector's default (40) loses recall on wide vectors; 200 keeps recall@10 ≥ 0.98 at 100k vectors (bench:index). */
 const EF_SEARCH = 200;
 
+/** HNSW is defined up to 2,000 dimensions for `vector`; wider spaces are searched exactly. */
+const HNSW_MAX_DIMENSIONS = 2000;
+
 /** A URL with its password hidden, for messages. */
 function shown(url: string): string {
   try {
@@ -44,6 +50,8 @@ function shown(url: string): string {
 
 export class PostgresStore implements CorpusStore {
   private provenanceId: number | null = null;
+  /** pgvector's `vector` type id in this database: binary array parameters name their element type. */
+  private vectorTypeOid: number | null = null;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -110,8 +118,7 @@ export class PostgresStore implements CorpusStore {
             embedding vector(${dimension}) NOT NULL,
             PRIMARY KEY (doc_id, window_index)
           )`);
-        // HNSW is defined up to 2,000 dimensions for vector; wider spaces are searched exactly.
-        if (dimension <= 2000) await client.query("CREATE INDEX vectors_hnsw ON vectors USING hnsw (embedding vector_cosine_ops)");
+        // No HNSW index yet: the first load goes in without it and finishPending() builds it once.
       }
       await client.query("COMMIT");
     } catch (err) {
@@ -120,6 +127,15 @@ export class PostgresStore implements CorpusStore {
     } finally {
       client.release();
     }
+  }
+
+  private async vectorType(): Promise<number> {
+    if (this.vectorTypeOid === null) {
+      // Resolved as the ::vector casts in the SQL are: through the search path.
+      const r = await this.pool.query<{ oid: number }>("SELECT 'vector'::regtype::oid::int8 AS oid");
+      this.vectorTypeOid = Number(r.rows[0].oid);
+    }
+    return this.vectorTypeOid;
   }
 
   async space(): Promise<VectorSpace | null> {
@@ -203,6 +219,7 @@ export class PostgresStore implements CorpusStore {
   async claimPending(limit: number, worker: string): Promise<Claim | null> {
     if (this.provenanceId === null) throw new StoreError("bindSpace() must come before claiming documents");
     const provenanceId = this.provenanceId;
+    const vectorTypeOid = await this.vectorType();
     const client = await this.pool.connect();
     let open = true;
     const finish = async (sql: "COMMIT" | "ROLLBACK") => {
@@ -234,8 +251,8 @@ export class PostgresStore implements CorpusStore {
               const part = vectors.slice(at, at + 500);
               await client.query(
                 `INSERT INTO vectors (doc_id, window_index, span_start, span_end, token_count, truncated, provenance_id, embedding)
-                 SELECT d, w, s, e, t, tr, $7::bigint, v::vector
-                 FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[], $6::bool[], $8::text[]) AS x(d, w, s, e, t, tr, v)`,
+                 SELECT d, w, s, e, t, tr, $7::bigint, v
+                 FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[], $6::bool[], $8::vector[]) AS x(d, w, s, e, t, tr, v)`,
                 [
                   part.map((v) => v.docId),
                   part.map((v) => v.window),
@@ -244,7 +261,7 @@ export class PostgresStore implements CorpusStore {
                   part.map((v) => v.tokenCount),
                   part.map((v) => v.truncated),
                   provenanceId,
-                  part.map((v) => vectorText(v.vector)),
+                  vectorArrayBinary(part.map((v) => v.vector), vectorTypeOid),
                 ],
               );
             }
@@ -261,6 +278,35 @@ export class PostgresStore implements CorpusStore {
     } catch (err) {
       await finish("ROLLBACK").catch(() => {});
       throw err;
+    }
+  }
+
+  /**
+   * Builds the HNSW index if the vectors table lacks it (a new store after its first load). Under
+   * an advisory lock, so workers that run dry together build it once; the build blocks other
+   * workers' writes for its duration (a share lock), never their claims.
+   */
+  async finishPending(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const table = await client.query<{ dims: number | null }>(
+        "SELECT atttypmod AS dims FROM pg_attribute WHERE attrelid = to_regclass('vectors') AND attname = 'embedding' AND NOT attisdropped",
+      );
+      const dims = table.rows[0]?.dims ?? null;
+      if (dims === null || dims < 1 || dims > HNSW_MAX_DIMENSIONS || (await hasSearchIndex(client))) {
+        await client.query("COMMIT");
+        return;
+      }
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('bert_ts_hnsw'))");
+      // Another worker may have built it while this one waited for the lock (each statement sees what committed before it).
+      if (!(await hasSearchIndex(client))) await client.query("CREATE INDEX vectors_hnsw ON vectors USING hnsw (embedding vector_cosine_ops)");
+      await client.query("COMMIT");
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw err;
+    } finally {
+      client.release();
     }
   }
 
@@ -287,7 +333,7 @@ export class PostgresStore implements CorpusStore {
           `SELECT v.doc_id AS id, v.window_index, v.span_start, v.span_end, d.text, v.embedding <=> $1::vector AS distance
            FROM vectors v JOIN documents d ON d.id = v.doc_id
            ORDER BY v.embedding <=> $1::vector LIMIT $2`,
-          [vectorText(query), k],
+          [vectorBinary(query), k],
         );
         out.push(r.rows.map((row) => ({ id: row.id, window: row.window_index, start: row.span_start, end: row.span_end, text: row.text, score: 1 - Number(row.distance) })));
       }
@@ -342,27 +388,65 @@ export class PostgresStore implements CorpusStore {
   }
 }
 
+/**
+ * Whether the vectors table has its HNSW index: a catalog scan under this statement's snapshot
+ * (to_regclass would consult a cache that may not yet know of an index another worker just built).
+ */
+async function hasSearchIndex(client: pg.PoolClient): Promise<boolean> {
+  const r = await client.query(
+    `SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+     WHERE i.indrelid = to_regclass('vectors') AND a.amname = 'hnsw'`,
+  );
+  return r.rows.length > 0;
+}
+
 function noVectorsTableYet(err: unknown): void {
   if ((err as { code?: string }).code !== "42P01") throw err;
 }
 
-/** pgvector's text form: '[v0,v1,...]', each float32 in the shortest decimal that reads back as the same float32. */
-export function vectorText(v: Float32Array): string {
-  let s = "[";
-  for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) throw new StoreError("pgvector cannot store NaN or infinity");
-    s += (i > 0 ? "," : "") + shortestFloat32(v[i]);
-  }
-  return s + "]";
+/**
+ * pgvector's binary form of one vector (vector_recv): int16 dimensions, int16 zero, then each
+ * float32 big-endian. A Buffer parameter goes to the server in binary format (node-postgres).
+ */
+export function vectorBinary(v: Float32Array): Buffer {
+  const out = Buffer.allocUnsafe(4 + 4 * v.length);
+  writeVector(new DataView(out.buffer, out.byteOffset, out.byteLength), 0, v);
+  return out;
 }
 
-/** The shortest decimal string that parses back (as float32) to exactly `x`. */
-function shortestFloat32(x: number): string {
-  for (let digits = 6; digits < 17; digits++) {
-    const s = x.toPrecision(digits);
-    if (Math.fround(Number(s)) === x) return String(Number(s));
+/**
+ * PostgreSQL's binary array form (array_recv) of a one-dimensional `vector[]`: int32 dimensions
+ * (1), int32 has-nulls (0), int32 element type, int32 length, int32 lower bound (1), then each
+ * element as int32 byte length + vectorBinary's bytes. One parameter carries a whole batch.
+ */
+export function vectorArrayBinary(vectors: readonly Float32Array[], vectorTypeOid: number): Buffer {
+  let bytes = 20;
+  for (const v of vectors) bytes += 8 + 4 * v.length;
+  const out = Buffer.allocUnsafe(bytes);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  view.setInt32(0, 1);
+  view.setInt32(4, 0);
+  view.setUint32(8, vectorTypeOid);
+  view.setInt32(12, vectors.length);
+  view.setInt32(16, 1);
+  let at = 20;
+  for (const v of vectors) {
+    view.setInt32(at, 4 + 4 * v.length);
+    at = writeVector(view, at + 4, v);
   }
-  return String(x);
+  return out;
+}
+
+function writeVector(view: DataView, at: number, v: Float32Array): number {
+  if (v.length > 16000) throw new StoreError(`pgvector stores at most 16,000 dimensions, not ${v.length}`);
+  view.setInt16(at, v.length);
+  view.setInt16(at + 2, 0);
+  at += 4;
+  for (let i = 0; i < v.length; i++, at += 4) {
+    if (!Number.isFinite(v[i])) throw new StoreError("pgvector cannot store NaN or infinity");
+    view.setFloat32(at, v[i]);
+  }
+  return at;
 }
 
 export function parseVectorText(text: string): Float32Array {
