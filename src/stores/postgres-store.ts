@@ -9,9 +9,10 @@
  *
  * Vectors live in a `vector(n)` column with an HNSW index (cosine). They travel in pgvector's
  * binary form (a batch is one `vector[]` parameter), so the float32 bits arrive unchanged and
- * neither side formats or parses decimals. A new store gets its HNSW index once the first load is
- * done (finishPending): built over all rows at once it costs a fraction of growing it row by row
- * while the encoders need the same cores. Until then search scans exactly (correct, slower).
+ * neither side formats or parses decimals. A new store gets its HNSW index once a load is done and
+ * it holds 10,000 vectors (finishPending): built over all rows at once it costs a fraction of
+ * growing it row by row while the encoders need the same cores. Until then search scans exactly
+ * (correct; at that size, as fast).
  * Queries are parameterised throughout.
  */
 import pg from "pg";
@@ -37,6 +38,27 @@ const EF_SEARCH = 200;
 /** HNSW is defined up to 2,000 dimensions for `vector`; wider spaces are searched exactly. */
 const HNSW_MAX_DIMENSIONS = 2000;
 
+/**
+ * Below this many vectors a store has no HNSW index: the exact scan answers in a few milliseconds
+ * with perfect recall, and the build (~0.3 s of server CPU per 1,000 MiniLM vectors here) would be
+ * pure cost. Weaviate's "dynamic" index switches from flat to HNSW at the same 10,000.
+ * BERT_TS_HNSW_MIN_VECTORS overrides it (0: always build).
+ */
+export const DEFAULT_HNSW_MIN_VECTORS = 10_000;
+
+export interface PostgresStoreOptions {
+  /** The vector count from which finishPending() builds the HNSW index (default BERT_TS_HNSW_MIN_VECTORS, else 10,000). */
+  hnswMinVectors?: number;
+}
+
+function hnswMinVectorsFromEnv(): number {
+  const raw = process.env.BERT_TS_HNSW_MIN_VECTORS;
+  if (raw === undefined || raw === "") return DEFAULT_HNSW_MIN_VECTORS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new StoreError(`BERT_TS_HNSW_MIN_VECTORS must be a whole number ≥ 0, not ${JSON.stringify(raw)}`);
+  return n;
+}
+
 /** A URL with its password hidden, for messages. */
 function shown(url: string): string {
   try {
@@ -52,19 +74,27 @@ export class PostgresStore implements CorpusStore {
   private provenanceId: number | null = null;
   /** pgvector's `vector` type id in this database: binary array parameters name their element type. */
   private vectorTypeOid: number | null = null;
+  /** Connections for claims (pipeline mode): every one open, and the ones free for the next claim. */
+  private readonly claimClients = new Set<pg.Client>();
+  private readonly idleClaimClients: pg.Client[] = [];
+  private closed = false;
 
   private constructor(
     private readonly pool: pg.Pool,
+    private readonly clientConfig: pg.ClientConfig,
     readonly location: string,
+    private readonly hnswMinVectors: number,
   ) {}
 
-  static async open(url: string, dimension?: number): Promise<PostgresStore> {
+  static async open(url: string, dimension?: number, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
     const location = shown(url);
+    const hnswMinVectors = options.hnswMinVectors ?? hnswMinVectorsFromEnv();
     // application_name lets an operator (and the crash tests) see which process holds which claim.
-    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 15000, application_name: `bert-ts pid ${process.pid}` });
+    const clientConfig: pg.ClientConfig = { connectionString: url, connectionTimeoutMillis: 15000, application_name: `bert-ts pid ${process.pid}` };
+    const pool = new pg.Pool({ ...clientConfig, max: 4 });
     // An idle client's error (the server restarting) must not crash the process; the next query reports it.
     pool.on("error", () => {});
-    const store = new PostgresStore(pool, location);
+    const store = new PostgresStore(pool, clientConfig, location, hnswMinVectors);
     try {
       await store.migrate(dimension);
     } catch (err) {
@@ -220,36 +250,41 @@ export class PostgresStore implements CorpusStore {
     if (this.provenanceId === null) throw new StoreError("bindSpace() must come before claiming documents");
     const provenanceId = this.provenanceId;
     const vectorTypeOid = await this.vectorType();
-    const client = await this.pool.connect();
+    const client = await this.claimClient();
     let open = true;
+    // A connection goes back for the next claim only after a clean COMMIT or ROLLBACK.
     const finish = async (sql: "COMMIT" | "ROLLBACK") => {
       if (!open) return;
       open = false;
+      let clean = false;
       try {
         await client.query(sql);
+        clean = true;
       } finally {
-        client.release();
+        this.returnClaimClient(client, clean);
       }
     };
     try {
-      await client.query("BEGIN");
-      const r = await client.query<{ id: string; text: string; content_hash: string }>(
-        "SELECT id, text, content_hash FROM documents WHERE state = 'pending' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-        [limit],
-      );
+      const [, r] = await pipelined<{ id: string; text: string; content_hash: string }>(client, [
+        ["BEGIN"],
+        ["SELECT id, text, content_hash FROM documents WHERE state = 'pending' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", [limit]],
+      ]);
       if (r.rows.length === 0) {
         await finish("ROLLBACK");
         return null;
       }
       return {
         documents: r.rows.map((row) => ({ id: row.id, text: row.text, contentHash: row.content_hash })),
+        // Every statement, COMMIT included, is written to the connection before the first answer is
+        // read: the batch's writes and commit run on the server while the caller embeds the next batch.
         commit: async (vectors, failures) => {
+          const statements: [string, unknown[]?][] = [];
           try {
             const ids = [...new Set(vectors.map((v) => v.docId))];
-            await client.query("DELETE FROM vectors WHERE doc_id = ANY($1::text[])", [ids]);
+            statements.push(["DELETE FROM vectors WHERE doc_id = ANY($1::text[])", [ids]]);
             for (let at = 0; at < vectors.length; at += 500) {
               const part = vectors.slice(at, at + 500);
-              await client.query(
+              statements.push([
                 `INSERT INTO vectors (doc_id, window_index, span_start, span_end, token_count, truncated, provenance_id, embedding)
                  SELECT d, w, s, e, t, tr, $7::bigint, v
                  FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[], $6::bool[], $8::vector[]) AS x(d, w, s, e, t, tr, v)`,
@@ -263,14 +298,29 @@ export class PostgresStore implements CorpusStore {
                   provenanceId,
                   vectorArrayBinary(part.map((v) => v.vector), vectorTypeOid),
                 ],
-              );
+              ]);
             }
-            await client.query("UPDATE documents SET state = 'done', error = NULL, done_at = now(), done_by = $2 WHERE id = ANY($1::text[])", [ids, worker]);
-            for (const f of failures) await client.query("UPDATE documents SET state = 'failed', error = $2 WHERE id = $1", [f.id, f.error]);
-            await finish("COMMIT");
+            statements.push(["UPDATE documents SET state = 'done', error = NULL, done_at = now(), done_by = $2 WHERE id = ANY($1::text[])", [ids, worker]]);
+            if (failures.length > 0) {
+              statements.push([
+                "UPDATE documents SET state = 'failed', error = f.error FROM unnest($1::text[], $2::text[]) AS f(id, error) WHERE documents.id = f.id",
+                [failures.map((f) => f.id), failures.map((f) => f.error)],
+              ]);
+            }
           } catch (err) {
+            // Nothing was sent (a vector PostgreSQL cannot hold): give the batch back.
             await finish("ROLLBACK").catch(() => {});
             throw err;
+          }
+          open = false;
+          let clean = false;
+          try {
+            // After a failed statement the transaction is aborted, the later ones fail, and COMMIT
+            // rolls back: pipelined() reports the first failure.
+            await pipelined(client, [...statements, ["COMMIT"]]);
+            clean = true;
+          } finally {
+            this.returnClaimClient(client, clean);
           }
         },
         release: () => finish("ROLLBACK"),
@@ -282,7 +332,43 @@ export class PostgresStore implements CorpusStore {
   }
 
   /**
-   * Builds the HNSW index if the vectors table lacks it (a new store after its first load). Under
+   * An idle claim connection, or a new one. Claims use their own connections in node-postgres'
+   * pipeline mode (each query written at once, answers read in order), not the pool's.
+   */
+  private async claimClient(): Promise<pg.Client> {
+    const idle = this.idleClaimClients.pop();
+    if (idle) return idle;
+    if (this.closed) throw new StoreError(`${this.location} is closed`);
+    const client = new pg.Client({ ...this.clientConfig, pipeline: true });
+    this.claimClients.add(client);
+    const drop = () => {
+      this.claimClients.delete(client);
+      const at = this.idleClaimClients.indexOf(client);
+      if (at >= 0) this.idleClaimClients.splice(at, 1);
+    };
+    // A connection that fails (the server restarting) is dropped; the query in flight reports the error.
+    client.on("error", drop);
+    client.on("end", drop);
+    try {
+      await client.connect();
+    } catch (err) {
+      drop();
+      throw err;
+    }
+    return client;
+  }
+
+  private returnClaimClient(client: pg.Client, clean: boolean): void {
+    if (clean && !this.closed && this.claimClients.has(client)) this.idleClaimClients.push(client);
+    else {
+      this.claimClients.delete(client);
+      client.end().catch(() => {});
+    }
+  }
+
+  /**
+   * Builds the HNSW index if the vectors table lacks it and holds at least hnswMinVectors rows (a
+   * new store after its first load, or a small one grown past the threshold). Under
    * an advisory lock, so workers that run dry together build it once; the build blocks other
    * workers' writes for its duration (a share lock), never their claims.
    */
@@ -294,7 +380,7 @@ export class PostgresStore implements CorpusStore {
         "SELECT atttypmod AS dims FROM pg_attribute WHERE attrelid = to_regclass('vectors') AND attname = 'embedding' AND NOT attisdropped",
       );
       const dims = table.rows[0]?.dims ?? null;
-      if (dims === null || dims < 1 || dims > HNSW_MAX_DIMENSIONS || (await hasSearchIndex(client))) {
+      if (dims === null || dims < 1 || dims > HNSW_MAX_DIMENSIONS || (await hasSearchIndex(client)) || !(await holdsAtLeast(client, this.hnswMinVectors))) {
         await client.query("COMMIT");
         return;
       }
@@ -384,8 +470,30 @@ export class PostgresStore implements CorpusStore {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    this.closed = true;
+    this.idleClaimClients.length = 0;
+    // A claim still open is rolled back by the server when its connection ends.
+    await Promise.all([this.pool.end(), ...[...this.claimClients].map((c) => c.end().catch(() => {}))]);
+    this.claimClients.clear();
   }
+}
+
+/** Whether the vectors table has at least `n` rows (reading at most n of them). */
+async function holdsAtLeast(client: pg.PoolClient, n: number): Promise<boolean> {
+  if (n <= 0) return true;
+  const r = await client.query<{ n: string }>("SELECT count(*) AS n FROM (SELECT 1 FROM vectors LIMIT $1) AS first_rows", [n]);
+  return Number(r.rows[0].n) >= n;
+}
+
+/**
+ * Sends every statement at once (the client is in pipeline mode) and waits for all the answers;
+ * throws the first statement's error, if any, once all have answered (so none is left unhandled).
+ */
+async function pipelined<R extends pg.QueryResultRow = pg.QueryResultRow>(client: pg.Client, statements: readonly [string, unknown[]?][]): Promise<pg.QueryResult<R>[]> {
+  const settled = await Promise.allSettled(statements.map(([sql, values]) => client.query<R>(sql, values)));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<pg.QueryResult<R>>).value);
 }
 
 /**

@@ -47,9 +47,10 @@ describe("bert-ts index (PostgreSQL + pgvector)", { skip }, () => {
     assert.equal(JSON.parse(r.stdout).pending, 160);
 
     // The victim pauses 1.5 s inside each batch (after embedding, before commit); the others 100 ms.
+    // HNSW from 100 vectors (not the default 10,000), so the workers that run dry build it here.
     const start = (pause: number) =>
       spawn(process.execPath, [BIN, "index", "--store", url, "--worker", "--batch-size", "8"], {
-        env: { ...process.env, BERT_TS_TEST_PAUSE_BEFORE_COMMIT_MS: String(pause) },
+        env: { ...process.env, BERT_TS_TEST_PAUSE_BEFORE_COMMIT_MS: String(pause), BERT_TS_HNSW_MIN_VECTORS: "100" },
         stdio: ["ignore", "ignore", "pipe"],
       });
     const victim = start(1500);
@@ -107,7 +108,7 @@ describe("bert-ts index (PostgreSQL + pgvector)", { skip }, () => {
     assert.deepEqual(Object.keys(hits[0]).sort(), ["end", "id", "query", "rank", "score", "start", "text", "window"]);
   });
 
-  it("a new store is loaded without HNSW and gets it once the queue runs dry; vectors travel bit for bit", async () => {
+  it("a new store is loaded without HNSW and gets it once the queue runs dry at the size threshold; vectors travel bit for bit", async () => {
     const url = pg.createDatabase("deferred");
     const dim = 16;
     // Values whose shortest decimal forms are long, and the float32 extremes: binary transfer keeps every bit.
@@ -115,11 +116,16 @@ describe("bert-ts index (PostgreSQL + pgvector)", { skip }, () => {
     vectors[0][0] = 3.4028234663852886e38;
     vectors[0][1] = -1.401298464324817e-45;
     vectors[0][2] = 1.1754942106924411e-38;
-    const stores = [await PostgresStore.open(url, dim), await PostgresStore.open(url, dim)];
+    // 300 vectors: under one store's threshold (301), at the two others' (300).
+    const small = await PostgresStore.open(url, dim, { hnswMinVectors: 301 });
+    const stores = [await PostgresStore.open(url, dim, { hnswMinVectors: 300 }), await PostgresStore.open(url, dim, { hnswMinVectors: 300 })];
     try {
       await fillStore(stores[0], vectors);
       const hnswIndexes = () => pg.psql("deferred", "SELECT count(*) FROM pg_indexes WHERE tablename = 'vectors' AND indexdef LIKE '%USING hnsw%'").trim();
       assert.equal(hnswIndexes(), "0", "no HNSW index while the first load runs");
+      await small.bindSpace(syntheticSpace(dim).space, syntheticSpace(dim).provenance);
+      await small.finishPending();
+      assert.equal(hnswIndexes(), "0", "none below the threshold");
       const queries = vectors.slice(10, 14);
       const before = await stores[0].search(queries, 5);
       const exact = await stores[0].search(queries, 5, { exact: true });
@@ -147,7 +153,7 @@ describe("bert-ts index (PostgreSQL + pgvector)", { skip }, () => {
       );
       assert.equal((await stores[0].status()).pending, 1);
     } finally {
-      await Promise.all(stores.map((s) => s.close()));
+      await Promise.all([small, ...stores].map((s) => s.close()));
     }
   });
 
