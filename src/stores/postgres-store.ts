@@ -15,7 +15,7 @@
  * (correct; at that size, as fast).
  * Queries are parameterised throughout.
  */
-import pg from "pg";
+import { pg, type Client, type ClientConfig, type Pool, type PoolClient, type QueryResult, type QueryResultRow } from "./node-postgres.js";
 import { contentHash } from "./content-hash.js";
 import { POSTGRES_MIGRATIONS } from "./migrations.js";
 import {
@@ -75,13 +75,13 @@ export class PostgresStore implements CorpusStore {
   /** pgvector's `vector` type id in this database: binary array parameters name their element type. */
   private vectorTypeOid: number | null = null;
   /** Connections for claims (pipeline mode): every one open, and the ones free for the next claim. */
-  private readonly claimClients = new Set<pg.Client>();
-  private readonly idleClaimClients: pg.Client[] = [];
+  private readonly claimClients = new Set<Client>();
+  private readonly idleClaimClients: Client[] = [];
   private closed = false;
 
   private constructor(
-    private readonly pool: pg.Pool,
-    private readonly clientConfig: pg.ClientConfig,
+    private readonly pool: Pool,
+    private readonly clientConfig: ClientConfig,
     readonly location: string,
     private readonly hnswMinVectors: number,
   ) {}
@@ -90,7 +90,7 @@ export class PostgresStore implements CorpusStore {
     const location = shown(url);
     const hnswMinVectors = options.hnswMinVectors ?? hnswMinVectorsFromEnv();
     // application_name lets an operator (and the crash tests) see which process holds which claim.
-    const clientConfig: pg.ClientConfig = { connectionString: url, connectionTimeoutMillis: 15000, application_name: `bert-ts pid ${process.pid}` };
+    const clientConfig: ClientConfig = { connectionString: url, connectionTimeoutMillis: 15000, application_name: `bert-ts pid ${process.pid}` };
     const pool = new pg.Pool({ ...clientConfig, max: 4 });
     // An idle client's error (the server restarting) must not crash the process; the next query reports it.
     pool.on("error", () => {});
@@ -106,6 +106,26 @@ export class PostgresStore implements CorpusStore {
   }
 
   private async migrate(dimension: number | undefined): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      // Every worker opens the store: when it is up to date (the usual case), one round trip says so.
+      const current = await client
+        .query<{ version: string | null; vectors: boolean }>(
+          "SELECT (SELECT value FROM bert_ts_meta WHERE key = 'schema_version') AS version, to_regclass('vectors') IS NOT NULL AS vectors",
+        )
+        .catch((err: unknown) => {
+          if ((err as { code?: string }).code === "42P01") return null; // no bert_ts_meta yet: a new store
+          throw err;
+        });
+      const row = current?.rows[0];
+      if (row && Number(row.version) === POSTGRES_MIGRATIONS.length && (row.vectors || dimension === undefined)) return;
+    } finally {
+      client.release();
+    }
+    await this.migrateLocked(dimension);
+  }
+
+  private async migrateLocked(dimension: number | undefined): Promise<void> {
     const client = await this.pool.connect();
     try {
       // One migrator at a time across every worker that starts together.
@@ -174,13 +194,20 @@ export class PostgresStore implements CorpusStore {
   }
 
   async bindSpace(space: VectorSpace, provenance: VectorProvenance): Promise<void> {
-    // The first worker's space wins; every other must equal it.
-    await this.pool.query("INSERT INTO bert_ts_meta (key, value) VALUES ('space', $1) ON CONFLICT (key) DO NOTHING", [JSON.stringify(space)]);
-    const stored = await this.space();
-    requireSameSpace(this.location, stored, space);
+    // The first worker's space wins; every other must equal it. One statement: the row inserted, or
+    // the one already there (a statement's snapshot does not see its own insert, so never both).
+    const bound = await this.pool.query<{ value: string }>(
+      `WITH inserted AS (INSERT INTO bert_ts_meta (key, value) VALUES ('space', $1) ON CONFLICT (key) DO NOTHING RETURNING value)
+       SELECT value FROM inserted UNION ALL SELECT value FROM bert_ts_meta WHERE key = 'space'`,
+      [JSON.stringify(space)],
+    );
+    requireSameSpace(this.location, JSON.parse(bound.rows[0].value) as VectorSpace, space);
     const json = JSON.stringify(provenance);
-    await this.pool.query("INSERT INTO provenance (json) VALUES ($1) ON CONFLICT (json) DO NOTHING", [json]);
-    const r = await this.pool.query<{ id: string }>("SELECT id FROM provenance WHERE json = $1", [json]);
+    const r = await this.pool.query<{ id: string }>(
+      `WITH inserted AS (INSERT INTO provenance (json) VALUES ($1) ON CONFLICT (json) DO NOTHING RETURNING id)
+       SELECT id FROM inserted UNION ALL SELECT id FROM provenance WHERE json = $1`,
+      [json],
+    );
     this.provenanceId = Number(r.rows[0].id);
   }
 
@@ -335,7 +362,7 @@ export class PostgresStore implements CorpusStore {
    * An idle claim connection, or a new one. Claims use their own connections in node-postgres'
    * pipeline mode (each query written at once, answers read in order), not the pool's.
    */
-  private async claimClient(): Promise<pg.Client> {
+  private async claimClient(): Promise<Client> {
     const idle = this.idleClaimClients.pop();
     if (idle) return idle;
     if (this.closed) throw new StoreError(`${this.location} is closed`);
@@ -358,7 +385,7 @@ export class PostgresStore implements CorpusStore {
     return client;
   }
 
-  private returnClaimClient(client: pg.Client, clean: boolean): void {
+  private returnClaimClient(client: Client, clean: boolean): void {
     if (clean && !this.closed && this.claimClients.has(client)) this.idleClaimClients.push(client);
     else {
       this.claimClients.delete(client);
@@ -373,6 +400,19 @@ export class PostgresStore implements CorpusStore {
    * workers' writes for its duration (a share lock), never their claims.
    */
   async finishPending(): Promise<void> {
+    // The usual answer (already built, or too small) in one round trip.
+    const quick = await this.pool.query<{ dims: number | null; indexed: boolean; enough: boolean }>(
+      `SELECT (SELECT atttypmod FROM pg_attribute WHERE attrelid = to_regclass('vectors') AND attname = 'embedding' AND NOT attisdropped) AS dims,
+              EXISTS (${HNSW_INDEX_QUERY}) AS indexed,
+              to_regclass('vectors') IS NOT NULL AND (SELECT count(*) FROM (SELECT 1 FROM vectors LIMIT $1) AS first_rows) >= $1 AS enough`,
+      [this.hnswMinVectors],
+    ).catch((err: unknown) => {
+      // No vectors table yet (nothing was ever bound): nothing to build.
+      if ((err as { code?: string }).code === "42P01") return null;
+      throw err;
+    });
+    const q = quick?.rows[0];
+    if (!q || q.dims === null || q.dims < 1 || q.dims > HNSW_MAX_DIMENSIONS || q.indexed || !q.enough) return;
     const client = await this.pool.connect();
     try {
       await client.query("BEGIN");
@@ -450,22 +490,27 @@ export class PostgresStore implements CorpusStore {
   }
 
   async status(): Promise<StoreStatus> {
-    const counts = await this.pool.query<{ state: string; n: string }>("SELECT state, count(*) AS n FROM documents GROUP BY state");
-    const n = (state: string) => Number(counts.rows.find((c) => c.state === state)?.n ?? 0);
-    const vectors = await this.pool.query<{ n: string }>("SELECT count(*) AS n FROM vectors").catch(() => ({ rows: [{ n: "0" }] }));
-    const recent = await this.pool.query<{ n: string; span: number | null }>(
-      "SELECT count(*) AS n, EXTRACT(EPOCH FROM max(done_at) - min(done_at))::float8 AS span FROM documents WHERE done_at > now() - interval '60 seconds'",
+    // One round trip; the vectors table exists once a space is bound.
+    const hasVectors = (await this.pool.query<{ present: boolean }>("SELECT to_regclass('vectors') IS NOT NULL AS present")).rows[0].present;
+    const r = await this.pool.query<{ pending: string; done: string; failed: string; vectors: string; recent: string; span: number | null; space: string | null }>(
+      `SELECT count(*) FILTER (WHERE state = 'pending') AS pending, count(*) FILTER (WHERE state = 'done') AS done,
+              count(*) FILTER (WHERE state = 'failed') AS failed,
+              ${hasVectors ? "(SELECT count(*) FROM vectors)" : "0"} AS vectors,
+              count(*) FILTER (WHERE done_at > now() - interval '60 seconds') AS recent,
+              EXTRACT(EPOCH FROM max(done_at) FILTER (WHERE done_at > now() - interval '60 seconds') - min(done_at) FILTER (WHERE done_at > now() - interval '60 seconds'))::float8 AS span,
+              (SELECT value FROM bert_ts_meta WHERE key = 'space') AS space
+       FROM documents`,
     );
-    const recentN = Number(recent.rows[0].n);
-    const span = recent.rows[0].span;
+    const row = r.rows[0];
+    const recentN = Number(row.recent);
     return {
-      documents: n("pending") + n("done") + n("failed"),
-      done: n("done"),
-      pending: n("pending"),
-      failed: n("failed"),
-      vectors: Number(vectors.rows[0].n),
-      recentRate: recentN > 1 && span !== null && span > 0 ? recentN / span : null,
-      space: await this.space(),
+      documents: Number(row.pending) + Number(row.done) + Number(row.failed),
+      done: Number(row.done),
+      pending: Number(row.pending),
+      failed: Number(row.failed),
+      vectors: Number(row.vectors),
+      recentRate: recentN > 1 && row.span !== null && row.span > 0 ? recentN / row.span : null,
+      space: row.space === null ? null : (JSON.parse(row.space) as VectorSpace),
     };
   }
 
@@ -479,7 +524,7 @@ export class PostgresStore implements CorpusStore {
 }
 
 /** Whether the vectors table has at least `n` rows (reading at most n of them). */
-async function holdsAtLeast(client: pg.PoolClient, n: number): Promise<boolean> {
+async function holdsAtLeast(client: PoolClient, n: number): Promise<boolean> {
   if (n <= 0) return true;
   const r = await client.query<{ n: string }>("SELECT count(*) AS n FROM (SELECT 1 FROM vectors LIMIT $1) AS first_rows", [n]);
   return Number(r.rows[0].n) >= n;
@@ -489,23 +534,22 @@ async function holdsAtLeast(client: pg.PoolClient, n: number): Promise<boolean> 
  * Sends every statement at once (the client is in pipeline mode) and waits for all the answers;
  * throws the first statement's error, if any, once all have answered (so none is left unhandled).
  */
-async function pipelined<R extends pg.QueryResultRow = pg.QueryResultRow>(client: pg.Client, statements: readonly [string, unknown[]?][]): Promise<pg.QueryResult<R>[]> {
+async function pipelined<R extends QueryResultRow = QueryResultRow>(client: Client, statements: readonly [string, unknown[]?][]): Promise<QueryResult<R>[]> {
   const settled = await Promise.allSettled(statements.map(([sql, values]) => client.query<R>(sql, values)));
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
-  return settled.map((r) => (r as PromiseFulfilledResult<pg.QueryResult<R>>).value);
+  return settled.map((r) => (r as PromiseFulfilledResult<QueryResult<R>>).value);
 }
 
 /**
  * Whether the vectors table has its HNSW index: a catalog scan under this statement's snapshot
  * (to_regclass would consult a cache that may not yet know of an index another worker just built).
  */
-async function hasSearchIndex(client: pg.PoolClient): Promise<boolean> {
-  const r = await client.query(
-    `SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
-     WHERE i.indrelid = to_regclass('vectors') AND a.amname = 'hnsw'`,
-  );
-  return r.rows.length > 0;
+const HNSW_INDEX_QUERY = `SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+     WHERE i.indrelid = to_regclass('vectors') AND a.amname = 'hnsw'`;
+
+async function hasSearchIndex(client: PoolClient): Promise<boolean> {
+  return (await client.query(HNSW_INDEX_QUERY)).rows.length > 0;
 }
 
 function noVectorsTableYet(err: unknown): void {
