@@ -35,7 +35,7 @@ describe("pgvector HNSW recall at 100k vectors", { skip: skipUnlessPostgres() },
     const url = pg.createDatabase("recall");
     const store = await PostgresStore.open(url, DIM);
     try {
-      pg.psql("recall", "DROP INDEX vectors_hnsw");
+      pg.psql("recall", "DROP INDEX IF EXISTS vectors_hnsw");
       await fillStore(store, vectors);
       pg.psql("recall", "SET maintenance_work_mem = '1GB'; CREATE INDEX vectors_hnsw ON vectors USING hnsw (embedding vector_cosine_ops)");
       pg.psql("recall", "ANALYZE");

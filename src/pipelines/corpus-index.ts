@@ -125,29 +125,62 @@ export class CorpusIndex {
     return { ...total, removed };
   }
 
-  /** Embeds pending documents a batch at a time until none is left (or, following, until aborted). */
+  /**
+   * Embeds pending documents a batch at a time until none is left (or, following, until aborted).
+   * A batch's commit runs while the next batch is embedded: the store gets the writes and the
+   * COMMIT at once and the encoder does not wait for the database (each batch is still its own
+   * transaction; a batch counts as done once its commit has answered).
+   */
   async embedPending(options: EmbedPendingOptions = {}): Promise<{ embedded: number; failed: number }> {
     const batchSize = options.batchSize ?? 64;
     const worker = options.worker ?? `pid ${process.pid}`;
     const progress = { embedded: 0, failed: 0 };
-    while (!options.signal?.aborted) {
-      const claim = await this.store.claimPending(batchSize, worker);
-      if (!claim) {
-        if (!options.follow) break;
-        await sleep(options.pollMs ?? 1000, options.signal);
-        continue;
+    // The batch being committed; it settles to its failure, if any, so no rejection waits unhandled while the next batch embeds.
+    let committing: Promise<{ failure: unknown } | null> | null = null;
+    const committed = async () => {
+      const previous = committing;
+      committing = null;
+      const outcome = await previous;
+      if (outcome) throw outcome.failure;
+    };
+    // Once per dry spell, not on every poll: the store's deferred work (PostgreSQL's HNSW build).
+    let dry = false;
+    try {
+      while (!options.signal?.aborted) {
+        const claim = await this.store.claimPending(batchSize, worker);
+        if (!claim) {
+          await committed();
+          if (!dry) await this.store.finishPending();
+          dry = true;
+          if (!options.follow) break;
+          await sleep(options.pollMs ?? 1000, options.signal);
+          continue;
+        }
+        let embedded: Awaited<ReturnType<CorpusIndex["embedClaim"]>>;
+        try {
+          embedded = await this.embedClaim(claim);
+          await committed();
+          if (FAULT_PAUSE_BEFORE_COMMIT_MS > 0) await sleep(FAULT_PAUSE_BEFORE_COMMIT_MS);
+        } catch (err) {
+          await claim.release().catch(() => {});
+          throw err;
+        }
+        const { vectors, failures } = embedded;
+        committing = claim.commit(vectors, failures).then(
+          () => {
+            progress.embedded += claim.documents.length - failures.length;
+            progress.failed += failures.length;
+            options.onBatch?.({ ...progress });
+            return null;
+          },
+          (failure: unknown) => ({ failure }),
+        );
+        dry = false;
       }
-      try {
-        const { vectors, failures } = await this.embedClaim(claim);
-        if (FAULT_PAUSE_BEFORE_COMMIT_MS > 0) await sleep(FAULT_PAUSE_BEFORE_COMMIT_MS);
-        await claim.commit(vectors, failures);
-        progress.embedded += claim.documents.length - failures.length;
-        progress.failed += failures.length;
-      } catch (err) {
-        await claim.release().catch(() => {});
-        throw err;
-      }
-      options.onBatch?.({ ...progress });
+      await committed();
+    } finally {
+      // On an error elsewhere, the batch in flight still finishes (or fails) before this returns.
+      await committing;
     }
     return progress;
   }

@@ -7,11 +7,15 @@
  * mid-batch loses its connection, PostgreSQL rolls the transaction back, and the rows (still
  * pending) go to the next worker that asks: nothing is lost, nothing is written twice.
  *
- * Vectors live in a `vector(n)` column with an HNSW index (cosine); float32 values travel as text,
- * which round-trips exactly (shortest decimal form in, float4 parse, shortest form out).
+ * Vectors live in a `vector(n)` column with an HNSW index (cosine). They travel in pgvector's
+ * binary form (a batch is one `vector[]` parameter), so the float32 bits arrive unchanged and
+ * neither side formats or parses decimals. A new store gets its HNSW index once a load is done and
+ * it holds 10,000 vectors (finishPending): built over all rows at once it costs a fraction of
+ * growing it row by row while the encoders need the same cores. Until then search scans exactly
+ * (correct; at that size, as fast).
  * Queries are parameterised throughout.
  */
-import pg from "pg";
+import { pg, type Client, type ClientConfig, type Pool, type PoolClient, type QueryResult, type QueryResultRow } from "./node-postgres.js";
 import { contentHash } from "./content-hash.js";
 import { POSTGRES_MIGRATIONS } from "./migrations.js";
 import {
@@ -31,6 +35,30 @@ import {
 /** HNSW search breadth: pgvector's default (40) loses recall on wide vectors; 200 keeps recall@10 ≥ 0.98 at 100k vectors (bench:index). */
 const EF_SEARCH = 200;
 
+/** HNSW is defined up to 2,000 dimensions for `vector`; wider spaces are searched exactly. */
+const HNSW_MAX_DIMENSIONS = 2000;
+
+/**
+ * Below this many vectors a store has no HNSW index: the exact scan answers in a few milliseconds
+ * with perfect recall, and the build (~0.3 s of server CPU per 1,000 MiniLM vectors here) would be
+ * pure cost. Weaviate's "dynamic" index switches from flat to HNSW at the same 10,000.
+ * BERT_TS_HNSW_MIN_VECTORS overrides it (0: always build).
+ */
+export const DEFAULT_HNSW_MIN_VECTORS = 10_000;
+
+export interface PostgresStoreOptions {
+  /** The vector count from which finishPending() builds the HNSW index (default BERT_TS_HNSW_MIN_VECTORS, else 10,000). */
+  hnswMinVectors?: number;
+}
+
+function hnswMinVectorsFromEnv(): number {
+  const raw = process.env.BERT_TS_HNSW_MIN_VECTORS;
+  if (raw === undefined || raw === "") return DEFAULT_HNSW_MIN_VECTORS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new StoreError(`BERT_TS_HNSW_MIN_VECTORS must be a whole number ≥ 0, not ${JSON.stringify(raw)}`);
+  return n;
+}
+
 /** A URL with its password hidden, for messages. */
 function shown(url: string): string {
   try {
@@ -44,19 +72,29 @@ function shown(url: string): string {
 
 export class PostgresStore implements CorpusStore {
   private provenanceId: number | null = null;
+  /** pgvector's `vector` type id in this database: binary array parameters name their element type. */
+  private vectorTypeOid: number | null = null;
+  /** Connections for claims (pipeline mode): every one open, and the ones free for the next claim. */
+  private readonly claimClients = new Set<Client>();
+  private readonly idleClaimClients: Client[] = [];
+  private closed = false;
 
   private constructor(
-    private readonly pool: pg.Pool,
+    private readonly pool: Pool,
+    private readonly clientConfig: ClientConfig,
     readonly location: string,
+    private readonly hnswMinVectors: number,
   ) {}
 
-  static async open(url: string, dimension?: number): Promise<PostgresStore> {
+  static async open(url: string, dimension?: number, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
     const location = shown(url);
+    const hnswMinVectors = options.hnswMinVectors ?? hnswMinVectorsFromEnv();
     // application_name lets an operator (and the crash tests) see which process holds which claim.
-    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 15000, application_name: `bert-ts pid ${process.pid}` });
+    const clientConfig: ClientConfig = { connectionString: url, connectionTimeoutMillis: 15000, application_name: `bert-ts pid ${process.pid}` };
+    const pool = new pg.Pool({ ...clientConfig, max: 4 });
     // An idle client's error (the server restarting) must not crash the process; the next query reports it.
     pool.on("error", () => {});
-    const store = new PostgresStore(pool, location);
+    const store = new PostgresStore(pool, clientConfig, location, hnswMinVectors);
     try {
       await store.migrate(dimension);
     } catch (err) {
@@ -68,6 +106,26 @@ export class PostgresStore implements CorpusStore {
   }
 
   private async migrate(dimension: number | undefined): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      // Every worker opens the store: when it is up to date (the usual case), one round trip says so.
+      const current = await client
+        .query<{ version: string | null; vectors: boolean }>(
+          "SELECT (SELECT value FROM bert_ts_meta WHERE key = 'schema_version') AS version, to_regclass('vectors') IS NOT NULL AS vectors",
+        )
+        .catch((err: unknown) => {
+          if ((err as { code?: string }).code === "42P01") return null; // no bert_ts_meta yet: a new store
+          throw err;
+        });
+      const row = current?.rows[0];
+      if (row && Number(row.version) === POSTGRES_MIGRATIONS.length && (row.vectors || dimension === undefined)) return;
+    } finally {
+      client.release();
+    }
+    await this.migrateLocked(dimension);
+  }
+
+  private async migrateLocked(dimension: number | undefined): Promise<void> {
     const client = await this.pool.connect();
     try {
       // One migrator at a time across every worker that starts together.
@@ -110,8 +168,7 @@ export class PostgresStore implements CorpusStore {
             embedding vector(${dimension}) NOT NULL,
             PRIMARY KEY (doc_id, window_index)
           )`);
-        // HNSW is defined up to 2,000 dimensions for vector; wider spaces are searched exactly.
-        if (dimension <= 2000) await client.query("CREATE INDEX vectors_hnsw ON vectors USING hnsw (embedding vector_cosine_ops)");
+        // No HNSW index yet: the first load goes in without it and finishPending() builds it once.
       }
       await client.query("COMMIT");
     } catch (err) {
@@ -122,19 +179,35 @@ export class PostgresStore implements CorpusStore {
     }
   }
 
+  private async vectorType(): Promise<number> {
+    if (this.vectorTypeOid === null) {
+      // Resolved as the ::vector casts in the SQL are: through the search path.
+      const r = await this.pool.query<{ oid: number }>("SELECT 'vector'::regtype::oid::int8 AS oid");
+      this.vectorTypeOid = Number(r.rows[0].oid);
+    }
+    return this.vectorTypeOid;
+  }
+
   async space(): Promise<VectorSpace | null> {
     const r = await this.pool.query<{ value: string }>("SELECT value FROM bert_ts_meta WHERE key = 'space'");
     return r.rows.length > 0 ? (JSON.parse(r.rows[0].value) as VectorSpace) : null;
   }
 
   async bindSpace(space: VectorSpace, provenance: VectorProvenance): Promise<void> {
-    // The first worker's space wins; every other must equal it.
-    await this.pool.query("INSERT INTO bert_ts_meta (key, value) VALUES ('space', $1) ON CONFLICT (key) DO NOTHING", [JSON.stringify(space)]);
-    const stored = await this.space();
-    requireSameSpace(this.location, stored, space);
+    // The first worker's space wins; every other must equal it. One statement: the row inserted, or
+    // the one already there (a statement's snapshot does not see its own insert, so never both).
+    const bound = await this.pool.query<{ value: string }>(
+      `WITH inserted AS (INSERT INTO bert_ts_meta (key, value) VALUES ('space', $1) ON CONFLICT (key) DO NOTHING RETURNING value)
+       SELECT value FROM inserted UNION ALL SELECT value FROM bert_ts_meta WHERE key = 'space'`,
+      [JSON.stringify(space)],
+    );
+    requireSameSpace(this.location, JSON.parse(bound.rows[0].value) as VectorSpace, space);
     const json = JSON.stringify(provenance);
-    await this.pool.query("INSERT INTO provenance (json) VALUES ($1) ON CONFLICT (json) DO NOTHING", [json]);
-    const r = await this.pool.query<{ id: string }>("SELECT id FROM provenance WHERE json = $1", [json]);
+    const r = await this.pool.query<{ id: string }>(
+      `WITH inserted AS (INSERT INTO provenance (json) VALUES ($1) ON CONFLICT (json) DO NOTHING RETURNING id)
+       SELECT id FROM inserted UNION ALL SELECT id FROM provenance WHERE json = $1`,
+      [json],
+    );
     this.provenanceId = Number(r.rows[0].id);
   }
 
@@ -203,39 +276,45 @@ export class PostgresStore implements CorpusStore {
   async claimPending(limit: number, worker: string): Promise<Claim | null> {
     if (this.provenanceId === null) throw new StoreError("bindSpace() must come before claiming documents");
     const provenanceId = this.provenanceId;
-    const client = await this.pool.connect();
+    const vectorTypeOid = await this.vectorType();
+    const client = await this.claimClient();
     let open = true;
+    // A connection goes back for the next claim only after a clean COMMIT or ROLLBACK.
     const finish = async (sql: "COMMIT" | "ROLLBACK") => {
       if (!open) return;
       open = false;
+      let clean = false;
       try {
         await client.query(sql);
+        clean = true;
       } finally {
-        client.release();
+        this.returnClaimClient(client, clean);
       }
     };
     try {
-      await client.query("BEGIN");
-      const r = await client.query<{ id: string; text: string; content_hash: string }>(
-        "SELECT id, text, content_hash FROM documents WHERE state = 'pending' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-        [limit],
-      );
+      const [, r] = await pipelined<{ id: string; text: string; content_hash: string }>(client, [
+        ["BEGIN"],
+        ["SELECT id, text, content_hash FROM documents WHERE state = 'pending' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", [limit]],
+      ]);
       if (r.rows.length === 0) {
         await finish("ROLLBACK");
         return null;
       }
       return {
         documents: r.rows.map((row) => ({ id: row.id, text: row.text, contentHash: row.content_hash })),
+        // Every statement, COMMIT included, is written to the connection before the first answer is
+        // read: the batch's writes and commit run on the server while the caller embeds the next batch.
         commit: async (vectors, failures) => {
+          const statements: [string, unknown[]?][] = [];
           try {
             const ids = [...new Set(vectors.map((v) => v.docId))];
-            await client.query("DELETE FROM vectors WHERE doc_id = ANY($1::text[])", [ids]);
+            statements.push(["DELETE FROM vectors WHERE doc_id = ANY($1::text[])", [ids]]);
             for (let at = 0; at < vectors.length; at += 500) {
               const part = vectors.slice(at, at + 500);
-              await client.query(
+              statements.push([
                 `INSERT INTO vectors (doc_id, window_index, span_start, span_end, token_count, truncated, provenance_id, embedding)
-                 SELECT d, w, s, e, t, tr, $7::bigint, v::vector
-                 FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[], $6::bool[], $8::text[]) AS x(d, w, s, e, t, tr, v)`,
+                 SELECT d, w, s, e, t, tr, $7::bigint, v
+                 FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[], $6::bool[], $8::vector[]) AS x(d, w, s, e, t, tr, v)`,
                 [
                   part.map((v) => v.docId),
                   part.map((v) => v.window),
@@ -244,16 +323,31 @@ export class PostgresStore implements CorpusStore {
                   part.map((v) => v.tokenCount),
                   part.map((v) => v.truncated),
                   provenanceId,
-                  part.map((v) => vectorText(v.vector)),
+                  vectorArrayBinary(part.map((v) => v.vector), vectorTypeOid),
                 ],
-              );
+              ]);
             }
-            await client.query("UPDATE documents SET state = 'done', error = NULL, done_at = now(), done_by = $2 WHERE id = ANY($1::text[])", [ids, worker]);
-            for (const f of failures) await client.query("UPDATE documents SET state = 'failed', error = $2 WHERE id = $1", [f.id, f.error]);
-            await finish("COMMIT");
+            statements.push(["UPDATE documents SET state = 'done', error = NULL, done_at = now(), done_by = $2 WHERE id = ANY($1::text[])", [ids, worker]]);
+            if (failures.length > 0) {
+              statements.push([
+                "UPDATE documents SET state = 'failed', error = f.error FROM unnest($1::text[], $2::text[]) AS f(id, error) WHERE documents.id = f.id",
+                [failures.map((f) => f.id), failures.map((f) => f.error)],
+              ]);
+            }
           } catch (err) {
+            // Nothing was sent (a vector PostgreSQL cannot hold): give the batch back.
             await finish("ROLLBACK").catch(() => {});
             throw err;
+          }
+          open = false;
+          let clean = false;
+          try {
+            // After a failed statement the transaction is aborted, the later ones fail, and COMMIT
+            // rolls back: pipelined() reports the first failure.
+            await pipelined(client, [...statements, ["COMMIT"]]);
+            clean = true;
+          } finally {
+            this.returnClaimClient(client, clean);
           }
         },
         release: () => finish("ROLLBACK"),
@@ -261,6 +355,84 @@ export class PostgresStore implements CorpusStore {
     } catch (err) {
       await finish("ROLLBACK").catch(() => {});
       throw err;
+    }
+  }
+
+  /**
+   * An idle claim connection, or a new one. Claims use their own connections in node-postgres'
+   * pipeline mode (each query written at once, answers read in order), not the pool's.
+   */
+  private async claimClient(): Promise<Client> {
+    const idle = this.idleClaimClients.pop();
+    if (idle) return idle;
+    if (this.closed) throw new StoreError(`${this.location} is closed`);
+    const client = new pg.Client({ ...this.clientConfig, pipeline: true });
+    this.claimClients.add(client);
+    const drop = () => {
+      this.claimClients.delete(client);
+      const at = this.idleClaimClients.indexOf(client);
+      if (at >= 0) this.idleClaimClients.splice(at, 1);
+    };
+    // A connection that fails (the server restarting) is dropped; the query in flight reports the error.
+    client.on("error", drop);
+    client.on("end", drop);
+    try {
+      await client.connect();
+    } catch (err) {
+      drop();
+      throw err;
+    }
+    return client;
+  }
+
+  private returnClaimClient(client: Client, clean: boolean): void {
+    if (clean && !this.closed && this.claimClients.has(client)) this.idleClaimClients.push(client);
+    else {
+      this.claimClients.delete(client);
+      client.end().catch(() => {});
+    }
+  }
+
+  /**
+   * Builds the HNSW index if the vectors table lacks it and holds at least hnswMinVectors rows (a
+   * new store after its first load, or a small one grown past the threshold). Under
+   * an advisory lock, so workers that run dry together build it once; the build blocks other
+   * workers' writes for its duration (a share lock), never their claims.
+   */
+  async finishPending(): Promise<void> {
+    // The usual answer (already built, or too small) in one round trip.
+    const quick = await this.pool.query<{ dims: number | null; indexed: boolean; enough: boolean }>(
+      `SELECT (SELECT atttypmod FROM pg_attribute WHERE attrelid = to_regclass('vectors') AND attname = 'embedding' AND NOT attisdropped) AS dims,
+              EXISTS (${HNSW_INDEX_QUERY}) AS indexed,
+              to_regclass('vectors') IS NOT NULL AND (SELECT count(*) FROM (SELECT 1 FROM vectors LIMIT $1) AS first_rows) >= $1 AS enough`,
+      [this.hnswMinVectors],
+    ).catch((err: unknown) => {
+      // No vectors table yet (nothing was ever bound): nothing to build.
+      if ((err as { code?: string }).code === "42P01") return null;
+      throw err;
+    });
+    const q = quick?.rows[0];
+    if (!q || q.dims === null || q.dims < 1 || q.dims > HNSW_MAX_DIMENSIONS || q.indexed || !q.enough) return;
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const table = await client.query<{ dims: number | null }>(
+        "SELECT atttypmod AS dims FROM pg_attribute WHERE attrelid = to_regclass('vectors') AND attname = 'embedding' AND NOT attisdropped",
+      );
+      const dims = table.rows[0]?.dims ?? null;
+      if (dims === null || dims < 1 || dims > HNSW_MAX_DIMENSIONS || (await hasSearchIndex(client)) || !(await holdsAtLeast(client, this.hnswMinVectors))) {
+        await client.query("COMMIT");
+        return;
+      }
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('bert_ts_hnsw'))");
+      // Another worker may have built it while this one waited for the lock (each statement sees what committed before it).
+      if (!(await hasSearchIndex(client))) await client.query("CREATE INDEX vectors_hnsw ON vectors USING hnsw (embedding vector_cosine_ops)");
+      await client.query("COMMIT");
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw err;
+    } finally {
+      client.release();
     }
   }
 
@@ -287,7 +459,7 @@ export class PostgresStore implements CorpusStore {
           `SELECT v.doc_id AS id, v.window_index, v.span_start, v.span_end, d.text, v.embedding <=> $1::vector AS distance
            FROM vectors v JOIN documents d ON d.id = v.doc_id
            ORDER BY v.embedding <=> $1::vector LIMIT $2`,
-          [vectorText(query), k],
+          [vectorBinary(query), k],
         );
         out.push(r.rows.map((row) => ({ id: row.id, window: row.window_index, start: row.span_start, end: row.span_end, text: row.text, score: 1 - Number(row.distance) })));
       }
@@ -318,51 +490,115 @@ export class PostgresStore implements CorpusStore {
   }
 
   async status(): Promise<StoreStatus> {
-    const counts = await this.pool.query<{ state: string; n: string }>("SELECT state, count(*) AS n FROM documents GROUP BY state");
-    const n = (state: string) => Number(counts.rows.find((c) => c.state === state)?.n ?? 0);
-    const vectors = await this.pool.query<{ n: string }>("SELECT count(*) AS n FROM vectors").catch(() => ({ rows: [{ n: "0" }] }));
-    const recent = await this.pool.query<{ n: string; span: number | null }>(
-      "SELECT count(*) AS n, EXTRACT(EPOCH FROM max(done_at) - min(done_at))::float8 AS span FROM documents WHERE done_at > now() - interval '60 seconds'",
+    // One round trip; the vectors table exists once a space is bound.
+    const hasVectors = (await this.pool.query<{ present: boolean }>("SELECT to_regclass('vectors') IS NOT NULL AS present")).rows[0].present;
+    const r = await this.pool.query<{ pending: string; done: string; failed: string; vectors: string; recent: string; span: number | null; space: string | null }>(
+      `SELECT count(*) FILTER (WHERE state = 'pending') AS pending, count(*) FILTER (WHERE state = 'done') AS done,
+              count(*) FILTER (WHERE state = 'failed') AS failed,
+              ${hasVectors ? "(SELECT count(*) FROM vectors)" : "0"} AS vectors,
+              count(*) FILTER (WHERE done_at > now() - interval '60 seconds') AS recent,
+              EXTRACT(EPOCH FROM max(done_at) FILTER (WHERE done_at > now() - interval '60 seconds') - min(done_at) FILTER (WHERE done_at > now() - interval '60 seconds'))::float8 AS span,
+              (SELECT value FROM bert_ts_meta WHERE key = 'space') AS space
+       FROM documents`,
     );
-    const recentN = Number(recent.rows[0].n);
-    const span = recent.rows[0].span;
+    const row = r.rows[0];
+    const recentN = Number(row.recent);
     return {
-      documents: n("pending") + n("done") + n("failed"),
-      done: n("done"),
-      pending: n("pending"),
-      failed: n("failed"),
-      vectors: Number(vectors.rows[0].n),
-      recentRate: recentN > 1 && span !== null && span > 0 ? recentN / span : null,
-      space: await this.space(),
+      documents: Number(row.pending) + Number(row.done) + Number(row.failed),
+      done: Number(row.done),
+      pending: Number(row.pending),
+      failed: Number(row.failed),
+      vectors: Number(row.vectors),
+      recentRate: recentN > 1 && row.span !== null && row.span > 0 ? recentN / row.span : null,
+      space: row.space === null ? null : (JSON.parse(row.space) as VectorSpace),
     };
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    this.closed = true;
+    this.idleClaimClients.length = 0;
+    // A claim still open is rolled back by the server when its connection ends.
+    await Promise.all([this.pool.end(), ...[...this.claimClients].map((c) => c.end().catch(() => {}))]);
+    this.claimClients.clear();
   }
+}
+
+/** Whether the vectors table has at least `n` rows (reading at most n of them). */
+async function holdsAtLeast(client: PoolClient, n: number): Promise<boolean> {
+  if (n <= 0) return true;
+  const r = await client.query<{ n: string }>("SELECT count(*) AS n FROM (SELECT 1 FROM vectors LIMIT $1) AS first_rows", [n]);
+  return Number(r.rows[0].n) >= n;
+}
+
+/**
+ * Sends every statement at once (the client is in pipeline mode) and waits for all the answers;
+ * throws the first statement's error, if any, once all have answered (so none is left unhandled).
+ */
+async function pipelined<R extends QueryResultRow = QueryResultRow>(client: Client, statements: readonly [string, unknown[]?][]): Promise<QueryResult<R>[]> {
+  const settled = await Promise.allSettled(statements.map(([sql, values]) => client.query<R>(sql, values)));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<QueryResult<R>>).value);
+}
+
+/**
+ * Whether the vectors table has its HNSW index: a catalog scan under this statement's snapshot
+ * (to_regclass would consult a cache that may not yet know of an index another worker just built).
+ */
+const HNSW_INDEX_QUERY = `SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+     WHERE i.indrelid = to_regclass('vectors') AND a.amname = 'hnsw'`;
+
+async function hasSearchIndex(client: PoolClient): Promise<boolean> {
+  return (await client.query(HNSW_INDEX_QUERY)).rows.length > 0;
 }
 
 function noVectorsTableYet(err: unknown): void {
   if ((err as { code?: string }).code !== "42P01") throw err;
 }
 
-/** pgvector's text form: '[v0,v1,...]', each float32 in the shortest decimal that reads back as the same float32. */
-export function vectorText(v: Float32Array): string {
-  let s = "[";
-  for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) throw new StoreError("pgvector cannot store NaN or infinity");
-    s += (i > 0 ? "," : "") + shortestFloat32(v[i]);
-  }
-  return s + "]";
+/**
+ * pgvector's binary form of one vector (vector_recv): int16 dimensions, int16 zero, then each
+ * float32 big-endian. A Buffer parameter goes to the server in binary format (node-postgres).
+ */
+export function vectorBinary(v: Float32Array): Buffer {
+  const out = Buffer.allocUnsafe(4 + 4 * v.length);
+  writeVector(new DataView(out.buffer, out.byteOffset, out.byteLength), 0, v);
+  return out;
 }
 
-/** The shortest decimal string that parses back (as float32) to exactly `x`. */
-function shortestFloat32(x: number): string {
-  for (let digits = 6; digits < 17; digits++) {
-    const s = x.toPrecision(digits);
-    if (Math.fround(Number(s)) === x) return String(Number(s));
+/**
+ * PostgreSQL's binary array form (array_recv) of a one-dimensional `vector[]`: int32 dimensions
+ * (1), int32 has-nulls (0), int32 element type, int32 length, int32 lower bound (1), then each
+ * element as int32 byte length + vectorBinary's bytes. One parameter carries a whole batch.
+ */
+export function vectorArrayBinary(vectors: readonly Float32Array[], vectorTypeOid: number): Buffer {
+  let bytes = 20;
+  for (const v of vectors) bytes += 8 + 4 * v.length;
+  const out = Buffer.allocUnsafe(bytes);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  view.setInt32(0, 1);
+  view.setInt32(4, 0);
+  view.setUint32(8, vectorTypeOid);
+  view.setInt32(12, vectors.length);
+  view.setInt32(16, 1);
+  let at = 20;
+  for (const v of vectors) {
+    view.setInt32(at, 4 + 4 * v.length);
+    at = writeVector(view, at + 4, v);
   }
-  return String(x);
+  return out;
+}
+
+function writeVector(view: DataView, at: number, v: Float32Array): number {
+  if (v.length > 16000) throw new StoreError(`pgvector stores at most 16,000 dimensions, not ${v.length}`);
+  view.setInt16(at, v.length);
+  view.setInt16(at + 2, 0);
+  at += 4;
+  for (let i = 0; i < v.length; i++, at += 4) {
+    if (!Number.isFinite(v[i])) throw new StoreError("pgvector cannot store NaN or infinity");
+    view.setFloat32(at, v[i]);
+  }
+  return at;
 }
 
 export function parseVectorText(text: string): Float32Array {

@@ -185,6 +185,9 @@ export class SqliteStore implements CorpusStore {
     };
   }
 
+  /** Nothing deferred: search scans the vectors exactly. */
+  async finishPending(): Promise<void> {}
+
   async retryFailed(): Promise<number> {
     return this.db.prepare("UPDATE documents SET state = 'pending', error = NULL WHERE state = 'failed'").run().changes;
   }

@@ -165,6 +165,12 @@ export interface CorpusStore {
   finishRun(run: number, prune: boolean): Promise<number>;
   /** Up to `limit` pending documents, held for this worker; null when none is pending. */
   claimPending(limit: number, worker: string): Promise<Claim | null>;
+  /**
+   * Called by the indexer when it finds nothing pending: makes whatever search structure the store
+   * defers during a bulk load (PostgreSQL: the HNSW index, built once over all rows rather than
+   * grown row by row). A no-op where there is none; safe from many workers at once.
+   */
+  finishPending(): Promise<void>;
   /** Failed documents go back to pending (e.g. after fixing the cause). */
   retryFailed(): Promise<number>;
   /** For each query, the k vectors closest to it (cosine), best first. */

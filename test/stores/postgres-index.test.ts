@@ -13,6 +13,7 @@ import { after, before, describe, it } from "node:test";
 import { PostgresStore } from "../../src/stores/postgres-store.js";
 import { CORPUS_FILE, REPO_ROOT, modelPath, skipUnlessModel } from "../helpers/paths.js";
 import { skipUnlessPostgres, startPostgres, type PostgresCluster } from "../helpers/postgres.js";
+import { embeddingLikeVectors, fillStore, syntheticSpace } from "../helpers/synthetic-store.js";
 
 const BIN = join(REPO_ROOT, "bin", "bert-ts.js");
 const MINILM = "minilm-l6-h384-random";
@@ -46,9 +47,10 @@ describe("bert-ts index (PostgreSQL + pgvector)", { skip }, () => {
     assert.equal(JSON.parse(r.stdout).pending, 160);
 
     // The victim pauses 1.5 s inside each batch (after embedding, before commit); the others 100 ms.
+    // HNSW from 100 vectors (not the default 10,000), so the workers that run dry build it here.
     const start = (pause: number) =>
       spawn(process.execPath, [BIN, "index", "--store", url, "--worker", "--batch-size", "8"], {
-        env: { ...process.env, BERT_TS_TEST_PAUSE_BEFORE_COMMIT_MS: String(pause) },
+        env: { ...process.env, BERT_TS_TEST_PAUSE_BEFORE_COMMIT_MS: String(pause), BERT_TS_HNSW_MIN_VECTORS: "100" },
         stdio: ["ignore", "ignore", "pipe"],
       });
     const victim = start(1500);
@@ -75,6 +77,8 @@ describe("bert-ts index (PostgreSQL + pgvector)", { skip }, () => {
     assert.equal(pg.psql("workers", "SELECT count(*) FROM (SELECT doc_id FROM vectors GROUP BY doc_id HAVING count(*) > 1) d").trim(), "0");
     const workersThatWrote = pg.psql("workers", "SELECT count(DISTINCT done_by) FROM documents").trim();
     assert.equal(workersThatWrote, "2", "the killed worker committed nothing, the two others shared the work");
+    // The workers that ran dry built the HNSW index once, after the load.
+    assert.equal(pg.psql("workers", "SELECT count(*) FROM pg_indexes WHERE tablename = 'vectors' AND indexdef LIKE '%USING hnsw%'").trim(), "1");
 
     const embedded = run(["embed", "--model", modelPath(MINILM), "--input", file, "--format", "jsonl"]);
     assert.equal(embedded.status, 0, embedded.stderr);
@@ -102,6 +106,55 @@ describe("bert-ts index (PostgreSQL + pgvector)", { skip }, () => {
     assert.equal(hits.length, 3);
     assert.equal(hits[0].text, lines[5]);
     assert.deepEqual(Object.keys(hits[0]).sort(), ["end", "id", "query", "rank", "score", "start", "text", "window"]);
+  });
+
+  it("a new store is loaded without HNSW and gets it once the queue runs dry at the size threshold; vectors travel bit for bit", async () => {
+    const url = pg.createDatabase("deferred");
+    const dim = 16;
+    // Values whose shortest decimal forms are long, and the float32 extremes: binary transfer keeps every bit.
+    const vectors = embeddingLikeVectors(300, dim, 5, { intrinsic: 4 });
+    vectors[0][0] = 3.4028234663852886e38;
+    vectors[0][1] = -1.401298464324817e-45;
+    vectors[0][2] = 1.1754942106924411e-38;
+    // 300 vectors: under one store's threshold (301), at the two others' (300).
+    const small = await PostgresStore.open(url, dim, { hnswMinVectors: 301 });
+    const stores = [await PostgresStore.open(url, dim, { hnswMinVectors: 300 }), await PostgresStore.open(url, dim, { hnswMinVectors: 300 })];
+    try {
+      await fillStore(stores[0], vectors);
+      const hnswIndexes = () => pg.psql("deferred", "SELECT count(*) FROM pg_indexes WHERE tablename = 'vectors' AND indexdef LIKE '%USING hnsw%'").trim();
+      assert.equal(hnswIndexes(), "0", "no HNSW index while the first load runs");
+      await small.bindSpace(syntheticSpace(dim).space, syntheticSpace(dim).provenance);
+      await small.finishPending();
+      assert.equal(hnswIndexes(), "0", "none below the threshold");
+      const queries = vectors.slice(10, 14);
+      const before = await stores[0].search(queries, 5);
+      const exact = await stores[0].search(queries, 5, { exact: true });
+      assert.deepEqual(before, exact, "without the index, search is the exact scan");
+      // Two workers run dry at once: one builds the index, the other finds it built.
+      await stores[1].bindSpace(syntheticSpace(dim).space, syntheticSpace(dim).provenance);
+      await Promise.all(stores.map((s) => s.finishPending()));
+      assert.equal(hnswIndexes(), "1");
+      await stores[0].finishPending();
+      assert.equal(hnswIndexes(), "1", "a second call builds nothing");
+      pg.psql("deferred", "ANALYZE vectors");
+      const plan = pg.psql("deferred", `SET enable_seqscan = off; EXPLAIN SELECT doc_id FROM vectors ORDER BY embedding <=> '[${Array(dim).fill(0.1).join(",")}]' LIMIT 5`);
+      assert.match(plan, /vectors_hnsw/);
+      for (const i of [0, 1, 299]) assert.deepEqual((await stores[1].vectorsOf(`d${i}`))[0].vector, vectors[i], `d${i}`);
+      const after = await stores[1].search(queries, 1);
+      after.forEach((hits, q) => assert.equal(hits[0].id, `d${10 + q}`, "a stored vector is its own best hit"));
+      // A non-finite vector is refused with a message, and the claim's documents stay pending.
+      const run = await stores[0].beginRun();
+      await stores[0].upsertDocuments(run, [{ id: "bad", text: "bad", source: "test" }]);
+      const claim = await stores[0].claimPending(10, "test");
+      assert.ok(claim);
+      await assert.rejects(
+        claim.commit([{ docId: "bad", window: 0, start: 0, end: 3, vector: new Float32Array(dim).fill(Number.NaN), tokenCount: 3, truncated: false }], []),
+        /pgvector cannot store NaN or infinity/,
+      );
+      assert.equal((await stores[0].status()).pending, 1);
+    } finally {
+      await Promise.all([small, ...stores].map((s) => s.close()));
+    }
   });
 
   it("refuses another model's vectors and a database with tables of its own", async () => {

@@ -191,12 +191,13 @@ async function runIndex(flags: IndexFlags): Promise<void> {
     }
     if (flags.enqueueOnly || controller.signal.aborted) return;
     const progress = new ProgressLine(flags.progress && Boolean(process.stderr.isTTY));
-    const pendingAtStart = (await index.status()).pending;
+    // Counting is a scan of the documents: only for a progress bar someone sees.
+    const pendingAtStart = progress.enabled && !flags.follow ? (await index.status()).pending : undefined;
     const result = await index.embedPending({
       batchSize: flags.batchSize,
       follow: flags.follow,
       signal: controller.signal,
-      onBatch: (p) => progress.show(p.embedded + p.failed, flags.follow ? undefined : pendingAtStart, started),
+      onBatch: (p) => progress.show(p.embedded + p.failed, pendingAtStart, started),
     });
     progress.end();
     const seconds = (performance.now() - started) / 1000;
@@ -270,7 +271,7 @@ function plural(n: number, word: string): string {
 /** A one-line progress display on a terminal: count, percent, rate, ETA. */
 class ProgressLine {
   private shown = false;
-  constructor(private readonly enabled: boolean) {}
+  constructor(readonly enabled: boolean) {}
 
   show(done: number, total: number | undefined, started: number): void {
     if (!this.enabled) return;
