@@ -79,11 +79,21 @@ export function packedCachePath(dir: string, weightsSha256: string, layout: stri
 }
 
 /**
+ * How the caller's weight values may arrive unread: `defer` runs the build handing them out unread,
+ * `ensure` reads one before it is packed after all (models/checkpoint.ts).
+ */
+export interface DeferredReads {
+  defer<T>(build: () => T): T;
+  ensure(values: WeightValues): void;
+}
+
+/**
  * Runs `build` (which prepares the model's layers through `backend`, synchronously) with
  * prepareLinear served from the cache file when it holds these weights, and writes the file when it
- * did not. Backends without a packedLayout just build.
+ * did not. Backends without a packedLayout just build. With `reads`, a build whose layers the file
+ * holds runs deferred: the weights it would have packed are never read.
  */
-export async function withPackedWeightCache<T>(backend: Backend, dir: string, build: () => T): Promise<T> {
+export async function withPackedWeightCache<T>(backend: Backend, dir: string, build: () => T, reads?: DeferredReads): Promise<T> {
   const layout = backend.packedLayout;
   if (layout === undefined || !backend.exportPacked || !backend.importPackedFile || !backend.packedChecksum) return build();
   const cacheBackend = backend as CacheBackend;
@@ -114,6 +124,7 @@ export async function withPackedWeightCache<T>(backend: Backend, dir: string, bu
       usable = false;
       for (const c of (cached ?? []).slice(0, reused)) fresh.push({ out: c.out, in: c.in, bytes: cacheBackend.exportPacked(c.params!)! });
     }
+    reads?.ensure(weight);
     const params = prepare(weight, bias, out, inp);
     packed++;
     const bytes = cacheBackend.exportPacked(params);
@@ -122,7 +133,7 @@ export async function withPackedWeightCache<T>(backend: Backend, dir: string, bu
   };
   let model: T;
   try {
-    model = build();
+    model = reads && cached !== undefined ? reads.defer(build) : build();
   } finally {
     if (own) Object.defineProperty(backend, "prepareLinear", own);
     else delete (backend as { prepareLinear?: unknown }).prepareLinear;

@@ -153,6 +153,58 @@ describe("packed-weight cache: float32 loads", { skip }, () => {
   });
 });
 
+describe("packed-weight cache: a file that stops matching part-way", { skip }, () => {
+  const saved = { cache: process.env.BERT_TS_CACHE, packed: process.env.BERT_TS_PACKED_CACHE };
+  before(() => {
+    process.env.BERT_TS_CACHE = mkdtempSync(join(tmpdir(), "bert-ts-packed-part-"));
+    delete process.env.BERT_TS_PACKED_CACHE;
+  });
+  after(() => {
+    if (saved.cache === undefined) delete process.env.BERT_TS_CACHE;
+    else process.env.BERT_TS_CACHE = saved.cache;
+    if (saved.packed !== undefined) process.env.BERT_TS_PACKED_CACHE = saved.packed;
+  });
+
+  it("takes the layers before the first one it cannot use, reads the checkpoint's weights for the rest, and still matches PyTorch", async () => {
+    const golden = loadGolden(`${MINILM}.json`).inputs.filter((x: any) => typeof x.input === "string").slice(0, 3);
+    const inputs = golden.map((x: any) => ({ inputIds: x.input_ids as number[], tokenTypeIds: x.token_type_ids as number[] }));
+    await BertModel.fromPretrained(modelPath(MINILM));
+    const path = lastPackedCacheOutcome!.path!;
+    // A well-formed file (valid checksum) whose third layer's own header names another shape: the
+    // load uses layers 1-2 from it (their weights never read), then must read the checkpoint for
+    // every later layer — the weights a deferred read handed out unread.
+    const file = Buffer.from(readFileSync(path));
+    const headerLength = file.readUInt32LE(8);
+    const layers = JSON.parse(file.toString("utf8", 12, 12 + headerLength)).layers as { bytes: number }[];
+    let at = 12 + headerLength;
+    const offsets = layers.map((l) => {
+      at = Math.ceil(at / 64) * 64;
+      const o = at;
+      at += l.bytes;
+      return o;
+    });
+    file.writeInt32LE(file.readInt32LE(offsets[2] + 16) + 1, offsets[2] + 16); // n (out features) of layer 3
+    const { addon } = loadNativeAddon();
+    file.writeBigUInt64LE(addon!.xxh64!(new Uint8Array(file.buffer, file.byteOffset, file.length - 8)), file.length - 8);
+    writeFileSync(path, file);
+    const model = await BertModel.fromPretrained(modelPath(MINILM));
+    assert.equal(lastPackedCacheOutcome!.status, "rebuilt-stale");
+    assert.equal(lastPackedCacheOutcome!.reused, 2);
+    assert.equal(lastPackedCacheOutcome!.packed, 23);
+    const hidden = model.forward(inputs).hidden;
+    let row = 0;
+    let worst = 0;
+    for (const g of golden) {
+      const want = (g.outputs.base.last_hidden_state as number[][]).flat();
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(hidden[row * 384 + i] - want[i]));
+      row += g.input_ids.length;
+    }
+    assert.ok(worst <= 1e-4, `max |diff| vs PyTorch ${worst}`);
+    await BertModel.fromPretrained(modelPath(MINILM));
+    assert.equal(lastPackedCacheOutcome!.status, "hit", "the rewritten file is whole again");
+  });
+});
+
 describe("packed-weight cache: the checksum is xxHash64", { skip }, () => {
   it("gives xxHash's published values", () => {
     const { addon } = loadNativeAddon();

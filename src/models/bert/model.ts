@@ -12,7 +12,7 @@ import { readModelText } from "../../io/model-files.js";
 import { loadWeights } from "../../io/weights.js";
 import { withPackedWeightCache } from "../../io/packed-weight-cache.js";
 import type { ModelInput } from "../../tokenizers/encoding.js";
-import { Checkpoint, type LoadReport, type WeightSource } from "../checkpoint.js";
+import { Checkpoint, readDeferred, withDeferredLinearReads, type LoadReport, type WeightSource } from "../checkpoint.js";
 import { EncoderOutput } from "../output.js";
 import { packInputs } from "../packed.js";
 import { familyFor, type ModelFamily } from "../registry.js";
@@ -72,7 +72,8 @@ export class BertModel {
     const weights = await loadWeights(dir);
     const backend = backendFor(options);
     // int8 / bf16: the packed layers come from the cache when these weights were quantised before.
-    const model = await withPackedWeightCache(backend, dir, () => BertModel.fromWeights(config, weights, backend, dir));
+    // On a hit the checkpoint's copies of those layers are not even read (withDeferredLinearReads).
+    const model = await withPackedWeightCache(backend, dir, () => BertModel.fromWeights(config, weights, backend, dir), { defer: withDeferredLinearReads, ensure: readDeferred });
     warnAboutExtraLayers(model, dir);
     return model;
   }
