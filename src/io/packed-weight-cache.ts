@@ -71,7 +71,9 @@ type CacheBackend = Backend & Required<Pick<Backend, "packedLayout" | "exportPac
 export function packedCachePath(dir: string, weightsSha256: string, layout: string): string | undefined {
   const env = process.env.BERT_TS_PACKED_CACHE;
   if (env === "0" || env === "off") return undefined;
-  const name = `${weightsSha256}.${layout.replace(/[^A-Za-z0-9._-]/g, "_")}.bin`;
+  // The file format's version is in the name too: two bert-ts versions sharing a cache folder keep a
+  // file each instead of rewriting one another's on every load.
+  const name = `${weightsSha256}.${layout.replace(/[^A-Za-z0-9._-]/g, "_")}.f${VERSION}.bin`;
   if (env) return join(env, name);
   const snapshot = /^(.*)[/\\]models--[^/\\]+[/\\]snapshots[/\\][^/\\]+[/\\]?$/.exec(resolve(dir));
   if (snapshot) return join(snapshot[1], "bert-ts", "packed", name);

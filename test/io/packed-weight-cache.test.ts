@@ -27,10 +27,10 @@ describe("packed-weight cache: where", () => {
       delete process.env.BERT_TS_PACKED_CACHE;
       process.env.BERT_TS_CACHE = "/tmp/bt-cache";
       const sha = "ab".repeat(32);
-      assert.equal(packedCachePath("/home/u/.cache/huggingface/hub/models--org--m/snapshots/c0ffee", sha, "int8-avx512-x-v1"), `/home/u/.cache/huggingface/hub/bert-ts/packed/${sha}.int8-avx512-x-v1.bin`);
-      assert.equal(packedCachePath("/data/models/m", sha, "int8 a/b"), `/tmp/bt-cache/packed/${sha}.int8_a_b.bin`);
+      assert.equal(packedCachePath("/home/u/.cache/huggingface/hub/models--org--m/snapshots/c0ffee", sha, "int8-avx512-x-v1"), `/home/u/.cache/huggingface/hub/bert-ts/packed/${sha}.int8-avx512-x-v1.f2.bin`);
+      assert.equal(packedCachePath("/data/models/m", sha, "int8 a/b"), `/tmp/bt-cache/packed/${sha}.int8_a_b.f2.bin`);
       process.env.BERT_TS_PACKED_CACHE = "/elsewhere";
-      assert.equal(packedCachePath("/data/models/m", sha, "bf16-avx2-y-v1"), `/elsewhere/${sha}.bf16-avx2-y-v1.bin`);
+      assert.equal(packedCachePath("/data/models/m", sha, "bf16-avx2-y-v1"), `/elsewhere/${sha}.bf16-avx2-y-v1.f2.bin`);
       process.env.BERT_TS_PACKED_CACHE = "0";
       assert.equal(packedCachePath("/data/models/m", sha, "bf16-avx2-y-v1"), undefined);
     } finally {
