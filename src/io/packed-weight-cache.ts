@@ -20,11 +20,14 @@
  * does not check out is ignored and rewritten; writes go to a temporary file renamed into place, so
  * readers never see half a file.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Backend, LinearParams, PackedFileLayer, WeightValues } from "../backend/backend.js";
 import { checkpointSha256 } from "./checkpoint-digest.js";
 import { bertTsCacheDir } from "./file-digest.js";
+import { findWeightFiles } from "./weights.js";
 
 const MAGIC = "BTPW";
 /** 2: xxh64 trailer (1 had sha256), float32 layers. */
@@ -45,7 +48,7 @@ function layerOffsets(headerLength: number, sizes: readonly number[]): { offsets
   return { offsets, end: at };
 }
 
-export type PackedCacheStatus = "off" | "hit" | "created" | "rebuilt-corrupt" | "rebuilt-stale";
+export type PackedCacheStatus = "off" | "first-sight" | "hit" | "created" | "rebuilt-corrupt" | "rebuilt-stale";
 
 /** What the last cached load did (tests and benchmarks count layers, not milliseconds). */
 export interface PackedCacheOutcome {
@@ -95,10 +98,14 @@ export interface DeferredReads {
  * did not. Backends without a packedLayout just build. With `reads`, a build whose layers the file
  * holds runs deferred: the weights it would have packed are never read.
  */
-export async function withPackedWeightCache<T>(backend: Backend, dir: string, build: () => T, reads?: DeferredReads): Promise<T> {
+export async function withPackedWeightCache<T>(backend: Backend, dir: string, build: () => T, reads?: DeferredReads, options: PackedCacheOptions = {}): Promise<T> {
   const layout = backend.packedLayout;
   if (layout === undefined || !backend.exportPacked || !backend.importPackedFile || !backend.packedChecksum) return build();
   const cacheBackend = backend as CacheBackend;
+  if (options.fromSecondSight && packedCachePath(dir, "", layout) !== undefined && !(await seenBefore(dir, layout))) {
+    lastPackedCacheOutcome = { status: "first-sight", reused: 0, packed: 0 };
+    return build();
+  }
   const sha = await checkpointSha256(dir);
   const path = packedCachePath(dir, sha, layout);
   if (path === undefined) {
@@ -149,6 +156,35 @@ export async function withPackedWeightCache<T>(backend: Backend, dir: string, bu
   }
   lastPackedCacheOutcome = { path, status, reused, packed };
   return model;
+}
+
+export interface PackedCacheOptions {
+  /**
+   * Cache these weights only from their second load on (float32): a first load just notes it saw
+   * them. Writing the file (the checkpoint's sha256 when not known yet, every layer exported and
+   * written) costs more than the packing it saves, which a one-off run would pay for nothing.
+   */
+  fromSecondSight?: boolean;
+}
+
+/** Whether a load of these weight files (by real path, size and mtime) in this layout was seen before; notes it if not. */
+async function seenBefore(dir: string, layout: string): Promise<boolean> {
+  try {
+    const { files } = await findWeightFiles(dir);
+    const ids = await Promise.all(files.map(async (f) => {
+      const real = await realpath(f);
+      const info = await stat(real);
+      return `${real}\0${info.size}\0${info.mtimeMs}`;
+    }));
+    const key = createHash("sha256").update(`${layout}\0${ids.join("\0")}`).digest("hex");
+    const marker = join(dirname(packedCachePath(dir, key, layout)!), "seen", key);
+    if (existsSync(marker)) return true;
+    mkdirSync(dirname(marker), { recursive: true });
+    writeFileSync(marker, "");
+    return false;
+  } catch {
+    return false; // cannot tell (or cannot note it): pack, as without a cache
+  }
 }
 
 interface CachedLayer {

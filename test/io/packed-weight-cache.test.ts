@@ -96,6 +96,7 @@ describe("packed-weight cache: int8 loads", { skip }, () => {
     const bf16Path = lastPackedCacheOutcome!.path;
     assert.notEqual(bf16Path, int8Path);
     assert.match(bf16Path!, /\.bf16-/);
+    await BertModel.fromPretrained(modelPath(MINILM), { dtype: "float32" }); // first sight
     await BertModel.fromPretrained(modelPath(MINILM), { dtype: "float32" });
     assert.match(lastPackedCacheOutcome!.path!, /\.float32-/);
     assert.ok(![int8Path, bf16Path].includes(lastPackedCacheOutcome!.path));
@@ -118,7 +119,10 @@ describe("packed-weight cache: float32 loads", { skip }, () => {
     const golden = loadGolden(`${MINILM}.json`).inputs.filter((x: any) => typeof x.input === "string").slice(0, 4);
     const inputs = golden.map((x: any) => ({ inputIds: x.input_ids as number[], tokenTypeIds: x.token_type_ids as number[] }));
     const run = async () => (await BertModel.fromPretrained(modelPath(MINILM), { dtype: "float32" })).forward(inputs).hidden;
+    // A float32 checkpoint is cached from its second load on: the first only notes it.
     const first = await run();
+    assert.deepEqual({ ...lastPackedCacheOutcome }, { status: "first-sight", reused: 0, packed: 0 });
+    await run();
     assert.equal(lastPackedCacheOutcome!.status, "created");
     assert.equal(lastPackedCacheOutcome!.packed, 25);
     const second = await run();
@@ -139,7 +143,7 @@ describe("packed-weight cache: float32 loads", { skip }, () => {
   });
 
   it("rebuilds a file written for another layout (a stale key inside the file)", async () => {
-    await BertModel.fromPretrained(modelPath(MINILM));
+    await BertModel.fromPretrained(modelPath(MINILM)); // seen by the test above: a hit
     const path = lastPackedCacheOutcome!.path!;
     const good = readFileSync(path);
     // Same length, another layout name in the header (checked before the checksum, so this is "stale", not "corrupt").
@@ -168,7 +172,8 @@ describe("packed-weight cache: a file that stops matching part-way", { skip }, (
   it("takes the layers before the first one it cannot use, reads the checkpoint's weights for the rest, and still matches PyTorch", async () => {
     const golden = loadGolden(`${MINILM}.json`).inputs.filter((x: any) => typeof x.input === "string").slice(0, 3);
     const inputs = golden.map((x: any) => ({ inputIds: x.input_ids as number[], tokenTypeIds: x.token_type_ids as number[] }));
-    await BertModel.fromPretrained(modelPath(MINILM));
+    await BertModel.fromPretrained(modelPath(MINILM)); // first sight
+    await BertModel.fromPretrained(modelPath(MINILM)); // writes the file
     const path = lastPackedCacheOutcome!.path!;
     // A well-formed file (valid checksum) whose third layer's own header names another shape: the
     // load uses layers 1-2 from it (their weights never read), then must read the checkpoint for

@@ -81,7 +81,7 @@ export class BertModel {
     const model =
       backend.dtype === "float32" && weights.totalBytes < FLOAT32_CACHE_MIN_BYTES
         ? build()
-        : await withPackedWeightCache(backend, dir, build, { defer: withDeferredLinearReads, ensure: readDeferred });
+        : await withPackedWeightCache(backend, dir, build, { defer: withDeferredLinearReads, ensure: readDeferred }, { fromSecondSight: backend.dtype === "float32" });
     warnAboutExtraLayers(model, dir);
     return model;
   }
