@@ -13,6 +13,7 @@
       "target_name": "bert_ts_native",
       "sources": [
         "src/napi/addon.cc",
+        "src/napi/packed_file.cc",
         "src/kernels/ops.cc",
         "src/kernels/thread_pool.cc",
         "src/kernels/reference.cc",

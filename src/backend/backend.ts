@@ -116,6 +116,14 @@ export interface EmbeddingTables {
   readonly width: number;
 }
 
+/** Where one layer's exportPacked bytes sit in a packed-weight cache file. */
+export interface PackedFileLayer {
+  offset: number;
+  length: number;
+  out: number;
+  in: number;
+}
+
 export interface Backend {
   /** "reference" or "native" (with details such as the selected kernel, e.g. "native avx512 x2 threads"). */
   readonly name: string;
@@ -195,15 +203,24 @@ export interface Backend {
   ): Float32Array;
 
   /**
-   * Low-precision packing (int8 quantisation) is worth doing once per weights: a backend that can
-   * save a prepared layer names what the bytes depend on (kernel set, layout version) here, and
-   * exports / imports them. Undefined when nothing is worth caching (float32, reference backend).
+   * Packing is worth doing once per weights (int8 quantisation; float32's strided repacking): a
+   * backend that can save a prepared layer names what the bytes depend on (dtype, kernel set, layout
+   * version) here, and exports / imports them (io/packed-weight-cache.ts keeps the file). Undefined
+   * when nothing is worth caching (reference backend).
    */
   readonly packedLayout?: string;
   /** A prepared layer's bytes, or undefined when it has no packed form worth keeping. */
   exportPacked?(params: LinearParams): Uint8Array | undefined;
   /** A layer from exportPacked's bytes; undefined when they do not describe an outFeatures x inFeatures layer this backend can run. */
   importPacked?(bytes: Uint8Array, outFeatures: number, inFeatures: number): LinearParams | undefined;
+  /**
+   * The layers of a packed-weight cache file, read without copying the file into memory first:
+   * undefined when the file cannot be read or its last 8 bytes are not packedChecksum of the rest
+   * (corrupt); a layer undefined when its bytes do not describe an `out` x `in` layer this backend runs.
+   */
+  importPackedFile?(path: string, layers: readonly PackedFileLayer[]): (LinearParams | undefined)[] | undefined;
+  /** The cache file's checksum of bytes (xxh64): fast enough to check on every load. */
+  packedChecksum?(bytes: Uint8Array): bigint;
 
   /** Releases native memory held for prepared weights, if any. Optional. */
   dispose?(): void;

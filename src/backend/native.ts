@@ -28,6 +28,7 @@ import {
   type EmbeddingTables,
   type Dtype,
   type LinearParams,
+  type PackedFileLayer,
   type PositionBias,
   type WeightValues,
   positionBiasByDistance,
@@ -141,9 +142,17 @@ export interface NativeAddon {
   /** GOPS of a register-only loop on `threads` threads: kind 0 float32 FMA, 1 int8 VPDPBUSD, 2 bf16 VDPBF16PS (0: no such instruction). */
   peak(isa: number, kind: 0 | 1 | 2, threads: number): number;
   profile(): NativeProfileEntry[];
-  /** A bf16 / int8 layer's packed bytes (null for float32), and back (null: not a layer this build and CPU can run). */
+  /** A layer's packed bytes (older builds: null for float32), and back (null: not a layer this build and CPU can run). */
   exportPacked(handle: NativeHandle): Uint8Array | null;
   importPacked(isa: number, bytes: Uint8Array): NativeHandle | null;
+  /**
+   * The layers of a packed-weight cache file, read from a mapping of it; layers: [offset, length,
+   * dtype code, out, in] per layer. null when the file cannot be read or its last 8 bytes are not the
+   * xxh64 of the rest; a layer null when its bytes are not such a layer. (Newer builds only.)
+   */
+  importPackedFile?(isa: number, path: string, layers: Float64Array): (NativeHandle | null)[] | null;
+  /** xxHash64 (seed 0). (Newer builds only.) */
+  xxh64?(bytes: Uint8Array): bigint;
   profileReset(): void;
   /** Returns the C heap's free pages to the OS (glibc malloc_trim; a no-op elsewhere). */
   releaseFreeMemory(): void;
@@ -370,10 +379,16 @@ export class NativeBackend implements Backend {
     this.name = `native ${want}${lowp} x${info.threads} threads`;
   }
 
-  /** Packed-weight cache key part: only low precision has packing worth caching (float32 packing is a copy). */
+  /**
+   * Packed-weight cache key part: dtype, kernel set, and what its packing depends on (int8 / bf16:
+   * the low-precision kernels; float32: the micro-kernel's tile, whose width is the panel width).
+   * Undefined with an addon built before the cache could read files (the cache is then off).
+   */
   get packedLayout(): string | undefined {
-    if (this.dtype === "float32") return undefined;
-    return `${this.dtype}-${this.isa}-${this.addon.info().lowp[this.isa]}-v1`;
+    if (typeof this.addon.importPackedFile !== "function" || typeof this.addon.xxh64 !== "function") return undefined;
+    const info = this.addon.info();
+    if (this.dtype === "float32") return `float32-${this.isa}-${info.tiles[this.isa]}-v1`;
+    return `${this.dtype}-${this.isa}-${info.lowp[this.isa]}-v1`;
   }
 
   exportPacked(params: LinearParams): Uint8Array | undefined {
@@ -382,14 +397,32 @@ export class NativeBackend implements Backend {
   }
 
   importPacked(bytes: Uint8Array, outFeatures: number, inFeatures: number): LinearParams | undefined {
-    if (this.dtype === "float32") return undefined;
-    // The header holds dtype, n and k: check them before handing the bytes to the kernels.
-    if (bytes.length < 64) return undefined;
-    const head = new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + 64));
-    if (head[3] !== this.dtypeCode || head[4] !== outFeatures || head[5] !== inFeatures) return undefined;
+    if (!this.packedHeaderFits(bytes, outFeatures, inFeatures)) return undefined;
     const handle = this.addon.importPacked(this.isaCode, bytes);
     if (!handle) return undefined;
     return this.track(new NativeLinear(inFeatures, outFeatures, handle, this));
+  }
+
+  importPackedFile(path: string, layers: readonly PackedFileLayer[]): (LinearParams | undefined)[] | undefined {
+    if (typeof this.addon.importPackedFile !== "function") return undefined;
+    const ranges = new Float64Array(layers.length * 5);
+    layers.forEach((l, i) => ranges.set([l.offset, l.length, this.dtypeCode, l.out, l.in], 5 * i));
+    // The addon checks each layer's header against this dtype and shape, and against this build.
+    const handles = this.addon.importPackedFile(this.isaCode, path, ranges);
+    if (!handles) return undefined;
+    return handles.map((h, i) => (h ? this.track(new NativeLinear(layers[i].in, layers[i].out, h, this)) : undefined));
+  }
+
+  packedChecksum(bytes: Uint8Array): bigint {
+    if (typeof this.addon.xxh64 !== "function") throw new Error("This build of the native addon has no xxh64 (rebuild it: npm run build:native)");
+    return this.addon.xxh64(bytes);
+  }
+
+  /** The 64-byte header exportPacked writes holds dtype, n and k: checked before the kernels see the bytes. */
+  private packedHeaderFits(bytes: Uint8Array, outFeatures: number, inFeatures: number): boolean {
+    if (bytes.length < 64) return false;
+    const head = new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + 64));
+    return head[3] === this.dtypeCode && head[4] === outFeatures && head[5] === inFeatures;
   }
 
   prepareLinear(weight: WeightValues, bias: Float32Array | null, outFeatures: number, inFeatures: number): LinearParams {

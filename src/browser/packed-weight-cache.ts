@@ -4,6 +4,6 @@
  */
 import type { Backend } from "../backend/backend.js";
 
-export async function withPackedWeightCache<T>(_backend: Backend, _dir: string, build: () => T): Promise<T> {
+export async function withPackedWeightCache<T>(_backend: Backend, _dir: string, build: () => T, _reads?: unknown): Promise<T> {
   return build();
 }

@@ -3,7 +3,7 @@
  * itself on the program; this file only assembles them. Only the command being run is imported:
  * the command list in `--help` comes from commands/index.ts's table, so start-up stays small.
  */
-import { Command, CommanderError, Help } from "commander";
+import { Command, CommanderError, Help, type OutputConfiguration } from "commander";
 import { COMMANDS, type CommandEntry } from "./commands/index.js";
 import { examplesHelp } from "./help-examples.js";
 import { VERSION } from "../version.js";
@@ -15,12 +15,18 @@ function requestedCommand(args: readonly string[]): CommandEntry | undefined {
   return COMMANDS.find((c) => c.name === name);
 }
 
-export async function main(argv: string[]): Promise<void> {
+/**
+ * Runs the command line. `output` redirects commander's output (scripts/build-cli.mjs renders the
+ * top-level --help at each terminal width through it, for bin/bert-ts.js to print without loading
+ * this module; test/cli/help-text.test.ts compares the two).
+ */
+export async function main(argv: string[], output?: OutputConfiguration): Promise<void> {
   const program = new Command("bert-ts")
     .description("BERT in TypeScript: tokenize, embed, classify, search — the same numbers as PyTorch.")
     .version(VERSION, "-V, --version", "print the bert-ts version")
     .showHelpAfterError()
     .exitOverride();
+  if (output) program.configureOutput(output);
   const wanted = requestedCommand(argv.slice(2));
   if (wanted) {
     (await wanted.load())(program);

@@ -31,6 +31,34 @@ export class CheckpointError extends Error {
   }
 }
 
+/** stackedBaseWeights' buffers handed out unread (withDeferredLinearReads), with the read that fills them. */
+const pendingReads = new WeakMap<object, () => void>();
+let deferringReads = false;
+
+/**
+ * Runs `build` with stackedBaseWeights handing out its (reused) buffers unread: when the packed-weight
+ * cache supplies every linear layer, the checkpoint's copy of those weights is never looked at, and
+ * reading them (~20 MB for MiniLM) is the larger part of such a load. Whoever needs the values after
+ * all calls readDeferred(values) before the next stackedBaseWeights call reuses the buffer — the
+ * cache does, for a layer its file lacks, right when that layer is prepared.
+ */
+export function withDeferredLinearReads<T>(build: () => T): T {
+  deferringReads = true;
+  try {
+    return build();
+  } finally {
+    deferringReads = false;
+  }
+}
+
+/** Fills values handed out unread by stackedBaseWeights (a no-op for any other array). */
+export function readDeferred(values: WeightValues): void {
+  const read = pendingReads.get(values);
+  if (read === undefined) return;
+  pendingReads.delete(values);
+  read();
+}
+
 export class Checkpoint {
   /** "bert." when the file stores base-model tensors under that prefix, else "". */
   readonly basePrefix: string;
@@ -119,23 +147,33 @@ export class Checkpoint {
     });
     const total = tensors.reduce((a, t) => a + t.numel, 0);
     const half = tensors[0].storage;
+    let values: WeightValues;
+    let read: () => void;
     if (half !== "f32" && tensors.every((t) => t.storage === half)) {
       const bits = this.scratch16(total);
-      let at = 0;
-      for (const t of tensors) {
-        t.copyTo(bits.subarray(at, at + t.numel));
-        at += t.numel;
-      }
-      return { format: half, bits } satisfies HalfValues;
+      values = { format: half, bits } satisfies HalfValues;
+      read = () => {
+        let at = 0;
+        for (const t of tensors) {
+          t.copyTo(bits.subarray(at, at + t.numel));
+          at += t.numel;
+        }
+      };
+    } else {
+      const floats = this.scratch32(total);
+      values = floats;
+      read = () => {
+        let at = 0;
+        for (const t of tensors) {
+          const part = floats.subarray(at, at + t.numel);
+          if (t.storage === "f32") t.copyTo(part);
+          else part.set(t.float32());
+          at += t.numel;
+        }
+      };
     }
-    const values = this.scratch32(total);
-    let at = 0;
-    for (const t of tensors) {
-      const part = values.subarray(at, at + t.numel);
-      if (t.storage === "f32") t.copyTo(part);
-      else part.set(t.float32());
-      at += t.numel;
-    }
+    if (deferringReads) pendingReads.set(values, read);
+    else read();
     return values;
   }
 

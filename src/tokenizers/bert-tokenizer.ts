@@ -7,6 +7,7 @@
  * - tokenizer.json (fast): no NFC.
  * Both clean-ups remove every category-C character (Cc, Cf, Cs, Co, Cn) but tab, newline and CR.
  */
+import { readTokenizerJson } from "../io/tokenizer-json-cache.js";
 import { readModelTextIfExists } from "../io/model-files.js";
 import { fileExists as existsSync, fileKind, join, openModelFolder } from "../io/host.js";
 import { createDecoder, WordPieceDecoder } from "./decoders/index.js";
@@ -83,7 +84,7 @@ export class BertTokenizer extends Tokenizer {
     const jsonPath = join(dir, "tokenizer.json");
     const vocabPath = join(dir, "vocab.txt");
     if (source === "tokenizer.json" || (source === "auto" && existsSync(jsonPath))) {
-      const json = await readJson<TokenizerJson>(jsonPath, true);
+      const json = await readTokenizerJson(jsonPath);
       try {
         return BertTokenizer.fromTokenizerJson(json, folder, jsonPath);
       } catch (err) {

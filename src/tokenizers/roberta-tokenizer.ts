@@ -10,6 +10,7 @@
  *   when it is the "#version" header (as tokenizers does), which every real file has.
  * Lone surrogates are encoded as U+FFFD (Python's slow tokenizer would raise UnicodeEncodeError).
  */
+import { readTokenizerJson } from "../io/tokenizer-json-cache.js";
 import { resolveModelFolder, type ResolveOptions } from "../io/hub.js";
 import { readModelText } from "../io/model-files.js";
 import { fileExists as existsSync, join, openModelFolder } from "../io/host.js";
@@ -66,7 +67,7 @@ export class RobertaTokenizer extends Tokenizer {
     const folder = await readFolderConfig(dir);
     const jsonPath = join(dir, "tokenizer.json");
     if (source === "tokenizer.json" || (source === "auto" && existsSync(jsonPath))) {
-      return withPath(jsonPath, async () => RobertaTokenizer.fromTokenizerJson(await readJson<TokenizerJson>(jsonPath, true), folder, jsonPath));
+      return withPath(jsonPath, async () => RobertaTokenizer.fromTokenizerJson(await readTokenizerJson(jsonPath), folder, jsonPath));
     }
     const vocabPath = join(dir, "vocab.json");
     const mergesPath = join(dir, "merges.txt");

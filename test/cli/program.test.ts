@@ -74,8 +74,9 @@ function loadedSourceModules(args: string[]): { status: number | null; stderr: s
   return { status: r.status, stderr: r.stderr, modules };
 }
 
-test("--help loads no command implementation; a command loads its own and not the others'", { skip }, () => {
-  const help = loadedSourceModules(["--help"]);
+test("the command list (`help`) loads no command implementation; a command loads its own and not the others'", { skip }, () => {
+  // `help` runs the CLI's list; `--help` alone loads no module at all (test/cli/help-text.test.ts).
+  const help = loadedSourceModules(["help"]);
   assert.equal(help.status, 0, help.stderr);
   assert.ok(help.modules.has("cli/commands/index"), "the watcher sees the table load");
   const loaded = [...help.modules].filter((m) => /^(pipelines\/|cli\/commands\/(?!index$))/.test(m));

@@ -1,7 +1,7 @@
 /**
- * The int8 / bf16 packed-weight cache: a second load takes every layer from the file instead of
- * quantising again, with the same bits out; a corrupt or truncated file is detected and rewritten.
- * Counts layers (what the load did), never milliseconds.
+ * The packed-weight cache (int8, bf16 and float32): a second load takes every layer from the file
+ * instead of packing again, with the same bits out, and float32 still matches PyTorch; a corrupt or
+ * truncated file is detected and rewritten. Counts layers (what the load did), never milliseconds.
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -16,7 +16,7 @@ import { loadGolden, modelPath, skipUnlessGolden, skipUnlessModel } from "../hel
 const MINILM = "minilm-l6-h384-random";
 const hasCacheApi = () => {
   const { addon } = loadNativeAddon();
-  return addon !== undefined && typeof addon.exportPacked === "function";
+  return addon !== undefined && typeof addon.importPackedFile === "function";
 };
 const skip = skipUnlessModel(MINILM) || skipUnlessGolden(`${MINILM}.json`) || (hasCacheApi() ? false : "native addon not built");
 
@@ -27,10 +27,10 @@ describe("packed-weight cache: where", () => {
       delete process.env.BERT_TS_PACKED_CACHE;
       process.env.BERT_TS_CACHE = "/tmp/bt-cache";
       const sha = "ab".repeat(32);
-      assert.equal(packedCachePath("/home/u/.cache/huggingface/hub/models--org--m/snapshots/c0ffee", sha, "int8-avx512-x-v1"), `/home/u/.cache/huggingface/hub/bert-ts/packed/${sha}.int8-avx512-x-v1.bin`);
-      assert.equal(packedCachePath("/data/models/m", sha, "int8 a/b"), `/tmp/bt-cache/packed/${sha}.int8_a_b.bin`);
+      assert.equal(packedCachePath("/home/u/.cache/huggingface/hub/models--org--m/snapshots/c0ffee", sha, "int8-avx512-x-v1"), `/home/u/.cache/huggingface/hub/bert-ts/packed/${sha}.int8-avx512-x-v1.f2.bin`);
+      assert.equal(packedCachePath("/data/models/m", sha, "int8 a/b"), `/tmp/bt-cache/packed/${sha}.int8_a_b.f2.bin`);
       process.env.BERT_TS_PACKED_CACHE = "/elsewhere";
-      assert.equal(packedCachePath("/data/models/m", sha, "bf16-avx2-y-v1"), `/elsewhere/${sha}.bf16-avx2-y-v1.bin`);
+      assert.equal(packedCachePath("/data/models/m", sha, "bf16-avx2-y-v1"), `/elsewhere/${sha}.bf16-avx2-y-v1.f2.bin`);
       process.env.BERT_TS_PACKED_CACHE = "0";
       assert.equal(packedCachePath("/data/models/m", sha, "bf16-avx2-y-v1"), undefined);
     } finally {
@@ -90,13 +90,132 @@ describe("packed-weight cache: int8 loads", { skip }, () => {
     }
   });
 
-  it("keeps bf16 in its own file (the layout is part of the key) and does nothing for float32", async () => {
+  it("keeps bf16 and float32 in files of their own (the layout is part of the key)", async () => {
     const int8Path = (await hidden(), lastPackedCacheOutcome!.path);
     await BertModel.fromPretrained(modelPath(MINILM), { dtype: "bf16" });
-    assert.notEqual(lastPackedCacheOutcome!.path, int8Path);
-    assert.match(lastPackedCacheOutcome!.path!, /\.bf16-/);
-    const before = lastPackedCacheOutcome;
+    const bf16Path = lastPackedCacheOutcome!.path;
+    assert.notEqual(bf16Path, int8Path);
+    assert.match(bf16Path!, /\.bf16-/);
+    await BertModel.fromPretrained(modelPath(MINILM), { dtype: "float32" }); // first sight
     await BertModel.fromPretrained(modelPath(MINILM), { dtype: "float32" });
-    assert.equal(lastPackedCacheOutcome, before, "a float32 load neither reads nor writes the cache");
+    assert.match(lastPackedCacheOutcome!.path!, /\.float32-/);
+    assert.ok(![int8Path, bf16Path].includes(lastPackedCacheOutcome!.path));
+  });
+});
+
+describe("packed-weight cache: float32 loads", { skip }, () => {
+  const saved = { cache: process.env.BERT_TS_CACHE, packed: process.env.BERT_TS_PACKED_CACHE };
+  before(() => {
+    process.env.BERT_TS_CACHE = mkdtempSync(join(tmpdir(), "bert-ts-packed-f32-"));
+    delete process.env.BERT_TS_PACKED_CACHE;
+  });
+  after(() => {
+    if (saved.cache === undefined) delete process.env.BERT_TS_CACHE;
+    else process.env.BERT_TS_CACHE = saved.cache;
+    if (saved.packed !== undefined) process.env.BERT_TS_PACKED_CACHE = saved.packed;
+  });
+
+  it("takes every layer from the file on the second load and still matches PyTorch's hidden states (1e-4)", async () => {
+    const golden = loadGolden(`${MINILM}.json`).inputs.filter((x: any) => typeof x.input === "string").slice(0, 4);
+    const inputs = golden.map((x: any) => ({ inputIds: x.input_ids as number[], tokenTypeIds: x.token_type_ids as number[] }));
+    const run = async () => (await BertModel.fromPretrained(modelPath(MINILM), { dtype: "float32" })).forward(inputs).hidden;
+    // A float32 checkpoint is cached from its second load on: the first only notes it.
+    const first = await run();
+    assert.deepEqual({ ...lastPackedCacheOutcome }, { status: "first-sight", reused: 0, packed: 0 });
+    await run();
+    assert.equal(lastPackedCacheOutcome!.status, "created");
+    assert.equal(lastPackedCacheOutcome!.packed, 25);
+    const second = await run();
+    assert.equal(lastPackedCacheOutcome!.status, "hit");
+    assert.equal(lastPackedCacheOutcome!.reused, 25);
+    assert.equal(lastPackedCacheOutcome!.packed, 0);
+    assert.deepEqual(Buffer.from(second.buffer, second.byteOffset, second.byteLength), Buffer.from(first.buffer, first.byteOffset, first.byteLength));
+    // Against the reference (not only against the first load): the cached layers are the right ones.
+    const h = 384;
+    let row = 0;
+    let worst = 0;
+    for (const g of golden) {
+      const want = (g.outputs.base.last_hidden_state as number[][]).flat();
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(second[row * h + i] - want[i]));
+      row += g.input_ids.length;
+    }
+    assert.ok(worst <= 1e-4, `max |diff| vs PyTorch ${worst}`);
+  });
+
+  it("rebuilds a file written for another layout (a stale key inside the file)", async () => {
+    await BertModel.fromPretrained(modelPath(MINILM)); // seen by the test above: a hit
+    const path = lastPackedCacheOutcome!.path!;
+    const good = readFileSync(path);
+    // Same length, another layout name in the header (checked before the checksum, so this is "stale", not "corrupt").
+    const text = good.toString("latin1").replace(/"layout":"float32-/, '"layout":"float32_');
+    const bad = Buffer.from(text, "latin1");
+    writeFileSync(path, bad);
+    await BertModel.fromPretrained(modelPath(MINILM));
+    assert.notEqual(lastPackedCacheOutcome!.status, "hit");
+    assert.equal(lastPackedCacheOutcome!.packed, 25);
+    assert.ok(readFileSync(path).equals(good), "the rewritten file equals the first one");
+  });
+});
+
+describe("packed-weight cache: a file that stops matching part-way", { skip }, () => {
+  const saved = { cache: process.env.BERT_TS_CACHE, packed: process.env.BERT_TS_PACKED_CACHE };
+  before(() => {
+    process.env.BERT_TS_CACHE = mkdtempSync(join(tmpdir(), "bert-ts-packed-part-"));
+    delete process.env.BERT_TS_PACKED_CACHE;
+  });
+  after(() => {
+    if (saved.cache === undefined) delete process.env.BERT_TS_CACHE;
+    else process.env.BERT_TS_CACHE = saved.cache;
+    if (saved.packed !== undefined) process.env.BERT_TS_PACKED_CACHE = saved.packed;
+  });
+
+  it("takes the layers before the first one it cannot use, reads the checkpoint's weights for the rest, and still matches PyTorch", async () => {
+    const golden = loadGolden(`${MINILM}.json`).inputs.filter((x: any) => typeof x.input === "string").slice(0, 3);
+    const inputs = golden.map((x: any) => ({ inputIds: x.input_ids as number[], tokenTypeIds: x.token_type_ids as number[] }));
+    await BertModel.fromPretrained(modelPath(MINILM)); // first sight
+    await BertModel.fromPretrained(modelPath(MINILM)); // writes the file
+    const path = lastPackedCacheOutcome!.path!;
+    // A well-formed file (valid checksum) whose third layer's own header names another shape: the
+    // load uses layers 1-2 from it (their weights never read), then must read the checkpoint for
+    // every later layer — the weights a deferred read handed out unread.
+    const file = Buffer.from(readFileSync(path));
+    const headerLength = file.readUInt32LE(8);
+    const layers = JSON.parse(file.toString("utf8", 12, 12 + headerLength)).layers as { bytes: number }[];
+    let at = 12 + headerLength;
+    const offsets = layers.map((l) => {
+      at = Math.ceil(at / 64) * 64;
+      const o = at;
+      at += l.bytes;
+      return o;
+    });
+    file.writeInt32LE(file.readInt32LE(offsets[2] + 16) + 1, offsets[2] + 16); // n (out features) of layer 3
+    const { addon } = loadNativeAddon();
+    file.writeBigUInt64LE(addon!.xxh64!(new Uint8Array(file.buffer, file.byteOffset, file.length - 8)), file.length - 8);
+    writeFileSync(path, file);
+    const model = await BertModel.fromPretrained(modelPath(MINILM));
+    assert.equal(lastPackedCacheOutcome!.status, "rebuilt-stale");
+    assert.equal(lastPackedCacheOutcome!.reused, 2);
+    assert.equal(lastPackedCacheOutcome!.packed, 23);
+    const hidden = model.forward(inputs).hidden;
+    let row = 0;
+    let worst = 0;
+    for (const g of golden) {
+      const want = (g.outputs.base.last_hidden_state as number[][]).flat();
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(hidden[row * 384 + i] - want[i]));
+      row += g.input_ids.length;
+    }
+    assert.ok(worst <= 1e-4, `max |diff| vs PyTorch ${worst}`);
+    await BertModel.fromPretrained(modelPath(MINILM));
+    assert.equal(lastPackedCacheOutcome!.status, "hit", "the rewritten file is whole again");
+  });
+});
+
+describe("packed-weight cache: the checksum is xxHash64", { skip }, () => {
+  it("gives xxHash's published values", () => {
+    const { addon } = loadNativeAddon();
+    const h = (s: string) => addon!.xxh64!(new Uint8Array(Buffer.from(s, "latin1")));
+    // From the xxHash reference implementation's sanity checks (XXH64, seed 0).
+    assert.equal(h(""), 0xef46db3751d8e999n);
+    assert.equal(h("abc"), 0x44bc2cf5ad770999n);
   });
 });

@@ -445,7 +445,8 @@ void free_linear(PackedLinear* w) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Packed low-precision layers as bytes (the int8 / bf16 weight cache)
+// Packed layers as bytes (the packed-weight cache): int8 / bf16 skip the quantisation on a second
+// load, float32 the strided repacking (and the checkpoint's f16 -> f32 conversion).
 // ------------------------------------------------------------------------------------------------
 
 namespace {
@@ -453,23 +454,28 @@ constexpr int32_t kPackedMagic = 0x38515442;  // "BTQ8"
 constexpr int32_t kPackedVersion = 1;
 constexpr size_t kPackedHeader = 64;  // 16 int32: magic, version, isa, dtype, n, k, nr, panels, kp, has_bias, 0...
 
-// Byte sizes of the arrays after the header, in order: q or h, wscale, colsum (int8), bias.
+// Byte sizes of the arrays after the header, in order: b (float32), q or h, wscale, colsum (int8), bias.
 struct PackedSizes {
   size_t w, wscale, colsum, bias;
 };
 PackedSizes packed_sizes(int dtype, int panels, int nr, int kp, bool bias) {
   const size_t cols = (size_t)panels * nr, nb = cols * (size_t)kp;
   PackedSizes z;
-  z.w = dtype == kDtypeInt8 ? (nb + 3) / 4 * 4 : nb * 2;
+  z.w = dtype == kDtypeInt8 ? (nb + 3) / 4 * 4 : dtype == kDtypeBF16 ? nb * 2 : nb * 4;
   z.wscale = dtype == kDtypeInt8 ? cols * 4 : 0;
   z.colsum = dtype == kDtypeInt8 ? cols * 4 : 0;
   z.bias = bias ? cols * 4 : 0;
   return z;
 }
+
+const void* packed_weights(const PackedLinear& w) {
+  if (w.dtype == kDtypeInt8) return w.q;
+  if (w.dtype == kDtypeBF16) return w.h;
+  return w.b;
+}
 }  // namespace
 
 size_t packed_size(const PackedLinear& w) {
-  if (w.dtype == kDtypeF32) return 0;
   const PackedSizes z = packed_sizes(w.dtype, w.panels, w.nr, w.kp, w.bias != nullptr);
   return kPackedHeader + z.w + z.wscale + z.colsum + z.bias;
 }
@@ -479,27 +485,34 @@ void export_packed(const PackedLinear& w, uint8_t* out) {
   memcpy(out, head, sizeof head);
   uint8_t* p = out + kPackedHeader;
   const PackedSizes z = packed_sizes(w.dtype, w.panels, w.nr, w.kp, w.bias != nullptr);
-  memcpy(p, w.dtype == kDtypeInt8 ? static_cast<const void*>(w.q) : static_cast<const void*>(w.h), z.w);
+  memcpy(p, packed_weights(w), z.w);
   p += z.w;
   if (z.wscale) memcpy(p, w.wscale, z.wscale), p += z.wscale;
   if (z.colsum) memcpy(p, w.colsum, z.colsum), p += z.colsum;
   if (z.bias) memcpy(p, w.bias, z.bias);
 }
 
-PackedLinear* import_packed(int isa, const uint8_t* in, size_t len) {
-  if (!kernels_for(isa) || len < kPackedHeader) return nullptr;
+namespace {
+// Checks a packed layer's header against this build and CPU and fills w's shape fields (no arrays).
+bool read_packed_header(int isa, const uint8_t* in, size_t len, PackedLinear* w, PackedSizes* z) {
+  const IsaKernels* kn = kernels_for(isa);
+  if (!kn || len < kPackedHeader) return false;
   int32_t head[16];
   memcpy(head, in, sizeof head);
   const int dtype = head[3], n = head[4], k = head[5], nr = head[6], panels = head[7], kp = head[8];
-  const LowpKernels* lk = lowp_for(isa);
-  if (head[0] != kPackedMagic || head[1] != kPackedVersion || head[2] != isa) return nullptr;
-  if ((dtype != kDtypeInt8 && dtype != kDtypeBF16) || nr != lk->nr || n < 1 || k < 1) return nullptr;
-  const int kg = dtype == kDtypeInt8 ? 4 : 2;
-  if (panels != (n + nr - 1) / nr || kp != (k + kg - 1) / kg * kg || (head[9] != 0 && head[9] != 1)) return nullptr;
-  const PackedSizes z = packed_sizes(dtype, panels, nr, kp, head[9] == 1);
-  if (len != kPackedHeader + z.w + z.wscale + z.colsum + z.bias) return nullptr;
-  PackedLinear* w = static_cast<PackedLinear*>(calloc(1, sizeof(PackedLinear)));
-  if (!w) return nullptr;
+  if (head[0] != kPackedMagic || head[1] != kPackedVersion || head[2] != isa || n < 1 || k < 1) return false;
+  const LowpKernels* lk = dtype == kDtypeF32 ? nullptr : lowp_for(isa);
+  if (dtype == kDtypeF32) {
+    if (nr != kn->nr || kp != k) return false;
+  } else if (dtype == kDtypeInt8 || dtype == kDtypeBF16) {
+    const int kg = dtype == kDtypeInt8 ? 4 : 2;
+    if (nr != lk->nr || kp != (k + kg - 1) / kg * kg) return false;
+  } else {
+    return false;
+  }
+  if (panels != (n + nr - 1) / nr || (head[9] != 0 && head[9] != 1)) return false;
+  *z = packed_sizes(dtype, panels, nr, kp, head[9] == 1);
+  if (len != kPackedHeader + z->w + z->wscale + z->colsum + z->bias) return false;
   w->isa = isa;
   w->dtype = dtype;
   w->n = n;
@@ -508,12 +521,23 @@ PackedLinear* import_packed(int isa, const uint8_t* in, size_t len) {
   w->panels = panels;
   w->kp = kp;
   w->lowp = lk;
+  // As pack_linear counts them.
+  w->bytes = z->w + z->wscale + z->colsum + z->bias;
+  return true;
+}
+}  // namespace
+
+PackedLinear* import_packed(int isa, const uint8_t* in, size_t len) {
+  PackedLinear* w = static_cast<PackedLinear*>(calloc(1, sizeof(PackedLinear)));
+  if (!w) return nullptr;
+  PackedSizes z;
+  if (!read_packed_header(isa, in, len, w, &z)) return free(w), nullptr;
   const uint8_t* p = in + kPackedHeader;
   void* arr = alloc_floats(z.w / 4 + 1);
   if (!arr) return free_linear(w), nullptr;
   memcpy(arr, p, z.w);
   p += z.w;
-  if (dtype == kDtypeInt8) {
+  if (w->dtype == kDtypeInt8) {
     w->q = static_cast<int8_t*>(arr);
     w->wscale = alloc_floats(z.wscale / 4);
     w->colsum = static_cast<int32_t*>(static_cast<void*>(alloc_floats(z.colsum / 4)));
@@ -522,18 +546,39 @@ PackedLinear* import_packed(int isa, const uint8_t* in, size_t len) {
     p += z.wscale;
     memcpy(w->colsum, p, z.colsum);
     p += z.colsum;
-  } else {
+  } else if (w->dtype == kDtypeBF16) {
     w->h = static_cast<uint16_t*>(arr);
+  } else {
+    w->b = static_cast<float*>(arr);
   }
   if (z.bias) {
     w->bias = alloc_floats(z.bias / 4);
     if (!w->bias) return free_linear(w), nullptr;
     memcpy(w->bias, p, z.bias);
   }
-  const size_t cols = (size_t)panels * nr;
-  w->bytes = (dtype == kDtypeInt8 ? cols * (size_t)kp + cols * 8 : cols * (size_t)kp * 2) + z.bias;
   return w;
 }
+
+PackedLinear* view_packed(int isa, const uint8_t* in, size_t len) {
+  PackedLinear* w = static_cast<PackedLinear*>(calloc(1, sizeof(PackedLinear)));
+  if (!w) return nullptr;
+  PackedSizes z;
+  // Every array must start 64-byte aligned, as alloc_floats gives them.
+  if (!read_packed_header(isa, in, len, w, &z) || ((uintptr_t)in % 64) != 0 || z.w % 64 != 0 || z.wscale % 64 != 0 ||
+      z.colsum % 64 != 0)
+    return free(w), nullptr;
+  uint8_t* p = const_cast<uint8_t*>(in) + kPackedHeader;
+  if (w->dtype == kDtypeInt8) w->q = reinterpret_cast<int8_t*>(p);
+  else if (w->dtype == kDtypeBF16) w->h = reinterpret_cast<uint16_t*>(p);
+  else w->b = reinterpret_cast<float*>(p);
+  p += z.w;
+  if (z.wscale) w->wscale = reinterpret_cast<float*>(p), p += z.wscale;
+  if (z.colsum) w->colsum = reinterpret_cast<int32_t*>(p), p += z.colsum;
+  if (z.bias) w->bias = reinterpret_cast<float*>(p);
+  return w;
+}
+
+void free_linear_view(PackedLinear* w) { free(w); }
 
 // ------------------------------------------------------------------------------------------------
 // Linear

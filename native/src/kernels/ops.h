@@ -27,14 +27,20 @@ const LowpKernels* lowp_for(int isa);
 PackedLinear* pack_linear(int isa, const void* weight, int format, const float* bias, int n, int k, int dtype = kDtypeF32);
 void free_linear(PackedLinear* w);
 
-// The packed form of a bf16 / int8 layer as bytes (a header, then its arrays), so that a second load
-// of the same weights can skip the quantisation: packed_size() bytes; export_packed writes them.
-// import_packed checks the header against this build and CPU (kernel set, panel width, sizes) and
-// returns nullptr when the bytes do not describe a layer it can run. float32 layers are not exported
-// (packing them is a copy): packed_size() is 0.
+// The packed form of a layer as bytes (a header, then its arrays), so that a second load of the same
+// weights can skip the packing (int8 / bf16: the quantisation; float32: the strided repacking and any
+// f16 -> f32 conversion): packed_size() bytes; export_packed writes them. import_packed checks the
+// header against this build and CPU (kernel set, dtype, panel width, sizes) and returns nullptr when
+// the bytes do not describe a layer it can run.
 size_t packed_size(const PackedLinear& w);
 void export_packed(const PackedLinear& w, uint8_t* out);
 PackedLinear* import_packed(int isa, const uint8_t* in, size_t len);
+// Like import_packed, but the layer's arrays point into `in` instead of copies (a mapped cache file:
+// its pages are already in memory, where fresh pages must first be faulted in). nullptr also when an
+// array would not start 64-byte aligned. The caller keeps `in` readable for the layer's lifetime
+// and releases the layer with free_linear_view.
+PackedLinear* view_packed(int isa, const uint8_t* in, size_t len);
+void free_linear_view(PackedLinear* w);
 
 // y[m, n] = act(x[m, k] . W^T + b). Low-precision weights first convert x per row: bf16 (nearest
 // even) or u8 with a zero point (x ~ (q - zp) * scale, the row's range [min(x, 0), max(x, 0)] in 255

@@ -5,6 +5,8 @@
 #include <napi.h>
 
 #include <stdint.h>
+#include <string.h>
+#include <memory>
 #include <string>
 
 #if defined(__GLIBC__)
@@ -15,6 +17,7 @@
 #include "../kernels/ops.h"
 #include "../kernels/reference.h"
 #include "../kernels/thread_pool.h"
+#include "packed_file.h"
 
 namespace {
 
@@ -22,7 +25,28 @@ namespace {
 // whatever is left.
 struct LinearHandle {
   bt::PackedLinear* w;
+  // Set when w's arrays live in a mapped packed-weight cache file (view_packed), kept mapped while
+  // any layer of it is alive; null when w owns its memory.
+  std::shared_ptr<bt::MappedFile> file;
 };
+
+void unmap_deleter(bt::MappedFile* f) {
+  bt::unmap_file(f);
+  delete f;
+}
+
+// Frees a handle's weights (once): its own memory, or its share of the mapped file.
+void release_linear(Napi::Env env, LinearHandle* h) {
+  if (!h->w) return;
+  if (h->file) {
+    bt::free_linear_view(h->w);
+    h->file.reset();
+  } else {
+    Napi::MemoryManagement::AdjustExternalMemory(env, -(int64_t)h->w->bytes);
+    bt::free_linear(h->w);
+  }
+  h->w = nullptr;
+}
 
 [[noreturn]] void throw_type(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
 
@@ -150,31 +174,25 @@ Napi::Value PrepareLinear(const Napi::CallbackInfo& info) {
   if (dtype > bt::kDtypeInt8) throw Napi::RangeError::New(env, "Unknown dtype " + std::to_string(dtype));
   bt::PackedLinear* p = bt::pack_linear(isa, w, format, b, n, k, dtype);
   if (!p) throw Napi::Error::New(env, "Out of memory packing a linear layer");
-  LinearHandle* h = new LinearHandle{p};
+  LinearHandle* h = new LinearHandle{p, nullptr};
   const int64_t bytes = (int64_t)p->bytes;
   Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
   return Napi::External<LinearHandle>::New(env, h, [](Napi::Env env, LinearHandle* h) {
-    if (h->w) {
-      Napi::MemoryManagement::AdjustExternalMemory(env, -(int64_t)h->w->bytes);
-      bt::free_linear(h->w);
-    }
+    release_linear(env, h);
     delete h;
   });
 }
 
 Napi::Value WrapLinear(Napi::Env env, bt::PackedLinear* p) {
-  LinearHandle* h = new LinearHandle{p};
+  LinearHandle* h = new LinearHandle{p, nullptr};
   Napi::MemoryManagement::AdjustExternalMemory(env, (int64_t)p->bytes);
   return Napi::External<LinearHandle>::New(env, h, [](Napi::Env env, LinearHandle* h) {
-    if (h->w) {
-      Napi::MemoryManagement::AdjustExternalMemory(env, -(int64_t)h->w->bytes);
-      bt::free_linear(h->w);
-    }
+    release_linear(env, h);
     delete h;
   });
 }
 
-// exportPacked(handle) -> Uint8Array | null: a bf16 / int8 layer's packed bytes (null for float32).
+// exportPacked(handle) -> Uint8Array: a layer's packed bytes (ops.h export_packed).
 Napi::Value ExportPacked(const Napi::CallbackInfo& info) {
   bt::PackedLinear* w = linear_arg(info, 0);
   const size_t n = bt::packed_size(*w);
@@ -197,15 +215,69 @@ Napi::Value ImportPacked(const Napi::CallbackInfo& info) {
   return WrapLinear(info.Env(), p);
 }
 
+// xxh64(bytes) -> bigint: the packed-weight cache file's checksum (packed_file.h).
+Napi::Value Xxh64(const Napi::CallbackInfo& info) {
+  Napi::Value v = info[0];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw_type(info.Env(), "Expected a Uint8Array to hash");
+  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+  return Napi::BigInt::New(info.Env(), (uint64_t)bt::xxh64(a.Data(), a.ElementLength()));
+}
+
+// importPackedFile(isa, path, layers) -> (handle | null)[] | null. layers: a Float64Array of
+// [offset, length, dtype, outFeatures, inFeatures] per layer. null when the file cannot be read or
+// its last 8 bytes are not the xxh64 (little-endian) of the rest: a corrupt file. A layer is null
+// when its range is outside the file, its header names another dtype or shape, or importPacked
+// would refuse its bytes (another kernel layout).
+Napi::Value ImportPackedFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int isa;
+  isa_arg(info, 0, &isa);
+  if (!info[1].IsString()) throw_type(env, "Expected a path");
+  const std::string path = info[1].As<Napi::String>().Utf8Value();
+  Napi::Value rv = info[2];
+  if (!rv.IsTypedArray() || rv.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    throw_type(env, "Expected a Float64Array of [offset, length, dtype, out, in] per layer");
+  Napi::Float64Array ranges = rv.As<Napi::Float64Array>();
+  std::shared_ptr<bt::MappedFile> mapping(new bt::MappedFile, unmap_deleter);
+  if (!bt::map_file(path.c_str(), mapping.get())) return env.Null();
+  const bt::MappedFile& file = *mapping;
+  if (file.size < 8) return env.Null();
+  uint64_t stored;
+  memcpy(&stored, file.data + file.size - 8, 8);
+  if (bt::xxh64(file.data, file.size - 8) != stored) return env.Null();
+  const size_t layers = ranges.ElementLength() / 5;
+  Napi::Array out = Napi::Array::New(env, layers);
+  for (size_t i = 0; i < layers; i++) {
+    const double* r = &ranges.Data()[5 * i];
+    const double off = r[0], len = r[1];
+    bt::PackedLinear* p = nullptr;
+    int32_t head[6] = {0};
+    if (off >= 0 && len >= sizeof head && off + len <= (double)(file.size - 8)) {
+      memcpy(head, file.data + (size_t)off, sizeof head);  // magic, version, isa, dtype, n, k
+      if (head[3] == r[2] && head[4] == r[3] && head[5] == r[4]) {
+        // Read in place from the mapping when aligned (no fresh pages to fault in), else copied.
+        p = file.mapped ? bt::view_packed(isa, file.data + (size_t)off, (size_t)len) : nullptr;
+        if (p) {
+          out.Set((uint32_t)i, Napi::External<LinearHandle>::New(env, new LinearHandle{p, mapping}, [](Napi::Env env, LinearHandle* h) {
+            release_linear(env, h);
+            delete h;
+          }));
+          continue;
+        }
+        p = bt::import_packed(isa, file.data + (size_t)off, (size_t)len);
+      }
+    }
+    out.Set((uint32_t)i, p ? WrapLinear(env, p) : env.Null());
+  }
+  return out;
+}
+
 // freeLinear(handle): releases the packed weights now.
 Napi::Value FreeLinear(const Napi::CallbackInfo& info) {
   if (!info[0].IsExternal()) throw_type(info.Env(), "Expected a prepared linear handle");
   LinearHandle* h = info[0].As<Napi::External<LinearHandle>>().Data();
-  if (h && h->w) {
-    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -(int64_t)h->w->bytes);
-    bt::free_linear(h->w);
-    h->w = nullptr;
-  }
+  if (h) release_linear(info.Env(), h);
   return info.Env().Undefined();
 }
 
@@ -564,6 +636,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("naiveAddLayerNorm", Napi::Function::New(env, NaiveAddLayerNorm, "naiveAddLayerNorm"));
   exports.Set("exportPacked", Napi::Function::New(env, ExportPacked, "exportPacked"));
   exports.Set("importPacked", Napi::Function::New(env, ImportPacked, "importPacked"));
+  exports.Set("importPackedFile", Napi::Function::New(env, ImportPackedFile, "importPackedFile"));
+  exports.Set("xxh64", Napi::Function::New(env, Xxh64, "xxh64"));
   exports.Set("naiveAttention", Napi::Function::New(env, NaiveAttention, "naiveAttention"));
   return exports;
 }

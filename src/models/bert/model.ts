@@ -12,7 +12,7 @@ import { readModelText } from "../../io/model-files.js";
 import { loadWeights } from "../../io/weights.js";
 import { withPackedWeightCache } from "../../io/packed-weight-cache.js";
 import type { ModelInput } from "../../tokenizers/encoding.js";
-import { Checkpoint, type LoadReport, type WeightSource } from "../checkpoint.js";
+import { Checkpoint, readDeferred, withDeferredLinearReads, type LoadReport, type WeightSource } from "../checkpoint.js";
 import { EncoderOutput } from "../output.js";
 import { packInputs } from "../packed.js";
 import { familyFor, type ModelFamily } from "../registry.js";
@@ -47,6 +47,9 @@ export interface LoadOptions {
   dtype?: Dtype;
 }
 
+/** Checkpoints smaller than this are packed afresh in float32 rather than cached (~8 ms of packing). */
+const FLOAT32_CACHE_MIN_BYTES = 16 * 1024 * 1024;
+
 export class BertModel {
   private constructor(
     readonly config: BertConfig,
@@ -72,7 +75,13 @@ export class BertModel {
     const weights = await loadWeights(dir);
     const backend = backendFor(options);
     // int8 / bf16: the packed layers come from the cache when these weights were quantised before.
-    const model = await withPackedWeightCache(backend, dir, () => BertModel.fromWeights(config, weights, backend, dir));
+    // On a hit the checkpoint's copies of those layers are not even read (withDeferredLinearReads).
+    // A small float32 checkpoint packs faster than the cache's bookkeeping (a digest, a file per model).
+    const build = () => BertModel.fromWeights(config, weights, backend, dir);
+    const model =
+      backend.dtype === "float32" && weights.totalBytes < FLOAT32_CACHE_MIN_BYTES
+        ? build()
+        : await withPackedWeightCache(backend, dir, build, { defer: withDeferredLinearReads, ensure: readDeferred }, { fromSecondSight: backend.dtype === "float32" });
     warnAboutExtraLayers(model, dir);
     return model;
   }

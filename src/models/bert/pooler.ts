@@ -12,14 +12,14 @@ export class BertPooler {
    */
   static loadIfPresent(ckpt: Checkpoint, config: BertConfig, backend: Backend, name: string): BertPooler | undefined {
     const h = config.hidden_size;
-    const weight = ckpt.baseOptional(`${name}.weight`, [h, h]);
-    const bias = ckpt.baseOptional(`${name}.bias`, [h]);
-    if (!weight || !bias) {
+    if (!ckpt.hasBase(`${name}.weight`) || !ckpt.hasBase(`${name}.bias`)) {
       ckpt.noteMissing(`${ckpt.basePrefix}${name}.weight`);
       ckpt.noteMissing(`${ckpt.basePrefix}${name}.bias`);
       return undefined;
     }
-    return new BertPooler(backend.prepareLinear(weight, bias, h, h));
+    const bias = ckpt.base(`${name}.bias`, [h]);
+    // In the checkpoint's precision, like the encoder's layers (the backend converts while packing).
+    return new BertPooler(backend.prepareLinear(ckpt.stackedBaseWeights([`${name}.weight`], [h], h), bias, h, h));
   }
 
   /** clsRows: (numSeqs, hidden) → (numSeqs, hidden). */

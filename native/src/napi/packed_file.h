@@ -1,0 +1,25 @@
+// Reading the packed-weight cache file (src/io/packed-weight-cache.ts) without copying it into the
+// JS heap first: the file is mapped, its checksum verified, and each layer imported (copied into
+// the kernels' own aligned memory) straight from the mapping. Plain C++, no N-API types.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+namespace bt {
+
+// XXH64 (xxHash's 64-bit hash), the cache file's checksum: it runs at memory speed, where sha256
+// would add ~20 ms per 40 MB of float32 weights to every load.
+uint64_t xxh64(const void* data, size_t len, uint64_t seed = 0);
+
+// A whole file, read-only: mapped where the platform can (pages shared with the page cache), else
+// read into memory.
+struct MappedFile {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  bool mapped = false;
+};
+// false when the file cannot be opened or read.
+bool map_file(const char* path, MappedFile* out);
+void unmap_file(MappedFile* f);
+
+}  // namespace bt
