@@ -145,6 +145,8 @@ export interface NativeAddon {
   exportPacked(handle: NativeHandle): Uint8Array | null;
   importPacked(isa: number, bytes: Uint8Array): NativeHandle | null;
   profileReset(): void;
+  /** Floats from the array's start to its first 64-byte boundary (0..15); missing in addons built before it. */
+  floatsToAlignment?(array: Float32Array): number;
   /** Returns the C heap's free pages to the OS (glibc malloc_trim; a no-op elsewhere). */
   releaseFreeMemory(): void;
   /** The vectorised activations alone, in place (tests). */
@@ -368,6 +370,21 @@ export class NativeBackend implements Backend {
     this.dtypeCode = DTYPE_CODES[dtype];
     const lowp = dtype === "float32" ? "" : ` ${dtype} (${info.lowp[want]})`;
     this.name = `native ${want}${lowp} x${info.threads} threads`;
+  }
+
+  /**
+   * Buffers start on a 64-byte line: Node puts large ArrayBuffers 16 bytes past one, which splits
+   * every 64-byte load and store of the kernels and lets two threads writing neighbouring column
+   * panels of one row share a cache line. 15 spare floats and a subarray (addons built before
+   * floatsToAlignment existed: plain arrays). For buffers the caller keeps to itself (a subarray's
+   * .buffer is larger than it), so outputs the backend returns stay plain arrays.
+   */
+  allocate(length: number): Float32Array {
+    const toLine = this.addon.floatsToAlignment;
+    if (typeof toLine !== "function" || length < 16) return new Float32Array(length);
+    const buffer = new Float32Array(length + 15);
+    const skip = toLine(buffer);
+    return buffer.subarray(skip, skip + length);
   }
 
   /** Packed-weight cache key part: only low precision has packing worth caching (float32 packing is a copy). */

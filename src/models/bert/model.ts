@@ -4,7 +4,7 @@
  * MPNet) is this encoder with another ModelFamily (models/registry.ts).
  */
 import { emitWarning, join, openModelFolder } from "../../io/host.js";
-import type { Backend, Dtype, PositionBias } from "../../backend/backend.js";
+import { floatArray, type Backend, type Dtype, type PositionBias } from "../../backend/backend.js";
 import { getBackend, type BackendName } from "../../backend/index.js";
 import { parseBertConfig, type BertConfig } from "../../config/bert-config.js";
 import { resolveModelFolder, type ResolveOptions } from "../../io/hub.js";
@@ -97,7 +97,9 @@ export class BertModel {
   private scratch?: LayerScratch;
   private layerScratch(rows: number): LayerScratch {
     if (!this.scratch || this.scratch.maxRows < rows) {
-      this.scratch = new LayerScratch(Math.max(rows, this.scratch?.maxRows ?? 0), this.config.hidden_size, this.config.intermediate_size);
+      this.scratch = new LayerScratch(Math.max(rows, this.scratch?.maxRows ?? 0), this.config.hidden_size, this.config.intermediate_size, (n) =>
+        floatArray(this.backend, n),
+      );
     }
     return this.scratch;
   }
@@ -105,7 +107,7 @@ export class BertModel {
   /** Kept for ForwardOptions.reuseOutputBuffer; grown, never shrunk. */
   private output?: Float32Array;
   private outputBuffer(length: number): Float32Array {
-    if (!this.output || this.output.length < length) this.output = new Float32Array(Math.max(length, this.output?.length ?? 0));
+    if (!this.output || this.output.length < length) this.output = floatArray(this.backend, Math.max(length, this.output?.length ?? 0));
     return this.output.subarray(0, length);
   }
 
