@@ -83,7 +83,9 @@ describe("native batch invariance", { skip: skipNative }, () => {
         const rand = rng(33);
         const [heads, d] = [4, 32];
         const hidden = heads * d;
-        for (const len of [1, 5, 16, 17, 64, 130]) {
+        // Whole-row kernel up to 512 tokens, flash kernel beyond (513); heads grouped per task
+        // differently alone (one sequence: a head or two per task) and in a pack (whole sequences).
+        for (const len of [1, 5, 16, 17, 38, 64, 128, 130, 513]) {
           const seq = randomArray(len * 3 * hidden, rand);
           const alone = nb.attention(seq, Int32Array.of(0, len), heads, d, 0.17, true);
           for (const others of [[3], [130, 1], [17, 64, 2, 33]]) {
@@ -99,6 +101,12 @@ describe("native batch invariance", { skip: skipNative }, () => {
               assertBitEqual(`${isa} attention len ${len} at ${pos} of [${lens}]`, ctx, alone.context);
               assertBitEqual(`${isa} probs len ${len} at ${pos} of [${lens}]`, packed.probs![pos], alone.probs![0]);
             }
+          }
+          try {
+            addon().setThreads(1);
+            assertBitEqual(`${isa} attention len ${len} on 1 thread vs ${threads}`, nb.attention(seq, Int32Array.of(0, len), heads, d, 0.17).context, alone.context);
+          } finally {
+            addon().setThreads(threads);
           }
         }
       });

@@ -143,7 +143,8 @@ describe("native attention", { skip: skipNative }, () => {
     it(`${isa}: many sequences of lengths 1..130, head dims 8..64, with probabilities`, () => {
       const nb = new NativeBackend(addon(), isa);
       const rand = rng(21);
-      const lengths = [1, 2, 3, 15, 16, 17, 31, 33, 64, 65, 127, 128, 129, 130, 7, 1, 48, 49];
+      // Up to 512 tokens the whole-row kernel, beyond it the flash one (513, 600).
+      const lengths = [1, 2, 3, 15, 16, 17, 31, 33, 38, 64, 65, 127, 128, 129, 130, 7, 1, 48, 49, 513, 600];
       for (const [heads, d] of shapes) {
         const hidden = heads * d;
         const s = starts(lengths);
@@ -221,9 +222,9 @@ describe("attention with a position bias (MPNet's relative_attention_bias)", () 
     it(`${isa}: matches the reference and the naive C++ kernel`, () => {
       const nb = new NativeBackend(addon(), isa);
       const rand = rng(32);
-      const lengths = [1, 2, 17, 33, 130, 5, 129];
+      const lengths = [1, 2, 17, 33, 130, 5, 129, 520];  // 520: the flash kernel's bias path
       for (const [heads, d] of [[2, 16], [3, 32], [12, 64]]) {
-        const bias = randomBias(heads, 32, 130, rand);
+        const bias = randomBias(heads, 32, 520, rand);
         const s = starts(lengths);
         const rows = s[s.length - 1];
         const qkv = randomArray(rows * 3 * heads * d, rand, 2);

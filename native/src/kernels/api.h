@@ -100,11 +100,13 @@ struct IsaKernels {
   size_t (*gemm_scratch_floats)(int k);
   // Rows [r0, r1) of y = LayerNorm(x + residual).
   void (*layernorm_rows)(const LayerNormArgs& a, int r0, int r1);
-  // One (sequence, head), rows [start, start + len): the context of query rows [q0, q1) (relative to
-  // start). probs: null, or the sequence-head's [len, len] (rows q0..q1-1 written).
-  // scratch: at least attention_scratch_floats(len, head_dim) floats, 64-byte aligned.
-  void (*attention_head)(const AttentionArgs& a, int start, int len, int head, int q0, int q1, float* probs, float* scratch);
-  size_t (*attention_scratch_floats)(int len, int head_dim);
+  // Heads [h0, h1) of one sequence, rows [start, start + len): the context of query rows [q0, q1)
+  // (relative to start). probs: null, or the sequence's [heads][len][len] (rows q0..q1-1 of heads
+  // h0..h1-1 written). scratch: at least attention_scratch_floats(len, head_dim, h1 - h0) floats,
+  // 64-byte aligned.
+  void (*attention_heads)(const AttentionArgs& a, int start, int len, int h0, int h1, int q0, int q1, float* probs,
+                          float* scratch);
+  size_t (*attention_scratch_floats)(int len, int head_dim, int heads);
   // One (sequence, head): out[len] = softmax over keys of the first query row (a.context unused).
   // bias may be null.
   void (*first_row_attention_head)(const AttentionArgs& a, const PositionBiasArgs* bias, int start, int len, int head,

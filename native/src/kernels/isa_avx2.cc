@@ -14,6 +14,9 @@ namespace avx2 {
 #define BT_NCP 24
 #define BT_QR 4
 #define BT_JB 2
+#define BT_WR 6   // whole-row attention: 6 x 2 vector tiles (12 accumulators of 16 registers)
+#define BT_WJB 2
+#define BT_WDB 2
 #include "simd_avx2.inc"
 #include "kernels_impl.inc"
 }  // namespace avx2

@@ -21,6 +21,9 @@ namespace avx512 {
 #define BT_NCP 8
 #define BT_QR 4
 #define BT_JB 4
+#define BT_WR 8   // whole-row attention: 8 rows x 3 key vectors = 24 score accumulators
+#define BT_WJB 3
+#define BT_WDB 2  // 8 rows x 2 head-dim vectors = 16 context accumulators
 #include "simd_avx512.inc"
 #include "kernels_impl.inc"
 }  // namespace avx512

@@ -10,6 +10,8 @@ namespace avx512_lowp {
 constexpr int LNR = 48;  // 3 zmm of int32 / float32 accumulators per row
 constexpr int LMR = 8;   // 24 accumulators + 3 weight vectors + the broadcast: 28 of 32 zmm
 constexpr int LMC = 64;
+#include "simd_avx512.inc"  // for act_impl.inc: the epilogue applies the activation in registers
+#include "act_impl.inc"
 #include "lowp_impl.inc"
 }  // namespace avx512_lowp
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 
@@ -886,9 +887,13 @@ void mean_pool(const float* x, const int32_t* seq_starts, int nseq, int width, f
 // ------------------------------------------------------------------------------------------------
 
 namespace {
-// Tasks are (sequence, head, block of query rows). A sequence is cut into query blocks only when
-// there are too few (sequence, head) pairs to keep every thread busy (one long sequence with few
-// heads), since each task transposes its head's keys once. Rows do not depend on the split (api.h).
+// Tasks are (sequence, group of heads, block of query rows), longest sequences first so that the
+// last tasks handed out are short ones (the pool hands them out in index order; ~len^2 each). With
+// enough sequences a task takes all heads of one: the kernel then transposes the sequence's keys
+// and copies its values in one streaming pass over its rows. Heads are split into groups only when
+// there are too few sequences to keep every thread busy, and a sequence is cut into query blocks
+// only when even single heads are too few (one long sequence), since each task transposes its
+// heads' keys once. Rows do not depend on the split (api.h).
 
 struct AttentionJob {
   const IsaKernels* kn;
@@ -897,30 +902,33 @@ struct AttentionJob {
   const size_t* probs_offset;  // per sequence, or null
   float* probs;
   int heads;
-  const int* first_task;  // per sequence s: its first task; tasks of s are (head, query block) pairs
+  const int* order;       // sequences, longest first
+  const int* first_task;  // per position p in order: its first task; tasks of a sequence are (group, query block) pairs
   int nseq;
+  int group;   // heads per task
   int qblock;  // query rows per task
 };
 void attention_task(void* ctx, int t) {
   const AttentionJob& j = *static_cast<const AttentionJob*>(ctx);
-  // Binary search for the sequence owning task t.
+  // Binary search for the position in order owning task t.
   int lo = 0, hi = j.nseq - 1;
   while (lo < hi) {
     const int mid = (lo + hi + 1) / 2;
     if (j.first_task[mid] <= t) lo = mid;
     else hi = mid - 1;
   }
-  const int s = lo;
+  const int s = j.order[lo];
   const int start = j.starts[s], len = j.starts[s + 1] - start;
   if (len <= 0) return;
   const int blocks = (len + j.qblock - 1) / j.qblock;
-  const int local = t - j.first_task[s];
-  const int h = local / blocks, b = local % blocks;
+  const int local = t - j.first_task[lo];
+  const int g = local / blocks, b = local % blocks;
+  const int h0 = g * j.group, h1 = h0 + j.group < j.heads ? h0 + j.group : j.heads;
   const int q0 = b * j.qblock, q1 = q0 + j.qblock < len ? q0 + j.qblock : len;
-  float* scratch = thread_scratch(j.kn->attention_scratch_floats(len, j.args.head_dim));
+  float* scratch = thread_scratch(j.kn->attention_scratch_floats(len, j.args.head_dim, h1 - h0));
   if (!scratch) abort();
-  float* probs = j.probs ? j.probs + j.probs_offset[s] + (size_t)h * len * len : nullptr;
-  j.kn->attention_head(j.args, start, len, h, q0, q1, probs, scratch);
+  float* probs = j.probs ? j.probs + j.probs_offset[s] : nullptr;
+  j.kn->attention_heads(j.args, start, len, h0, h1, q0, q1, probs, scratch);
 }
 }  // namespace
 
@@ -936,7 +944,8 @@ void attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, i
   j.nseq = nseq;
   size_t* offsets = probs ? static_cast<size_t*>(malloc(sizeof(size_t) * (size_t)nseq)) : nullptr;
   int* first_task = static_cast<int*>(malloc(sizeof(int) * (size_t)nseq));
-  if ((probs && !offsets) || !first_task) abort();
+  int* order = static_cast<int*>(malloc(sizeof(int) * (size_t)nseq));
+  if ((probs && !offsets) || !first_task || !order) abort();
   double work = 0;
   size_t off = 0;
   int longest = 0;
@@ -946,23 +955,38 @@ void attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, i
     off += (size_t)heads * len * len;
     work += (double)heads * len * len * head_dim;
     longest = (int)len > longest ? (int)len : longest;
+    order[s] = s;
   }
-  // About four tasks per thread; blocks of at least 32 query rows.
-  const long pairs = (long)nseq * heads, want = 4L * pool_threads();
+  auto len_of = [&](int s) { return seq_starts[s + 1] - seq_starts[s]; };
+  std::stable_sort(order, order + nseq, [&](int x, int y) { return len_of(x) > len_of(y); });
+  // About four tasks per thread: whole sequences when there are enough of them, else groups of heads,
+  // else single heads cut into blocks of at least 32 query rows. A group's keys and values (~2 x
+  // len x d floats per head) stay within ~512 KB of scratch, so they stay in L2.
+  const long want = 4L * pool_threads();
+  const long per_head = 2L * head_dim * (longest + 16);
+  const int fit = (int)(131072 / (per_head > 0 ? per_head : 1));
+  int groups = (int)((want + nseq - 1) / nseq);
+  const int by_size = (heads + (fit > 1 ? fit : 1) - 1) / (fit > 1 ? fit : 1);  // groups of at most `fit` heads
+  groups = groups < by_size ? by_size : groups;
+  groups = groups < 1 ? 1 : groups > heads ? heads : groups;
+  j.group = (heads + groups - 1) / groups;  // even groups: 12 heads by at most 11 are 6 + 6, not 11 + 1
+  const long units = (long)nseq * ((heads + j.group - 1) / j.group);
   j.qblock = longest > 0 ? longest : 1;
-  if (pairs < want && longest > 32) {
-    const long cuts = (want + pairs - 1) / pairs;
+  if (units < want && longest > 32) {
+    const long cuts = (want + units - 1) / units;
     const int q = (int)((longest + cuts - 1) / cuts);
     j.qblock = q < 32 ? 32 : (q + 7) / 8 * 8;
   }
   long tasks = 0;
-  for (int s = 0; s < nseq; s++) {
-    const long len = seq_starts[s + 1] - seq_starts[s];
-    first_task[s] = (int)tasks;
-    tasks += (long)heads * ((len + j.qblock - 1) / j.qblock);
+  const int ngroups = (heads + j.group - 1) / j.group;
+  for (int p = 0; p < nseq; p++) {
+    const long len = len_of(order[p]);
+    first_task[p] = (int)tasks;
+    tasks += (long)ngroups * ((len + j.qblock - 1) / j.qblock);
   }
   ProfileScope timed("attention", 4.0 * work);
   j.probs_offset = offsets;
+  j.order = order;
   j.first_task = first_task;
   const int ntasks = (int)tasks;
   if (pool_threads() <= 1 || work < 1e5) {
@@ -972,6 +996,7 @@ void attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, i
   }
   free(offsets);
   free(first_task);
+  free(order);
 }
 
 namespace {
