@@ -222,8 +222,21 @@ export interface Backend {
   /** The cache file's checksum of bytes (xxh64): fast enough to check on every load. */
   packedChecksum?(bytes: Uint8Array): bigint;
 
+  /**
+   * A zeroed Float32Array placed where this backend's kernels read and write it fastest (native: on
+   * a 64-byte cache line, which Node's allocator does not do for large arrays); possibly a subarray
+   * of a larger buffer, so for scratch and reused buffers, not for arrays handed to users.
+   * Optional: callers use `new Float32Array(length)` without it (floatArray below).
+   */
+  allocate?(length: number): Float32Array;
+
   /** Releases native memory held for prepared weights, if any. Optional. */
   dispose?(): void;
+}
+
+/** backend.allocate(length) where the backend has it, else a plain new Float32Array. */
+export function floatArray(backend: Backend, length: number): Float32Array {
+  return backend.allocate ? backend.allocate(length) : new Float32Array(length);
 }
 
 /** Number of values in a weight matrix, whatever its storage. */

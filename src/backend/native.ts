@@ -154,6 +154,8 @@ export interface NativeAddon {
   /** xxHash64 (seed 0). (Newer builds only.) */
   xxh64?(bytes: Uint8Array): bigint;
   profileReset(): void;
+  /** Floats from the array's start to its first 64-byte boundary (0..15); missing in addons built before it. */
+  floatsToAlignment?(array: Float32Array): number;
   /** Returns the C heap's free pages to the OS (glibc malloc_trim; a no-op elsewhere). */
   releaseFreeMemory(): void;
   /** The vectorised activations alone, in place (tests). */
@@ -377,6 +379,21 @@ export class NativeBackend implements Backend {
     this.dtypeCode = DTYPE_CODES[dtype];
     const lowp = dtype === "float32" ? "" : ` ${dtype} (${info.lowp[want]})`;
     this.name = `native ${want}${lowp} x${info.threads} threads`;
+  }
+
+  /**
+   * Buffers start on a 64-byte line: Node puts large ArrayBuffers 16 bytes past one, which splits
+   * every 64-byte load and store of the kernels and lets two threads writing neighbouring column
+   * panels of one row share a cache line. 15 spare floats and a subarray (addons built before
+   * floatsToAlignment existed: plain arrays). For buffers the caller keeps to itself (a subarray's
+   * .buffer is larger than it), so outputs the backend returns stay plain arrays.
+   */
+  allocate(length: number): Float32Array {
+    const toLine = this.addon.floatsToAlignment;
+    if (typeof toLine !== "function" || length < 16) return new Float32Array(length);
+    const buffer = new Float32Array(length + 15);
+    const skip = toLine(buffer);
+    return buffer.subarray(skip, skip + length);
   }
 
   /**

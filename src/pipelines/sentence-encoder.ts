@@ -527,13 +527,16 @@ export class SentenceEncoder {
 
 /** [start, end) of the text an encoding's non-special tokens came from ([0, 0] when there are none). */
 function characterSpan(e: Encoding): [number, number] {
+  // Every window of every text passes here: a plain loop, no closure or destructuring per token.
   let start = Infinity;
   let end = 0;
-  e.offsets.forEach(([a, b], t) => {
-    if (e.specialTokensMask[t] === 1) return;
-    start = Math.min(start, a);
-    end = Math.max(end, b);
-  });
+  const { offsets, specialTokensMask } = e;
+  for (let t = 0; t < offsets.length; t++) {
+    if (specialTokensMask[t] === 1) continue;
+    const span = offsets[t];
+    if (span[0] < start) start = span[0];
+    if (span[1] > end) end = span[1];
+  }
   return start === Infinity ? [0, 0] : [start, end];
 }
 

@@ -252,3 +252,23 @@ describe("attention with a position bias (MPNet's relative_attention_bias)", () 
     }
   });
 });
+
+describe("native allocate (scratch on 64-byte lines)", { skip: skipNative }, () => {
+  it("floatsToAlignment counts the floats to the next 64-byte boundary", () => {
+    const a = new Float32Array(100_000);
+    const base = addon().floatsToAlignment!(a);
+    assert.ok(base >= 0 && base < 16);
+    // Moving the start by k floats moves the boundary k floats closer (modulo a line of 16 floats).
+    for (let k = 0; k < 40; k++) assert.equal(addon().floatsToAlignment!(a.subarray(k)), (((base - k) % 16) + 16) % 16, `offset ${k}`);
+  });
+
+  it("gives zeroed arrays of the asked length that start on a line", () => {
+    const nb = new NativeBackend(addon(), isas()[0]);
+    for (const length of [16, 17, 384, 1000, 65_536, 256 * 1536 + 3, 1 << 20]) {
+      const buf = nb.allocate(length);
+      assert.equal(buf.length, length);
+      assert.equal(addon().floatsToAlignment!(buf), 0, `length ${length}`);
+      assert.ok(buf.every((v) => v === 0));
+    }
+  });
+});

@@ -613,7 +613,19 @@ Napi::Value ReleaseFreeMemory(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// floatsToAlignment(array): how many float32 elements from the array's start to the next 64-byte
+// boundary (0..15), so that callers can cut buffers whose rows start on cache lines: Node's
+// allocator hands out large ArrayBuffers 16 bytes past one, which splits every 64-byte load and
+// makes two threads writing neighbouring columns of a row share a line.
+Napi::Value FloatsToAlignment(const Napi::CallbackInfo& info) {
+  Napi::Float32Array a = f32(info, 0, "array");
+  const uintptr_t address = reinterpret_cast<uintptr_t>(a.Data());
+  if (address % 4 != 0) return Napi::Number::New(info.Env(), 0);
+  return Napi::Number::New(info.Env(), (double)(((64 - address % 64) % 64) / 4));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("floatsToAlignment", Napi::Function::New(env, FloatsToAlignment, "floatsToAlignment"));
   exports.Set("releaseFreeMemory", Napi::Function::New(env, ReleaseFreeMemory, "releaseFreeMemory"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("isaIndex", Napi::Function::New(env, IsaIndex, "isaIndex"));

@@ -31,13 +31,15 @@ export class LayerScratch {
     readonly maxRows: number,
     private readonly hidden: number,
     private readonly intermediate: number,
+    /** Where the buffers come from (the backend's floatArray: aligned for its kernels). */
+    allocate: (length: number) => Float32Array = (length) => new Float32Array(length),
   ) {
-    this.qkv = new Float32Array(maxRows * 3 * hidden);
-    this.context = new Float32Array(maxRows * hidden);
-    this.projected = new Float32Array(maxRows * hidden);
-    this.attended = new Float32Array(maxRows * hidden);
-    this.inner = new Float32Array(maxRows * intermediate);
-    this.ffnOut = new Float32Array(maxRows * hidden);
+    this.qkv = allocate(maxRows * 3 * hidden);
+    this.context = allocate(maxRows * hidden);
+    this.projected = allocate(maxRows * hidden);
+    this.attended = allocate(maxRows * hidden);
+    this.inner = allocate(maxRows * intermediate);
+    this.ffnOut = allocate(maxRows * hidden);
   }
 
   /** The buffers cut to exactly `rows` rows (backends want outputs of the exact length). */

@@ -4,7 +4,7 @@
  * MPNet) is this encoder with another ModelFamily (models/registry.ts).
  */
 import { emitWarning, join, openModelFolder } from "../../io/host.js";
-import type { Backend, Dtype, PositionBias } from "../../backend/backend.js";
+import { floatArray, type Backend, type Dtype, type PositionBias } from "../../backend/backend.js";
 import { getBackend, type BackendName } from "../../backend/index.js";
 import { parseBertConfig, type BertConfig } from "../../config/bert-config.js";
 import { resolveModelFolder, type ResolveOptions } from "../../io/hub.js";
@@ -106,7 +106,9 @@ export class BertModel {
   private scratch?: LayerScratch;
   private layerScratch(rows: number): LayerScratch {
     if (!this.scratch || this.scratch.maxRows < rows) {
-      this.scratch = new LayerScratch(Math.max(rows, this.scratch?.maxRows ?? 0), this.config.hidden_size, this.config.intermediate_size);
+      this.scratch = new LayerScratch(Math.max(rows, this.scratch?.maxRows ?? 0), this.config.hidden_size, this.config.intermediate_size, (n) =>
+        floatArray(this.backend, n),
+      );
     }
     return this.scratch;
   }
@@ -114,7 +116,7 @@ export class BertModel {
   /** Kept for ForwardOptions.reuseOutputBuffer; grown, never shrunk. */
   private output?: Float32Array;
   private outputBuffer(length: number): Float32Array {
-    if (!this.output || this.output.length < length) this.output = new Float32Array(Math.max(length, this.output?.length ?? 0));
+    if (!this.output || this.output.length < length) this.output = floatArray(this.backend, Math.max(length, this.output?.length ?? 0));
     return this.output.subarray(0, length);
   }
 
@@ -196,9 +198,11 @@ export class BertModel {
 /**
  * Rows per block: each layer runs over the batch a block of whole sequences at a time, so its
  * intermediate buffers (≈ 7·hidden + intermediate floats per row) stay the same size whatever the
- * batch (MiniLM: 4.3 MB). Blocks of 256, 512 or all 4,096 rows of a 32 × 128 batch ran at the same
- * speed within noise on both MiniLM and bert-base shapes; every row's arithmetic is independent of
- * which block it is in (the Backend's batch-invariance contract).
+ * batch (MiniLM: 4.3 MB). Since the GEMM split keeps W to one pass per 128 rows (ops.cc
+ * split_gemm), 256- and 4,096-row blocks of a 32 × 128 bert-base batch cost the same CPU time
+ * within noise (5.0–5.5 s a call at 2 threads under load), and MiniLM never differed; 4,096 only
+ * made the first call dearer (its 4,096-row scratch faults in: +0.3–0.8 s CPU at 1 thread). Every
+ * row's arithmetic is independent of which block it is in (the Backend's batch-invariance contract).
  */
 const BLOCK_ROWS = 256;
 
