@@ -33,6 +33,18 @@ export async function readModelText(file: string, maxBytes = MAX_TEXT_FILE_BYTES
   return text;
 }
 
+/** A JSON object read from `file` (tokenizer and config files): anything else is an error naming the file. */
+export function parseJsonObject(text: string, file: string): object {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`Malformed JSON in ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`Malformed ${file}: expected a JSON object`);
+  return value;
+}
+
 /** A JSON file (any JSON value, null included); undefined when it does not exist. Parse errors name the file. */
 export async function readModelJsonIfExists(file: string): Promise<unknown> {
   const text = await readModelTextIfExists(file);

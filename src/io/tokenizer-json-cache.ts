@@ -16,7 +16,7 @@ import { dirname, join } from "node:path";
 import type { TokenizerJson } from "../tokenizers/tokenizer-json.js";
 import { preparedVocabPlaceholder, vocabFromEntries } from "../tokenizers/models/vocab.js";
 import { bertTsCacheDir } from "./file-digest.js";
-import { readModelText } from "./model-files.js";
+import { parseJsonObject, readModelText } from "./model-files.js";
 
 const FORMAT = "bert-ts tokenizer.json cache v1";
 
@@ -64,14 +64,7 @@ export async function readTokenizerJson(path: string): Promise<TokenizerJson> {
 
 async function parseTokenizerJson(path: string): Promise<TokenizerJson> {
   const text = await readModelText(path);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`Malformed JSON in ${path}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`Malformed ${path}: expected a JSON object`);
-  return value as TokenizerJson;
+  return parseJsonObject(text, path) as TokenizerJson;
 }
 
 async function cacheFileFor(path: string): Promise<string | undefined> {

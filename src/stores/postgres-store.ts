@@ -126,10 +126,8 @@ export class PostgresStore implements CorpusStore {
   }
 
   private async migrateLocked(dimension: number | undefined): Promise<void> {
-    const client = await this.pool.connect();
-    try {
+    return inTransaction(this.pool, async (client) => {
       // One migrator at a time across every worker that starts together.
-      await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock(hashtext('bert_ts_migrate'))");
       await client.query("CREATE TABLE IF NOT EXISTS bert_ts_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
       const row = await client.query<{ value: string }>("SELECT value FROM bert_ts_meta WHERE key = 'schema_version'");
@@ -170,13 +168,7 @@ export class PostgresStore implements CorpusStore {
           )`);
         // No HNSW index yet: the first load goes in without it and finishPending() builds it once.
       }
-      await client.query("COMMIT");
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   private async vectorType(): Promise<number> {
@@ -220,9 +212,7 @@ export class PostgresStore implements CorpusStore {
     if (documents.length === 0) return { added: 0, changed: 0, unchanged: 0 };
     const ids = documents.map((d) => d.id);
     const hashes = documents.map((d) => contentHash(d.text));
-    const client = await this.pool.connect();
-    try {
-      await client.query("BEGIN");
+    return inTransaction(this.pool, async (client) => {
       // Lock the batch's existing rows first (in id order, so two ingesters cannot deadlock): a row a
       // worker is embedding waits here until its batch commits, so stale vectors are removed below.
       const existing = await client.query<{ id: string; content_hash: string }>(
@@ -256,14 +246,8 @@ export class PostgresStore implements CorpusStore {
            content_hash = excluded.content_hash`,
         [ids, hashes, documents.map((d) => d.text), documents.map((d) => d.source), run],
       );
-      await client.query("COMMIT");
       return counts;
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async finishRun(run: number, prune: boolean): Promise<number> {
@@ -413,27 +397,18 @@ export class PostgresStore implements CorpusStore {
     });
     const q = quick?.rows[0];
     if (!q || q.dims === null || q.dims < 1 || q.dims > HNSW_MAX_DIMENSIONS || q.indexed || !q.enough) return;
-    const client = await this.pool.connect();
-    try {
-      await client.query("BEGIN");
+    return inTransaction(this.pool, async (client) => {
       const table = await client.query<{ dims: number | null }>(
         "SELECT atttypmod AS dims FROM pg_attribute WHERE attrelid = to_regclass('vectors') AND attname = 'embedding' AND NOT attisdropped",
       );
       const dims = table.rows[0]?.dims ?? null;
       if (dims === null || dims < 1 || dims > HNSW_MAX_DIMENSIONS || (await hasSearchIndex(client)) || !(await holdsAtLeast(client, this.hnswMinVectors))) {
-        await client.query("COMMIT");
         return;
       }
       await client.query("SELECT pg_advisory_xact_lock(hashtext('bert_ts_hnsw'))");
       // Another worker may have built it while this one waited for the lock (each statement sees what committed before it).
       if (!(await hasSearchIndex(client))) await client.query("CREATE INDEX vectors_hnsw ON vectors USING hnsw (embedding vector_cosine_ops)");
-      await client.query("COMMIT");
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async retryFailed(): Promise<number> {
@@ -447,9 +422,7 @@ export class PostgresStore implements CorpusStore {
       if (q.length !== space.dimension) throw new StoreError(`Expected a query of ${space.dimension} dimensions for ${this.location} but received ${q.length}`);
     }
     if (!Number.isInteger(k) || k < 1) throw new StoreError(`Expected a positive integer k but received ${k}`);
-    const client = await this.pool.connect();
-    try {
-      await client.query("BEGIN");
+    return inTransaction(this.pool, async (client) => {
       // SET LOCAL: the settings end with this transaction, never leaking to the pool's next user.
       await client.query(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(EF_SEARCH, k))}`);
       if (options.exact) await client.query("SET LOCAL enable_indexscan = off");
@@ -463,14 +436,8 @@ export class PostgresStore implements CorpusStore {
         );
         out.push(r.rows.map((row) => ({ id: row.id, window: row.window_index, start: row.span_start, end: row.span_end, text: row.text, score: 1 - Number(row.distance) })));
       }
-      await client.query("COMMIT");
       return out;
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async vectorsOf(id: string): Promise<VectorRecord[]> {
@@ -524,6 +491,22 @@ export class PostgresStore implements CorpusStore {
 }
 
 /** Whether the vectors table has at least `n` rows (reading at most n of them). */
+/** Runs `work` in one transaction on a pooled connection: COMMIT after it, ROLLBACK if it throws. */
+async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
 async function holdsAtLeast(client: PoolClient, n: number): Promise<boolean> {
   if (n <= 0) return true;
   const r = await client.query<{ n: string }>("SELECT count(*) AS n FROM (SELECT 1 FROM vectors LIMIT $1) AS first_rows", [n]);

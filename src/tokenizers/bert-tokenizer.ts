@@ -8,7 +8,7 @@
  * Both clean-ups remove every category-C character (Cc, Cf, Cs, Co, Cn) but tab, newline and CR.
  */
 import { readTokenizerJson } from "../io/tokenizer-json-cache.js";
-import { readModelTextIfExists } from "../io/model-files.js";
+import { parseJsonObject, readModelTextIfExists } from "../io/model-files.js";
 import { fileExists as existsSync, fileKind, join, openModelFolder } from "../io/host.js";
 import { createDecoder, WordPieceDecoder } from "./decoders/index.js";
 import { createModel, loadVocabTxt, WordPiece, type Vocab } from "./models/index.js";
@@ -315,12 +315,5 @@ export async function readJson<T>(path: string, required: boolean): Promise<T | 
     if (!required) return null;
     throw new Error(`Cannot read ${path}: file not found`);
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`Malformed JSON in ${path}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`Malformed ${path}: expected a JSON object`);
-  return value as T;
+  return parseJsonObject(text, path) as T;
 }
