@@ -7,11 +7,12 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { loadNativeAddon } from "../../src/backend/native.js";
 import { lastPackedCacheOutcome, packedCachePath } from "../../src/io/packed-weight-cache.js";
 import { BertModel } from "../../src/models/bert/model.js";
 import { loadGolden, modelPath, skipUnlessGolden, skipUnlessModel } from "../helpers/paths.js";
+import { suiteEnvironment } from "../helpers/environment.js";
 
 const MINILM = "minilm-l6-h384-random";
 const hasCacheApi = () => {
@@ -40,16 +41,7 @@ describe("packed-weight cache: where", () => {
 });
 
 describe("packed-weight cache: int8 loads", { skip }, () => {
-  const saved = { cache: process.env.BERT_TS_CACHE, packed: process.env.BERT_TS_PACKED_CACHE };
-  before(() => {
-    process.env.BERT_TS_CACHE = mkdtempSync(join(tmpdir(), "bert-ts-packed-"));
-    delete process.env.BERT_TS_PACKED_CACHE;
-  });
-  after(() => {
-    if (saved.cache === undefined) delete process.env.BERT_TS_CACHE;
-    else process.env.BERT_TS_CACHE = saved.cache;
-    if (saved.packed !== undefined) process.env.BERT_TS_PACKED_CACHE = saved.packed;
-  });
+  suiteEnvironment(() => ({ BERT_TS_CACHE: mkdtempSync(join(tmpdir(), "bert-ts-packed-")), BERT_TS_PACKED_CACHE: undefined }));
 
   const inputs = () =>
     loadGolden(`${MINILM}.json`)
@@ -104,16 +96,7 @@ describe("packed-weight cache: int8 loads", { skip }, () => {
 });
 
 describe("packed-weight cache: float32 loads", { skip }, () => {
-  const saved = { cache: process.env.BERT_TS_CACHE, packed: process.env.BERT_TS_PACKED_CACHE };
-  before(() => {
-    process.env.BERT_TS_CACHE = mkdtempSync(join(tmpdir(), "bert-ts-packed-f32-"));
-    delete process.env.BERT_TS_PACKED_CACHE;
-  });
-  after(() => {
-    if (saved.cache === undefined) delete process.env.BERT_TS_CACHE;
-    else process.env.BERT_TS_CACHE = saved.cache;
-    if (saved.packed !== undefined) process.env.BERT_TS_PACKED_CACHE = saved.packed;
-  });
+  suiteEnvironment(() => ({ BERT_TS_CACHE: mkdtempSync(join(tmpdir(), "bert-ts-packed-f32-")), BERT_TS_PACKED_CACHE: undefined }));
 
   it("takes every layer from the file on the second load and still matches PyTorch's hidden states (1e-4)", async () => {
     const golden = loadGolden(`${MINILM}.json`).inputs.filter((x: any) => typeof x.input === "string").slice(0, 4);
@@ -158,16 +141,7 @@ describe("packed-weight cache: float32 loads", { skip }, () => {
 });
 
 describe("packed-weight cache: a file that stops matching part-way", { skip }, () => {
-  const saved = { cache: process.env.BERT_TS_CACHE, packed: process.env.BERT_TS_PACKED_CACHE };
-  before(() => {
-    process.env.BERT_TS_CACHE = mkdtempSync(join(tmpdir(), "bert-ts-packed-part-"));
-    delete process.env.BERT_TS_PACKED_CACHE;
-  });
-  after(() => {
-    if (saved.cache === undefined) delete process.env.BERT_TS_CACHE;
-    else process.env.BERT_TS_CACHE = saved.cache;
-    if (saved.packed !== undefined) process.env.BERT_TS_PACKED_CACHE = saved.packed;
-  });
+  suiteEnvironment(() => ({ BERT_TS_CACHE: mkdtempSync(join(tmpdir(), "bert-ts-packed-part-")), BERT_TS_PACKED_CACHE: undefined }));
 
   it("takes the layers before the first one it cannot use, reads the checkpoint's weights for the rest, and still matches PyTorch", async () => {
     const golden = loadGolden(`${MINILM}.json`).inputs.filter((x: any) => typeof x.input === "string").slice(0, 3);

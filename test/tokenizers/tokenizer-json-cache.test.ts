@@ -7,10 +7,11 @@ import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { lastTokenizerCacheOutcome } from "../../src/io/tokenizer-json-cache.js";
 import { loadTokenizer } from "../../src/tokenizers/index.js";
 import { loadGolden, modelPath, skipUnlessGolden, skipUnlessModel } from "../helpers/paths.js";
+import { suiteEnvironment } from "../helpers/environment.js";
 
 const CASES = [
   { model: "minilm-l6-h384-random", kind: "WordPiece" },
@@ -19,16 +20,7 @@ const CASES = [
 const skip = CASES.map((c) => skipUnlessModel(c.model) || skipUnlessGolden(`${c.model}.json`)).find((r) => r) ?? false;
 
 describe("tokenizer.json cache", { skip }, () => {
-  const saved = { cache: process.env.BERT_TS_CACHE, off: process.env.BERT_TS_TOKENIZER_CACHE };
-  before(() => {
-    process.env.BERT_TS_CACHE = mkdtempSync(join(tmpdir(), "bert-ts-tokcache-"));
-    delete process.env.BERT_TS_TOKENIZER_CACHE;
-  });
-  after(() => {
-    if (saved.cache === undefined) delete process.env.BERT_TS_CACHE;
-    else process.env.BERT_TS_CACHE = saved.cache;
-    if (saved.off !== undefined) process.env.BERT_TS_TOKENIZER_CACHE = saved.off;
-  });
+  suiteEnvironment(() => ({ BERT_TS_CACHE: mkdtempSync(join(tmpdir(), "bert-ts-tokcache-")), BERT_TS_TOKENIZER_CACHE: undefined }));
 
   const checkGolden = async (dir: string, model: string, label: string) => {
     const tok = await loadTokenizer(dir);
