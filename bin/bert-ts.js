@@ -1,5 +1,14 @@
 #!/usr/bin/env node
 "use strict";
+// BERT_TS_TRACE_LOAD=1: the first line of the start-up trace (src/io/load-trace.ts writes the rest).
+if (process.env.BERT_TS_TRACE_LOAD === "1") {
+  const trace = (step) => {
+    const u = process.resourceUsage();
+    process.stderr.write(`bert-ts: load-trace ${step} ${performance.now().toFixed(1)} ms, cpu ${((u.userCPUTime + u.systemCPUTime) / 1000).toFixed(1)} ms, faults ${u.minorPageFault + u.majorPageFault}\n`);
+  };
+  trace("bin");
+  process.on("exit", () => trace("exit"));
+}
 // CommonJS (bin/package.json): `--help` and `--version` are answered before any ES module loads.
 const { fstatSync, readFileSync, statSync, writeSync } = require("node:fs");
 const { join } = require("node:path");

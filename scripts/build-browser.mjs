@@ -21,6 +21,7 @@ const SWAPS = {
   "io/file-digest.ts": "browser/file-digest.ts",
   "io/packed-weight-cache.ts": "browser/packed-weight-cache.ts",
   "io/tokenizer-json-cache.ts": "browser/tokenizer-json-cache.ts",
+  "io/load-trace.ts": "browser/load-trace.ts",
   "backend/index.ts": "browser/backend.ts",
 };
 const version = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;

@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { useNativeHalfConversion } from "../io/dtype.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { checkEmbeddingIds } from "./embedding-gather.js";
 import { checkPoolRows } from "./mean-pool.js";
@@ -153,6 +154,8 @@ export interface NativeAddon {
   importPackedFile?(isa: number, path: string, layers: Float64Array): (NativeHandle | null)[] | null;
   /** xxHash64 (seed 0). (Newer builds only.) */
   xxh64?(bytes: Uint8Array): bigint;
+  /** out[i] = the float32 of the half bits[i] (format 1: f16, 2: bf16), exactly. (Newer builds only.) */
+  halfToFloat32?(bits: Uint16Array, format: 1 | 2, out: Float32Array): void;
   profileReset(): void;
   /** Floats from the array's start to its first 64-byte boundary (0..15); missing in addons built before it. */
   floatsToAlignment?(array: Float32Array): number;
@@ -269,6 +272,7 @@ export function loadNativeAddon(): { addon?: NativeAddon; reason: string } {
     const addon = createRequire(join(PACKAGE_ROOT, "package.json"))(path) as NativeAddon;
     addon.setThreads(threadsFromEnv());
     if (addon.info().profiling) process.once("exit", () => process.stderr.write(formatNativeProfile(addon.profile())));
+    if (typeof addon.halfToFloat32 === "function") useNativeHalfConversion(addon.halfToFloat32.bind(addon));
     loaded = { addon, reason: `loaded ${path}` };
   } catch (e) {
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);

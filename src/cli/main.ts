@@ -7,6 +7,7 @@ import { Command, CommanderError, Help, type OutputConfiguration } from "command
 import { COMMANDS, type CommandEntry } from "./commands/index.js";
 import { examplesHelp } from "./help-examples.js";
 import { VERSION } from "../version.js";
+import { traceLoad } from "../io/load-trace.js";
 
 /** The command argv names (`bert-ts embed ...`, `bert-ts help embed`), if it is one of ours. */
 function requestedCommand(args: readonly string[]): CommandEntry | undefined {
@@ -21,6 +22,7 @@ function requestedCommand(args: readonly string[]): CommandEntry | undefined {
  * this module; test/cli/help-text.test.ts compares the two).
  */
 export async function main(argv: string[], output?: OutputConfiguration): Promise<void> {
+  traceLoad("cli");
   const program = new Command("bert-ts")
     .description("BERT in TypeScript: tokenize, embed, classify, search — the same numbers as PyTorch.")
     .version(VERSION, "-V, --version", "print the bert-ts version")
@@ -30,6 +32,7 @@ export async function main(argv: string[], output?: OutputConfiguration): Promis
   const wanted = requestedCommand(argv.slice(2));
   if (wanted) {
     (await wanted.load())(program);
+    traceLoad(`command ${wanted.name}`);
   } else {
     // No command (--help, --version, a typo): list them all from the table, loading none.
     for (const entry of COMMANDS) program.command(entry.name).description(entry.summary);

@@ -3,6 +3,7 @@
  * only — logs and pipes get just the closing summary line — plus that one-line summary.
  */
 import type { SingleBar } from "cli-progress";
+import { traceLoad } from "../io/load-trace.js";
 
 export interface RunProgress {
   /** `done` of `total` units finished. */
@@ -26,6 +27,7 @@ export function summaryLine(verb: string, done: number, seconds: number, noun = 
  * cli-progress is loaded only then, so short runs and pipes do not pay for it.
  */
 export async function startProgress(label: string, total: number, show: boolean, verb: string, noun = "text"): Promise<RunProgress> {
+  traceLoad(`ready (${label})`);
   const started = performance.now();
   let bar: SingleBar | undefined;
   if (show) {
@@ -49,6 +51,7 @@ export async function startProgress(label: string, total: number, show: boolean,
     },
     finish(done) {
       bar?.stop();
+      traceLoad(`${verb} ${done}`);
       process.stderr.write(`${summaryLine(verb, done, (performance.now() - started) / 1000, noun)}\n`);
     },
   };

@@ -152,6 +152,20 @@ function aligned(src: Uint8Array, byteOffset: number, byteLength: number, align:
   return { buffer: copy.buffer, offset: 0 };
 }
 
+/** Converts half-precision bits (format 1: f16, 2: bf16) into `out`, exactly; set by a native backend. */
+type NativeHalfConversion = (bits: Uint16Array, format: 1 | 2, out: Float32Array) => void;
+let nativeHalfConversion: NativeHalfConversion | undefined;
+
+/**
+ * Lets toFloat32 convert f16 / bf16 in native code (the native backend sets it when its addon loads):
+ * a half-precision checkpoint's LayerNorms, biases and position embeddings are converted at every
+ * load, and the JS loop runs once per tensor — interpreted, not yet optimised (~15 ms of a MiniLM
+ * start, plus building the 65536-entry f16 table). Same bits either way.
+ */
+export function useNativeHalfConversion(convert: NativeHalfConversion | undefined): void {
+  nativeHalfConversion = convert;
+}
+
 /**
  * `count` elements of `dtype` starting at src[byteOffset] as float32. The caller has checked the
  * range lies inside src. F32 data that is 4-byte aligned comes back as a view on src, not a copy.
@@ -160,6 +174,11 @@ export function toFloat32(src: Uint8Array, byteOffset: number, count: number, dt
   if (dtype === "F16" || dtype === "BF16") {
     const out = new Float32Array(count);
     const bytes = src.subarray(byteOffset, byteOffset + 2 * count);
+    if (nativeHalfConversion && src.buffer instanceof ArrayBuffer) {
+      const { buffer, offset } = aligned(src, byteOffset, 2 * count, 2);
+      nativeHalfConversion(new Uint16Array(buffer, offset, count), dtype === "F16" ? 1 : 2, out);
+      return out;
+    }
     (dtype === "F16" ? convertF16 : convertBF16)(bytes, new Uint32Array(out.buffer));
     return out;
   }

@@ -6,6 +6,7 @@
  * comes from tokenizer_config.json's tokenizer_class, else config.json's model_type.
  */
 import { readTokenizerJson } from "../io/tokenizer-json-cache.js";
+import { traceLoad } from "../io/load-trace.js";
 import { fileExists as existsSync, join, openModelFolder } from "../io/host.js";
 import { resolveModelFolder, type ResolveOptions } from "../io/hub.js";
 import { BertTokenizer, readFolderConfig, readJson, type TokenizerSource } from "./bert-tokenizer.js";
@@ -38,6 +39,7 @@ export async function loadTokenizer(nameOrPath: string, options: LoadTokenizerOp
   const family = tokenizerFamily(folder.tokenizerConfig.tokenizer_class, folder.modelType, join(dir, "tokenizer_config.json"));
   if ((existsSync(jsonPath) && !slowFiles) || source === "tokenizer.json") {
     const json = await readTokenizerJson(jsonPath);
+    traceLoad("tokenizer.json read");
     const modelType = typeof json.model === "object" && json.model !== null ? json.model.type : undefined;
     try {
       // The parsed file is handed on, not read again: it is most of a tokenizer's load time.

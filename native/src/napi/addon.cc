@@ -17,6 +17,7 @@
 #include "../kernels/ops.h"
 #include "../kernels/reference.h"
 #include "../kernels/thread_pool.h"
+#include "half_convert.h"
 #include "packed_file.h"
 
 namespace {
@@ -271,6 +272,23 @@ Napi::Value ImportPackedFile(const Napi::CallbackInfo& info) {
     out.Set((uint32_t)i, p ? WrapLinear(env, p) : env.Null());
   }
   return out;
+}
+
+// halfToFloat32(src, format, dst): dst[i] = the float32 of the half-precision bits src[i] (format 1:
+// f16, 2: bf16), exactly, for i < dst.length. src: a Uint16Array of at least dst.length bits. For
+// the float32 tensors of half-precision checkpoints (src/io/dtype.ts), at load.
+Napi::Value HalfToFloat32(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Value sv = info[0];
+  if (!sv.IsTypedArray() || sv.As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array)
+    throw_type(env, "Expected a Uint16Array of half-precision bits");
+  const int format = int_arg(info, 1, "format");
+  if (format != 1 && format != 2) throw_type(env, "Expected format 1 (f16) or 2 (bf16)");
+  Napi::Float32Array dst = f32(info, 2, "the float32 output");
+  Napi::Uint16Array src = sv.As<Napi::Uint16Array>();
+  if (src.ElementLength() < dst.ElementLength()) throw_type(env, "Expected at least as many half values as float32 outputs");
+  (format == 1 ? bt::f16_to_f32 : bt::bf16_to_f32)(src.Data(), dst.Data(), dst.ElementLength());
+  return env.Undefined();
 }
 
 // freeLinear(handle): releases the packed weights now.
@@ -650,6 +668,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("importPacked", Napi::Function::New(env, ImportPacked, "importPacked"));
   exports.Set("importPackedFile", Napi::Function::New(env, ImportPackedFile, "importPackedFile"));
   exports.Set("xxh64", Napi::Function::New(env, Xxh64, "xxh64"));
+  exports.Set("halfToFloat32", Napi::Function::New(env, HalfToFloat32, "halfToFloat32"));
   exports.Set("naiveAttention", Napi::Function::New(env, NaiveAttention, "naiveAttention"));
   return exports;
 }

@@ -70,6 +70,56 @@ uint64_t xxh64(const void* data, size_t len, uint64_t seed) {
   return h;
 }
 
+#if BT_FILE_MMAP && defined(__linux__) && defined(MADV_HUGEPAGE)
+namespace {
+constexpr size_t kHugePage = (size_t)2 << 20;
+
+// Whether madvise(MADV_HUGEPAGE) can give this process transparent huge pages ("always" or
+// "madvise" in /sys/kernel/mm/transparent_hugepage/enabled).
+bool huge_pages_offered() {
+  static const bool offered = [] {
+    FILE* f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!f) return false;
+    char line[128] = {0};
+    const bool read = fgets(line, sizeof line, f) != nullptr;
+    fclose(f);
+    return read && (strstr(line, "[always]") != nullptr || strstr(line, "[madvise]") != nullptr);
+  }();
+  return offered;
+}
+
+// The file's bytes in anonymous memory on 2 MB pages. Why not map the file: the first touch of each
+// 4 KB page of a mapping costs a fault or a TLB fill, and under virtualisation (nested paging, some
+// hypervisors) that is 3-15 us per page: ~40 ms for a 43 MB float32 MiniLM, against ~15 ms to read it
+// into 21 huge pages (measured on the 2-core EPYC VM this was written on). False (nothing kept) when
+// any step fails; the caller then maps the file.
+bool read_into_huge_pages(int fd, size_t size, MappedFile* out) {
+  const size_t length = (size + kHugePage - 1) / kHugePage * kHugePage;
+  void* raw = mmap(nullptr, length + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return false;
+  // Keep the 2 MB-aligned part only, so the kernel can back all of it with huge pages.
+  uint8_t* const start = reinterpret_cast<uint8_t*>(raw);
+  uint8_t* const base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(start) + kHugePage - 1) & ~(uintptr_t)(kHugePage - 1));
+  if (base > start) munmap(start, (size_t)(base - start));
+  const size_t tail = (size_t)(start + length + kHugePage - (base + length));
+  if (tail > 0) munmap(base + length, tail);
+  if (madvise(base, length, MADV_HUGEPAGE) != 0) return munmap(base, length), false;
+  size_t got = 0;
+  while (got < size) {
+    const ssize_t n = pread(fd, base + got, size - got, (off_t)got);
+    if (n <= 0) return munmap(base, length), false;
+    got += (size_t)n;
+  }
+  mprotect(base, length, PROT_READ);  // read-only from here on, like a mapping of the file
+  out->data = base;
+  out->size = size;
+  out->mapped = true;
+  out->map_length = length;
+  return true;
+}
+}  // namespace
+#endif
+
 bool map_file(const char* path, MappedFile* out) {
   *out = MappedFile{};
 #if BT_FILE_MMAP
@@ -79,6 +129,9 @@ bool map_file(const char* path, MappedFile* out) {
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return close(fd), false;
   out->size = (size_t)st.st_size;
   if (out->size == 0) return close(fd), true;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (out->size >= kHugePage && huge_pages_offered() && read_into_huge_pages(fd, out->size, out)) return close(fd), true;
+#endif
 #if defined(MAP_POPULATE)
   const int flags = MAP_PRIVATE | MAP_POPULATE;  // every byte is read at once (checksum, then copy)
 #else
@@ -89,6 +142,7 @@ bool map_file(const char* path, MappedFile* out) {
   if (m == MAP_FAILED) return *out = MappedFile{}, false;
   out->data = static_cast<const uint8_t*>(m);
   out->mapped = true;
+  out->map_length = out->size;
   return true;
 #else
   FILE* f = fopen(path, "rb");
@@ -110,7 +164,7 @@ bool map_file(const char* path, MappedFile* out) {
 void unmap_file(MappedFile* f) {
   if (!f->data) return;
 #if BT_FILE_MMAP
-  if (f->mapped) munmap(const_cast<uint8_t*>(f->data), f->size);
+  if (f->map_length > 0) munmap(const_cast<uint8_t*>(f->data), f->map_length);
   else free(const_cast<uint8_t*>(f->data));
 #else
   free(const_cast<uint8_t*>(f->data));

@@ -11,12 +11,16 @@ namespace bt {
 // would add ~20 ms per 40 MB of float32 weights to every load.
 uint64_t xxh64(const void* data, size_t len, uint64_t seed = 0);
 
-// A whole file, read-only: mapped where the platform can (pages shared with the page cache), else
-// read into memory.
+// A whole file, read-only, at a stable address until unmap_file: on Linux with transparent huge pages
+// read into 2 MB pages of its own, else mapped (pages shared with the page cache), else read into
+// memory. `mapped`: the memory is page-aligned and lives as long as the MappedFile (layers may be
+// read in place).
 struct MappedFile {
   const uint8_t* data = nullptr;
   size_t size = 0;
   bool mapped = false;
+  // Length of the mapping to release (0: data came from malloc).
+  size_t map_length = 0;
 };
 // false when the file cannot be opened or read.
 bool map_file(const char* path, MappedFile* out);

@@ -11,6 +11,7 @@ import { resolveModelFolder, type ResolveOptions } from "../../io/hub.js";
 import { readModelText } from "../../io/model-files.js";
 import { loadWeights } from "../../io/weights.js";
 import { withPackedWeightCache } from "../../io/packed-weight-cache.js";
+import { traceLoad } from "../../io/load-trace.js";
 import type { ModelInput } from "../../tokenizers/encoding.js";
 import { Checkpoint, readDeferred, withDeferredLinearReads, type LoadReport, type WeightSource } from "../checkpoint.js";
 import { EncoderOutput } from "../output.js";
@@ -73,7 +74,9 @@ export class BertModel {
     const dir = await openModelFolder(await resolveModelFolder(nameOrPath, options.resolve), "model");
     const config = await readConfig(dir);
     const weights = await loadWeights(dir);
+    traceLoad("weights opened");
     const backend = backendFor(options);
+    traceLoad("backend");
     // int8 / bf16: the packed layers come from the cache when these weights were quantised before.
     // On a hit the checkpoint's copies of those layers are not even read (withDeferredLinearReads).
     // A small float32 checkpoint packs faster than the cache's bookkeeping (a digest, a file per model).
@@ -83,6 +86,7 @@ export class BertModel {
         ? build()
         : await withPackedWeightCache(backend, dir, build, { defer: withDeferredLinearReads, ensure: readDeferred }, { fromSecondSight: backend.dtype === "float32" });
     warnAboutExtraLayers(model, dir);
+    traceLoad("model built");
     return model;
   }
 
