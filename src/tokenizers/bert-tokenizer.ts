@@ -136,7 +136,7 @@ export class BertTokenizer extends Tokenizer {
     const family = wordPieceFamily(config);
     const specialTokens = specialTokenNames(config, family, () => true);
     // Special tokens missing from vocab.txt get ids after it, as transformers adds them.
-    let nextId = vocab.idToToken.length;
+    let nextId = vocab.tokenToId.idCount;
     const addedTokens: AddedToken[] = [];
     const seen = new Set<string>();
     const addToken = (content: string, special: boolean, id?: number, extra: Partial<AddedToken> = {}): void => {

@@ -107,7 +107,7 @@ export class RobertaTokenizer extends Tokenizer {
     const tc = config.tokenizerConfig;
     const { names, attributes } = specialTokenNames(config);
     // Special tokens missing from vocab.json get ids after it, as transformers adds them.
-    let nextId = vocab.idToToken.length;
+    let nextId = vocab.tokenToId.idCount;
     const addedTokens: AddedToken[] = [];
     const seen = new Set<string>();
     const add = (content: string, special: boolean, id: number | undefined, extra: Partial<AddedToken> = {}): void => {

@@ -54,6 +54,22 @@ describe("tokenizer.json cache", { skip }, () => {
     assert.equal(lastTokenizerCacheOutcome, "hit");
   });
 
+  it("ignores a cache file with one flipped bit in its vocabulary table (the checksum), and rewrites it", async () => {
+    const dir = join(process.env.BERT_TS_CACHE!, "tokenizers");
+    await loadTokenizer(modelPath(CASES[0].model));
+    assert.equal(lastTokenizerCacheOutcome, "hit");
+    for (const f of readdirSync(dir)) {
+      const bytes = readFileSync(join(dir, f));
+      // Past the header, inside the arrays: a lookup table one bit off would still parse.
+      bytes[Math.floor(bytes.length * 0.75)] ^= 0x10;
+      writeFileSync(join(dir, f), bytes);
+    }
+    await checkGolden(modelPath(CASES[0].model), CASES[0].model, "flipped bit");
+    assert.equal(lastTokenizerCacheOutcome, "rebuilt");
+    await loadTokenizer(modelPath(CASES[0].model));
+    assert.equal(lastTokenizerCacheOutcome, "hit");
+  });
+
   it("reads an edited tokenizer.json afresh (the key holds its size and mtime)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "bert-ts-tokedit-"));
     cpSync(modelPath(CASES[0].model), dir, { recursive: true, filter: (src) => !src.endsWith(".safetensors") });

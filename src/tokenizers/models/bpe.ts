@@ -55,7 +55,7 @@ export class Bpe implements TokenizerModel {
       if (this.unkId === undefined) throw new Error(`Unknown token ${JSON.stringify(options.unkToken)} is not in the vocabulary`);
     }
     this.symbols = new Map(vocab.tokenToId);
-    let next = vocab.idToToken.length;
+    let next = vocab.tokenToId.idCount;
     this.firstExtra = next;
     const symbolOf = (s: string): number => {
       let id = this.symbols.get(s);
@@ -84,7 +84,7 @@ export class Bpe implements TokenizerModel {
   }
 
   idToToken(id: number): string | undefined {
-    return this.vocab.idToToken[id];
+    return this.vocab.tokenToId.tokenOf(id);
   }
 
   tokenizeWord(word: string): WordPieces {
@@ -229,7 +229,7 @@ export class Bpe implements TokenizerModel {
     let lastWasUnk = false;
     for (let k = 0; k < count; k++) {
       const s = syms[k];
-      if (s < this.firstExtra && this.vocab.idToToken[s] !== undefined) {
+      if (s < this.firstExtra && this.vocab.tokenToId.hasId(s)) {
         ids.push(s);
         pieceEnds.push(ends[k]);
         lastWasUnk = false;

@@ -1,10 +1,9 @@
 import { readModelText } from "../../io/model-files.js";
+import { TokenTable } from "./token-table.js";
 
 /** A vocabulary: token ↔ id. */
 export interface Vocab {
-  tokenToId: Map<string, number>;
-  /** idToToken[id]; holes stay undefined. */
-  idToToken: (string | undefined)[];
+  tokenToId: TokenTable;
 }
 
 /**
@@ -21,9 +20,7 @@ export function parseVocabTxt(text: string, source = "vocab.txt"): Vocab {
   if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
   if (lines.length === 0) throw new Error(`Vocabulary ${source} is empty`);
   if (text.indexOf("\0") !== -1) throw new Error(`Vocabulary ${source} is not a text file (contains NUL bytes)`);
-  const tokenToId = new Map<string, number>();
-  for (let id = 0; id < lines.length; id++) tokenToId.set(lines[id], id);
-  return { tokenToId, idToToken: lines };
+  return { tokenToId: TokenTable.build(lines, lines.map((_, id) => id)) };
 }
 
 /** The `model.vocab` object of a tokenizer.json. */
@@ -40,21 +37,15 @@ export function vocabFromObject(vocab: Record<string, number>, source: string): 
 
 /** The vocabulary of (token, id) entries in a `model.vocab` object's key order. */
 export function vocabFromEntries(tokens: readonly string[], ids: readonly number[], source: string): Vocab {
-  const tokenToId = new Map<string, number>();
   let maxId = -1;
   for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i];
     const id = ids[i];
-    if (!Number.isInteger(id) || id < 0) throw new Error(`${source}: vocabulary id of ${JSON.stringify(token)} is not a non-negative integer`);
-    tokenToId.set(token, id);
+    if (!Number.isInteger(id) || id < 0) throw new Error(`${source}: vocabulary id of ${JSON.stringify(tokens[i])} is not a non-negative integer`);
     if (id > maxId) maxId = id;
   }
-  if (maxId >= 4 * tokenToId.size + 1024) throw new Error(`${source}: vocabulary id ${maxId} is far beyond its ${tokenToId.size} entries`);
-  // Sized once (a growing sparse array is slow); ids are usually dense.
-  const idToToken: (string | undefined)[] = new Array<string | undefined>(maxId + 1).fill(undefined);
-  for (const [token, id] of tokenToId) idToToken[id] = token;
-  if (tokenToId.size === 0) throw new Error(`${source}: model.vocab is empty`);
-  return { tokenToId, idToToken };
+  if (tokens.length === 0) throw new Error(`${source}: model.vocab is empty`);
+  if (maxId >= 4 * tokens.length + 1024) throw new Error(`${source}: vocabulary id ${maxId} is far beyond its ${tokens.length} entries`);
+  return { tokenToId: TokenTable.build(tokens, ids) };
 }
 
 /** Vocabularies already built for a `model.vocab` placeholder (io/tokenizer-json-cache.ts). */

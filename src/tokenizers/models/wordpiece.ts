@@ -25,12 +25,6 @@ const CACHE_LIMIT = 200_000;
 export class WordPiece implements TokenizerModel {
   readonly vocabSize: number;
   readonly unkId: number;
-  /**
-   * Continuation pieces keyed without their prefix, so lookups need no string concatenation, and
-   * the longest piece: built from the whole vocabulary on the first word that is not itself in it
-   * (a short run of whole-vocabulary words never pays for the scan).
-   */
-  private pieces: { continuations: Map<string, number>; maxPieceLength: number } | undefined;
   private readonly cache = new Map<string, WordPieces>();
 
   constructor(
@@ -43,29 +37,12 @@ export class WordPiece implements TokenizerModel {
     this.unkId = unk;
   }
 
-  private piecesOfVocab(): { continuations: Map<string, number>; maxPieceLength: number } {
-    if (this.pieces) return this.pieces;
-    const prefix = this.options.continuingSubwordPrefix;
-    const continuations = new Map<string, number>();
-    let maxLen = 1;
-    for (const [token, id] of this.vocab.tokenToId) {
-      if (prefix.length > 0 && token.startsWith(prefix)) {
-        const rest = token.slice(prefix.length);
-        continuations.set(rest, id);
-        maxLen = Math.max(maxLen, rest.length);
-      }
-      maxLen = Math.max(maxLen, token.length);
-    }
-    this.pieces = { continuations, maxPieceLength: maxLen };
-    return this.pieces;
-  }
-
   tokenToId(token: string): number | undefined {
     return this.vocab.tokenToId.get(token);
   }
 
   idToToken(id: number): string | undefined {
-    return this.vocab.idToToken[id];
+    return this.vocab.tokenToId.tokenOf(id);
   }
 
   tokenizeWord(word: string): WordPieces {
@@ -85,17 +62,19 @@ export class WordPiece implements TokenizerModel {
     const whole = this.vocab.tokenToId.get(word);
     if (whole !== undefined) return { ids: [whole], ends: [n] };
     if (this.options.neverSplit?.has(word)) return unknown;
-    const { continuations, maxPieceLength } = this.piecesOfVocab();
+    // Pieces are looked up by range (a continuation as prefix + range): no substring is made.
+    const table = this.vocab.tokenToId;
+    const prefix = this.options.continuingSubwordPrefix;
+    const maxPieceLength = Math.max(1, table.maxTokenLength);
     const ids: number[] = [];
     const ends: number[] = [];
     let start = 0;
     while (start < n) {
-      const map = start === 0 ? this.vocab.tokenToId : continuations;
       let end = Math.min(n, start + maxPieceLength);
       let found = -1;
       // Code-unit ends are safe: a piece ending inside a surrogate pair is never in the vocabulary.
       while (end > start) {
-        const id = map.get(word.slice(start, end));
+        const id = table.getRange(word, start, end, start === 0 ? "" : prefix);
         if (id !== undefined) {
           found = id;
           break;
