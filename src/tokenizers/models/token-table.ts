@@ -40,8 +40,8 @@ export class TokenTable implements ReadonlyMap<string, number> {
   /** The longest token, in UTF-16 code units. */
   readonly maxTokenLength: number;
   private readonly mask: number;
-  /** Tokens made into strings so far, by entry. */
-  private readonly made: (string | undefined)[] = [];
+  /** Tokens made into strings so far, by id (sized on first use: a growing sparse array is slow). */
+  private made: (string | undefined)[] | undefined;
 
   constructor(readonly arrays: TokenTableArrays) {
     const { starts, ids, slots, entryOfId } = arrays;
@@ -125,20 +125,22 @@ export class TokenTable implements ReadonlyMap<string, number> {
     return id >= 0 && id < this.idCount && this.arrays.entryOfId[id] !== 0;
   }
 
-  /** The token last given this id, or undefined. */
+  /** The token last given this id, or undefined. Every encoded token asks: made once, then one array read. */
   tokenOf(id: number): string | undefined {
+    return this.made?.[id] ?? this.makeToken(id);
+  }
+
+  private makeToken(id: number): string | undefined {
     const e = id >= 0 && id < this.idCount ? this.arrays.entryOfId[id] - 1 : -1;
-    return e < 0 ? undefined : this.tokenAt(e);
+    if (e < 0) return undefined;
+    const token = this.tokenAt(e);
+    (this.made ??= new Array<string | undefined>(this.idCount).fill(undefined))[id] = token;
+    return token;
   }
 
   private tokenAt(entry: number): string {
-    let token = this.made[entry];
-    if (token === undefined) {
-      const { chars, starts } = this.arrays;
-      token = decodeUtf16(chars, starts[entry], starts[entry + 1]);
-      this.made[entry] = token;
-    }
-    return token;
+    const { chars, starts } = this.arrays;
+    return decodeUtf16(chars, starts[entry], starts[entry + 1]);
   }
 
   *entries(): MapIterator<[string, number]> {
