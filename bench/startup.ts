@@ -143,6 +143,33 @@ for (const e of envs) {
   }
 }
 
+// Where `embed word` spends its start, step by step (BERT_TS_TRACE_LOAD=1: CPU ms and page faults at
+// each step, src/io/load-trace.ts): medians of the increments over the runs, steadier than wall clock
+// on a loaded machine. Builds before the trace existed print nothing here.
+{
+  const vars = { ...envs[envs.length - 1].vars, BERT_TS_TRACE_LOAD: "1" };
+  const steps = new Map<string, { cpu: number[]; faults: number[] }>();
+  for (let i = 0; i < runs; i++) {
+    const r = run(embedWord("float32"), vars);
+    let cpu0 = 0;
+    let faults0 = 0;
+    for (const [, step, cpuMs, faults] of r.stderr.matchAll(/^bert-ts: load-trace (.+?) [\d.]+ ms, cpu ([\d.]+) ms, faults (\d+)$/gm)) {
+      const row = steps.get(step) ?? { cpu: [], faults: [] };
+      row.cpu.push(Number(cpuMs) - cpu0);
+      row.faults.push(Number(faults) - faults0);
+      steps.set(step, row);
+      cpu0 = Number(cpuMs);
+      faults0 = Number(faults);
+    }
+  }
+  if (steps.size > 0) {
+    console.log(`
+\`embed word\` step by step (${envs[envs.length - 1].name.split(" (")[0]}; BERT_TS_TRACE_LOAD=1), median of ${runs} runs: CPU ms and page faults since the step before`);
+    console.log(["step".padEnd(24), "cpu ms".padStart(8), "faults".padStart(8)].join(" "));
+    for (const [step, row] of steps) console.log([step.padEnd(24), median(row.cpu).toFixed(1).padStart(8), median(row.faults).toFixed(0).padStart(8)].join(" "));
+  }
+}
+
 if (corpusRuns > 0) {
   const corpusLines = readFileSync(CORPUS_FILE, "utf8").split("\n").filter((l) => l.trim()).length;
   const vars = { ...process.env };

@@ -5,6 +5,8 @@
  */
 import { Command, CommanderError, Help, type OutputConfiguration } from "commander";
 import { COMMANDS, type CommandEntry } from "./commands/index.js";
+// The build (scripts/build-cli.mjs) lists the command names for bin/bert-ts.js's code cache files.
+export { COMMANDS };
 import { examplesHelp } from "./help-examples.js";
 import { VERSION } from "../version.js";
 import { traceLoad } from "../io/load-trace.js";

@@ -54,22 +54,21 @@ test("the command table --help lists (without loading the commands) matches each
 });
 
 /**
- * The source modules (src/…, without extension) a process running the CLI loaded: the unbundled
- * tree's files by name, the bundle's chunks (dist/bin, scripts/build-cli.mjs) by the "// src/…"
- * markers esbuild writes before each module it inlines.
+ * The source modules (src/…, without extension) a process running the CLI loaded, seen as the ES
+ * modules of the unbundled tree (BERT_TS_CLI_UNBUNDLED=1): the bundle (dist/bin/cli.cjs) is one
+ * script whose modules esbuild initialises on the same import()s, so the tree's laziness is its.
  */
 function loadedSourceModules(args: string[]): { status: number | null; stderr: string; modules: Set<string> } {
   const hook = `data:text/javascript,${encodeURIComponent(
     "export async function resolve(s,c,n){const r=await n(s,c);if(/\\/dist\\/.*\\.js$/.test(r.url))process.stderr.write('LOADED '+r.url+'\\n');return r}",
   )}`;
   const register = `data:text/javascript,${encodeURIComponent(`import{register}from"node:module";register(${JSON.stringify(hook)});`)}`;
-  const r = spawnSync(process.execPath, ["--import", register, BIN, ...args], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["--import", register, BIN, ...args], { encoding: "utf8", env: { ...process.env, BERT_TS_CLI_UNBUNDLED: "1" } });
   const modules = new Set<string>();
   for (const [, url] of r.stderr.matchAll(/^LOADED (\S+)$/gm)) {
     const path = fileURLToPath(url);
     const inTree = /[/\\]dist[/\\](?!bin[/\\])(.+)\.js$/.exec(path);
     if (inTree) modules.add(inTree[1].replaceAll("\\", "/"));
-    else for (const [, m] of readFileSync(path, "utf8").matchAll(/^\/\/ src\/(.+)\.ts$/gm)) modules.add(m);
   }
   return { status: r.status, stderr: r.stderr, modules };
 }
