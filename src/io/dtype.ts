@@ -61,6 +61,10 @@ export function assertLittleEndianHost(file: string): void {
   }
 }
 
+/** Converts half-precision bits (format 1: f16, 2: bf16) into `out`, exactly; set by a native backend. */
+type NativeHalfConversion = (bits: Uint16Array, format: 1 | 2, out: Float32Array) => void;
+let nativeHalfConversion: NativeHalfConversion | undefined;
+
 let f16Table: Uint32Array | undefined;
 
 /**
@@ -71,6 +75,14 @@ export function f16ToF32Bits(): Uint32Array {
   if (f16Table) return f16Table;
   const bits = new Uint32Array(65536);
   const floats = new Float32Array(bits.buffer);
+  if (nativeHalfConversion) {
+    // The same bits (test/backend/native-half.test.ts), without a branchy loop run once at start-up.
+    const patterns = new Uint16Array(65536);
+    for (let h = 0; h < 65536; h++) patterns[h] = h;
+    nativeHalfConversion(patterns, 1, floats);
+    f16Table = bits;
+    return bits;
+  }
   for (let h = 0; h < 65536; h++) {
     const sign = (h & 0x8000) << 16;
     const exp = (h >> 10) & 0x1f;
@@ -152,9 +164,6 @@ function aligned(src: Uint8Array, byteOffset: number, byteLength: number, align:
   return { buffer: copy.buffer, offset: 0 };
 }
 
-/** Converts half-precision bits (format 1: f16, 2: bf16) into `out`, exactly; set by a native backend. */
-type NativeHalfConversion = (bits: Uint16Array, format: 1 | 2, out: Float32Array) => void;
-let nativeHalfConversion: NativeHalfConversion | undefined;
 
 /**
  * Lets toFloat32 convert f16 / bf16 in native code (the native backend sets it when its addon loads):

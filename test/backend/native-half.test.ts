@@ -61,3 +61,12 @@ test("toFloat32 through the native conversion: same bits as the TypeScript one, 
     }
   }
 });
+
+test("the f16 table made through the native conversion is numpy's", { skip: skipNative }, async () => {
+  // A fresh module instance: its table is not built yet, and it is built through the addon.
+  const dtype = (await import(`../../src/io/dtype.js?fresh=${Date.now()}`)) as typeof import("../../src/io/dtype.js");
+  dtype.useNativeHalfConversion(addon().halfToFloat32!.bind(addon()));
+  const table = dtype.f16ToF32Bits();
+  assert.notEqual(table, (await import("../../src/io/dtype.js")).f16ToF32Bits(), "a fresh module, with a table of its own");
+  assert.equal(createHash("sha256").update(new Uint8Array(table.buffer)).digest("hex"), NUMPY_F16_SHA256);
+});
