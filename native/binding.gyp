@@ -14,6 +14,7 @@
       "sources": [
         "src/napi/addon.cc",
         "src/napi/packed_file.cc",
+        "src/napi/mapped_view.cc",
         "src/kernels/ops.cc",
         "src/kernels/thread_pool.cc",
         "src/kernels/reference.cc",

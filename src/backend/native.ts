@@ -151,6 +151,8 @@ export interface NativeAddon {
    * xxh64 of the rest; a layer null when its bytes are not such a layer. (Newer builds only.)
    */
   importPackedFile?(isa: number, path: string, layers: Float64Array): (NativeHandle | null)[] | null;
+  /** A private mapping of a whole file; null where files cannot be mapped or its size is not expectedBytes. (Newer builds only.) */
+  mapFile?(path: string, expectedBytes: number): ArrayBuffer | null;
   /** xxHash64 (seed 0). (Newer builds only.) */
   xxh64?(bytes: Uint8Array): bigint;
   profileReset(): void;
@@ -428,6 +430,11 @@ export class NativeBackend implements Backend {
     const handles = this.addon.importPackedFile(this.isaCode, path, ranges);
     if (!handles) return undefined;
     return handles.map((h, i) => (h ? this.track(new NativeLinear(layers[i].in, layers[i].out, h, this)) : undefined));
+  }
+
+  mapFile(path: string, expectedBytes: number): ArrayBuffer | undefined {
+    if (typeof this.addon.mapFile !== "function") return undefined;
+    return this.addon.mapFile(path, expectedBytes) ?? undefined;
   }
 
   packedChecksum(bytes: Uint8Array): bigint {

@@ -17,6 +17,7 @@
 #include "../kernels/ops.h"
 #include "../kernels/reference.h"
 #include "../kernels/thread_pool.h"
+#include "mapped_view.h"
 #include "packed_file.h"
 
 namespace {
@@ -651,6 +652,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("importPackedFile", Napi::Function::New(env, ImportPackedFile, "importPackedFile"));
   exports.Set("xxh64", Napi::Function::New(env, Xxh64, "xxh64"));
   exports.Set("naiveAttention", Napi::Function::New(env, NaiveAttention, "naiveAttention"));
+  exports.Set("mapFile", Napi::Function::New(env, bt_napi::MapFile, "mapFile"));
   return exports;
 }
 
