@@ -15,6 +15,7 @@
         "src/napi/addon.cc",
         "src/napi/packed_file.cc",
         "src/napi/mapped_view.cc",
+        "src/napi/json_numbers.cc",
         "src/kernels/ops.cc",
         "src/kernels/thread_pool.cc",
         "src/kernels/reference.cc",

@@ -153,6 +153,10 @@ export interface NativeAddon {
   importPackedFile?(isa: number, path: string, layers: Float64Array): (NativeHandle | null)[] | null;
   /** A private mapping of a whole file; null where files cannot be mapped or its size is not expectedBytes. (Newer builds only.) */
   mapFile?(path: string, expectedBytes: number): ArrayBuffer | null;
+  /** The values as JSON.stringify writes numbers, comma-separated, no brackets (builds with std::to_chars for double only). */
+  jsonNumbers?(values: Float32Array): string;
+  /** The same text as ASCII bytes into target from offset (33 bytes of room per value); returns the end offset. */
+  jsonNumbersInto?(values: Float32Array, target: Uint8Array, offset: number): number;
   /** xxHash64 (seed 0). (Newer builds only.) */
   xxh64?(bytes: Uint8Array): bigint;
   profileReset(): void;
@@ -277,6 +281,15 @@ export function loadNativeAddon(): { addon?: NativeAddon; reason: string } {
     loaded = { reason: `could not load ${path}: ${msg}` };
   }
   return loaded;
+}
+
+/**
+ * The addon's JSON number writer (NativeAddon.jsonNumbersInto) when this thread has loaded the addon
+ * already (a native backend is in use) and the build has it; else undefined. For output writers.
+ */
+export function loadedJsonNumbersInto(): NativeAddon["jsonNumbersInto"] {
+  const addon = loaded?.addon;
+  return typeof addon?.jsonNumbersInto === "function" ? addon.jsonNumbersInto.bind(addon) : undefined;
 }
 
 /**
