@@ -17,6 +17,7 @@
         "src/napi/mapped_view.cc",
         "src/napi/json_numbers.cc",
         "src/kernels/ops.cc",
+        "src/kernels/f16_rows.cc",
         "src/kernels/thread_pool.cc",
         "src/kernels/reference.cc",
         "src/kernels/isa_generic.cc",
