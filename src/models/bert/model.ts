@@ -106,17 +106,18 @@ export class BertModel {
   private scratch?: LayerScratch;
   private layerScratch(rows: number): LayerScratch {
     if (!this.scratch || this.scratch.maxRows < rows) {
-      this.scratch = new LayerScratch(Math.max(rows, this.scratch?.maxRows ?? 0), this.config.hidden_size, this.config.intermediate_size, (n) =>
-        floatArray(this.backend, n),
-      );
+      // Grown at least 2x (up to a full block), not to the exact size: batches of a corpus come in
+      // every size, and each exact-size regrowth zero-filled and faulted in a fresh ~4 MB.
+      const grown = Math.max(rows, Math.min(BLOCK_ROWS, 2 * (this.scratch?.maxRows ?? 0)));
+      this.scratch = new LayerScratch(grown, this.config.hidden_size, this.config.intermediate_size, (n) => floatArray(this.backend, n));
     }
     return this.scratch;
   }
 
-  /** Kept for ForwardOptions.reuseOutputBuffer; grown, never shrunk. */
+  /** Kept for ForwardOptions.reuseOutputBuffer; grown (at least 1.5x, as the scratch), never shrunk. */
   private output?: Float32Array;
   private outputBuffer(length: number): Float32Array {
-    if (!this.output || this.output.length < length) this.output = floatArray(this.backend, Math.max(length, this.output?.length ?? 0));
+    if (!this.output || this.output.length < length) this.output = floatArray(this.backend, Math.max(length, Math.ceil(1.5 * (this.output?.length ?? 0))));
     return this.output.subarray(0, length);
   }
 
