@@ -36,6 +36,8 @@ export interface ForwardOptions {
    * again (pooling pipelines). Saves a fresh batch-sized array, i.e. page faults, per batch.
    */
   reuseOutputBuffer?: boolean;
+  /** Leave the pooler out (callers that pool otherwise, e.g. mean): poolerOutput then throws saying so. */
+  skipPooler?: boolean;
 }
 
 export interface LoadOptions {
@@ -174,7 +176,7 @@ export class BertModel {
     }
     const numSeqs = list.length;
     let pooled: Float32Array | undefined;
-    if (this.pooler) {
+    if (this.pooler && options.skipPooler !== true) {
       const cls = new Float32Array(numSeqs * h);
       for (let s = 0; s < numSeqs; s++) cls.set(x.subarray(batch.seqStarts[s] * h, (batch.seqStarts[s] + 1) * h), s * h);
       pooled = this.pooler.forward(cls, numSeqs, this.backend);
@@ -186,7 +188,9 @@ export class BertModel {
       batch.inputLengths,
       batch.positions,
       pooled,
-      this.family.pooler === undefined
+      this.pooler && options.skipPooler === true
+        ? "the forward pass was asked to skip the pooler (ForwardOptions.skipPooler)"
+        : this.family.pooler === undefined
         ? `${this.family.className}Model has no pooler; use the raw first-token vector (pooling "cls") instead`
         : `the checkpoint${this.dir ? ` in ${this.dir}` : ""} has no pooler weights (${this.checkpoint.basePrefix}${this.family.pooler}.*); use the raw first-token vector (pooling "cls") instead`,
       hiddenStates,
