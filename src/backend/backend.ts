@@ -247,6 +247,14 @@ export interface Backend {
    */
   allocate?(length: number): Float32Array;
 
+  /**
+   * A whole file as an ArrayBuffer whose pages are read from the OS's file cache when first touched
+   * (a private mapping: writes to it stay in this process), so a large table (the word embeddings)
+   * is read in place: the kernels gather only the rows they need, and nothing is copied. Undefined
+   * when the backend cannot map files or the file no longer holds expectedBytes. Optional.
+   */
+  mapFile?(path: string, expectedBytes: number): ArrayBuffer | undefined;
+
   /** Releases native memory held for prepared weights, if any. Optional. */
   dispose?(): void;
 }

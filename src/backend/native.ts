@@ -164,6 +164,12 @@ export interface NativeAddon {
    * xxh64 of the rest; a layer null when its bytes are not such a layer. (Newer builds only.)
    */
   importPackedFile?(isa: number, path: string, layers: Float64Array): (NativeHandle | null)[] | null;
+  /** A private mapping of a whole file; null where files cannot be mapped or its size is not expectedBytes. (Newer builds only.) */
+  mapFile?(path: string, expectedBytes: number): ArrayBuffer | null;
+  /** The values as JSON.stringify writes numbers, comma-separated, no brackets (builds with std::to_chars for double only). */
+  jsonNumbers?(values: Float32Array): string;
+  /** The same text as ASCII bytes into target from offset (33 bytes of room per value); returns the end offset. */
+  jsonNumbersInto?(values: Float32Array, target: Uint8Array, offset: number): number;
   /** xxHash64 (seed 0). (Newer builds only.) */
   xxh64?(bytes: Uint8Array): bigint;
   /** out[i] = the float32 of the half bits[i] (format 1: f16, 2: bf16), exactly. (Newer builds only.) */
@@ -291,6 +297,15 @@ export function loadNativeAddon(): { addon?: NativeAddon; reason: string } {
     loaded = { reason: `could not load ${path}: ${msg}` };
   }
   return loaded;
+}
+
+/**
+ * The addon's JSON number writer (NativeAddon.jsonNumbersInto) when this thread has loaded the addon
+ * already (a native backend is in use) and the build has it; else undefined. For output writers.
+ */
+export function loadedJsonNumbersInto(): NativeAddon["jsonNumbersInto"] {
+  const addon = loaded?.addon;
+  return typeof addon?.jsonNumbersInto === "function" ? addon.jsonNumbersInto.bind(addon) : undefined;
 }
 
 /**
@@ -444,6 +459,11 @@ export class NativeBackend implements Backend {
     const handles = this.addon.importPackedFile(this.isaCode, path, ranges);
     if (!handles) return undefined;
     return handles.map((h, i) => (h ? this.track(new NativeLinear(layers[i].in, layers[i].out, h, this)) : undefined));
+  }
+
+  mapFile(path: string, expectedBytes: number): ArrayBuffer | undefined {
+    if (typeof this.addon.mapFile !== "function") return undefined;
+    return this.addon.mapFile(path, expectedBytes) ?? undefined;
   }
 
   packedChecksum(bytes: Uint8Array): bigint {

@@ -3,7 +3,8 @@
  * The format comes from --format, else from --output's extension, else the terminal/pipe default.
  */
 import type { Provenance } from "../pipelines/provenance.js";
-import { CliError, OutputSink, outputFormatOf } from "./io.js";
+import { loadedJsonNumbersInto } from "../backend/native.js";
+import { CliError, OutputSink, outputFormatOf, type ByteWriter, type NumberWriter } from "./io.js";
 
 export type EmbeddingFormat = "text" | "jsonl" | "json" | "csv" | "npy";
 
@@ -35,6 +36,21 @@ export function npyBytes(rows: readonly Float32Array[], cols: number): Buffer {
   }
   return out;
 }
+
+/**
+ * JSON.stringify({ ...head, [key]: Array.from(vector), ...tail }) + "\n", byte for byte, into `out`,
+ * the vector by ByteWriter.floats (no array of boxed numbers). head and tail: plain objects of JSON values.
+ */
+export function writeJsonLineWithVector(out: ByteWriter, head: Record<string, unknown>, key: string, vector: Float32Array, tail?: Record<string, unknown>): void {
+  const open = JSON.stringify(head);
+  numbers ??= loadedJsonNumbersInto() ?? null;
+  out.text(open.length > 2 ? `${open.slice(0, -1)},` : "{").jsonString(key).text(":").floats(vector, numbers ?? undefined);
+  const rest = tail === undefined ? "{}" : JSON.stringify(tail);
+  out.text(rest.length > 2 ? `,${rest.slice(1)}\n` : "}\n");
+}
+
+/** The addon's number writer, looked up on first use (null: no addon loaded, or a build without it). */
+let numbers: NumberWriter | null | undefined;
 
 function csvCell(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;

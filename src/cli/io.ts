@@ -346,6 +346,21 @@ export class ByteWriter {
     return this;
   }
 
+  /**
+   * [a,b,c] of float32 values as JSON.stringify(Array.from(values)) writes them. `native`: a writer
+   * of the same bytes straight into the chunk (the addon's jsonNumbersInto: C++ shortest round-trip
+   * digits in ECMAScript's layout, ~2x faster than V8's number printing, and no boxed number per
+   * value for the garbage collector); it needs 33 bytes of room per value.
+   */
+  floats(values: Float32Array, native?: NumberWriter): this {
+    if (native === undefined) return this.text(JSON.stringify(Array.from(values)));
+    this.reserve(2 + 33 * values.length);
+    this.buf[this.pos++] = 91; // "["
+    this.pos = native(values, this.buf, this.pos);
+    this.buf[this.pos++] = 93; // "]"
+    return this;
+  }
+
   /** [[s,t],[s,t]] of pairs of non-negative integers (offsets). */
   uintPairs(pairs: readonly (readonly [number, number])[]): this {
     const n = pairs.length;
@@ -423,6 +438,9 @@ export class ByteWriter {
     return Buffer.allocUnsafe(ByteWriter.CHUNK);
   }
 }
+
+/** Writes values' JSON numbers, comma-separated, into target from offset; returns the end offset (ByteWriter.floats). */
+export type NumberWriter = (values: Float32Array, target: Uint8Array, offset: number) => number;
 
 /** --format, defaulting to human-readable text on a terminal and JSONL elsewhere. */
 export function resolveFormat(format: string | undefined, output: string | undefined, stdoutIsTTY = Boolean(process.stdout.isTTY)): OutputFormat {

@@ -195,6 +195,7 @@ export function openSafetensorsFile(file: string): { tensors: StoredTensor[]; by
         (target, at) => handle.readInto(target, dataStart + e.begin + at, e.name),
         (bytes) => toFloat32(bytes, 0, e.numel, e.dtype),
         DTYPE_BYTES[e.dtype],
+        { file, byteOffset: dataStart + e.begin, fileBytes: handle.size },
       ),
     );
     return { tensors, bytes: handle.size, close: () => handle.close() };

@@ -30,6 +30,18 @@ export interface StoredTensor {
    * converted as a whole): read it whole instead.
    */
   copyRangeTo(first: number, dst: Float32Array | Uint16Array): boolean;
+  /**
+   * Where the stored bytes sit in a file, when they are there exactly as `storage` form (F32, F16 or
+   * BF16 as stored): a backend that can map files reads such a tensor in place (RowTable).
+   */
+  readonly location?: FileLocation;
+}
+
+/** A tensor's bytes in a file: [byteOffset, byteOffset + numel × element size) of `file`, which held fileBytes bytes when opened. */
+export interface FileLocation {
+  readonly file: string;
+  readonly byteOffset: number;
+  readonly fileBytes: number;
 }
 
 function checkRange(t: StoredTensor, first: number, dst: Float32Array | Uint16Array): void {
@@ -83,14 +95,17 @@ export function lazyTensor(
   readBytes: (target: Uint8Array, at: number) => void,
   toFloat32: (bytes: Uint8Array) => Float32Array,
   elementBytes: number,
+  location?: FileLocation,
 ): StoredTensor {
   const storage: ValueStorage = dtype === "F16" ? "f16" : dtype === "BF16" ? "bf16" : "f32";
+  const asStored = dtype === "F32" || dtype === "F16" || dtype === "BF16";
   const tensor: StoredTensor = {
     name,
     dtype,
     shape,
     numel,
     storage,
+    location: asStored ? location : undefined,
     float32() {
       if (dtype === "F32") {
         const out = new Float32Array(numel);

@@ -9,7 +9,7 @@
 
 import type { HalfValues, WeightValues } from "../backend/backend.js";
 import type { StoredTensor } from "../io/stored-tensor.js";
-import { RowTable } from "./row-table.js";
+import { RowTable, type FileMapper } from "./row-table.js";
 
 /** What a weight file loader provides (io/WeightStore satisfies it): tensors whose values are read on demand. */
 export interface WeightSource {
@@ -126,12 +126,13 @@ export class Checkpoint {
 
   /**
    * A base-model table read by row (the word embeddings), left in the file until rows are asked
-   * for: a short run reads only the rows of its tokens (RowTable). Shape-checked and marked as used now.
+   * for: a short run reads only the rows of its tokens (RowTable), or, with `map` (Backend.mapFile),
+   * reads it in place from a mapping of the file. Shape-checked and marked as used now.
    */
-  baseTable(name: string, rows: number, cols: number): RowTable {
+  baseTable(name: string, rows: number, cols: number, map?: FileMapper): RowTable {
     const t = this.tensor(this.basePrefix + name, [rows, cols]);
     if (!t) return this.missingWeight(this.basePrefix + name, [rows, cols]);
-    return new RowTable(t, rows, cols, () => this.baseValues(name, [rows, cols]));
+    return new RowTable(t, rows, cols, () => this.baseValues(name, [rows, cols]), map);
   }
 
   /**

@@ -509,7 +509,8 @@ export class SentenceEncoder {
   private async runWindows(encodings: readonly Encoding[], pooling: PoolingStrategy, options: EmbedOptions, totalTexts: number, promptLength: number): Promise<Float32Array[]> {
     const out: Float32Array[] = new Array(encodings.length);
     // Pooled right after each pass, before the next: the model may reuse its output buffer.
-    const keep = { ...forwardOptionsFor({ strategy: pooling, layers: this.layers }), reuseOutputBuffer: true };
+    // The pooler (a dense layer + tanh per batch) only for pooling "pooler".
+    const keep = { ...forwardOptionsFor({ strategy: pooling, layers: this.layers }), reuseOutputBuffer: true, skipPooler: pooling !== "pooler" };
     let done = 0;
     for (const batch of this.batches(encodings, options)) {
       const res = this.model.forward(batch.map((i) => encodings[i]), keep);

@@ -17,6 +17,7 @@
 #define BT_HAVE_MMAP 0
 #endif
 
+#include "f16_rows.h"
 #include "thread_pool.h"
 
 namespace bt {
@@ -883,7 +884,8 @@ void embedding_task(void* ctx, int t) {
     switch (j.format) {
       case kWeightF16: {
         const uint16_t* h = static_cast<const uint16_t*>(j.words) + wo;
-        for (int c = 0; c < w; c++) bits[c] = j.f16[h[c]];
+        if (!j.f16) f16c_row_to_f32(h, bits, w);
+        else for (int c = 0; c < w; c++) bits[c] = j.f16[h[c]];
         break;
       }
       case kWeightBF16: {
@@ -920,7 +922,8 @@ void embedding_layernorm(int isa, const void* words, int format, const float* ty
   j.ids = ids;
   j.type_ids = type_ids;
   j.pos_ids = pos_ids;
-  j.f16 = format == kWeightF16 ? f16_table() : nullptr;
+  // f16 rows: the F16C instruction with the AVX2 / AVX-512 kernel sets, else the lookup table (null: F16C).
+  j.f16 = format == kWeightF16 && !(isa != kIsaGeneric && f16c_rows_available()) ? f16_table() : nullptr;
   j.rows = rows;
   j.width = width;
   j.eps = eps;

@@ -18,6 +18,8 @@
 #include "../kernels/reference.h"
 #include "../kernels/thread_pool.h"
 #include "half_convert.h"
+#include "json_numbers.h"
+#include "mapped_view.h"
 #include "packed_file.h"
 
 namespace {
@@ -687,6 +689,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("xxh64", Napi::Function::New(env, Xxh64, "xxh64"));
   exports.Set("halfToFloat32", Napi::Function::New(env, HalfToFloat32, "halfToFloat32"));
   exports.Set("naiveAttention", Napi::Function::New(env, NaiveAttention, "naiveAttention"));
+  exports.Set("mapFile", Napi::Function::New(env, bt_napi::MapFile, "mapFile"));
+  if (bt_napi::js_numbers_available()) {
+    exports.Set("jsonNumbers", Napi::Function::New(env, bt_napi::JsonNumbers, "jsonNumbers"));
+    exports.Set("jsonNumbersInto", Napi::Function::New(env, bt_napi::JsonNumbersInto, "jsonNumbersInto"));
+  }
   return exports;
 }
 

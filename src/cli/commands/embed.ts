@@ -12,9 +12,9 @@ import { SentenceEncoder, type DocumentEmbedding, type EmbedInput, type EmbedOpt
 import { parsePartPooling, type PartPooling } from "../../pooling/parts.js";
 import { parseLayerSelection } from "../../pooling/layers.js";
 import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
-import { resolveEmbeddingFormat, writeEmbeddings } from "../embedding-output.js";
+import { resolveEmbeddingFormat, writeEmbeddings, writeJsonLineWithVector } from "../embedding-output.js";
 import { warnIfPoolingOverridden } from "../encoder-flags.js";
-import { CliError, INPUT_FORMAT_HELP, OutputSink, parseNonNegativeInt, parsePositiveInt, readInputs, readTextFile, type TextInputRecord } from "../io.js";
+import { ByteWriter, CliError, INPUT_FORMAT_HELP, OutputSink, parseNonNegativeInt, parsePositiveInt, readInputs, readTextFile, type TextInputRecord } from "../io.js";
 import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelForCli, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
 import { plural, startProgress } from "../progress.js";
 import { runSparseEmbed } from "../sparse-embed.js";
@@ -221,6 +221,7 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
       // Written as it is made, a few batches at a time: `embed ... | head -1` ends when head has
       // its line (bin/ exits 0 on EPIPE between chunks) instead of embedding everything first.
       const sink = new OutputSink(flags.output);
+      const out = new ByteWriter(sink);
       const chunk = flags.batchSize * 4;
       try {
         for (let start = 0; start < inputs.length; start += chunk) {
@@ -232,9 +233,13 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
             const i = start + k;
             const v = r.embedding;
             const perInput = { tokens: r.numTokens, truncated: r.truncated, ...(r.windows > 1 ? { windows: r.windows } : {}) };
-            if (format === "jsonl") sink.writeJsonLine({ ...textFields(records[i]), embedding: Array.from(v), ...(provenance ? { provenance: { ...provenance, ...perInput } } : {}) });
+            // JSONL goes through the byte writer (its chunks reach the sink as they fill), text straight to the sink.
+            if (format === "jsonl") writeJsonLineWithVector(out, textFields(records[i]), "embedding", v, provenance ? { provenance: { ...provenance, ...perInput } } : undefined);
             else sink.write(`${describeRecord(records[i])}\n  [${v.length}] ${preview(v)}\n`);
           });
+          out.flush();
+          // Bounded memory on any output size; the written chunks are reused.
+          if (out.backlog > 2) await out.settle();
           // Let a closed stdout's EPIPE surface before the next chunk is computed.
           await new Promise((resolve) => setImmediate(resolve));
         }

@@ -29,8 +29,9 @@ export class BertEmbeddings {
   private constructor(
     private readonly config: BertConfig,
     /**
-     * [vocab, embedding_size], read by row from the file until many rows are wanted, then kept in the
-     * checkpoint's precision (half the memory for f16 files); rows are converted exactly when gathered.
+     * [vocab, embedding_size] in the checkpoint's precision (half the memory for f16 files): mapped
+     * from the file where the backend can, else read by row until many rows are wanted, then whole;
+     * rows are converted exactly when gathered.
      */
     private readonly wordEmbeddings: RowTable,
     private readonly positionEmbeddings: Float32Array, // [maxPositions, embedding_size]
@@ -60,7 +61,7 @@ export class BertEmbeddings {
     }
     return new BertEmbeddings(
       config,
-      ckpt.baseTable("embeddings.word_embeddings.weight", config.vocab_size, e),
+      ckpt.baseTable("embeddings.word_embeddings.weight", config.vocab_size, e, backend.mapFile?.bind(backend)),
       fixed ?? ckpt.base(positionName, [maxPos, e]),
       spec.tokenTypes ? ckpt.base("embeddings.token_type_embeddings.weight", [config.type_vocab_size, e]) : undefined,
       ckpt.base("embeddings.LayerNorm.weight", [e]),
@@ -100,9 +101,9 @@ export class BertEmbeddings {
   /** (rows, hidden) embedding output after LayerNorm (and the projection to hidden_size, if any), into `out` when given. */
   forward(batch: PackedBatch, backend: Backend, out?: Float32Array): Float32Array {
     const table = this.wordEmbeddings;
-    let words: WeightValues, ids: Int32Array;
-    if (table.isLoaded) {
-      words = table.values();
+    let words: WeightValues | undefined = table.resident(), ids: Int32Array;
+    if (words) {
+      // In memory, or a view on the mapped file: the backend gathers this batch's rows from it.
       ids = batch.inputIds;
     } else {
       // The table is still in the file (RowTable): this batch's rows are gathered through it (read

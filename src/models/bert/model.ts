@@ -37,6 +37,8 @@ export interface ForwardOptions {
    * again (pooling pipelines). Saves a fresh batch-sized array, i.e. page faults, per batch.
    */
   reuseOutputBuffer?: boolean;
+  /** Leave the pooler out (callers that pool otherwise, e.g. mean): poolerOutput then throws saying so. */
+  skipPooler?: boolean;
 }
 
 export interface LoadOptions {
@@ -110,17 +112,18 @@ export class BertModel {
   private scratch?: LayerScratch;
   private layerScratch(rows: number): LayerScratch {
     if (!this.scratch || this.scratch.maxRows < rows) {
-      this.scratch = new LayerScratch(Math.max(rows, this.scratch?.maxRows ?? 0), this.config.hidden_size, this.config.intermediate_size, (n) =>
-        floatArray(this.backend, n),
-      );
+      // Grown at least 2x (up to a full block), not to the exact size: batches of a corpus come in
+      // every size, and each exact-size regrowth zero-filled and faulted in a fresh ~4 MB.
+      const grown = Math.max(rows, Math.min(BLOCK_ROWS, 2 * (this.scratch?.maxRows ?? 0)));
+      this.scratch = new LayerScratch(grown, this.config.hidden_size, this.config.intermediate_size, (n) => floatArray(this.backend, n));
     }
     return this.scratch;
   }
 
-  /** Kept for ForwardOptions.reuseOutputBuffer; grown, never shrunk. */
+  /** Kept for ForwardOptions.reuseOutputBuffer; grown (at least 1.5x, as the scratch), never shrunk. */
   private output?: Float32Array;
   private outputBuffer(length: number): Float32Array {
-    if (!this.output || this.output.length < length) this.output = floatArray(this.backend, Math.max(length, this.output?.length ?? 0));
+    if (!this.output || this.output.length < length) this.output = floatArray(this.backend, Math.max(length, Math.ceil(1.5 * (this.output?.length ?? 0))));
     return this.output.subarray(0, length);
   }
 
@@ -177,7 +180,7 @@ export class BertModel {
     }
     const numSeqs = list.length;
     let pooled: Float32Array | undefined;
-    if (this.pooler) {
+    if (this.pooler && options.skipPooler !== true) {
       const cls = new Float32Array(numSeqs * h);
       for (let s = 0; s < numSeqs; s++) cls.set(x.subarray(batch.seqStarts[s] * h, (batch.seqStarts[s] + 1) * h), s * h);
       pooled = this.pooler.forward(cls, numSeqs, this.backend);
@@ -189,7 +192,9 @@ export class BertModel {
       batch.inputLengths,
       batch.positions,
       pooled,
-      this.family.pooler === undefined
+      this.pooler && options.skipPooler === true
+        ? "the forward pass was asked to skip the pooler (ForwardOptions.skipPooler)"
+        : this.family.pooler === undefined
         ? `${this.family.className}Model has no pooler; use the raw first-token vector (pooling "cls") instead`
         : `the checkpoint${this.dir ? ` in ${this.dir}` : ""} has no pooler weights (${this.checkpoint.basePrefix}${this.family.pooler}.*); use the raw first-token vector (pooling "cls") instead`,
       hiddenStates,

@@ -1,0 +1,136 @@
+#include "json_numbers.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <charconv>
+#include <vector>
+
+#if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
+#define BT_HAVE_FLOAT_TO_CHARS 1
+#else
+#define BT_HAVE_FLOAT_TO_CHARS 0
+#endif
+
+namespace bt_napi {
+
+bool js_numbers_available() { return BT_HAVE_FLOAT_TO_CHARS != 0; }
+
+size_t format_js_number(double x, char* out) {
+  if (!isfinite(x)) {
+    memcpy(out, "null", 4);
+    return 4;
+  }
+  if (x == 0) {
+    out[0] = '0';
+    return 1;
+  }
+  char* p = out;
+  if (x < 0) {
+    *p++ = '-';
+    x = -x;
+  }
+#if BT_HAVE_FLOAT_TO_CHARS
+  // Shortest digits that read back as x, the closest such (ties to even): the digits ECMAScript's
+  // Number::toString picks. to_chars' scientific form gives them with their exponent.
+  char sci[40];
+  const std::to_chars_result r = std::to_chars(sci, sci + sizeof sci - 1, x, std::chars_format::scientific);
+  *r.ptr = '\0';  // for atoi below
+  char digits[24];
+  int k = 0;
+  const char* q = sci;
+  for (; q < r.ptr && *q != 'e'; q++)
+    if (*q != '.') digits[k++] = *q;
+  const int e10 = atoi(q + 1);  // "e+05" / "e-07"
+  const int n = e10 + 1;        // the decimal point sits after n digits
+  if (k <= n && n <= 21) {
+    memcpy(p, digits, k);
+    p += k;
+    for (int i = k; i < n; i++) *p++ = '0';
+  } else if (0 < n && n <= 21) {
+    memcpy(p, digits, n);
+    p += n;
+    *p++ = '.';
+    memcpy(p, digits + n, k - n);
+    p += k - n;
+  } else if (-6 < n && n <= 0) {
+    *p++ = '0';
+    *p++ = '.';
+    for (int i = 0; i < -n; i++) *p++ = '0';
+    memcpy(p, digits, k);
+    p += k;
+  } else {
+    *p++ = digits[0];
+    if (k > 1) {
+      *p++ = '.';
+      memcpy(p, digits + 1, k - 1);
+      p += k - 1;
+    }
+    *p++ = 'e';
+    *p++ = n - 1 >= 0 ? '+' : '-';
+    int ex = n - 1 >= 0 ? n - 1 : 1 - n;
+    char rev[8];
+    int m = 0;
+    do {
+      rev[m++] = (char)('0' + ex % 10);
+      ex /= 10;
+    } while (ex > 0);
+    while (m > 0) *p++ = rev[--m];
+  }
+#endif
+  return (size_t)(p - out);
+}
+
+// jsonNumbersInto(values: Float32Array, target: Uint8Array, offset) -> the offset after the last
+// byte written: the same text as jsonNumbers, as ASCII bytes straight into an output chunk. Throws a
+// RangeError unless target has 33 bytes per value from offset (the longest number is 24).
+Napi::Value JsonNumbersInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!js_numbers_available()) throw Napi::Error::New(env, "jsonNumbersInto needs std::to_chars for double (GCC 11+)");
+  Napi::Value v = info[0];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Napi::TypeError::New(env, "Expected a Float32Array for jsonNumbersInto");
+  Napi::Value t = info[1];
+  if (!t.IsTypedArray() || t.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw Napi::TypeError::New(env, "Expected a Uint8Array target for jsonNumbersInto");
+  if (!info[2].IsNumber()) throw Napi::TypeError::New(env, "Expected a byte offset for jsonNumbersInto");
+  Napi::Float32Array a = v.As<Napi::Float32Array>();
+  Napi::Uint8Array target = t.As<Napi::Uint8Array>();
+  const double at = info[2].As<Napi::Number>().DoubleValue();
+  const size_t n = a.ElementLength();
+  if (!(at >= 0) || at != (double)(size_t)at || (size_t)at > target.ElementLength() ||
+      target.ElementLength() - (size_t)at < n * 33)
+    throw Napi::RangeError::New(env, "jsonNumbersInto: the target needs 33 bytes per value from the offset");
+  const float* x = a.Data();
+  char* const start = reinterpret_cast<char*>(target.Data()) + (size_t)at;
+  char* p = start;
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0) *p++ = ',';
+    p += format_js_number((double)x[i], p);
+  }
+  return Napi::Number::New(env, at + (double)(p - start));
+}
+
+Napi::Value JsonNumbers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!js_numbers_available()) throw Napi::Error::New(env, "jsonNumbers needs std::to_chars for double (GCC 11+)");
+  Napi::Value v = info[0];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Napi::TypeError::New(env, "Expected a Float32Array for jsonNumbers");
+  Napi::Float32Array a = v.As<Napi::Float32Array>();
+  const size_t n = a.ElementLength();
+  const float* x = a.Data();
+  std::vector<char> buf(n * 33 + 1);
+  char* p = buf.data();
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0) *p++ = ',';
+    p += format_js_number((double)x[i], p);
+  }
+  napi_value s;
+  if (napi_create_string_latin1(env, buf.data(), (size_t)(p - buf.data()), &s) != napi_ok)
+    throw Napi::Error::New(env, "jsonNumbers: cannot create the string");
+  return Napi::Value(env, s);
+}
+
+}  // namespace bt_napi

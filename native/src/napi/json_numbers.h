@@ -1,0 +1,18 @@
+// Float32 vectors as JSON number lists, written as JavaScript's Number::toString writes them
+// (json_numbers.cc): the embed command's JSONL output without a number-by-number JS round trip.
+#pragma once
+#include <napi.h>
+
+#include <stddef.h>
+
+namespace bt_napi {
+// The shortest round-trip decimal of x in ECMAScript Number::toString's layout ("null" for NaN and
+// infinities, "0" for both zeros: what JSON.stringify writes). out must hold 32 bytes; returns the length.
+size_t format_js_number(double x, char* out);
+// Whether this build can (std::to_chars for double: GCC 11+, recent libc++).
+bool js_numbers_available();
+// jsonNumbers(values: Float32Array) -> string "v0,v1,...".
+Napi::Value JsonNumbers(const Napi::CallbackInfo& info);
+// jsonNumbersInto(values: Float32Array, target: Uint8Array, offset) -> end offset: the same as bytes.
+Napi::Value JsonNumbersInto(const Napi::CallbackInfo& info);
+}  // namespace bt_napi
