@@ -14,11 +14,10 @@
       "sources": [
         "src/napi/addon.cc",
         "src/napi/packed_file.cc",
-        "src/napi/half_convert.cc",
         "src/napi/mapped_view.cc",
         "src/napi/json_numbers.cc",
         "src/kernels/ops.cc",
-        "src/kernels/f16_rows.cc",
+        "src/kernels/half_convert.cc",
         "src/kernels/thread_pool.cc",
         "src/kernels/reference.cc",
         "src/kernels/isa_generic.cc",

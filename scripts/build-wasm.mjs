@@ -58,7 +58,7 @@ const common = [
 ];
 
 // isa_lowp_generic.cc: ops.cc refers to the bf16/int8 kernels; the wasm backend computes in float32 only.
-const kernelSources = ["kernels/ops.cc", "kernels/f16_rows.cc", "kernels/isa_generic.cc", "kernels/isa_lowp_generic.cc", "wasm/exports.cc"].map((f) => join(src, f));
+const kernelSources = ["kernels/ops.cc", "kernels/half_convert.cc", "kernels/isa_generic.cc", "kernels/isa_lowp_generic.cc", "wasm/exports.cc"].map((f) => join(src, f));
 
 const targets = [
   { out: "bert-ts-kernels.wasm", sources: [...kernelSources, join(src, "wasm/serial_pool.cc")], flags: ["-sMAXIMUM_MEMORY=4GB"] },

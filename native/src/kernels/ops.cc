@@ -17,7 +17,7 @@
 #define BT_HAVE_MMAP 0
 #endif
 
-#include "f16_rows.h"
+#include "half_convert.h"
 #include "thread_pool.h"
 
 namespace bt {
@@ -884,7 +884,7 @@ void embedding_task(void* ctx, int t) {
     switch (j.format) {
       case kWeightF16: {
         const uint16_t* h = static_cast<const uint16_t*>(j.words) + wo;
-        if (!j.f16) f16c_row_to_f32(h, bits, w);
+        if (!j.f16) f16_to_f32(h, sum, (size_t)w);
         else for (int c = 0; c < w; c++) bits[c] = j.f16[h[c]];
         break;
       }
@@ -923,7 +923,7 @@ void embedding_layernorm(int isa, const void* words, int format, const float* ty
   j.type_ids = type_ids;
   j.pos_ids = pos_ids;
   // f16 rows: the F16C instruction with the AVX2 / AVX-512 kernel sets, else the lookup table (null: F16C).
-  j.f16 = format == kWeightF16 && !(isa != kIsaGeneric && f16c_rows_available()) ? f16_table() : nullptr;
+  j.f16 = format == kWeightF16 && !(isa != kIsaGeneric && f16c_available()) ? f16_table() : nullptr;
   j.rows = rows;
   j.width = width;
   j.eps = eps;

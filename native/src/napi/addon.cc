@@ -14,10 +14,10 @@
 #endif
 
 #include "../kernels/api.h"
+#include "../kernels/half_convert.h"
 #include "../kernels/ops.h"
 #include "../kernels/reference.h"
 #include "../kernels/thread_pool.h"
-#include "half_convert.h"
 #include "json_numbers.h"
 #include "mapped_view.h"
 #include "packed_file.h"

@@ -54,10 +54,18 @@ __attribute__((target("avx,f16c"))) void f16_to_f32_f16c(const uint16_t* src, fl
 #endif
 }  // namespace
 
-void f16_to_f32(const uint16_t* src, float* dst, size_t n) {
+bool f16c_available() {
 #if BT_HALF_X86
   static const bool f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
-  if (f16c) return f16_to_f32_f16c(src, dst, n);
+  return f16c;
+#else
+  return false;
+#endif
+}
+
+void f16_to_f32(const uint16_t* src, float* dst, size_t n) {
+#if BT_HALF_X86
+  if (f16c_available()) return f16_to_f32_f16c(src, dst, n);
 #endif
   f16_to_f32_scalar(src, dst, n);
 }
