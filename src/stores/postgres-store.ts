@@ -355,7 +355,9 @@ export class PostgresStore implements CorpusStore {
         commit: async (vectors, failures) => {
           const statements: QueryConfig[] = [];
           try {
-            const ids = [...new Set(vectors.map((v) => v.docId))];
+            // Arrays go in PostgreSQL's binary form, built once: node-postgres would print each as a
+            // quoted text literal (the ids three times), on the thread that also runs the encoder.
+            const ids = textArrayBinary([...new Set(vectors.map((v) => v.docId))]);
             statements.push({ name: "bert_ts_delete_vectors", text: "DELETE FROM vectors WHERE doc_id = ANY($1::text[])", values: [ids] });
             for (let at = 0; at < vectors.length; at += 500) {
               const part = vectors.slice(at, at + 500);
@@ -363,12 +365,12 @@ export class PostgresStore implements CorpusStore {
                 name: "bert_ts_insert_vectors",
                 text: INSERT_VECTORS_SQL,
                 values: [
-                  part.map((v) => v.docId),
-                  part.map((v) => v.window),
-                  part.map((v) => v.start),
-                  part.map((v) => v.end),
-                  part.map((v) => v.tokenCount),
-                  part.map((v) => v.truncated),
+                  textArrayBinary(part.map((v) => v.docId)),
+                  int4ArrayBinary(part.map((v) => v.window)),
+                  int4ArrayBinary(part.map((v) => v.start)),
+                  int4ArrayBinary(part.map((v) => v.end)),
+                  int4ArrayBinary(part.map((v) => v.tokenCount)),
+                  boolArrayBinary(part.map((v) => v.truncated)),
                   provenanceId,
                   vectorArrayBinary(part.map((v) => v.vector), vectorTypeOid),
                 ],
@@ -687,19 +689,70 @@ export function vectorBinary(v: Float32Array): Buffer {
  * element as int32 byte length + vectorBinary's bytes. One parameter carries a whole batch.
  */
 export function vectorArrayBinary(vectors: readonly Float32Array[], vectorTypeOid: number): Buffer {
-  let bytes = 20;
+  let bytes = ARRAY_HEADER_BYTES;
   for (const v of vectors) bytes += 8 + 4 * v.length;
   const out = Buffer.allocUnsafe(bytes);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  view.setInt32(0, 1);
-  view.setInt32(4, 0);
-  view.setUint32(8, vectorTypeOid);
-  view.setInt32(12, vectors.length);
-  view.setInt32(16, 1);
-  let at = 20;
+  let at = writeArrayHeader(out, vectorTypeOid, vectors.length);
   for (const v of vectors) {
     view.setInt32(at, 4 + 4 * v.length);
     at = writeVector(view, at + 4, v);
+  }
+  return out;
+}
+
+/** Built-in element type oids (pg_type.h; fixed across PostgreSQL versions). */
+const BOOL_OID = 16;
+const INT4_OID = 23;
+const TEXT_OID = 25;
+
+/** Dimensions, has-nulls, element type, length and lower bound: array_recv's header for one dimension. */
+const ARRAY_HEADER_BYTES = 20;
+
+function writeArrayHeader(out: Buffer, elementTypeOid: number, length: number): number {
+  out.writeInt32BE(1, 0);
+  out.writeInt32BE(0, 4);
+  out.writeUInt32BE(elementTypeOid, 8);
+  out.writeInt32BE(length, 12);
+  out.writeInt32BE(1, 16);
+  return ARRAY_HEADER_BYTES;
+}
+
+/** A `text[]` in binary form: each element int32 byte length + its UTF-8 bytes. */
+export function textArrayBinary(values: readonly string[]): Buffer {
+  let bytes = ARRAY_HEADER_BYTES + 4 * values.length;
+  for (const v of values) bytes += Buffer.byteLength(v, "utf8");
+  const out = Buffer.allocUnsafe(bytes);
+  let at = writeArrayHeader(out, TEXT_OID, values.length);
+  for (const v of values) {
+    const n = out.write(v, at + 4, "utf8");
+    out.writeInt32BE(n, at);
+    at += 4 + n;
+  }
+  return out;
+}
+
+/** An `int4[]` in binary form. */
+export function int4ArrayBinary(values: readonly number[]): Buffer {
+  const out = Buffer.allocUnsafe(ARRAY_HEADER_BYTES + 8 * values.length);
+  let at = writeArrayHeader(out, INT4_OID, values.length);
+  for (const v of values) {
+    if (!Number.isInteger(v)) throw new StoreError(`Expected a 32-bit integer but received ${v}`);
+    out.writeInt32BE(4, at);
+    out.writeInt32BE(v, at + 4);
+    at += 8;
+  }
+  return out;
+}
+
+/** A `bool[]` in binary form. */
+export function boolArrayBinary(values: readonly boolean[]): Buffer {
+  const out = Buffer.allocUnsafe(ARRAY_HEADER_BYTES + 5 * values.length);
+  let at = writeArrayHeader(out, BOOL_OID, values.length);
+  for (const v of values) {
+    out.writeInt32BE(1, at);
+    out[at + 4] = v ? 1 : 0;
+    at += 5;
   }
   return out;
 }

@@ -153,6 +153,20 @@ describe("bert-ts index (PostgreSQL + pgvector)", { skip }, () => {
         /pgvector cannot store NaN or infinity/,
       );
       assert.equal((await stores[0].status()).pending, 1);
+      await claim.release();
+      // Ids travel as binary text arrays: quotes, backslashes, commas, braces and non-ASCII arrive as written.
+      const oddId = 'naïve "quoted" \\ back, {braces} 🙂';
+      await stores[0].upsertDocuments(run, [{ id: oddId, text: "odd", source: "test" }]);
+      const odd = await stores[0].claimPending(10, "test");
+      assert.ok(odd);
+      await odd.commit(
+        odd.documents.map((d, i) => ({ docId: d.id, window: 0, start: 0, end: d.text.length, vector: vectors[i], tokenCount: 2 ** 31 - 1, truncated: d.id === oddId })),
+        [],
+      );
+      const [stored] = await stores[0].vectorsOf(oddId);
+      assert.equal(stored.tokenCount, 2 ** 31 - 1);
+      assert.equal(stored.truncated, true);
+      assert.equal((await stores[0].status()).pending, 0);
     } finally {
       await Promise.all([small, ...stores].map((s) => s.close()));
     }
