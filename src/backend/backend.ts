@@ -140,6 +140,23 @@ export interface Backend {
   /** y[rows, out] = activation(x[rows, in] · Wᵀ + b). */
   linear(x: Float32Array, rows: number, params: LinearParams, activation?: Activation, out?: Float32Array): Float32Array;
 
+  /**
+   * y[rows, out] = LayerNorm(x · Wᵀ + b + residual) · gamma + beta, per row: a BERT layer's
+   * attention-output and FFN-output steps. The same values as linear() then addLayerNorm(); a backend
+   * may fuse the two (normalise each row while it is still in cache). `out` must not share memory
+   * with x or residual.
+   */
+  linearAddLayerNorm(
+    x: Float32Array,
+    rows: number,
+    params: LinearParams,
+    residual: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    eps: number,
+    out?: Float32Array,
+  ): Float32Array;
+
   /** y[rows, cols] = LayerNorm(x + residual) · gamma + beta, per row; residual may be null. */
   addLayerNorm(
     x: Float32Array,
@@ -278,6 +295,34 @@ export function checkLayerNormArgs(x: Float32Array, residual: Float32Array | nul
   if (residual) checkLength("the residual", residual, rows * cols);
   checkLength("gamma", gamma, cols);
   checkLength("beta", beta, cols);
+}
+
+/** Backend.linearAddLayerNorm as its two steps (for backends that do not fuse them). */
+export function linearThenAddLayerNorm(
+  backend: Backend,
+  x: Float32Array,
+  rows: number,
+  params: LinearParams,
+  residual: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+  eps: number,
+  out?: Float32Array,
+): Float32Array {
+  checkDisjoint(out, x, residual);
+  const y = backend.linear(x, rows, params, "none", out);
+  return backend.addLayerNorm(y, residual, rows, params.outFeatures, gamma, beta, eps, y);
+}
+
+/** Throws when `out` shares memory with one of the inputs (a fused kernel would read what it overwrote). */
+export function checkDisjoint(out: Float32Array | undefined, ...inputs: Float32Array[]): void {
+  if (!out) return;
+  for (const a of inputs) {
+    if (a.buffer !== out.buffer) continue;
+    if (a.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < a.byteOffset + a.byteLength) {
+      throw new Error("linearAddLayerNorm: the output buffer overlaps an input (x or residual)");
+    }
+  }
 }
 
 /** The caller's buffer when it has the right length, else a new one. */

@@ -17,6 +17,7 @@ import { PACKAGE_ROOT } from "../package-root.js";
 import { checkEmbeddingIds } from "./embedding-gather.js";
 import { checkPoolRows } from "./mean-pool.js";
 import {
+  checkDisjoint,
   checkLayerNormArgs,
   checkLength,
   checkPositionBias,
@@ -84,6 +85,17 @@ export interface NativeAddon {
   ): NativeHandle;
   freeLinear(handle: NativeHandle): void;
   linear(handle: NativeHandle, x: Float32Array, rows: number, activation: number, y: Float32Array): void;
+  /** y = LayerNorm(x · Wᵀ + b + residual) · gamma + beta; y must not overlap x or residual. */
+  linearAddLayerNorm(
+    handle: NativeHandle,
+    x: Float32Array,
+    rows: number,
+    residual: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    eps: number,
+    y: Float32Array,
+  ): void;
   addLayerNorm(
     isa: number,
     x: Float32Array,
@@ -473,6 +485,27 @@ export class NativeBackend implements Backend {
     if (code === undefined) throw new Error(`Unknown activation: ${String(activation)}`);
     const y = output(out, rows * params.outFeatures);
     this.addon.linear(params.handle, x, rows, code, y);
+    return y;
+  }
+
+  linearAddLayerNorm(
+    x: Float32Array,
+    rows: number,
+    params: LinearParams,
+    residual: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    eps: number,
+    out?: Float32Array,
+  ): Float32Array {
+    if (!(params instanceof NativeLinear) || params.owner.isaCode !== this.isaCode) {
+      throw new Error(`Expected LinearParams prepared by this native backend (${this.isa})`);
+    }
+    checkLength("linear's input", x, rows * params.inFeatures);
+    checkLayerNormArgs(residual, null, rows, params.outFeatures, gamma, beta);
+    checkDisjoint(out, x, residual);
+    const y = output(out, rows * params.outFeatures);
+    this.addon.linearAddLayerNorm(params.handle, x, rows, residual, gamma, beta, eps, y);
     return y;
   }
 

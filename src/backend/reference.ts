@@ -17,6 +17,7 @@ import {
   type PositionBias,
   type WeightValues,
   positionBiasByDistance,
+  linearThenAddLayerNorm,
 } from "./backend.js";
 import { gatherEmbeddingLayerNorm } from "./embedding-gather.js";
 import { meanPoolRows } from "./mean-pool.js";
@@ -78,6 +79,19 @@ export class ReferenceBackend implements Backend {
     }
     if (activation !== "none") applyActivation(y, activation);
     return y;
+  }
+
+  linearAddLayerNorm(
+    x: Float32Array,
+    rows: number,
+    params: LinearParams,
+    residual: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    eps: number,
+    out?: Float32Array,
+  ): Float32Array {
+    return linearThenAddLayerNorm(this, x, rows, params, residual, gamma, beta, eps, out);
   }
 
   addLayerNorm(

@@ -33,6 +33,7 @@ import {
   type PositionBias,
   type WeightValues,
   positionBiasByDistance,
+  linearThenAddLayerNorm,
 } from "./backend.js";
 import { gatherEmbeddingLayerNorm } from "./embedding-gather.js";
 import { meanPoolRows } from "./mean-pool.js";
@@ -525,6 +526,19 @@ export class WasmBackend implements Backend {
     this.k.bt_linear(params.handle, xp, rows, yp, code);
     this.get(yp, y);
     return y;
+  }
+
+  linearAddLayerNorm(
+    x: Float32Array,
+    rows: number,
+    params: LinearParams,
+    residual: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    eps: number,
+    out?: Float32Array,
+  ): Float32Array {
+    return linearThenAddLayerNorm(this, x, rows, params, residual, gamma, beta, eps, out);
   }
 
   addLayerNorm(

@@ -591,6 +591,7 @@ struct GemmJob {
   int rows_per_task;    // tasks over rows ...
   int panels_per_task;  // ... times tasks over panels
   int ptasks;
+  const LayerNormArgs* ln = nullptr;  // set only when every task has all panels of its rows
 };
 
 void gemm_task(void* ctx, int t) {
@@ -605,6 +606,7 @@ void gemm_task(void* ctx, int t) {
   float* scratch = need ? thread_scratch(need) : nullptr;
   if (need && !scratch) abort();
   j.kn->gemm_block(j.args, m0, m1, p0, p1, scratch);
+  if (j.ln) j.kn->layernorm_rows(*j.ln, m0, m1);  // the task's rows are complete and still in cache
 }
 }  // namespace
 
@@ -636,7 +638,9 @@ static int split_gemm(int m, const PackedLinear& w, int mr, int* rows_per_task, 
   return mt * *ptasks;
 }
 
-static void linear_f32(const PackedLinear& w, const float* x, int m, float* y, int act) {
+// ln: null, or y = LayerNorm(y + residual) per row, fused into the tasks when each has whole rows
+// (returns false, having done nothing, when the split would cut rows into panel tasks).
+static bool linear_f32(const PackedLinear& w, const float* x, int m, float* y, int act, const LayerNormArgs* ln = nullptr) {
   const IsaKernels* kn = kernels_for(w.isa);
   GemmJob j;
   j.kn = kn;
@@ -648,8 +652,13 @@ static void linear_f32(const PackedLinear& w, const float* x, int m, float* y, i
   j.args.m = m;
   j.args.act = act;
   const int tasks = split_gemm(m, w, kn->mr, &j.rows_per_task, &j.panels_per_task, &j.ptasks);
+  if (ln) {
+    if (j.ptasks != 1) return false;
+    j.ln = ln;
+  }
   if (tasks == 1) gemm_task(&j, 0);
   else parallel_for(tasks, gemm_task, &j);
+  return true;
 }
 
 // Low precision: rows converted once (in parallel), then tasks over rows x panels as above.
@@ -674,6 +683,8 @@ void convert_task(void* ctx, int t) {
 struct LowpJob {
   LowpArgs args;
   int m, rows_per_task, panels_per_task, ptasks;
+  const IsaKernels* kn;
+  const LayerNormArgs* ln;  // as GemmJob's
 };
 
 void lowp_task(void* ctx, int t) {
@@ -687,6 +698,7 @@ void lowp_task(void* ctx, int t) {
   if (!tile) abort();
   if (w.dtype == kDtypeInt8) w.lowp->int8_block(j.args, m0, m1, p0, p1, static_cast<int32_t*>(tile));
   else w.lowp->bf16_block(j.args, m0, m1, p0, p1, static_cast<float*>(tile));
+  if (j.ln) j.kn->layernorm_rows(*j.ln, m0, m1);
 }
 }  // namespace
 
@@ -694,12 +706,15 @@ void lowp_task(void* ctx, int t) {
 // per weight byte streamed, so tasks over rows only, when there are enough rows for every thread
 // (two each, at least 32 rows): each task then converts its own rows and reuses every weight panel
 // over all of them, in one pass over the pool. Otherwise split_gemm's rows x panels.
+// Rows are cut evenly, not in whole micro-tiles: 212 rows in 4 tasks of 53 rather than 56, 56, 56 and
+// 44, which left one thread 112 rows and the other 100 (a tile of fewer rows gives each row the same
+// integer sums, or the same bf16 chain, so the split does not change any bit).
 static int split_lowp(int m, const PackedLinear& w, int* rows_per_task, int* panels_per_task, int* ptasks) {
   const int threads = pool_threads(), mr = w.lowp->mr, per_thread = 2;
   if (threads > 1 && 2.0 * m * w.n * w.k >= 4e5) {
     int mt = m / 32 < per_thread * threads ? m / 32 : per_thread * threads;
     if (mt >= threads) {
-      *rows_per_task = ((m + mt - 1) / mt + mr - 1) / mr * mr;
+      *rows_per_task = (m + mt - 1) / mt;
       *panels_per_task = w.panels;
       *ptasks = 1;
       return (m + *rows_per_task - 1) / *rows_per_task;
@@ -708,7 +723,7 @@ static int split_lowp(int m, const PackedLinear& w, int* rows_per_task, int* pan
   return split_gemm(m, w, mr, rows_per_task, panels_per_task, ptasks);
 }
 
-static void linear_lowp(const PackedLinear& w, const float* x, int m, float* y, int act) {
+static bool linear_lowp(const PackedLinear& w, const float* x, int m, float* y, int act, const LayerNormArgs* ln = nullptr) {
   const IsaKernels* kn = kernels_for(w.isa);
   // Converted rows: u8 (int8) or bf16 bits, then per-row scale and zero point.
   const size_t row_bytes = (size_t)w.kp * (w.dtype == kDtypeInt8 ? 1 : 2);
@@ -720,7 +735,13 @@ static void linear_lowp(const PackedLinear& w, const float* x, int m, float* y, 
   LowpJob j;
   j.args = LowpArgs{&w, cj.xq, cj.xscale, cj.xzp, nullptr, y, w.n, act, kn->activate};
   j.m = m;
+  j.kn = kn;
+  j.ln = nullptr;
   const int tasks = split_lowp(m, w, &j.rows_per_task, &j.panels_per_task, &j.ptasks);
+  if (ln) {
+    if (j.ptasks != 1) return false;
+    j.ln = ln;
+  }
   if (j.ptasks == 1) {
     // Every task has all panels of its rows: it converts them itself, block by block, just before
     // use (one pass over the threads instead of two, and the rows are still in cache).
@@ -733,6 +754,7 @@ static void linear_lowp(const PackedLinear& w, const float* x, int m, float* y, 
   }
   if (tasks == 1) lowp_task(&j, 0);
   else parallel_for(tasks, lowp_task, &j);
+  return true;
 }
 
 void linear(const PackedLinear& w, const float* x, int m, float* y, int act) {
@@ -744,13 +766,16 @@ void linear(const PackedLinear& w, const float* x, int m, float* y, int act) {
     kn->activate(y, (size_t)m * w.n, act);
     return;
   }
-  void (*run)(const PackedLinear&, const float*, int, float*, int) = w.dtype == kDtypeF32 ? linear_f32 : linear_lowp;
-  if (!profiling()) return run(w, x, m, y, act);
+  bool (*run)(const PackedLinear&, const float*, int, float*, int, const LayerNormArgs*) = w.dtype == kDtypeF32 ? linear_f32 : linear_lowp;
+  if (!profiling()) {
+    run(w, x, m, y, act, nullptr);
+    return;
+  }
   // Profiled: the activation as its own pass (the same values as in the epilogue), each timed.
   char op[48];
   snprintf(op, sizeof op, "linear %s %dx%d", dtype_name(w.dtype), w.n, w.k);
   const Stopwatch gemm;
-  run(w, x, m, y, kActNone);
+  run(w, x, m, y, kActNone, nullptr);
   profile_add(op, gemm, 2.0 * m * w.n * w.k);
   if (act != kActNone) {
     snprintf(op, sizeof op, "activation %s", act_name(act));
@@ -792,6 +817,26 @@ void add_layernorm(int isa, const float* x, const float* residual, int rows, int
   }
   j.per = (int)(16384 / cols) > 1 ? (int)(16384 / cols) : 1;
   parallel_for((rows + j.per - 1) / j.per, layernorm_task, &j);
+}
+
+void linear_add_layernorm(const PackedLinear& w, const float* x, int m, const float* residual, const float* gamma,
+                          const float* beta, float eps, float* y) {
+  if (m <= 0 || w.n <= 0) return;
+  const LayerNormArgs ln{y, residual, gamma, beta, y, w.n, eps};
+  if (w.k > 0) {
+    bool (*run)(const PackedLinear&, const float*, int, float*, int, const LayerNormArgs*) = w.dtype == kDtypeF32 ? linear_f32 : linear_lowp;
+    if (!profiling()) {
+      if (run(w, x, m, y, kActNone, &ln)) return;
+    } else {
+      char op[48];
+      snprintf(op, sizeof op, "linear %s %dx%d + add + layernorm", dtype_name(w.dtype), w.n, w.k);
+      const Stopwatch fused;
+      if (run(w, x, m, y, kActNone, &ln)) return profile_add(op, fused, 2.0 * m * w.n * w.k);
+    }
+  }
+  // The split cuts rows into panel tasks (or there are no inputs): the two passes.
+  linear(w, x, m, y, kActNone);
+  add_layernorm(w.isa, y, residual, m, w.n, gamma, beta, eps, y);
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -51,6 +51,13 @@ void linear(const PackedLinear& w, const float* x, int m, float* y, int act);
 void add_layernorm(int isa, const float* x, const float* residual, int rows, int cols, const float* gamma,
                    const float* beta, float eps, float* y);
 
+// y[m, n] = LayerNorm(x . W^T + b + residual) * gamma + beta: linear() then add_layernorm(), with the
+// same bits, but when the work split gives every task whole rows (low precision with enough rows,
+// float32 on one task) each task normalises its rows right after computing them, while they are in
+// its cache, instead of a second parallel pass over y. y must not overlap x or residual.
+void linear_add_layernorm(const PackedLinear& w, const float* x, int m, const float* residual, const float* gamma,
+                          const float* beta, float eps, float* y);
+
 // Embeddings then LayerNorm, per row r (BertEmbeddings.forward):
 //   y[r] = LayerNorm((words[ids[r]] + types[type_ids[r]]) + positions[pos_ids[r]]) * gamma + beta,
 // summed in that float32 order; types null: words[ids[r]] + positions[pos_ids[r]]. words is a

@@ -324,6 +324,22 @@ Napi::Value AddLayerNorm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// linearAddLayerNorm(handle, x, rows, residual, gamma, beta, eps, y): y = LayerNorm(x . W^T + b +
+// residual) per row. y must not overlap x or residual (checked by the caller, native.ts).
+Napi::Value LinearAddLayerNorm(const Napi::CallbackInfo& info) {
+  bt::PackedLinear* w = linear_arg(info, 0);
+  const int rows = int_arg(info, 2, "rows");
+  const size_t total = (size_t)rows * w->n;
+  const float* x = f32_at_least(info, 1, "x", (size_t)rows * w->k);
+  const float* residual = f32_at_least(info, 3, "residual", total);
+  const float* gamma = f32_at_least(info, 4, "gamma", (size_t)w->n);
+  const float* beta = f32_at_least(info, 5, "beta", (size_t)w->n);
+  const float eps = (float)info[6].As<Napi::Number>().DoubleValue();
+  float* y = f32_at_least(info, 7, "y", total);
+  bt::linear_add_layernorm(*w, x, rows, residual, gamma, beta, eps, y);
+  return info.Env().Undefined();
+}
+
 // An Int32Array of exactly `n` ids, each in [0, limit).
 const int32_t* ids_arg(const Napi::CallbackInfo& info, size_t i, const char* what, size_t n, size_t limit) {
   Napi::Value v = info[i];
@@ -634,6 +650,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("freeLinear", Napi::Function::New(env, FreeLinear, "freeLinear"));
   exports.Set("linear", Napi::Function::New(env, Linear, "linear"));
   exports.Set("addLayerNorm", Napi::Function::New(env, AddLayerNorm, "addLayerNorm"));
+  exports.Set("linearAddLayerNorm", Napi::Function::New(env, LinearAddLayerNorm, "linearAddLayerNorm"));
   exports.Set("attention", Napi::Function::New(env, Attention, "attention"));
   exports.Set("meanPool", Napi::Function::New(env, MeanPool, "meanPool"));
   exports.Set("embeddingLayerNorm", Napi::Function::New(env, EmbeddingLayerNorm, "embeddingLayerNorm"));

@@ -22,10 +22,8 @@ export interface LayerOutput {
 export class LayerScratch {
   private readonly qkv: Float32Array; // (rows, 3h)
   private readonly context: Float32Array; // (rows, h)
-  private readonly projected: Float32Array; // (rows, h)
   private readonly attended: Float32Array; // (rows, h)
   private readonly inner: Float32Array; // (rows, ff)
-  private readonly ffnOut: Float32Array; // (rows, h)
 
   constructor(
     readonly maxRows: number,
@@ -36,10 +34,8 @@ export class LayerScratch {
   ) {
     this.qkv = allocate(maxRows * 3 * hidden);
     this.context = allocate(maxRows * hidden);
-    this.projected = allocate(maxRows * hidden);
     this.attended = allocate(maxRows * hidden);
     this.inner = allocate(maxRows * intermediate);
-    this.ffnOut = allocate(maxRows * hidden);
   }
 
   /** The buffers cut to exactly `rows` rows (backends want outputs of the exact length). */
@@ -49,10 +45,8 @@ export class LayerScratch {
     return {
       qkv: this.qkv.subarray(0, rows * 3 * h),
       context: this.context.subarray(0, rows * h),
-      projected: this.projected.subarray(0, rows * h),
       attended: this.attended.subarray(0, rows * h),
       inner: this.inner.subarray(0, rows * this.intermediate),
-      ffnOut: this.ffnOut.subarray(0, rows * h),
     };
   }
 }
@@ -60,10 +54,8 @@ export class LayerScratch {
 export interface LayerBuffers {
   qkv: Float32Array;
   context: Float32Array;
-  projected: Float32Array;
   attended: Float32Array;
   inner: Float32Array;
-  ffnOut: Float32Array;
 }
 
 /** Where a layer's tensors sit inside its checkpoint prefix (weights as `${name}.weight`/`.bias`). */
@@ -167,11 +159,10 @@ export class BertLayer {
     const qkv = backend.linear(x, rows, this.qkv, "none", scratch.qkv); // (rows, 3h)
     const att = backend.attention(qkv, seqStarts, heads, headDim, 1 / Math.sqrt(headDim), wantAttentions, scratch.context, positionBias);
     const firstRowAttention = wantFirstRowAttention ? backend.firstRowAttention(qkv, seqStarts, heads, headDim, 1 / Math.sqrt(headDim), positionBias) : undefined;
-    const projected = backend.linear(att.context, rows, this.attentionOut, "none", scratch.projected); // (rows, h)
-    const attended = backend.addLayerNorm(projected, x, rows, h, this.attentionNorm.gamma, this.attentionNorm.beta, eps, scratch.attended);
+    // Output projections with their residual + LayerNorm (fused where the backend can).
+    const attended = backend.linearAddLayerNorm(att.context, rows, this.attentionOut, x, this.attentionNorm.gamma, this.attentionNorm.beta, eps, scratch.attended);
     const inner = backend.linear(attended, rows, this.intermediate, this.config.hidden_act, scratch.inner); // (rows, ff)
-    const out = backend.linear(inner, rows, this.output, "none", scratch.ffnOut); // (rows, h)
-    const hidden = backend.addLayerNorm(out, attended, rows, h, this.outputNorm.gamma, this.outputNorm.beta, eps, into);
+    const hidden = backend.linearAddLayerNorm(inner, rows, this.output, attended, this.outputNorm.gamma, this.outputNorm.beta, eps, into);
     return { hidden, attentionProbs: att.probs, firstRowAttention };
   }
 }
