@@ -26,9 +26,9 @@ export interface CorpusIndexOptions extends SentenceEncoderOptions {
   /** An encoder already loaded for `model` (its options win over the ones above). */
   encoder?: SentenceEncoder;
   /**
-   * The store at `location`, already open and holding vectors (a caller that read its space first
-   * need not open it twice: for SQLite that is a second integrity check of the whole file). It is
-   * closed if opening the index fails, as one opened here would be.
+   * The store at `location`, already open (a caller that read its space first need not open it
+   * twice: for SQLite that is a second integrity check of the whole file). A store without a space
+   * yet adopts this index's. It is closed if opening the index fails, as one opened here would be.
    */
   store?: CorpusStore;
   /** Only search: the store must already hold vectors of this space, and nothing is written to it. */
@@ -145,6 +145,8 @@ export class CorpusIndex {
     };
     // Once per dry spell, not on every poll: the store's deferred work (PostgreSQL's HNSW build).
     let dry = false;
+    // The second claim connection opens while the first batch embeds, not when the second batch is claimed.
+    this.store.prepareClaims?.();
     try {
       while (!options.signal?.aborted) {
         const claim = await this.store.claimPending(batchSize, worker);

@@ -7,7 +7,7 @@
 import { createRequire } from "node:module";
 import type * as NodePostgres from "pg";
 
-export type { Client, ClientConfig, Pool, PoolClient, QueryResult, QueryResultRow } from "pg";
+export type { Client, ClientConfig, Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from "pg";
 
 function loadNodePostgres(): typeof NodePostgres {
   const require = createRequire(import.meta.url);

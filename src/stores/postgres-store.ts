@@ -15,7 +15,7 @@
  * (correct; at that size, as fast).
  * Queries are parameterised throughout.
  */
-import { pg, type Client, type ClientConfig, type Pool, type PoolClient, type QueryResult, type QueryResultRow } from "./node-postgres.js";
+import { pg, type Client, type ClientConfig, type Pool, type PoolClient, type QueryConfig, type QueryResult, type QueryResultRow } from "./node-postgres.js";
 import { contentHash } from "./content-hash.js";
 import { POSTGRES_MIGRATIONS } from "./migrations.js";
 import {
@@ -46,9 +46,53 @@ const HNSW_MAX_DIMENSIONS = 2000;
  */
 export const DEFAULT_HNSW_MIN_VECTORS = 10_000;
 
+/** A worker's claim connections: one holds the batch being embedded while the other commits the previous one. */
+const CLAIM_CONNECTIONS = 2;
+
+/** The application_name of claim connections, followed by the worker's name: one name per live worker. */
+const WORKER_APPLICATION_NAME = "bert-ts worker";
+
+/**
+ * Claims walk the pending index in id order and stop after the batch. Without these settings a
+ * freshly loaded table (no statistics yet) is planned as a bitmap scan of every pending row plus a
+ * sort, at every claim: O(pending) per batch, O(n²) over a load. They last for the claim's
+ * transaction only; the batch's writes that follow are keyed by id and use the same indexes either way.
+ */
+const CLAIM_PLAN_SETTINGS = "SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off";
+
+/**
+ * Claim sizing: a full batch ($1) while there is plenty of work; near the end of a load shared by
+ * W > 1 live workers (processes with claim connections to this database, counted by
+ * application_name), ceil(pending / 2W) but at least an eighth of a batch, so the last batches
+ * shrink and the workers run dry together instead of one idling while another embeds a full last
+ * batch (guided self-scheduling; the floor keeps the tail from turning into one-document
+ * transactions). `pending` counts up to 2W batches of pending documents, those other workers hold
+ * included.
+ */
+export const CLAIM_SQL = `SELECT id, text, content_hash FROM documents WHERE state = 'pending' ORDER BY id
+  LIMIT (
+    SELECT CASE WHEN workers.n <= 1 THEN $1::int ELSE LEAST($1::int, GREATEST(ceil($1::int / 8.0), ceil(pending.n / (2.0 * workers.n))))::int END
+    FROM (SELECT count(DISTINCT application_name) AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name LIKE '${WORKER_APPLICATION_NAME} %') AS workers,
+         LATERAL (SELECT count(*) AS n FROM (SELECT 1 FROM documents WHERE state = 'pending' LIMIT 2 * $1::int * workers.n) AS first_pending) AS pending
+  )
+  FOR UPDATE SKIP LOCKED`;
+
+/** A batch's vectors, one array parameter per column ($8: the vectors in pgvector's binary form). */
+const INSERT_VECTORS_SQL = `INSERT INTO vectors (doc_id, window_index, span_start, span_end, token_count, truncated, provenance_id, embedding)
+  SELECT d, w, s, e, t, tr, $7::bigint, v
+  FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[], $6::bool[], $8::vector[]) AS x(d, w, s, e, t, tr, v)`;
+
+const MARK_DONE_SQL = "UPDATE documents SET state = 'done', error = NULL, done_at = now(), done_by = $2 WHERE id = ANY($1::text[])";
+
 export interface PostgresStoreOptions {
   /** The vector count from which finishPending() builds the HNSW index (default BERT_TS_HNSW_MIN_VECTORS, else 10,000). */
   hnswMinVectors?: number;
+  /**
+   * This worker's name among the store's workers (default `pid N`): its claim connections' application_name is
+   * "bert-ts worker NAME", and claims count the distinct names connected to size themselves.
+   */
+  workerId?: string;
 }
 
 function hnswMinVectorsFromEnv(): number {
@@ -77,6 +121,14 @@ export class PostgresStore implements CorpusStore {
   /** Connections for claims (pipeline mode): every one open, and the ones free for the next claim. */
   private readonly claimClients = new Set<Client>();
   private readonly idleClaimClients: Client[] = [];
+  /** Claim connections being opened ahead of the first claim (prepareClaims). */
+  private readonly connectingClaimClients: Promise<Client | null>[] = [];
+  /** The dimension of the space bound (bindSpace), null before. */
+  private boundDimension: number | null = null;
+  /** The pool's open connections (close() lets the process exit without waiting for them to close). */
+  private readonly poolClients = new Set<Client>();
+  /** Whether the vectors table exists (a store opened without a dimension gets it when a space is bound). */
+  private hasVectorsTable = false;
   private closed = false;
 
   private constructor(
@@ -84,6 +136,7 @@ export class PostgresStore implements CorpusStore {
     private readonly clientConfig: ClientConfig,
     readonly location: string,
     private readonly hnswMinVectors: number,
+    private readonly workerId: string,
   ) {}
 
   static async open(url: string, dimension?: number, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
@@ -94,7 +147,9 @@ export class PostgresStore implements CorpusStore {
     const pool = new pg.Pool({ ...clientConfig, max: 4 });
     // An idle client's error (the server restarting) must not crash the process; the next query reports it.
     pool.on("error", () => {});
-    const store = new PostgresStore(pool, clientConfig, location, hnswMinVectors);
+    const store = new PostgresStore(pool, clientConfig, location, hnswMinVectors, options.workerId ?? `pid ${process.pid}`);
+    pool.on("connect", (client) => store.poolClients.add(client));
+    pool.on("remove", (client) => store.poolClients.delete(client));
     try {
       await store.migrate(dimension);
     } catch (err) {
@@ -110,15 +165,19 @@ export class PostgresStore implements CorpusStore {
     try {
       // Every worker opens the store: when it is up to date (the usual case), one round trip says so.
       const current = await client
-        .query<{ version: string | null; vectors: boolean }>(
-          "SELECT (SELECT value FROM bert_ts_meta WHERE key = 'schema_version') AS version, to_regclass('vectors') IS NOT NULL AS vectors",
+        .query<{ version: string | null; vectors: boolean; vector_type: string | null }>(
+          "SELECT (SELECT value FROM bert_ts_meta WHERE key = 'schema_version') AS version, to_regclass('vectors') IS NOT NULL AS vectors, to_regtype('vector')::oid::int8 AS vector_type",
         )
         .catch((err: unknown) => {
           if ((err as { code?: string }).code === "42P01") return null; // no bert_ts_meta yet: a new store
           throw err;
         });
       const row = current?.rows[0];
-      if (row && Number(row.version) === POSTGRES_MIGRATIONS.length && (row.vectors || dimension === undefined)) return;
+      if (row && Number(row.version) === POSTGRES_MIGRATIONS.length && (row.vectors || dimension === undefined)) {
+        this.hasVectorsTable = row.vectors;
+        if (row.vector_type !== null) this.vectorTypeOid = Number(row.vector_type);
+        return;
+      }
     } finally {
       client.release();
     }
@@ -168,6 +227,7 @@ export class PostgresStore implements CorpusStore {
           )`);
         // No HNSW index yet: the first load goes in without it and finishPending() builds it once.
       }
+      this.hasVectorsTable = hasVectors.rows.length > 0 || dimension !== undefined;
     });
   }
 
@@ -186,6 +246,8 @@ export class PostgresStore implements CorpusStore {
   }
 
   async bindSpace(space: VectorSpace, provenance: VectorProvenance): Promise<void> {
+    // A store opened before its space was known (the CLI opens it before the model loads) gets its vector column now.
+    if (!this.hasVectorsTable) await this.migrateLocked(space.dimension);
     // The first worker's space wins; every other must equal it. One statement: the row inserted, or
     // the one already there (a statement's snapshot does not see its own insert, so never both).
     const bound = await this.pool.query<{ value: string }>(
@@ -194,6 +256,7 @@ export class PostgresStore implements CorpusStore {
       [JSON.stringify(space)],
     );
     requireSameSpace(this.location, JSON.parse(bound.rows[0].value) as VectorSpace, space);
+    this.boundDimension = space.dimension;
     const json = JSON.stringify(provenance);
     const r = await this.pool.query<{ id: string }>(
       `WITH inserted AS (INSERT INTO provenance (json) VALUES ($1) ON CONFLICT (json) DO NOTHING RETURNING id)
@@ -259,6 +322,7 @@ export class PostgresStore implements CorpusStore {
 
   async claimPending(limit: number, worker: string): Promise<Claim | null> {
     if (this.provenanceId === null) throw new StoreError("bindSpace() must come before claiming documents");
+    if (!Number.isInteger(limit) || limit < 1) throw new StoreError(`Expected a positive integer claim size but received ${limit}`);
     const provenanceId = this.provenanceId;
     const vectorTypeOid = await this.vectorType();
     const client = await this.claimClient();
@@ -277,8 +341,8 @@ export class PostgresStore implements CorpusStore {
     };
     try {
       const [, r] = await pipelined<{ id: string; text: string; content_hash: string }>(client, [
-        ["BEGIN"],
-        ["SELECT id, text, content_hash FROM documents WHERE state = 'pending' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", [limit]],
+        { text: `BEGIN; ${CLAIM_PLAN_SETTINGS}` },
+        { name: "bert_ts_claim", text: CLAIM_SQL, values: [limit] },
       ]);
       if (r.rows.length === 0) {
         await finish("ROLLBACK");
@@ -289,34 +353,39 @@ export class PostgresStore implements CorpusStore {
         // Every statement, COMMIT included, is written to the connection before the first answer is
         // read: the batch's writes and commit run on the server while the caller embeds the next batch.
         commit: async (vectors, failures) => {
-          const statements: [string, unknown[]?][] = [];
+          const statements: QueryConfig[] = [];
           try {
-            const ids = [...new Set(vectors.map((v) => v.docId))];
-            statements.push(["DELETE FROM vectors WHERE doc_id = ANY($1::text[])", [ids]]);
+            // Arrays go in PostgreSQL's binary form, built once: node-postgres would print each as a
+            // quoted text literal (the ids three times), on the thread that also runs the encoder.
+            const ids = textArrayBinary([...new Set(vectors.map((v) => v.docId))]);
+            statements.push({ name: "bert_ts_delete_vectors", text: "DELETE FROM vectors WHERE doc_id = ANY($1::text[])", values: [ids] });
             for (let at = 0; at < vectors.length; at += 500) {
               const part = vectors.slice(at, at + 500);
-              statements.push([
-                `INSERT INTO vectors (doc_id, window_index, span_start, span_end, token_count, truncated, provenance_id, embedding)
-                 SELECT d, w, s, e, t, tr, $7::bigint, v
-                 FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[], $6::bool[], $8::vector[]) AS x(d, w, s, e, t, tr, v)`,
-                [
-                  part.map((v) => v.docId),
-                  part.map((v) => v.window),
-                  part.map((v) => v.start),
-                  part.map((v) => v.end),
-                  part.map((v) => v.tokenCount),
-                  part.map((v) => v.truncated),
+              statements.push({
+                name: "bert_ts_insert_vectors",
+                text: INSERT_VECTORS_SQL,
+                values: [
+                  textArrayBinary(part.map((v) => v.docId)),
+                  int4ArrayBinary(part.map((v) => v.window)),
+                  int4ArrayBinary(part.map((v) => v.start)),
+                  int4ArrayBinary(part.map((v) => v.end)),
+                  int4ArrayBinary(part.map((v) => v.tokenCount)),
+                  boolArrayBinary(part.map((v) => v.truncated)),
                   provenanceId,
                   vectorArrayBinary(part.map((v) => v.vector), vectorTypeOid),
                 ],
-              ]);
+              });
             }
-            statements.push(["UPDATE documents SET state = 'done', error = NULL, done_at = now(), done_by = $2 WHERE id = ANY($1::text[])", [ids, worker]]);
+            statements.push({
+              name: "bert_ts_mark_done",
+              text: MARK_DONE_SQL,
+              values: [ids, worker],
+            });
             if (failures.length > 0) {
-              statements.push([
-                "UPDATE documents SET state = 'failed', error = f.error FROM unnest($1::text[], $2::text[]) AS f(id, error) WHERE documents.id = f.id",
-                [failures.map((f) => f.id), failures.map((f) => f.error)],
-              ]);
+              statements.push({
+                text: "UPDATE documents SET state = 'failed', error = f.error FROM unnest($1::text[], $2::text[]) AS f(id, error) WHERE documents.id = f.id",
+                values: [failures.map((f) => f.id), failures.map((f) => f.error)],
+              });
             }
           } catch (err) {
             // Nothing was sent (a vector PostgreSQL cannot hold): give the batch back.
@@ -328,7 +397,7 @@ export class PostgresStore implements CorpusStore {
           try {
             // After a failed statement the transaction is aborted, the later ones fail, and COMMIT
             // rolls back: pipelined() reports the first failure.
-            await pipelined(client, [...statements, ["COMMIT"]]);
+            await pipelined(client, [...statements, { text: "COMMIT" }]);
             clean = true;
           } finally {
             this.returnClaimClient(client, clean);
@@ -343,14 +412,44 @@ export class PostgresStore implements CorpusStore {
   }
 
   /**
+   * Opens, in the background, the two connections claims use (one holds the batch being embedded
+   * while the other commits the previous one), so a worker that calls this before loading its
+   * model finds them ready: their start-up runs on the server while the model loads. Idempotent.
+   */
+  prepareClaims(): void {
+    // claimClients holds every claim connection, the ones still opening included.
+    while (!this.closed && this.claimClients.size < CLAIM_CONNECTIONS) {
+      // A connection that fails here is reported by the claim that would have used it (it opens its own).
+      const connecting = this.connectClaimClient().then(
+        async (client) => {
+          await warmUp(client);
+          return client;
+        },
+        () => null,
+      );
+      this.connectingClaimClients.push(connecting);
+    }
+  }
+
+  /**
    * An idle claim connection, or a new one. Claims use their own connections in node-postgres'
    * pipeline mode (each query written at once, answers read in order), not the pool's.
    */
   private async claimClient(): Promise<Client> {
     const idle = this.idleClaimClients.pop();
     if (idle) return idle;
+    const connecting = this.connectingClaimClients.shift();
+    if (connecting) {
+      const client = await connecting;
+      if (client && this.claimClients.has(client)) return client;
+    }
+    return this.connectClaimClient();
+  }
+
+  private async connectClaimClient(): Promise<Client> {
     if (this.closed) throw new StoreError(`${this.location} is closed`);
-    const client = new pg.Client({ ...this.clientConfig, pipeline: true });
+    // Named apart from the pool's connections: claims count the live workers by it (CLAIM_SQL).
+    const client = new pg.Client({ ...this.clientConfig, pipeline: true, application_name: `${WORKER_APPLICATION_NAME} ${this.workerId}` });
     this.claimClients.add(client);
     const drop = () => {
       this.claimClients.delete(client);
@@ -384,19 +483,22 @@ export class PostgresStore implements CorpusStore {
    * workers' writes for its duration (a share lock), never their claims.
    */
   async finishPending(): Promise<void> {
-    // The usual answer (already built, or too small) in one round trip.
-    const quick = await this.pool.query<{ dims: number | null; indexed: boolean; enough: boolean }>(
-      `SELECT (SELECT atttypmod FROM pg_attribute WHERE attrelid = to_regclass('vectors') AND attname = 'embedding' AND NOT attisdropped) AS dims,
-              EXISTS (${HNSW_INDEX_QUERY}) AS indexed,
-              to_regclass('vectors') IS NOT NULL AND (SELECT count(*) FROM (SELECT 1 FROM vectors LIMIT $1) AS first_rows) >= $1 AS enough`,
-      [this.hnswMinVectors],
-    ).catch((err: unknown) => {
-      // No vectors table yet (nothing was ever bound): nothing to build.
-      if ((err as { code?: string }).code === "42P01") return null;
-      throw err;
-    });
+    if (this.boundDimension !== null && this.boundDimension > HNSW_MAX_DIMENSIONS) return;
+    // The usual answer (already built, or too small) in one round trip that reads no catalog table
+    // (a join over pg_index and pg_class cost the server ~30 ms of CPU in a worker's connection):
+    // the index by the name bert-ts gives it. Anything else goes on to the careful check below.
+    const quick = await this.pool
+      .query<{ indexed: boolean; enough: boolean }>(
+        "SELECT to_regclass('vectors_hnsw') IS NOT NULL AS indexed, (SELECT count(*) FROM (SELECT 1 FROM vectors LIMIT $1) AS first_rows) >= $1 AS enough",
+        [this.hnswMinVectors],
+      )
+      .catch((err: unknown) => {
+        // No vectors table yet (nothing was ever bound): nothing to build.
+        if ((err as { code?: string }).code === "42P01") return null;
+        throw err;
+      });
     const q = quick?.rows[0];
-    if (!q || q.dims === null || q.dims < 1 || q.dims > HNSW_MAX_DIMENSIONS || q.indexed || !q.enough) return;
+    if (!q || q.indexed || !q.enough) return;
     return inTransaction(this.pool, async (client) => {
       const table = await client.query<{ dims: number | null }>(
         "SELECT atttypmod AS dims FROM pg_attribute WHERE attrelid = to_regclass('vectors') AND attname = 'embedding' AND NOT attisdropped",
@@ -482,15 +584,30 @@ export class PostgresStore implements CorpusStore {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     this.idleClaimClients.length = 0;
-    // A claim still open is rolled back by the server when its connection ends.
-    await Promise.all([this.pool.end(), ...[...this.claimClients].map((c) => c.end().catch(() => {}))]);
+    // Connections still opening (prepareClaims) are ended with the others once they are open.
+    await Promise.all(this.connectingClaimClients.splice(0));
+    // Every connection is told to end (a claim still open is rolled back by the server), and none
+    // keeps the process alive until the server has closed its side (~40 ms at load 6 for a claim
+    // connection): nothing is in flight, and the pool ends its own clients the same way.
+    for (const client of this.claimClients) {
+      client.end().catch(() => {});
+      releaseProcess(client);
+    }
     this.claimClients.clear();
+    const poolClients = [...this.poolClients];
+    await this.pool.end();
+    poolClients.forEach(releaseProcess);
   }
 }
 
-/** Whether the vectors table has at least `n` rows (reading at most n of them). */
+/** Lets the process exit while `client`'s socket waits for the server to close it (pg's Client.unref, not in its typings). */
+function releaseProcess(client: Client): void {
+  (client as Client & { unref?: () => void }).unref?.();
+}
+
 /** Runs `work` in one transaction on a pooled connection: COMMIT after it, ROLLBACK if it throws. */
 async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
@@ -507,6 +624,23 @@ async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promis
   }
 }
 
+/**
+ * A new connection's first claim and first batch cost the server ~20 ms of CPU apart from the work
+ * itself (reading the catalog for documents, vectors, their indexes and pg_stat_activity into the
+ * backend's caches, measured with log_statement_stats). Planning the statements once (EXPLAIN,
+ * nothing executed) does that while the model loads. Best effort: a table that does not exist yet
+ * (a new store's vectors) is simply not warmed.
+ */
+async function warmUp(client: Client): Promise<void> {
+  const plans: QueryConfig[] = [
+    { text: `EXPLAIN ${CLAIM_SQL}`, values: [1] },
+    { text: `EXPLAIN ${INSERT_VECTORS_SQL}`, values: [[], [], [], [], [], [], 0, null] },
+    { text: `EXPLAIN ${MARK_DONE_SQL}`, values: [[], ""] },
+  ];
+  await Promise.allSettled(plans.map((plan) => client.query(plan)));
+}
+
+/** Whether the vectors table has at least `n` rows (reading at most n of them). */
 async function holdsAtLeast(client: PoolClient, n: number): Promise<boolean> {
   if (n <= 0) return true;
   const r = await client.query<{ n: string }>("SELECT count(*) AS n FROM (SELECT 1 FROM vectors LIMIT $1) AS first_rows", [n]);
@@ -517,8 +651,8 @@ async function holdsAtLeast(client: PoolClient, n: number): Promise<boolean> {
  * Sends every statement at once (the client is in pipeline mode) and waits for all the answers;
  * throws the first statement's error, if any, once all have answered (so none is left unhandled).
  */
-async function pipelined<R extends QueryResultRow = QueryResultRow>(client: Client, statements: readonly [string, unknown[]?][]): Promise<QueryResult<R>[]> {
-  const settled = await Promise.allSettled(statements.map(([sql, values]) => client.query<R>(sql, values)));
+async function pipelined<R extends QueryResultRow = QueryResultRow>(client: Client, statements: readonly QueryConfig[]): Promise<QueryResult<R>[]> {
+  const settled = await Promise.allSettled(statements.map((statement) => client.query<R>(statement)));
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
   return settled.map((r) => (r as PromiseFulfilledResult<QueryResult<R>>).value);
@@ -555,19 +689,70 @@ export function vectorBinary(v: Float32Array): Buffer {
  * element as int32 byte length + vectorBinary's bytes. One parameter carries a whole batch.
  */
 export function vectorArrayBinary(vectors: readonly Float32Array[], vectorTypeOid: number): Buffer {
-  let bytes = 20;
+  let bytes = ARRAY_HEADER_BYTES;
   for (const v of vectors) bytes += 8 + 4 * v.length;
   const out = Buffer.allocUnsafe(bytes);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  view.setInt32(0, 1);
-  view.setInt32(4, 0);
-  view.setUint32(8, vectorTypeOid);
-  view.setInt32(12, vectors.length);
-  view.setInt32(16, 1);
-  let at = 20;
+  let at = writeArrayHeader(out, vectorTypeOid, vectors.length);
   for (const v of vectors) {
     view.setInt32(at, 4 + 4 * v.length);
     at = writeVector(view, at + 4, v);
+  }
+  return out;
+}
+
+/** Built-in element type oids (pg_type.h; fixed across PostgreSQL versions). */
+const BOOL_OID = 16;
+const INT4_OID = 23;
+const TEXT_OID = 25;
+
+/** Dimensions, has-nulls, element type, length and lower bound: array_recv's header for one dimension. */
+const ARRAY_HEADER_BYTES = 20;
+
+function writeArrayHeader(out: Buffer, elementTypeOid: number, length: number): number {
+  out.writeInt32BE(1, 0);
+  out.writeInt32BE(0, 4);
+  out.writeUInt32BE(elementTypeOid, 8);
+  out.writeInt32BE(length, 12);
+  out.writeInt32BE(1, 16);
+  return ARRAY_HEADER_BYTES;
+}
+
+/** A `text[]` in binary form: each element int32 byte length + its UTF-8 bytes. */
+export function textArrayBinary(values: readonly string[]): Buffer {
+  let bytes = ARRAY_HEADER_BYTES + 4 * values.length;
+  for (const v of values) bytes += Buffer.byteLength(v, "utf8");
+  const out = Buffer.allocUnsafe(bytes);
+  let at = writeArrayHeader(out, TEXT_OID, values.length);
+  for (const v of values) {
+    const n = out.write(v, at + 4, "utf8");
+    out.writeInt32BE(n, at);
+    at += 4 + n;
+  }
+  return out;
+}
+
+/** An `int4[]` in binary form. */
+export function int4ArrayBinary(values: readonly number[]): Buffer {
+  const out = Buffer.allocUnsafe(ARRAY_HEADER_BYTES + 8 * values.length);
+  let at = writeArrayHeader(out, INT4_OID, values.length);
+  for (const v of values) {
+    if (!Number.isInteger(v)) throw new StoreError(`Expected a 32-bit integer but received ${v}`);
+    out.writeInt32BE(4, at);
+    out.writeInt32BE(v, at + 4);
+    at += 8;
+  }
+  return out;
+}
+
+/** A `bool[]` in binary form. */
+export function boolArrayBinary(values: readonly boolean[]): Buffer {
+  const out = Buffer.allocUnsafe(ARRAY_HEADER_BYTES + 5 * values.length);
+  let at = writeArrayHeader(out, BOOL_OID, values.length);
+  for (const v of values) {
+    out.writeInt32BE(1, at);
+    out[at + 4] = v ? 1 : 0;
+    at += 5;
   }
   return out;
 }

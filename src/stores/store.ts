@@ -163,7 +163,15 @@ export interface CorpusStore {
   upsertDocuments(run: number, documents: readonly DocumentInput[]): Promise<IngestCounts>;
   /** Ends a run; with `prune`, removes documents (and vectors) not seen in it. Returns how many were removed. */
   finishRun(run: number, prune: boolean): Promise<number>;
-  /** Up to `limit` pending documents, held for this worker; null when none is pending. */
+  /**
+   * Starts opening, in the background, whatever claims will need (PostgreSQL: the claim
+   * connections), so it is ready by the time the model is. Optional; claims work without it.
+   */
+  prepareClaims?(): void;
+  /**
+   * Up to `limit` pending documents, held for this worker; null when none is pending. A store shared
+   * by several workers may hand out fewer near the end of a load, so they finish together.
+   */
   claimPending(limit: number, worker: string): Promise<Claim | null>;
   /**
    * Called by the indexer when it finds nothing pending: makes whatever search structure the store

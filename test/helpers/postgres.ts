@@ -5,7 +5,7 @@
  * with the reason, except in CI, where its absence fails.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,6 +40,12 @@ export interface PostgresCluster {
   createDatabase(name: string): string;
   /** SQL through psql, for checks from a test (returns stdout, unaligned, no headers). */
   psql(database: string, sql: string): string;
+  /**
+   * CPU seconds (user + sys) the cluster's processes have used so far: the postmaster, its live
+   * children (backends, background workers) and the children it has reaped. Read from /proc (Linux);
+   * NaN elsewhere. Benchmarks take the difference around a run.
+   */
+  serverCpuSeconds(): number;
   stop(): void;
 }
 
@@ -76,6 +82,9 @@ export async function startPostgres(): Promise<PostgresCluster> {
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
     psql,
+    serverCpuSeconds(): number {
+      return clusterCpuSeconds(data);
+    },
     stop(): void {
       try {
         as(join(PG_BIN, "pg_ctl"), ["-D", data, "-m", "immediate", "stop"]);
@@ -84,4 +93,37 @@ export async function startPostgres(): Promise<PostgresCluster> {
       }
     },
   };
+}
+
+/** Clock ticks per second of /proc/PID/stat's times (USER_HZ: 100 on Linux, whatever the kernel's HZ). */
+const USER_HZ = 100;
+
+/** utime + stime (+ cutime + cstime: reaped children) of a process, in ticks, and its parent; null once it is gone. */
+function processTicks(pid: string, withChildren: boolean): { parent: number; ticks: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may contain spaces, hence the last ")"): state ppid ... utime(14) stime(15) cutime(16) cstime(17).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
+    return { parent: Number(fields[1]), ticks: utime + stime + (withChildren ? cutime + cstime : 0) };
+  } catch {
+    return null;
+  }
+}
+
+function clusterCpuSeconds(data: string): number {
+  try {
+    const postmaster = readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0].trim();
+    const own = processTicks(postmaster, true);
+    if (!own) return Number.NaN;
+    let ticks = own.ticks;
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      const child = processTicks(entry, false);
+      if (child && String(child.parent) === postmaster) ticks += child.ticks;
+    }
+    return ticks / USER_HZ;
+  } catch {
+    return Number.NaN;
+  }
 }

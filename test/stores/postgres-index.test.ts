@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { PostgresStore } from "../../src/stores/postgres-store.js";
+import type { Claim } from "../../src/stores/store.js";
 import { CORPUS_FILE, REPO_ROOT, modelPath, skipUnlessModel } from "../helpers/paths.js";
 import { skipUnlessPostgres, startPostgres, type PostgresCluster } from "../helpers/postgres.js";
 import { embeddingLikeVectors, fillStore, syntheticSpace } from "../helpers/synthetic-store.js";
@@ -59,7 +60,7 @@ describe("bert-ts index (PostgreSQL + pgvector)", { skip }, () => {
     let holding = false;
     for (let i = 0; i < 600 && !holding; i++) {
       await new Promise((res) => setTimeout(res, 100));
-      holding = pg.psql("workers", `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bert-ts pid ${victim.pid}' AND state = 'idle in transaction'`).trim() !== "0";
+      holding = pg.psql("workers", `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bert-ts worker pid ${victim.pid}' AND state = 'idle in transaction'`).trim() !== "0";
     }
     assert.ok(holding, "the victim never claimed a batch");
     const others = [start(100), start(100)];
@@ -152,8 +153,93 @@ describe("bert-ts index (PostgreSQL + pgvector)", { skip }, () => {
         /pgvector cannot store NaN or infinity/,
       );
       assert.equal((await stores[0].status()).pending, 1);
+      await claim.release();
+      // Ids travel as binary text arrays: quotes, backslashes, commas, braces and non-ASCII arrive as written.
+      const oddId = 'naïve "quoted" \\ back, {braces} 🙂';
+      await stores[0].upsertDocuments(run, [{ id: oddId, text: "odd", source: "test" }]);
+      const odd = await stores[0].claimPending(10, "test");
+      assert.ok(odd);
+      await odd.commit(
+        odd.documents.map((d, i) => ({ docId: d.id, window: 0, start: 0, end: d.text.length, vector: vectors[i], tokenCount: 2 ** 31 - 1, truncated: d.id === oddId })),
+        [],
+      );
+      const [stored] = await stores[0].vectorsOf(oddId);
+      assert.equal(stored.tokenCount, 2 ** 31 - 1);
+      assert.equal(stored.truncated, true);
+      assert.equal((await stores[0].status()).pending, 0);
     } finally {
       await Promise.all([small, ...stores].map((s) => s.close()));
+    }
+  });
+
+  it("claims shrink to ceil(pending / 2W) near the end of a load W workers share, full batches otherwise (work counts)", async () => {
+    const url = pg.createDatabase("sizing");
+    const dim = 8;
+    const { space, provenance } = syntheticSpace(dim);
+    const vector = embeddingLikeVectors(1, dim, 3)[0];
+    const open = async (workerId: string) => {
+      const store = await PostgresStore.open(url, dim, { workerId });
+      await store.bindSpace(space, provenance);
+      return store;
+    };
+    const claimConnections = (worker: string) => Number(pg.psql("sizing", `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bert-ts worker ${worker}'`).trim());
+    const pending = () => Number(pg.psql("sizing", "SELECT count(*) FROM documents WHERE state = 'pending'").trim());
+    // The rule, stated independently of the store: a worker alone takes full batches; with W > 1
+    // live workers, ceil(pending / 2W), at least an eighth of a batch, where pending (held claims
+    // included) counts up to 2W batches. Never more than is pending.
+    const rule = (pendingNow: number, workers: number, batch: number) =>
+      Math.min(
+        pendingNow,
+        workers <= 1 ? batch : Math.min(batch, Math.max(Math.ceil(batch / 8), Math.ceil(Math.min(pendingNow, 2 * workers * batch) / (2 * workers)))),
+      );
+    const commit = (claim: Claim) =>
+      claim.commit(claim.documents.map((d) => ({ docId: d.id, window: 0, start: 0, end: d.text.length, vector, tokenCount: 3, truncated: false })), []);
+    const a = await open("a");
+    const b = await open("b");
+    try {
+      const run = await a.beginRun();
+      await a.upsertDocuments(run, Array.from({ length: 600 }, (_, i) => ({ id: `d${String(i).padStart(3, "0")}`, text: `document ${i}`, source: "test" })));
+      await a.finishRun(run, false);
+      const claimed = new Set<string>();
+      const take = async (store: PostgresStore, worker: string, workers: number): Promise<Claim | null> => {
+        const expected = rule(pending(), workers, 64);
+        const claim = await store.claimPending(64, worker);
+        assert.equal(claim?.documents.length ?? 0, expected, `${worker}'s claim with ${workers} workers`);
+        for (const d of claim?.documents ?? []) {
+          assert.ok(!claimed.has(d.id), `${d.id} claimed twice`);
+          claimed.add(d.id);
+        }
+        return claim;
+      };
+      // Only a has claim connections: one worker, a full batch.
+      let claim = await take(a, "a", 1);
+      await commit(claim!);
+      // b connects: two workers. 536 pending count as 256 (2W batches): still full batches.
+      const held = await take(b, "b", 2);
+      claim = await take(a, "a", 2);
+      assert.equal(claim!.documents.length, 64);
+      await Promise.all([commit(held!), commit(claim!)]);
+      // Then the two alternate; once fewer than 256 are pending, the claims shrink.
+      const sizes: number[] = [];
+      for (let turn = 0; pending() > 0; turn++) {
+        const [store, worker] = turn % 2 === 0 ? [a, "a"] : [b, "b"];
+        claim = await take(store, worker, 2);
+        sizes.push(claim!.documents.length);
+        await commit(claim!);
+      }
+      assert.ok(sizes[0] === 64 && sizes.filter((n) => n < 64).length >= 5 && sizes.at(-1)! <= 8, `claims shrink toward the end: ${sizes.join(" ")}`);
+      assert.equal(claimed.size, 600);
+      // A worker that leaves stops counting: a alone takes full batches again.
+      await b.close();
+      for (let i = 0; i < 100 && claimConnections("b") > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(claimConnections("b"), 0);
+      const more = await a.beginRun();
+      await a.upsertDocuments(more, Array.from({ length: 100 }, (_, i) => ({ id: `e${i}`, text: `more ${i}`, source: "test" })));
+      claim = await take(a, "a", 1);
+      assert.equal(claim!.documents.length, 64);
+      await claim!.release();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
     }
   });
 

@@ -142,7 +142,12 @@ async function runIndex(flags: IndexFlags): Promise<void> {
 
   const { store: openedStore, space: stored } = await storedSpace(location);
   const modelName = flags.model ?? stored?.model;
-  if (modelName === undefined) throw new CliError(`--model is required: ${location} has no vectors yet, so it names no model`);
+  if (modelName === undefined) {
+    await openedStore?.close();
+    throw new CliError(`--model is required: ${location} has no vectors yet, so it names no model`);
+  }
+  // A run that embeds has its claim connections opened on the server while the model loads.
+  if (!flags.enqueueOnly) openedStore?.prepareClaims?.();
   const resolved = await resolveModelForCli(modelName).catch(async (err: unknown) => {
     await openedStore?.close();
     throw err;
@@ -214,24 +219,23 @@ async function runIndex(flags: IndexFlags): Promise<void> {
   }
 }
 
-/** The space a store already has (its model and pooling become the defaults), or null for a new one. */
 /**
- * The space of the store at `location` (null when it has none yet) and, when it has one, the store
- * left open for the run to use: opening it again would check a SQLite file's integrity twice.
+ * The space of the store at `location` (its model and pooling become the run's defaults; null when
+ * it has none yet) and the store, left open for the run to use: opening it again would check a
+ * SQLite file's integrity twice, or connect to PostgreSQL twice. A SQLite file that does not exist
+ * yet is created once the model is known.
  */
 async function storedSpace(location: string): Promise<{ store?: CorpusStore; space: VectorSpace | null }> {
   if (!isPostgresUrl(location) && !existsSync(location)) return { space: null };
   const store = await openStore(location).catch((err: unknown) => {
     throw new CliError((err as Error).message);
   });
-  let space: VectorSpace | null = null;
   try {
-    space = await store.space();
-  } finally {
-    // A store without a space is opened again with the model's dimension (PostgreSQL sizes its vector column then).
-    if (!space) await store.close();
+    return { store, space: await store.space() };
+  } catch (err) {
+    await store.close();
+    throw err;
   }
-  return space ? { store, space } : { space: null };
 }
 
 async function runStatus(flags: { store: string; format: string }): Promise<void> {
