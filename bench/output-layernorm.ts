@@ -51,7 +51,7 @@ for (let round = 0; round < 21; round++) {
       for (const layer of layers) {
         shapes.forEach(([, k], i) => {
           const t0 = process.cpuUsage();
-          if (which === 0) nb.linearAddLayerNorm(x[k], m, layer[i], residual, gamma, beta, 1e-12, y);
+          if (which === 0) nb.linearAddLayerNorm(x[k], m, layer[i], residual, { gamma, beta, eps: 1e-12 }, y);
           else nb.addLayerNorm(nb.linear(x[k], m, layer[i], "none", tmp), residual, m, 384, gamma, beta, 1e-12, y);
           const u = process.cpuUsage(t0);
           used[i] += u.user + u.system;

@@ -146,16 +146,7 @@ export interface Backend {
    * may fuse the two (normalise each row while it is still in cache). `out` must not share memory
    * with x or residual.
    */
-  linearAddLayerNorm(
-    x: Float32Array,
-    rows: number,
-    params: LinearParams,
-    residual: Float32Array,
-    gamma: Float32Array,
-    beta: Float32Array,
-    eps: number,
-    out?: Float32Array,
-  ): Float32Array;
+  linearAddLayerNorm(x: Float32Array, rows: number, params: LinearParams, residual: Float32Array, norm: LayerNormParams, out?: Float32Array): Float32Array;
 
   /** y[rows, cols] = LayerNorm(x + residual) · gamma + beta, per row; residual may be null. */
   addLayerNorm(
@@ -297,6 +288,13 @@ export function checkLength(what: string, a: ArrayLike<number>, want: number): v
   if (a.length !== want) throw new Error(`Expected ${want} values for ${what} but received ${a.length}`);
 }
 
+/** A LayerNorm's parameters: y = (x − mean) / sqrt(var + eps) · gamma + beta, per row. */
+export interface LayerNormParams {
+  readonly gamma: Float32Array;
+  readonly beta: Float32Array;
+  readonly eps: number;
+}
+
 /** The argument checks of Backend.addLayerNorm, shared by the kernel backends. */
 export function checkLayerNormArgs(x: Float32Array, residual: Float32Array | null, rows: number, cols: number, gamma: Float32Array, beta: Float32Array): void {
   checkLength("layer norm's input", x, rows * cols);
@@ -306,20 +304,10 @@ export function checkLayerNormArgs(x: Float32Array, residual: Float32Array | nul
 }
 
 /** Backend.linearAddLayerNorm as its two steps (for backends that do not fuse them). */
-export function linearThenAddLayerNorm(
-  backend: Backend,
-  x: Float32Array,
-  rows: number,
-  params: LinearParams,
-  residual: Float32Array,
-  gamma: Float32Array,
-  beta: Float32Array,
-  eps: number,
-  out?: Float32Array,
-): Float32Array {
+export function linearThenAddLayerNorm(backend: Backend, x: Float32Array, rows: number, params: LinearParams, residual: Float32Array, norm: LayerNormParams, out?: Float32Array): Float32Array {
   checkDisjoint(out, x, residual);
   const y = backend.linear(x, rows, params, "none", out);
-  return backend.addLayerNorm(y, residual, rows, params.outFeatures, gamma, beta, eps, y);
+  return backend.addLayerNorm(y, residual, rows, params.outFeatures, norm.gamma, norm.beta, norm.eps, y);
 }
 
 /** Throws when `out` shares memory with one of the inputs (a fused kernel would read what it overwrote). */

@@ -29,6 +29,7 @@ import {
   type Backend,
   type EmbeddingTables,
   type Dtype,
+  type LayerNormParams,
   type LinearParams,
   type PackedFileLayer,
   type PositionBias,
@@ -512,24 +513,15 @@ export class NativeBackend implements Backend {
     return y;
   }
 
-  linearAddLayerNorm(
-    x: Float32Array,
-    rows: number,
-    params: LinearParams,
-    residual: Float32Array,
-    gamma: Float32Array,
-    beta: Float32Array,
-    eps: number,
-    out?: Float32Array,
-  ): Float32Array {
+  linearAddLayerNorm(x: Float32Array, rows: number, params: LinearParams, residual: Float32Array, norm: LayerNormParams, out?: Float32Array): Float32Array {
     if (!(params instanceof NativeLinear) || params.owner.isaCode !== this.isaCode) {
       throw new Error(`Expected LinearParams prepared by this native backend (${this.isa})`);
     }
     checkLength("linear's input", x, rows * params.inFeatures);
-    checkLayerNormArgs(residual, null, rows, params.outFeatures, gamma, beta);
+    checkLayerNormArgs(residual, null, rows, params.outFeatures, norm.gamma, norm.beta);
     checkDisjoint(out, x, residual);
     const y = output(out, rows * params.outFeatures);
-    this.addon.linearAddLayerNorm(params.handle, x, rows, residual, gamma, beta, eps, y);
+    this.addon.linearAddLayerNorm(params.handle, x, rows, residual, norm.gamma, norm.beta, norm.eps, y);
     return y;
   }
 

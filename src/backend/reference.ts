@@ -13,6 +13,7 @@ import {
   type Backend,
   type EmbeddingTables,
   type Dtype,
+  type LayerNormParams,
   type LinearParams,
   type PositionBias,
   type WeightValues,
@@ -81,17 +82,8 @@ export class ReferenceBackend implements Backend {
     return y;
   }
 
-  linearAddLayerNorm(
-    x: Float32Array,
-    rows: number,
-    params: LinearParams,
-    residual: Float32Array,
-    gamma: Float32Array,
-    beta: Float32Array,
-    eps: number,
-    out?: Float32Array,
-  ): Float32Array {
-    return linearThenAddLayerNorm(this, x, rows, params, residual, gamma, beta, eps, out);
+  linearAddLayerNorm(x: Float32Array, rows: number, params: LinearParams, residual: Float32Array, norm: LayerNormParams, out?: Float32Array): Float32Array {
+    return linearThenAddLayerNorm(this, x, rows, params, residual, norm, out);
   }
 
   addLayerNorm(

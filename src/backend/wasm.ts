@@ -29,6 +29,7 @@ import {
   type AttentionResult,
   type Backend,
   type EmbeddingTables,
+  type LayerNormParams,
   type LinearParams,
   type PositionBias,
   type WeightValues,
@@ -528,17 +529,8 @@ export class WasmBackend implements Backend {
     return y;
   }
 
-  linearAddLayerNorm(
-    x: Float32Array,
-    rows: number,
-    params: LinearParams,
-    residual: Float32Array,
-    gamma: Float32Array,
-    beta: Float32Array,
-    eps: number,
-    out?: Float32Array,
-  ): Float32Array {
-    return linearThenAddLayerNorm(this, x, rows, params, residual, gamma, beta, eps, out);
+  linearAddLayerNorm(x: Float32Array, rows: number, params: LinearParams, residual: Float32Array, norm: LayerNormParams, out?: Float32Array): Float32Array {
+    return linearThenAddLayerNorm(this, x, rows, params, residual, norm, out);
   }
 
   addLayerNorm(

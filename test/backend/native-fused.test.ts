@@ -37,7 +37,7 @@ describe("native linearAddLayerNorm", { skip: skipNative }, () => {
           for (const t of [1, threads]) {
             addon().setThreads(t);
             try {
-              const fused = nb.linearAddLayerNorm(x, m, params, residual, gamma, beta, 1e-12);
+              const fused = nb.linearAddLayerNorm(x, m, params, residual, { gamma, beta, eps: 1e-12 });
               assertBitEqual(`${isa} ${dtype} ${m}x${k} -> ${n}, ${t} thread(s)`, fused, twoPass);
             } finally {
               addon().setThreads(threads);
@@ -59,8 +59,8 @@ describe("native linearAddLayerNorm", { skip: skipNative }, () => {
     const residual = randomArray(m * n, rand);
     const gamma = randomArray(n, rand);
     const beta = randomArray(n, rand);
-    const got = nb.linearAddLayerNorm(x, m, nb.prepareLinear(w, b, n, k), residual, gamma, beta, 1e-12);
-    const want = ref.linearAddLayerNorm(x, m, ref.prepareLinear(w, b, n, k), residual, gamma, beta, 1e-12);
+    const got = nb.linearAddLayerNorm(x, m, nb.prepareLinear(w, b, n, k), residual, { gamma, beta, eps: 1e-12 });
+    const want = ref.linearAddLayerNorm(x, m, ref.prepareLinear(w, b, n, k), residual, { gamma, beta, eps: 1e-12 });
     assertClose("native vs reference", got, want, { rel: 1e-4, abs: 1e-4 });
   });
 
@@ -73,14 +73,14 @@ describe("native linearAddLayerNorm", { skip: skipNative }, () => {
     const residual = randomArray(m * n, rand);
     const gamma = randomArray(n, rand);
     const beta = randomArray(n, rand);
-    assert.throws(() => nb.linearAddLayerNorm(x, m, params, residual, gamma, beta, 1e-5, residual), /overlaps an input/);
-    assert.throws(() => nb.linearAddLayerNorm(x, m, params, residual, gamma, beta, 1e-5, x), /overlaps an input/);
+    assert.throws(() => nb.linearAddLayerNorm(x, m, params, residual, { gamma, beta, eps: 1e-5 }, residual), /overlaps an input/);
+    assert.throws(() => nb.linearAddLayerNorm(x, m, params, residual, { gamma, beta, eps: 1e-5 }, x), /overlaps an input/);
     const shared = new Float32Array(3 * m * n);
     const xs = shared.subarray(0, m * n);
     xs.set(x);
-    assert.throws(() => nb.linearAddLayerNorm(xs, m, params, residual, gamma, beta, 1e-5, shared.subarray(m * n - 1, 2 * m * n - 1)), /overlaps an input/);
+    assert.throws(() => nb.linearAddLayerNorm(xs, m, params, residual, { gamma, beta, eps: 1e-5 }, shared.subarray(m * n - 1, 2 * m * n - 1)), /overlaps an input/);
     // Adjacent, not overlapping: fine.
-    const y = nb.linearAddLayerNorm(xs, m, params, residual, gamma, beta, 1e-5, shared.subarray(m * n, 2 * m * n));
+    const y = nb.linearAddLayerNorm(xs, m, params, residual, { gamma, beta, eps: 1e-5 }, shared.subarray(m * n, 2 * m * n));
     assert.equal(y.length, m * n);
   });
 });

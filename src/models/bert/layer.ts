@@ -3,7 +3,7 @@
  * then BertIntermediate + BertOutput. Q, K and V are fused into one [3·hidden, hidden] projection.
  * DistilBERT, ALBERT and MPNet run the same arithmetic under other tensor names (LayerNames).
  */
-import type { Backend, LinearParams, PositionBias } from "../../backend/backend.js";
+import type { Backend, LayerNormParams, LinearParams, PositionBias } from "../../backend/backend.js";
 import type { BertConfig } from "../../config/bert-config.js";
 import type { Checkpoint } from "../checkpoint.js";
 
@@ -103,10 +103,10 @@ export class BertLayer {
     private readonly config: BertConfig,
     private readonly qkv: LinearParams,
     private readonly attentionOut: LinearParams,
-    private readonly attentionNorm: { gamma: Float32Array; beta: Float32Array },
+    private readonly attentionNorm: LayerNormParams,
     private readonly intermediate: LinearParams,
     private readonly output: LinearParams,
-    private readonly outputNorm: { gamma: Float32Array; beta: Float32Array },
+    private readonly outputNorm: LayerNormParams,
   ) {}
 
   /** prefix: the layer's tensor-name prefix under the base model, e.g. "encoder.layer.3.". */
@@ -129,10 +129,10 @@ export class BertLayer {
       config,
       backend.prepareLinear(qkvWeight, qkvBias, 3 * h, h),
       dense(names.attentionOutput, h, h),
-      { gamma: w(`${names.attentionNorm}.weight`, [h]), beta: w(`${names.attentionNorm}.bias`, [h]) },
+      { gamma: w(`${names.attentionNorm}.weight`, [h]), beta: w(`${names.attentionNorm}.bias`, [h]), eps: config.layer_norm_eps },
       dense(names.intermediate, ff, h),
       dense(names.output, h, ff),
-      { gamma: w(`${names.outputNorm}.weight`, [h]), beta: w(`${names.outputNorm}.bias`, [h]) },
+      { gamma: w(`${names.outputNorm}.weight`, [h]), beta: w(`${names.outputNorm}.bias`, [h]), eps: config.layer_norm_eps },
     );
   }
 
@@ -153,16 +153,16 @@ export class BertLayer {
     positionBias?: PositionBias,
     wantFirstRowAttention = false,
   ): LayerOutput {
-    const { hidden_size: h, num_attention_heads: heads, layer_norm_eps: eps } = this.config;
+    const { hidden_size: h, num_attention_heads: heads } = this.config;
     const rows = x.length / h;
     const headDim = h / heads;
     const qkv = backend.linear(x, rows, this.qkv, "none", scratch.qkv); // (rows, 3h)
     const att = backend.attention(qkv, seqStarts, heads, headDim, 1 / Math.sqrt(headDim), wantAttentions, scratch.context, positionBias);
     const firstRowAttention = wantFirstRowAttention ? backend.firstRowAttention(qkv, seqStarts, heads, headDim, 1 / Math.sqrt(headDim), positionBias) : undefined;
     // Output projections with their residual + LayerNorm (fused where the backend can).
-    const attended = backend.linearAddLayerNorm(att.context, rows, this.attentionOut, x, this.attentionNorm.gamma, this.attentionNorm.beta, eps, scratch.attended);
+    const attended = backend.linearAddLayerNorm(att.context, rows, this.attentionOut, x, this.attentionNorm, scratch.attended);
     const inner = backend.linear(attended, rows, this.intermediate, this.config.hidden_act, scratch.inner); // (rows, ff)
-    const hidden = backend.linearAddLayerNorm(inner, rows, this.output, attended, this.outputNorm.gamma, this.outputNorm.beta, eps, into);
+    const hidden = backend.linearAddLayerNorm(inner, rows, this.output, attended, this.outputNorm, into);
     return { hidden, attentionProbs: att.probs, firstRowAttention };
   }
 }
