@@ -164,7 +164,6 @@ function aligned(src: Uint8Array, byteOffset: number, byteLength: number, align:
   return { buffer: copy.buffer, offset: 0 };
 }
 
-
 /**
  * Lets toFloat32 convert f16 / bf16 in native code (the native backend sets it when its addon loads):
  * a half-precision checkpoint's LayerNorms, biases and position embeddings are converted at every

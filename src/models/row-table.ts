@@ -86,7 +86,7 @@ export class RowTable {
         return;
       }
     }
-    const table = this.resident() ?? this.values();
+    const table = this.values();
     if (table instanceof Float32Array) target.set(table.subarray(id * cols, (id + 1) * cols));
     else halfBitsToFloat32(table.format, table.bits, id * cols, target);
   }
