@@ -592,14 +592,21 @@ struct GemmJob {
   int rows_per_task;    // tasks over rows ...
   int panels_per_task;  // ... times tasks over panels
   int ptasks;
+  int mtasks = 0;  // > 0: rows cut evenly into this many tasks (rows_per_task unused)
   const LayerNormArgs* ln = nullptr;  // set only when every task has all panels of its rows
 };
 
 void gemm_task(void* ctx, int t) {
   const GemmJob& j = *static_cast<const GemmJob*>(ctx);
   const int mt = t / j.ptasks, pt = t % j.ptasks;
-  const int m0 = mt * j.rows_per_task;
-  const int m1 = m0 + j.rows_per_task < j.args.m ? m0 + j.rows_per_task : j.args.m;
+  int m0, m1;
+  if (j.mtasks > 0) {  // rows cut evenly
+    m0 = (int)((long)mt * j.args.m / j.mtasks);
+    m1 = (int)((long)(mt + 1) * j.args.m / j.mtasks);
+  } else {
+    m0 = mt * j.rows_per_task;
+    m1 = m0 + j.rows_per_task < j.args.m ? m0 + j.rows_per_task : j.args.m;
+  }
   const int p0 = pt * j.panels_per_task;
   const int p1 = p0 + j.panels_per_task < j.args.w->panels ? p0 + j.panels_per_task : j.args.w->panels;
   if (m0 >= m1 || p0 >= p1) return;
@@ -639,6 +646,23 @@ static int split_gemm(int m, const PackedLinear& w, int mr, int* rows_per_task, 
   return mt * *ptasks;
 }
 
+// Work split of a float32 GEMM on several threads: over rows only whenever every thread gets at
+// least 32 rows (a task then has all panels: it reads only its own x rows, each row's LayerNorm can
+// follow in the same task, and the rows stay in the L2 of the core that made them for the next
+// layer), one task per thread per kSplitRows rows up to four each; rows cut evenly (a tile of fewer
+// rows gives each row the same chain, so no bit changes). The model runs layers over blocks of
+// <= 256 rows, where split_gemm cut the panels into 8 tasks that each read all of x; rows only
+// streams each thread's W once, which the panel prefetch in gemm_block now hides. Returns 0 when
+// the rows are too few (split_gemm then).
+static int split_f32_rows(int m, const PackedLinear& w, int* mtasks) {
+  const int threads = pool_threads();
+  if (threads <= 1 || 2.0 * m * w.n * w.k < 4e5 || m < 32 * threads) return 0;
+  int mt = m / kSplitRows;
+  mt = mt > 4 * threads ? 4 * threads : mt < threads ? threads : mt;
+  *mtasks = mt;
+  return mt;
+}
+
 // ln: null, or y = LayerNorm(y + residual) per row, fused into the tasks when each has whole rows
 // (returns false, having done nothing, when the split would cut rows into panel tasks).
 static bool linear_f32(const PackedLinear& w, const float* x, int m, float* y, int act, const LayerNormArgs* ln = nullptr) {
@@ -652,7 +676,15 @@ static bool linear_f32(const PackedLinear& w, const float* x, int m, float* y, i
   j.args.ldy = w.n;
   j.args.m = m;
   j.args.act = act;
-  const int tasks = split_gemm(m, w, kn->mr, &j.rows_per_task, &j.panels_per_task, &j.ptasks);
+  int tasks = split_f32_rows(m, w, &j.mtasks);
+  if (tasks > 0) {
+    j.rows_per_task = 0;
+    j.panels_per_task = w.panels;
+    j.ptasks = 1;
+  } else {
+    j.mtasks = 0;
+    tasks = split_gemm(m, w, kn->mr, &j.rows_per_task, &j.panels_per_task, &j.ptasks);
+  }
   if (ln) {
     if (j.ptasks != 1) return false;
     j.ln = ln;
