@@ -4,10 +4,14 @@
  * bert_ts_native.node), shape by shape, alternating the two builds, on ONE thread, timed on process
  * CPU time (a loaded host takes turns on the cores; this measures the work), median of 7.
  *
- *   node --import tsx bench/attention.ts [--threads] [--isa avx512|avx2|generic]
+ *   node --import tsx bench/attention.ts [--threads] [--isa avx512|avx2|generic] [--only TEXT]
+ *
+ * --only runs the shapes whose name contains TEXT (e.g. --only corpus).
  *
  * --threads also times every shape on all threads (wall clock): both threads should be busy.
- * Shapes: the license corpus's own token counts in batches of 32 (MiniLM: 12 heads x 32), 8- and
+ * Shapes: the license corpus as `embed` calls the kernel (length-sorted batches of 32 cut into blocks
+ * of <= 256 rows, one QKV buffer: in cache), its own token counts in batches of 32 in file order
+ * (MiniLM: 12 heads x 32; a fresh buffer per batch: from memory), 8- and
  * 16-token sentences, 256 x 128 tokens, bert-base 4 x 128 x (12 x 64), and one 512-token sequence.
  * FLOPs are 4·len²·headDim per (sequence, head) (QKᵀ and PV), against the 1-thread FMA probe.
  */
@@ -16,12 +20,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 import { NativeBackend, loadNativeAddon, type NativeAddon } from "../src/backend/native.js";
+import { rowBlocks } from "../src/models/bert/model.js";
 
 interface Shape {
   name: string;
   lens: number[];
   heads: number;
   d: number;
+  /** The calls' sequences when not batches of 32 in order; such calls share one QKV buffer. */
+  calls?: number[][];
 }
 
 const SHARED = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "shared");
@@ -35,8 +42,28 @@ async function corpusLens(): Promise<number[]> {
   return tok.encodeBatch(texts, { truncation: "longest_first", maxLength: 256 }).map((e) => e.inputIds.length);
 }
 
+/**
+ * The attention calls `embed` makes on the corpus: the CLI hands texts over 128 at a time, the encoder
+ * sorts them by length and batches 32, and the model runs a batch in blocks of at most 256 rows
+ * (whole sequences), one attention call per block and layer.
+ */
+function embedCalls(lens: number[]): number[][] {
+  const calls: number[][] = [];
+  for (let c = 0; c < lens.length; c += 128) {
+    const sorted = lens.slice(c, c + 128).sort((a, b) => b - a);
+    for (let b = 0; b < sorted.length; b += 32) {
+      const starts = Int32Array.from([0, ...sorted.slice(b, b + 32)]);
+      for (let i = 1; i < starts.length; i++) starts[i] += starts[i - 1];
+      for (const block of rowBlocks(starts, 256)) calls.push(Array.from(block.seqStarts.subarray(1), (e, i) => e - block.seqStarts[i]));
+    }
+  }
+  return calls;
+}
+
 function shapes(lens: number[]): Shape[] {
+  const calls = embedCalls(lens);
   return [
+    { name: `corpus as embed calls it (${calls.length} calls of <= 256 rows, length-sorted), 12 x 32`, lens, heads: 12, d: 32, calls },
     { name: `corpus ${lens.length} sentences (mean ${(lens.reduce((a, b) => a + b, 0) / lens.length).toFixed(0)} tokens), 12 x 32`, lens, heads: 12, d: 32 },
     { name: "256 x 8 tokens, 12 x 32", lens: Array(256).fill(8), heads: 12, d: 32 },
     { name: "256 x 16 tokens, 12 x 32", lens: Array(256).fill(16), heads: 12, d: 32 },
@@ -57,6 +84,20 @@ function prepare(s: Shape): Prepared {
   const hidden = s.heads * s.d;
   const batches: Prepared["batches"] = [];
   let flops = 0;
+  if (s.calls) {
+    // One QKV buffer for every call, as the model reuses its scratch: the rows are in cache, as
+    // right after the QKV GEMM that wrote them.
+    const most = Math.max(...s.calls.map((c) => c.reduce((a, b) => a + b, 0)));
+    const qkv = Float32Array.from({ length: most * 3 * hidden }, (_, i) => Math.sin(i * 0.37));
+    for (const lens of s.calls) {
+      const starts = new Int32Array(lens.length + 1);
+      lens.forEach((l, i) => (starts[i + 1] = starts[i] + l));
+      const rows = starts[lens.length];
+      batches.push({ qkv: qkv.subarray(0, rows * 3 * hidden), starts, ctx: new Float32Array(rows * hidden) });
+      for (const l of lens) flops += 4 * l * l * s.d * s.heads;
+    }
+    return { batches, flops };
+  }
   for (let b = 0; b < s.lens.length; b += 32) {
     const lens = s.lens.slice(b, b + 32);
     const starts = new Int32Array(lens.length + 1);
@@ -88,6 +129,7 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const isaArg = args.includes("--isa") ? args[args.indexOf("--isa") + 1] : undefined;
+  const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
   const { addon, reason } = loadNativeAddon();
   if (!addon) {
     console.log(`attention bench: skipped (${reason})`);
@@ -110,7 +152,7 @@ async function main(): Promise<void> {
     console.log(`\n${t} thread(s), ${clock === "cpu" ? "process CPU time" : "wall clock"}, median of 7, GFLOP/s:`);
     console.log(`| shape | this build | ${base ? "baseline | ratio | " : ""}% of ${t}-thread probe |`);
     console.log(`| --- | ---: | ${base ? "---: | ---: | " : ""}---: |`);
-    for (const s of shapes(lens)) {
+    for (const s of shapes(lens).filter((x) => !only || x.name.includes(only))) {
       const p = prepare(s);
       const reps = Math.max(1, Math.round(3e8 / p.flops));
       nbs.forEach((nb) => timeOnce(nb, s, p, 1, clock));
