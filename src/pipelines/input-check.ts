@@ -5,7 +5,7 @@
  */
 import type { BertConfig } from "../config/bert-config.js";
 import { emitWarning } from "../io/host.js";
-import type { Encoding } from "../tokenizers/encoding.js";
+import type { Encoding, IdsEncoding } from "../tokenizers/encoding.js";
 import type { Tokenizer } from "../tokenizers/tokenizer.js";
 
 /** One input the model cannot take; `index` is its position in the caller's list. */
@@ -42,11 +42,13 @@ export function checkTokenizerFitsModel(tokenizer: Tokenizer, config: BertConfig
 }
 
 /** Throws InvalidInputError when an encoding holds an id the model's tables cannot look up. */
-export function checkEncoding(encoding: Encoding, index: number, config: BertConfig): void {
+export function checkEncoding(encoding: Encoding | IdsEncoding, index: number, config: BertConfig, tokenOf?: (id: number) => string): void {
   const { inputIds, tokenTypeIds } = encoding;
   for (let t = 0; t < inputIds.length; t++) {
     if (inputIds[t] < 0 || inputIds[t] >= config.vocab_size) {
-      throw new InvalidInputError(index, `token ${JSON.stringify(encoding.tokens[t])} has id ${inputIds[t]}, outside config.json "vocab_size" ${config.vocab_size}`);
+      // An IdsEncoding carries no token strings: the tokenizer names the token instead.
+      const token = "tokens" in encoding ? encoding.tokens[t] : tokenOf?.(inputIds[t]) ?? "";
+      throw new InvalidInputError(index, `token ${JSON.stringify(token)} has id ${inputIds[t]}, outside config.json "vocab_size" ${config.vocab_size}`);
     }
     const type = tokenTypeIds?.[t] ?? 0;
     if (type < 0 || type >= config.type_vocab_size) {

@@ -25,7 +25,7 @@ import { applyDense, modulesDimension, poolModes, readPrompts, resolvePrompt, ty
 import type { EncoderOutput } from "../models/output.js";
 import { pooledWidth, type PoolingStrategy } from "../pooling/strategies.js";
 import { Tensor } from "../tensor/tensor.js";
-import type { Encoding } from "../tokenizers/encoding.js";
+import type { Encoding, IdsEncoding } from "../tokenizers/encoding.js";
 import { checkEncoding, checkFinite, checkTokenizerFitsModel, type NonFiniteMode } from "./input-check.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/index.js";
 import { describeLayers, modelProvenance, type ModelProvenance, type Provenance } from "./provenance.js";
@@ -117,7 +117,8 @@ export interface SentenceEmbedOptions extends Omit<EmbedOptions, "windowPooling"
 interface RawWindow {
   vector: Float32Array;
   numTokens: number;
-  span: [number, number];
+  /** The window's encoding: a full Encoding when its character span was asked for (embedWindows' `spans`). */
+  encoding: Encoding | IdsEncoding;
 }
 
 export type Quantization = "int8" | "uint8" | "binary" | "ubinary";
@@ -276,10 +277,10 @@ export class SentenceEncoder {
    */
   async embedWithWindows(texts: readonly string[], options: EmbedOptions = {}): Promise<DocumentEmbedding[]> {
     texts.forEach((t, i) => refusePair(t, i, "embedWithWindows()"));
-    const { windows } = await this.embedWindows(texts, options);
+    const { windows } = await this.embedWindows(texts, options, true);
     return windows.map((w) => ({
       embedding: this.finish(combineParts(w.map((x) => x.vector), w.map((x) => x.numTokens), options.windowPooling ?? "mean"), options),
-      parts: w.map((x) => ({ span: x.span, numTokens: x.numTokens, embedding: this.finish(x.vector, options) })),
+      parts: w.map((x) => ({ span: characterSpan(x.encoding as Encoding), numTokens: x.numTokens, embedding: this.finish(x.vector, options) })),
     }));
   }
 
@@ -327,8 +328,12 @@ export class SentenceEncoder {
     return truncateAndNormalize(dense, options.dimensions, options.normalize ?? this.normalize);
   }
 
-  /** Per input, its windows' pooled vectors (before Dense and normalisation), token counts and character spans. */
-  private async embedWindows(texts: readonly EmbedInput[], options: EmbedOptions): Promise<{ windows: RawWindow[][]; details: Omit<EmbeddedText, "embedding">[] }> {
+  /**
+   * Per input, its windows' pooled vectors (before Dense and normalisation), token counts and
+   * encodings. `spans`: full Encodings (offsets, for characterSpan); else only what the model reads
+   * (Tokenizer.encodeIds), which spares the loop a token string and offset pair per token.
+   */
+  private async embedWindows(texts: readonly EmbedInput[], options: EmbedOptions, spans = false): Promise<{ windows: RawWindow[][]; details: Omit<EmbeddedText, "embedding">[] }> {
     const pooling = options.pooling ?? this.pooling;
     if (pooling === "none") throw new Error('embed() returns one vector per text; use tokenEmbeddings() for pooling "none"');
     checkPoolingAvailable(pooling, this.model, this.modelDir, this.layers);
@@ -337,16 +342,16 @@ export class SentenceEncoder {
     const prompt = this.resolvePrompt(options);
     if (prompt && mode === "chunk") throw new Error("Prompts and longInputs \"chunk\" cannot be combined yet: the prompt would open the first window only");
     // Each text becomes one or more windows; a window is one row of the forward pass.
-    const windows: { text: number; encoding: Encoding }[] = [];
+    const windows: { text: number; encoding: Encoding | IdsEncoding }[] = [];
     const details = texts.map((text, i) => {
-      const encodings = this.encodeText(this.withPrompt(prompt, text, i), i, mode, options);
+      const encodings = this.encodeText(this.withPrompt(prompt, text, i), i, mode, options, spans);
       for (const encoding of encodings) windows.push({ text: i, encoding });
       const numTokens = encodings[0].inputIds.length + (encodings[0].numTruncatedTokens ?? 0);
       return { numTokens, truncated: mode === "truncate" && (encodings[0].numTruncatedTokens ?? 0) > 0, windows: encodings.length };
     });
     const pooled = await this.runWindows(windows.map((w) => w.encoding), pooling, options, texts.length, this.promptLength(prompt));
     const result: RawWindow[][] = texts.map(() => []);
-    windows.forEach((w, k) => result[w.text].push({ vector: pooled[k], numTokens: w.encoding.inputIds.length, span: characterSpan(w.encoding) }));
+    windows.forEach((w, k) => result[w.text].push({ vector: pooled[k], numTokens: w.encoding.inputIds.length, encoding: w.encoding }));
     windows.forEach((w, k) => checkFinite(pooled[k], w.text, options.nonFinite));
     return { windows: result, details };
   }
@@ -462,23 +467,30 @@ export class SentenceEncoder {
     return [prompt + input[0], input[1]];
   }
 
-  /** The windows of one input, each checked against the model's tables (InvalidInputError names the text). */
-  private encodeText(input: EmbedInput, index: number, mode: LongInputMode, options: EmbedOptions): Encoding[] {
-    const windows = this.windowsOf(input, index, mode, options);
-    for (const w of windows) checkEncoding(w, index, this.model.config);
+  /**
+   * The windows of one input, each checked against the model's tables (InvalidInputError names the
+   * text). `full`: whole Encodings (tokens, offsets); else, unless chunk mode cuts windows, only the
+   * ids and masks the model reads (Tokenizer.encodeIds).
+   */
+  private encodeText(input: EmbedInput, index: number, mode: LongInputMode, options: EmbedOptions, full?: true): Encoding[];
+  private encodeText(input: EmbedInput, index: number, mode: LongInputMode, options: EmbedOptions, full: boolean): (Encoding | IdsEncoding)[];
+  private encodeText(input: EmbedInput, index: number, mode: LongInputMode, options: EmbedOptions, full = true): (Encoding | IdsEncoding)[] {
+    const windows = this.windowsOf(input, index, mode, options, full);
+    for (const w of windows) checkEncoding(w, index, this.model.config, (id) => this.tokenizer.convertIdsToTokens(id));
     return windows;
   }
 
   /** The input's windows: one encoding, or (chunk mode, over maxLength) several; a pair's second text is windowed. */
-  private windowsOf(input: EmbedInput, index: number, mode: LongInputMode, options: EmbedOptions): Encoding[] {
+  private windowsOf(input: EmbedInput, index: number, mode: LongInputMode, options: EmbedOptions, full: boolean): (Encoding | IdsEncoding)[] {
     const [text, pair] = splitInput(input, index);
-    const full = this.tokenizer.encode(text, pair, { truncation: false });
-    const n = full.inputIds.length;
-    if (n <= this.maxLength) return [full];
+    const encode = full ? this.tokenizer.encode.bind(this.tokenizer) : this.tokenizer.encodeIds.bind(this.tokenizer);
+    const whole = encode(text, pair, { truncation: false });
+    const n = whole.inputIds.length;
+    if (n <= this.maxLength) return [whole];
     if (mode === "error") throw new Error(`Text ${index} has ${n} tokens, more than maxLength ${this.maxLength}`);
     if (mode === "truncate") {
       options.onTruncate?.(index, n, this.maxLength);
-      return [this.tokenizer.encode(text, pair, { truncation: true, maxLength: this.maxLength })];
+      return [encode(text, pair, { truncation: true, maxLength: this.maxLength })];
     }
     const stride = options.chunkStride ?? Math.floor(this.maxLength / 4);
     const first = this.tokenizer.encode(text, pair, { truncation: true, maxLength: this.maxLength, stride, returnOverflowingTokens: true });
@@ -486,7 +498,7 @@ export class SentenceEncoder {
   }
 
   /** Groups encoding indices into batches: sorted by length, bounded by count and by tokens. */
-  private *batches(encodings: readonly Encoding[], options: EmbedOptions): Generator<number[]> {
+  private *batches(encodings: readonly IdsEncoding[], options: EmbedOptions): Generator<number[]> {
     const batchSize = options.batchSize ?? 32;
     const maxTokens = options.maxBatchTokens ?? 16384;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`Expected a positive integer batchSize but received ${batchSize}`);
@@ -506,7 +518,7 @@ export class SentenceEncoder {
     if (batch.length > 0) yield batch;
   }
 
-  private async runWindows(encodings: readonly Encoding[], pooling: PoolingStrategy, options: EmbedOptions, totalTexts: number, promptLength: number): Promise<Float32Array[]> {
+  private async runWindows(encodings: readonly IdsEncoding[], pooling: PoolingStrategy, options: EmbedOptions, totalTexts: number, promptLength: number): Promise<Float32Array[]> {
     const out: Float32Array[] = new Array(encodings.length);
     // Pooled right after each pass, before the next: the model may reuse its output buffer.
     // The pooler (a dense layer + tanh per batch) only for pooling "pooler".

@@ -34,6 +34,19 @@ export interface Encoding {
   numTruncatedTokens?: number;
 }
 
+/**
+ * Encoding's ids, token types and masks, and what truncation cut, without the token strings,
+ * offsets and word/sequence ids (Tokenizer.encodeIds: for loops that only run the model). Encoding
+ * satisfies it.
+ */
+export interface IdsEncoding {
+  inputIds: number[];
+  tokenTypeIds: number[];
+  attentionMask: number[];
+  specialTokensMask: number[];
+  numTruncatedTokens?: number;
+}
+
 /** The minimum the model needs from an encoded input. Encoding satisfies it. */
 export interface ModelInput {
   inputIds: ArrayLike<number>;

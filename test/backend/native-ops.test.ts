@@ -4,6 +4,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
 import { ReferenceBackend } from "../../src/backend/reference.js";
 import { NativeBackend } from "../../src/backend/native.js";
 import { positionBiasByDistance, type EmbeddingTables, type PositionBias } from "../../src/backend/backend.js";
@@ -271,4 +272,26 @@ describe("native allocate (scratch on 64-byte lines)", { skip: skipNative }, () 
       assert.ok(buf.every((v) => v === 0));
     }
   });
+
+  it("puts buffers of 1 MB and more on huge pages where the OS offers them, zeroed, whole, and writable", () => {
+    const thp = existsSync(THP_SETTING) && /\[(always|madvise)\]/.test(readFileSync(THP_SETTING, "utf8"));
+    const bytes = 3 * (1 << 20) + 4 * 7;
+    const buffer = addon().hugePageBuffer!(bytes);
+    if (!thp) return assert.equal(buffer, null);
+    assert.ok(buffer instanceof ArrayBuffer);
+    assert.equal(buffer.byteLength, bytes);
+    const floats = new Float32Array(buffer);
+    assert.equal(addon().floatsToAlignment!(floats), 0);
+    assert.ok(floats.every((v) => v === 0));
+    floats.fill(1.5);
+    assert.equal(floats[floats.length - 1], 1.5);
+    // The backend hands such a buffer out whole for a large request.
+    const big = new NativeBackend(addon(), isas()[0]).allocate(300_000);
+    assert.equal(big.byteOffset, 0);
+    assert.equal(big.buffer.byteLength, 1_200_000);
+    assert.throws(() => addon().hugePageBuffer!(0), /positive integer/);
+    assert.throws(() => addon().hugePageBuffer!(1.5), /positive integer/);
+  });
 });
+
+const THP_SETTING = "/sys/kernel/mm/transparent_hugepage/enabled";

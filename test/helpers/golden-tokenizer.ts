@@ -24,6 +24,7 @@ export function checkGoldenInput(tok: Tokenizer, x: any, label: string, options:
     assert.deepEqual(tok.tokenize(a), x.wordpieces_a, `${label} wordpieces_a`);
     if (b !== null) assert.deepEqual(tok.tokenize(b), x.wordpieces_b, `${label} wordpieces_b`);
   }
+  checkGoldenIds(tok, x, label);
   const untruncated = tok.encode(a, b);
   assert.equal(untruncated.inputIds.length, x.num_tokens_untruncated, `${label} num_tokens_untruncated`);
   assert.equal(enc.numTruncatedTokens, x.num_tokens_untruncated - x.num_tokens, `${label} numTruncatedTokens`);
@@ -42,3 +43,19 @@ export function checkGoldenInput(tok: Tokenizer, x: any, label: string, options:
   }
 }
 
+
+/**
+ * encodeIds (the embedding loop's encode, without token strings and offsets) against the golden
+ * file: ids, token types (all 0 where the golden has none), masks, what 512-token truncation cut,
+ * and the untruncated length.
+ */
+export function checkGoldenIds(tok: Tokenizer, x: any, label: string): void {
+  const [a, b] = pairOf(x);
+  const ids = tok.encodeIds(a, b, { truncation: "longest_first", maxLength: 512 });
+  assert.deepEqual(ids.inputIds, x.input_ids, `${label} encodeIds input_ids`);
+  assert.deepEqual(ids.tokenTypeIds, x.token_type_ids ?? x.input_ids.map(() => 0), `${label} encodeIds token_type_ids`);
+  assert.deepEqual(ids.attentionMask, x.attention_mask, `${label} encodeIds attention_mask`);
+  assert.deepEqual(ids.specialTokensMask, x.special_tokens_mask, `${label} encodeIds special_tokens_mask`);
+  assert.equal(ids.numTruncatedTokens, x.num_tokens_untruncated - x.num_tokens, `${label} encodeIds numTruncatedTokens`);
+  assert.equal(tok.encodeIds(a, b).inputIds.length, x.num_tokens_untruncated, `${label} encodeIds untruncated length`);
+}

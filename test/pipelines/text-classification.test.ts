@@ -11,6 +11,7 @@ import { describe, it, before } from "node:test";
 import { getBackend } from "../../src/backend/index.js";
 import { pipeline, type TextClassificationPipeline, type TextClassificationInput } from "../../src/pipelines/index.js";
 import { InvalidInputError } from "../../src/pipelines/input-check.js";
+import { SentenceEncoder } from "../../src/pipelines/sentence-encoder.js";
 import { assertClose } from "../helpers/assert.js";
 import { overlayModel } from "../helpers/overlay.js";
 import { loadGolden, modelPath, skipUnlessGolden, skipUnlessModel } from "../helpers/paths.js";
@@ -96,5 +97,15 @@ describe("text-classification: one input the model cannot take", { skip: skipUnl
     await assert.rejects(clf(texts), (e: unknown) => e instanceof InvalidInputError && e.index === 3 && /^Input 3: token "\[XTRA\]" has id 30522/.test(e.message));
     // The other inputs alone are fine.
     assert.equal((await clf(texts.filter((_, i) => i !== 3))).length, 4);
+  });
+});
+
+describe("embedding: one input the model cannot take", { skip: skipUnlessModel("bert-micro-seqcls-random") }, () => {
+  it("names the text and the token (the embedding loop encodes ids only, so the tokenizer names it)", async () => {
+    const tokenizer = JSON.parse(readFileSync(join(modelPath("bert-micro-seqcls-random"), "tokenizer.json"), "utf8"));
+    tokenizer.added_tokens.push({ id: 30522, content: "[XTRA]", single_word: false, lstrip: false, rstrip: false, normalized: false, special: false });
+    const dir = overlayModel("bert-micro-seqcls-random", { "tokenizer.json": tokenizer });
+    const encoder = await SentenceEncoder.load(dir);
+    await assert.rejects(encoder.embed(["one", "two [XTRA]"]), (e: unknown) => e instanceof InvalidInputError && e.index === 1 && /^Input 1: token "\[XTRA\]" has id 30522/.test(e.message));
   });
 });

@@ -11,6 +11,7 @@ import type { Tokenizer } from "../../src/tokenizers/index.js";
 import { GOLDEN_DIR, loadGolden, modelPath, skipUnlessGolden } from "../helpers/paths.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { checkGoldenIds } from "../helpers/golden-tokenizer.js";
 
 const goldenMissing = skipUnlessGolden("");
 const files = goldenMissing ? [] : readdirSync(GOLDEN_DIR).filter((f) => f.endsWith(".json"));
@@ -37,6 +38,7 @@ function checkInput(tok: Tokenizer, x: any, label: string, lowercase: boolean): 
   assert.deepEqual(enc.specialTokensMask, x.special_tokens_mask, `${label} special_tokens_mask`);
   assert.deepEqual(tok.tokenize(a), x.wordpieces_a, `${label} wordpieces_a`);
   if (b !== null) assert.deepEqual(tok.tokenize(b), x.wordpieces_b, `${label} wordpieces_b`);
+  checkGoldenIds(tok, x, label);
   const untruncated = tok.encode(a, b);
   assert.equal(untruncated.inputIds.length, x.num_tokens_untruncated, `${label} num_tokens_untruncated`);
   assert.equal(enc.numTruncatedTokens, x.num_tokens_untruncated - x.num_tokens, `${label} numTruncatedTokens`);

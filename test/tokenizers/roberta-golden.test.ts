@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { loadTokenizer, RobertaTokenizer, type Tokenizer } from "../../src/tokenizers/index.js";
 import { loadGolden, modelPath, skipUnlessGolden, skipUnlessModel } from "../helpers/paths.js";
+import { checkGoldenIds } from "../helpers/golden-tokenizer.js";
 
 const MODELS = ["roberta-micro-random", "roberta-nano-seqcls-random"];
 
@@ -29,6 +30,7 @@ function checkInput(tok: Tokenizer, x: any, label: string): void {
   assert.deepEqual(enc.specialTokensMask, x.special_tokens_mask, `${label} special_tokens_mask`);
   assert.deepEqual(tok.tokenize(a), x.wordpieces_a, `${label} wordpieces_a`);
   if (b !== null) assert.deepEqual(tok.tokenize(b), x.wordpieces_b, `${label} wordpieces_b`);
+  checkGoldenIds(tok, x, label);
   const untruncated = tok.encode(a, b);
   assert.equal(untruncated.inputIds.length, x.num_tokens_untruncated, `${label} num_tokens_untruncated`);
   assert.equal(enc.numTruncatedTokens, x.num_tokens_untruncated - x.num_tokens, `${label} numTruncatedTokens`);

@@ -691,6 +691,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("halfToFloat32", Napi::Function::New(env, HalfToFloat32, "halfToFloat32"));
   exports.Set("naiveAttention", Napi::Function::New(env, NaiveAttention, "naiveAttention"));
   exports.Set("mapFile", Napi::Function::New(env, bt_napi::MapFile, "mapFile"));
+  exports.Set("hugePageBuffer", Napi::Function::New(env, bt_napi::HugePageBuffer, "hugePageBuffer"));
   if (bt_napi::js_numbers_available()) {
     exports.Set("jsonNumbers", Napi::Function::New(env, bt_napi::JsonNumbers, "jsonNumbers"));
     exports.Set("jsonNumbersInto", Napi::Function::New(env, bt_napi::JsonNumbersInto, "jsonNumbersInto"));

@@ -4,4 +4,5 @@
 
 namespace bt_napi {
 Napi::Value MapFile(const Napi::CallbackInfo& info);
+Napi::Value HugePageBuffer(const Napi::CallbackInfo& info);
 }

@@ -87,23 +87,34 @@ bool huge_pages_offered() {
   }();
   return offered;
 }
+}  // namespace
 
-// The file's bytes in anonymous memory on 2 MB pages. Why not map the file: the first touch of each
-// 4 KB page of a mapping costs a fault or a TLB fill, and under virtualisation (nested paging, some
-// hypervisors) that is 3-15 us per page: ~40 ms for a 43 MB float32 MiniLM, against ~15 ms to read it
-// into 21 huge pages (measured on the 2-core EPYC VM this was written on). False (nothing kept) when
-// any step fails; the caller then maps the file.
-bool read_into_huge_pages(int fd, size_t size, MappedFile* out) {
-  const size_t length = (size + kHugePage - 1) / kHugePage * kHugePage;
+void* alloc_huge(size_t bytes, size_t* map_length) {
+  if (bytes == 0 || !huge_pages_offered()) return nullptr;
+  const size_t length = (bytes + kHugePage - 1) / kHugePage * kHugePage;
   void* raw = mmap(nullptr, length + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) return false;
+  if (raw == MAP_FAILED) return nullptr;
   // Keep the 2 MB-aligned part only, so the kernel can back all of it with huge pages.
   uint8_t* const start = reinterpret_cast<uint8_t*>(raw);
   uint8_t* const base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(start) + kHugePage - 1) & ~(uintptr_t)(kHugePage - 1));
   if (base > start) munmap(start, (size_t)(base - start));
   const size_t tail = (size_t)(start + length + kHugePage - (base + length));
   if (tail > 0) munmap(base + length, tail);
-  if (madvise(base, length, MADV_HUGEPAGE) != 0) return munmap(base, length), false;
+  if (madvise(base, length, MADV_HUGEPAGE) != 0) return munmap(base, length), nullptr;
+  *map_length = length;
+  return base;
+}
+
+namespace {
+// The file's bytes in anonymous memory on 2 MB pages. Why not map the file: the first touch of each
+// 4 KB page of a mapping costs a fault or a TLB fill, and under virtualisation (nested paging, some
+// hypervisors) that is 3-15 us per page: ~40 ms for a 43 MB float32 MiniLM, against ~15 ms to read it
+// into 21 huge pages (measured on the 2-core EPYC VM this was written on). False (nothing kept) when
+// any step fails; the caller then maps the file.
+bool read_into_huge_pages(int fd, size_t size, MappedFile* out) {
+  size_t length = 0;
+  uint8_t* const base = static_cast<uint8_t*>(alloc_huge(size, &length));
+  if (!base) return false;
   size_t got = 0;
   while (got < size) {
     const ssize_t n = pread(fd, base + got, size - got, (off_t)got);
@@ -118,7 +129,18 @@ bool read_into_huge_pages(int fd, size_t size, MappedFile* out) {
   return true;
 }
 }  // namespace
+#else
+void* alloc_huge(size_t, size_t*) { return nullptr; }
 #endif
+
+void free_huge(void* p, size_t map_length) {
+#if BT_FILE_MMAP
+  if (p) munmap(p, map_length);
+#else
+  (void)p;
+  (void)map_length;
+#endif
+}
 
 bool map_file(const char* path, MappedFile* out) {
   *out = MappedFile{};
@@ -130,7 +152,7 @@ bool map_file(const char* path, MappedFile* out) {
   out->size = (size_t)st.st_size;
   if (out->size == 0) return close(fd), true;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (out->size >= kHugePage && huge_pages_offered() && read_into_huge_pages(fd, out->size, out)) return close(fd), true;
+  if (out->size >= kHugePage && read_into_huge_pages(fd, out->size, out)) return close(fd), true;
 #endif
 #if defined(MAP_POPULATE)
   const int flags = MAP_PRIVATE | MAP_POPULATE;  // every byte is read at once (checksum, then copy)

@@ -32,10 +32,19 @@ export class LayerScratch {
     /** Where the buffers come from (the backend's floatArray: aligned for its kernels). */
     allocate: (length: number) => Float32Array = (length) => new Float32Array(length),
   ) {
-    this.qkv = allocate(maxRows * 3 * hidden);
-    this.context = allocate(maxRows * hidden);
-    this.attended = allocate(maxRows * hidden);
-    this.inner = allocate(maxRows * intermediate);
+    // One allocation cut into four (each part a whole number of 64-byte lines, so every part starts
+    // on one when the whole does): the native backend puts large buffers on 2 MB pages, and four
+    // separate ones would each round up to their own.
+    const lengths = [maxRows * 3 * hidden, maxRows * hidden, maxRows * hidden, maxRows * intermediate];
+    const lines = lengths.map((n) => Math.ceil(n / 16) * 16);
+    const all = allocate(lines.reduce((a, n) => a + n, 0));
+    const parts: Float32Array[] = [];
+    let at = 0;
+    lengths.forEach((n, i) => {
+      parts.push(all.subarray(at, at + n));
+      at += lines[i];
+    });
+    [this.qkv, this.context, this.attended, this.inner] = parts;
   }
 
   /** The buffers cut to exactly `rows` rows (backends want outputs of the exact length). */

@@ -110,11 +110,13 @@ export class BertModel {
    * every batch. Grown, never shrunk, to the largest block seen.
    */
   private scratch?: LayerScratch;
-  private layerScratch(rows: number): LayerScratch {
+  private layerScratch(rows: number, batchRows: number): LayerScratch {
     if (!this.scratch || this.scratch.maxRows < rows) {
-      // Grown at least 2x (up to a full block), not to the exact size: batches of a corpus come in
-      // every size, and each exact-size regrowth zero-filled and faulted in a fresh ~4 MB.
-      const grown = Math.max(rows, Math.min(BLOCK_ROWS, 2 * (this.scratch?.maxRows ?? 0)));
+      // A batch longer than a block is cut into blocks of up to BLOCK_ROWS rows, and the next batch's
+      // blocks may be fuller than this one's: size for a whole block at once. Otherwise grown at
+      // least 2x (up to a full block), not to the exact size: batches of a corpus come in every size,
+      // and each regrowth is a fresh buffer to fault in (~4 MB for MiniLM).
+      const grown = batchRows > BLOCK_ROWS ? Math.max(rows, BLOCK_ROWS) : Math.max(rows, Math.min(BLOCK_ROWS, 2 * (this.scratch?.maxRows ?? 0)));
       this.scratch = new LayerScratch(grown, this.config.hidden_size, this.config.intermediate_size, (n) => floatArray(this.backend, n));
     }
     return this.scratch;
@@ -146,7 +148,7 @@ export class BertModel {
     const hiddenStates = options.outputHiddenStates ? [x] : undefined;
     const attentions = options.outputAttentions ? ([] as Float32Array[][]) : undefined;
     const blocks = rowBlocks(batch.seqStarts, BLOCK_ROWS);
-    const scratch = this.layerScratch(Math.max(...blocks.map((b) => b.rows)));
+    const scratch = this.layerScratch(Math.max(...blocks.map((b) => b.rows)), rows);
     // (heads, len) per sequence, sequence s at heads · seqStarts[s]: blocks hold whole sequences in order.
     let firstTokenAttention: Float32Array | undefined;
     for (const [stepIndex, step] of this.steps.entries()) {
