@@ -64,6 +64,8 @@ export interface NativeProfileEntry {
   seconds: number;
   /** The calling thread's CPU time. */
   cpuSeconds: number;
+  /** The pool helpers' CPU time in the op's tasks (older builds: absent). */
+  helperCpuSeconds?: number;
   flops: number;
 }
 
@@ -359,27 +361,38 @@ function threadsFromEnv(): number {
 }
 
 /**
- * The BERT_TS_PROFILE table: per native operation its wall-clock time and share, and the calling
+ * The BERT_TS_PROFILE table: per native operation its wall-clock time and share, the calling
  * thread's CPU time (with BERT_TS_THREADS=1 that is the op's cost even on a busy host) with the
- * GFLOP/s it implies.
+ * GFLOP/s it implies, and the CPU time pool helpers spent in its tasks (how the work was shared: on
+ * 2 threads an evenly shared op has helpers ≈ the calling thread).
  */
 export function formatNativeProfile(entries: NativeProfileEntry[]): string {
   const wall = entries.reduce((s, e) => s + e.seconds, 0);
   const cpu = entries.reduce((s, e) => s + e.cpuSeconds, 0);
+  const helpers = entries.reduce((s, e) => s + (e.helperCpuSeconds ?? 0), 0);
   const ms = (s: number) => (s * 1000).toFixed(1).padStart(10);
-  const row = (op: string, calls: string, w: string, share: string, c: string, cshare: string, rate: string) =>
-    `${op.padEnd(26)} ${calls.padStart(7)} ${w.padStart(10)} ${share.padStart(6)} ${c.padStart(10)} ${cshare.padStart(6)} ${rate.padStart(8)}`;
+  const row = (op: string, calls: string, w: string, share: string, c: string, cshare: string, h: string, rate: string) =>
+    `${op.padEnd(26)} ${calls.padStart(7)} ${w.padStart(10)} ${share.padStart(6)} ${c.padStart(10)} ${cshare.padStart(6)} ${h.padStart(10)} ${rate.padStart(8)}`;
   const pct = (a: number, b: number) => `${((100 * a) / (b || 1)).toFixed(1)}%`;
   const lines = [...entries]
     .sort((a, b) => b.cpuSeconds - a.cpuSeconds)
     .map((e) =>
-      row(e.op, String(e.calls), ms(e.seconds), pct(e.seconds, wall), ms(e.cpuSeconds), pct(e.cpuSeconds, cpu), e.flops > 0 ? (e.flops / e.cpuSeconds / 1e9).toFixed(1) : ""),
+      row(
+        e.op,
+        String(e.calls),
+        ms(e.seconds),
+        pct(e.seconds, wall),
+        ms(e.cpuSeconds),
+        pct(e.cpuSeconds, cpu),
+        ms(e.helperCpuSeconds ?? 0),
+        e.flops > 0 ? (e.flops / e.cpuSeconds / 1e9).toFixed(1) : "",
+      ),
     );
   return [
-    "bert-ts native profile (BERT_TS_PROFILE): wall clock, and the calling thread's CPU time",
-    row("op", "calls", "wall ms", "share", "cpu ms", "share", "GFLOP/s"),
+    "bert-ts native profile (BERT_TS_PROFILE): wall clock, the calling thread's CPU time, and the pool helpers' CPU time in the op's tasks",
+    row("op", "calls", "wall ms", "share", "cpu ms", "share", "helpers ms", "GFLOP/s"),
     ...lines,
-    row("total", "", ms(wall), "", ms(cpu), "", ""),
+    row("total", "", ms(wall), "", ms(cpu), "", ms(helpers), ""),
     "",
   ].join("\n");
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <mutex>
 
@@ -197,6 +198,7 @@ Profile& profile() {
   static Profile p;
   return p;
 }
+bool profiling_on() { return profile().on; }
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -205,12 +207,32 @@ double thread_cpu_seconds() {
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+// CPU time pool helpers spent in the tasks of the op being timed (nanoseconds), and whether this
+// thread is one that calls ops (a pool worker never is): with the calling thread's CPU time it shows
+// how the op's work was shared (int8 tasks are few and long, so a helper that starts late leaves
+// them to the caller). Several JS threads profiling at once would mix their helpers' time.
+std::atomic<long long> g_helper_ns{0};
+thread_local bool tls_op_caller = false;
 // Wall clock and the calling thread's CPU time of one call.
 struct Stopwatch {
   double wall = now_seconds(), cpu = thread_cpu_seconds();
+  Stopwatch() {
+    if (!profiling_on()) return;
+    tls_op_caller = true;
+    g_helper_ns.exchange(0);
+  }
+};
+// Adds a pool helper's CPU time in one task to the op being timed (nothing unless profiling).
+struct HelperCpu {
+  const bool on = profiling_on() && !tls_op_caller;
+  const double c0 = on ? thread_cpu_seconds() : 0;
+  ~HelperCpu() {
+    if (on) g_helper_ns.fetch_add((long long)((thread_cpu_seconds() - c0) * 1e9));
+  }
 };
 void profile_add(const char* op, const Stopwatch& since, double flops) {
   const double seconds = now_seconds() - since.wall, cpu = thread_cpu_seconds() - since.cpu;
+  const double helpers = 1e-9 * (double)g_helper_ns.exchange(0);
   Profile& p = profile();
   std::lock_guard<std::mutex> lock(p.mu);
   int i = 0;
@@ -219,12 +241,13 @@ void profile_add(const char* op, const Stopwatch& since, double flops) {
     if (p.n == kMaxProfileEntries) return;
     snprintf(p.e[i].op, sizeof p.e[i].op, "%s", op);
     p.e[i].calls = 0;
-    p.e[i].seconds = p.e[i].cpu_seconds = p.e[i].flops = 0;
+    p.e[i].seconds = p.e[i].cpu_seconds = p.e[i].helper_cpu_seconds = p.e[i].flops = 0;
     p.n++;
   }
   p.e[i].calls++;
   p.e[i].seconds += seconds;
   p.e[i].cpu_seconds += cpu;
+  p.e[i].helper_cpu_seconds += helpers;
   p.e[i].flops += flops;
 }
 const char* dtype_name(int dtype) { return dtype == kDtypeInt8 ? "int8" : dtype == kDtypeBF16 ? "bf16" : "f32"; }
@@ -597,6 +620,7 @@ struct GemmJob {
 };
 
 void gemm_task(void* ctx, int t) {
+  const HelperCpu timed;
   const GemmJob& j = *static_cast<const GemmJob*>(ctx);
   const int mt = t / j.ptasks, pt = t % j.ptasks;
   int m0, m1;
@@ -708,6 +732,7 @@ struct ConvertJob {
 };
 
 void convert_task(void* ctx, int t) {
+  const HelperCpu timed;
   const ConvertJob& j = *static_cast<const ConvertJob*>(ctx);
   const int r0 = t * j.per, r1 = r0 + j.per < j.m ? r0 + j.per : j.m;
   if (r0 < r1) j.lk->convert_rows(j.x, j.k, j.kp, j.dtype, r0, r1, j.xq, j.xscale, j.xzp);
@@ -721,6 +746,7 @@ struct LowpJob {
 };
 
 void lowp_task(void* ctx, int t) {
+  const HelperCpu timed;
   const LowpJob& j = *static_cast<const LowpJob*>(ctx);
   const PackedLinear& w = *j.args.w;
   const int mt = t / j.ptasks, pt = t % j.ptasks;
@@ -829,6 +855,7 @@ struct LayerNormJob {
   int rows, per;
 };
 void layernorm_task(void* ctx, int t) {
+  const HelperCpu timed;
   const LayerNormJob& j = *static_cast<const LayerNormJob*>(ctx);
   const int r0 = t * j.per, r1 = r0 + j.per < j.rows ? r0 + j.per : j.rows;
   if (r0 < r1) j.kn->layernorm_rows(j.args, r0, r1);
@@ -905,6 +932,7 @@ struct EmbeddingJob {
 };
 
 void embedding_task(void* ctx, int t) {
+  const HelperCpu timed;
   const EmbeddingJob& j = *static_cast<const EmbeddingJob*>(ctx);
   const int r0 = t * j.per, r1 = r0 + j.per < j.rows ? r0 + j.per : j.rows;
   const int w = j.width;
@@ -1034,6 +1062,7 @@ struct AttentionJob {
   int qblock;  // query rows per task
 };
 void attention_task(void* ctx, int t) {
+  const HelperCpu timed;
   const AttentionJob& j = *static_cast<const AttentionJob*>(ctx);
   // Binary search for the position in order owning task t.
   int lo = 0, hi = j.nseq - 1;
@@ -1133,6 +1162,7 @@ struct FirstRowJob {
   float* out;
 };
 void first_row_task(void* ctx, int t) {
+  const HelperCpu timed;
   const FirstRowJob& j = *static_cast<const FirstRowJob*>(ctx);
   const int s = t / j.args.num_heads, h = t % j.args.num_heads;
   const int start = j.starts[s], len = j.starts[s + 1] - start;

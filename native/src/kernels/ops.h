@@ -98,6 +98,7 @@ struct ProfileEntry {
   long calls;
   double seconds;      // wall clock
   double cpu_seconds;  // the calling thread's CPU time (with 1 thread: the op's cost, whatever the host's load)
+  double helper_cpu_seconds;  // pool helpers' CPU time in the op's tasks (spinning between jobs excluded)
   double flops;  // arithmetic operations counted for the op (0 when not meaningful)
 };
 // Copies up to `max` entries into out; returns how many exist.

@@ -618,7 +618,7 @@ Napi::Value Peak(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), bt::peak_gops(isa, kind, int_arg(info, 2, "threads", 1)));
 }
 
-// profile() -> [{ op, calls, seconds, cpuSeconds, flops }] (BERT_TS_PROFILE); profileReset() clears it.
+// profile() -> [{ op, calls, seconds, cpuSeconds, helperCpuSeconds, flops }] (BERT_TS_PROFILE); profileReset() clears it.
 Napi::Value Profile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   bt::ProfileEntry e[64];
@@ -630,6 +630,7 @@ Napi::Value Profile(const Napi::CallbackInfo& info) {
     o.Set("calls", Napi::Number::New(env, (double)e[i].calls));
     o.Set("seconds", Napi::Number::New(env, e[i].seconds));
     o.Set("cpuSeconds", Napi::Number::New(env, e[i].cpu_seconds));
+    o.Set("helperCpuSeconds", Napi::Number::New(env, e[i].helper_cpu_seconds));
     o.Set("flops", Napi::Number::New(env, e[i].flops));
     out.Set((uint32_t)i, o);
   }
