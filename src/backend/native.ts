@@ -174,9 +174,11 @@ export interface NativeAddon {
   hugePageBuffer?(bytes: number): ArrayBuffer | null;
   /** A private mapping of a whole file; null where files cannot be mapped or its size is not expectedBytes. (Newer builds only.) */
   mapFile?(path: string, expectedBytes: number): ArrayBuffer | null;
-  /** The values as JSON.stringify writes numbers, comma-separated, no brackets (builds with std::to_chars for double only). */
-  jsonNumbers?(values: Float32Array): string;
-  /** The same text as ASCII bytes into target from offset (33 bytes of room per value); returns the end offset. */
+  /**
+   * The values as JSON.stringify writes numbers, comma-separated, no brackets, as ASCII bytes into
+   * target from offset (33 bytes of room per value); returns the end offset. (Builds with
+   * std::to_chars for double only.)
+   */
   jsonNumbersInto?(values: Float32Array, target: Uint8Array, offset: number): number;
   /** xxHash64 (seed 0). (Newer builds only.) */
   xxh64?(bytes: Uint8Array): bigint;

@@ -693,7 +693,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mapFile", Napi::Function::New(env, bt_napi::MapFile, "mapFile"));
   exports.Set("hugePageBuffer", Napi::Function::New(env, bt_napi::HugePageBuffer, "hugePageBuffer"));
   if (bt_napi::js_numbers_available()) {
-    exports.Set("jsonNumbers", Napi::Function::New(env, bt_napi::JsonNumbers, "jsonNumbers"));
     exports.Set("jsonNumbersInto", Napi::Function::New(env, bt_napi::JsonNumbersInto, "jsonNumbersInto"));
   }
   return exports;

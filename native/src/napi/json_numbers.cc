@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include <charconv>
-#include <vector>
 
 #if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
 #define BT_HAVE_FLOAT_TO_CHARS 1
@@ -83,7 +82,7 @@ size_t format_js_number(double x, char* out) {
 }
 
 // jsonNumbersInto(values: Float32Array, target: Uint8Array, offset) -> the offset after the last
-// byte written: the same text as jsonNumbers, as ASCII bytes straight into an output chunk. Throws a
+// byte written: the numbers comma-separated, as ASCII bytes straight into an output chunk. Throws a
 // RangeError unless target has 33 bytes per value from offset (the longest number is 24).
 Napi::Value JsonNumbersInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -110,27 +109,6 @@ Napi::Value JsonNumbersInto(const Napi::CallbackInfo& info) {
     p += format_js_number((double)x[i], p);
   }
   return Napi::Number::New(env, at + (double)(p - start));
-}
-
-Napi::Value JsonNumbers(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!js_numbers_available()) throw Napi::Error::New(env, "jsonNumbers needs std::to_chars for double (GCC 11+)");
-  Napi::Value v = info[0];
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throw Napi::TypeError::New(env, "Expected a Float32Array for jsonNumbers");
-  Napi::Float32Array a = v.As<Napi::Float32Array>();
-  const size_t n = a.ElementLength();
-  const float* x = a.Data();
-  std::vector<char> buf(n * 33 + 1);
-  char* p = buf.data();
-  for (size_t i = 0; i < n; i++) {
-    if (i > 0) *p++ = ',';
-    p += format_js_number((double)x[i], p);
-  }
-  napi_value s;
-  if (napi_create_string_latin1(env, buf.data(), (size_t)(p - buf.data()), &s) != napi_ok)
-    throw Napi::Error::New(env, "jsonNumbers: cannot create the string");
-  return Napi::Value(env, s);
 }
 
 }  // namespace bt_napi

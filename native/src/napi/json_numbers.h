@@ -11,8 +11,6 @@ namespace bt_napi {
 size_t format_js_number(double x, char* out);
 // Whether this build can (std::to_chars for double: GCC 11+, recent libc++).
 bool js_numbers_available();
-// jsonNumbers(values: Float32Array) -> string "v0,v1,...".
-Napi::Value JsonNumbers(const Napi::CallbackInfo& info);
-// jsonNumbersInto(values: Float32Array, target: Uint8Array, offset) -> end offset: the same as bytes.
+// jsonNumbersInto(values: Float32Array, target: Uint8Array, offset) -> end offset: "v0,v1,..." as bytes.
 Napi::Value JsonNumbersInto(const Napi::CallbackInfo& info);
 }  // namespace bt_napi
