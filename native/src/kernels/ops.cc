@@ -783,6 +783,9 @@ static int split_lowp(int m, const PackedLinear& w, int* rows_per_task, int* pan
 }
 
 static bool linear_lowp(const PackedLinear& w, const float* x, int m, float* y, int act, const LayerNormArgs* ln = nullptr) {
+  LowpJob j;
+  const int tasks = split_lowp(m, w, &j.rows_per_task, &j.panels_per_task, &j.ptasks);
+  if (ln && j.ptasks != 1) return false;  // before any set-up: the caller runs the two passes instead
   const IsaKernels* kn = kernels_for(w.isa);
   // Converted rows: u8 (int8) or bf16 bits, then per-row scale and zero point.
   const size_t row_bytes = (size_t)w.kp * (w.dtype == kDtypeInt8 ? 1 : 2);
@@ -790,17 +793,10 @@ static bool linear_lowp(const PackedLinear& w, const float* x, int m, float* y, 
   float* buf = tls_lowp_x.get(xbytes / 4 + 2 * (size_t)m);
   if (!buf) abort();
   ConvertJob cj{w.lowp, x, m, w.k, w.kp, w.dtype, 0, buf, buf + xbytes / 4, reinterpret_cast<int32_t*>(buf + xbytes / 4 + m)};
-
-  LowpJob j;
   j.args = LowpArgs{&w, cj.xq, cj.xscale, cj.xzp, nullptr, y, w.n, act, kn->activate};
   j.m = m;
   j.kn = kn;
-  j.ln = nullptr;
-  const int tasks = split_lowp(m, w, &j.rows_per_task, &j.panels_per_task, &j.ptasks);
-  if (ln) {
-    if (j.ptasks != 1) return false;
-    j.ln = ln;
-  }
+  j.ln = ln;
   if (j.ptasks == 1) {
     // Every task has all panels of its rows: it converts them itself, block by block, just before
     // use (one pass over the threads instead of two, and the rows are still in cache).
@@ -816,6 +812,10 @@ static bool linear_lowp(const PackedLinear& w, const float* x, int m, float* y, 
   return true;
 }
 
+// The float32 or the low-precision GEMM of a layer; false when it cannot fuse the LayerNorm asked for.
+using LinearRunner = bool (*)(const PackedLinear&, const float*, int, float*, int, const LayerNormArgs*);
+static LinearRunner linear_runner(const PackedLinear& w) { return w.dtype == kDtypeF32 ? linear_f32 : linear_lowp; }
+
 void linear(const PackedLinear& w, const float* x, int m, float* y, int act) {
   if (m <= 0 || w.n <= 0) return;
   const IsaKernels* kn = kernels_for(w.isa);
@@ -825,7 +825,7 @@ void linear(const PackedLinear& w, const float* x, int m, float* y, int act) {
     kn->activate(y, (size_t)m * w.n, act);
     return;
   }
-  bool (*run)(const PackedLinear&, const float*, int, float*, int, const LayerNormArgs*) = w.dtype == kDtypeF32 ? linear_f32 : linear_lowp;
+  const LinearRunner run = linear_runner(w);
   if (!profiling()) {
     run(w, x, m, y, act, nullptr);
     return;
@@ -884,7 +884,7 @@ void linear_add_layernorm(const PackedLinear& w, const float* x, int m, const fl
   if (m <= 0 || w.n <= 0) return;
   const LayerNormArgs ln{y, residual, gamma, beta, y, w.n, eps};
   if (w.k > 0) {
-    bool (*run)(const PackedLinear&, const float*, int, float*, int, const LayerNormArgs*) = w.dtype == kDtypeF32 ? linear_f32 : linear_lowp;
+    const LinearRunner run = linear_runner(w);
     if (!profiling()) {
       if (run(w, x, m, y, kActNone, &ln)) return;
     } else {
