@@ -21,6 +21,21 @@
 
 namespace bt_napi {
 
+// An external ArrayBuffer over data, finalize(hint) called when it is collected; nullptr where the
+// runtime refuses external buffers (napi_no_external_buffers_allowed), with the exception that
+// refusal leaves pending cleared. The caller then releases data itself and falls back.
+static napi_value external_buffer(napi_env env, void* data, size_t bytes, napi_finalize finalize, void* hint) {
+  napi_value buffer;
+  if (napi_create_external_arraybuffer(env, data, bytes, finalize, hint, &buffer) == napi_ok) return buffer;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+  }
+  return nullptr;
+}
+
 Napi::Value MapFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw Napi::TypeError::New(env, "Expected a file path for mapFile");
@@ -39,21 +54,10 @@ Napi::Value MapFile(const Napi::CallbackInfo& info) {
   void* m = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   close(fd);
   if (m == MAP_FAILED) return env.Null();
-  napi_value buffer;
-  const napi_status status = napi_create_external_arraybuffer(
-      env, m, size, [](napi_env, void* data, void* hint) { munmap(data, (size_t)(uintptr_t)hint); },
-      (void*)(uintptr_t)size, &buffer);
-  if (status != napi_ok) {
-    // Runtimes that refuse external buffers (napi_no_external_buffers_allowed): read the file instead.
+  napi_value buffer = external_buffer(
+      env, m, size, [](napi_env, void* data, void* hint) { munmap(data, (size_t)(uintptr_t)hint); }, (void*)(uintptr_t)size);
+  if (!buffer) {  // read the file instead
     munmap(m, size);
-    const napi_extended_error_info* err = nullptr;
-    napi_get_last_error_info(env, &err);
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-    }
     return env.Null();
   }
   return Napi::Value(env, buffer);
@@ -77,18 +81,11 @@ Napi::Value HugePageBuffer(const Napi::CallbackInfo& info) {
   size_t length = 0;
   void* p = bt::alloc_huge((size_t)want, &length);
   if (!p) return env.Null();
-  napi_value buffer;
-  const napi_status status = napi_create_external_arraybuffer(
+  napi_value buffer = external_buffer(
       env, p, (size_t)want, [](napi_env, void* data, void* hint) { bt::free_huge(data, (size_t)(uintptr_t)hint); },
-      (void*)(uintptr_t)length, &buffer);
-  if (status != napi_ok) {
+      (void*)(uintptr_t)length);
+  if (!buffer) {
     bt::free_huge(p, length);
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-    }
     return env.Null();
   }
   return Napi::Value(env, buffer);
