@@ -380,8 +380,7 @@ export class Tokenizer {
     const lenA = a.ids.length;
     const lenB = b === null ? 0 : b.ids.length;
     const excess = lenA + lenB + specials - opts.maxLength;
-    const build = (ta: TokenSequence, tb: TokenSequence | null, cut: number) =>
-      idsOnly ? this.buildIds(ta, tb, opts.addSpecialTokens, cut) : this.build(ta, tb, opts.addSpecialTokens, cut);
+    const build = (ta: TokenSequence, tb: TokenSequence | null, cut: number) => this.build(ta, tb, opts.addSpecialTokens, cut, idsOnly);
     if (opts.truncation === false || excess <= 0) return build(a, b, 0);
     if (opts.truncation === "only_second" && b === null) {
       throw new Error('Truncation "only_second" needs a pair of texts');
@@ -449,60 +448,29 @@ export class Tokenizer {
     return build(ta, tb, removeA + removeB);
   }
 
-  /** build()'s ids, token types and masks alone (encodeIds): the same loop over the template. */
-  private buildIds(a: TokenSequence, b: TokenSequence | null, addSpecialTokens: boolean, numTruncatedTokens: number): IdsEncoding {
+  /**
+   * The encoding of a (truncated) sequence or pair laid out by the post-processor's template;
+   * idsOnly: ids, token types and masks alone (encodeIds), without tokens, offsets and word ids.
+   */
+  private build(a: TokenSequence, b: TokenSequence | null, addSpecialTokens: boolean, numTruncatedTokens: number): Encoding;
+  private build(a: TokenSequence, b: TokenSequence | null, addSpecialTokens: boolean, numTruncatedTokens: number, idsOnly: boolean): Encoding | IdsEncoding;
+  private build(a: TokenSequence, b: TokenSequence | null, addSpecialTokens: boolean, numTruncatedTokens: number, idsOnly = false): Encoding | IdsEncoding {
     const types = this.parts.returnTokenTypeIds !== false;
-    const inputIds: number[] = [];
-    const tokenTypeIds: number[] = [];
-    const attentionMask: number[] = [];
-    const specialTokensMask: number[] = [];
+    const ids: IdsEncoding = { inputIds: [], tokenTypeIds: [], attentionMask: [], specialTokensMask: [], numTruncatedTokens };
+    // The full encoding shares ids' arrays (its fields in their usual order).
+    const { inputIds, tokenTypeIds, attentionMask, specialTokensMask } = ids;
+    const enc: Encoding | null = idsOnly
+      ? null
+      : { inputIds, tokenTypeIds, attentionMask, specialTokensMask, tokens: [], offsets: [], wordIds: [], sequenceIds: [], overflowing: [], numTruncatedTokens };
     for (const piece of this.parts.postProcessor.template(b !== null)) {
       if (piece.kind === "special") {
         if (!addSpecialTokens) continue;
         for (const id of piece.ids) {
-          inputIds.push(id);
-          tokenTypeIds.push(types ? piece.typeId : 0);
-          attentionMask.push(1);
-          specialTokensMask.push(1);
-        }
-        continue;
-      }
-      const seq = piece.sequence === 0 ? a : b;
-      if (seq === null) continue;
-      const typeId = types ? piece.typeId : 0;
-      const ids = seq.ids;
-      for (let k = 0; k < ids.length; k++) {
-        inputIds.push(ids[k]);
-        tokenTypeIds.push(typeId);
-        attentionMask.push(1);
-        specialTokensMask.push(0);
-      }
-    }
-    return { inputIds, tokenTypeIds, attentionMask, specialTokensMask, numTruncatedTokens };
-  }
-
-  private build(a: TokenSequence, b: TokenSequence | null, addSpecialTokens: boolean, numTruncatedTokens: number): Encoding {
-    const types = this.parts.returnTokenTypeIds !== false;
-    const enc: Encoding = {
-      inputIds: [],
-      tokenTypeIds: [],
-      attentionMask: [],
-      specialTokensMask: [],
-      tokens: [],
-      offsets: [],
-      wordIds: [],
-      sequenceIds: [],
-      overflowing: [],
-      numTruncatedTokens,
-    };
-    for (const piece of this.parts.postProcessor.template(b !== null)) {
-      if (piece.kind === "special") {
-        if (!addSpecialTokens) continue;
-        for (const id of piece.ids) {
-          enc.inputIds.push(id);
-          enc.tokenTypeIds.push(types ? piece.typeId : 0);
-          enc.attentionMask.push(1);
-          enc.specialTokensMask.push(1);
+          ids.inputIds.push(id);
+          ids.tokenTypeIds.push(types ? piece.typeId : 0);
+          ids.attentionMask.push(1);
+          ids.specialTokensMask.push(1);
+          if (enc === null) continue;
           enc.tokens.push(this.convertIdsToTokens(id));
           enc.offsets.push([0, 0]);
           enc.wordIds.push(null);
@@ -516,20 +484,21 @@ export class Tokenizer {
       const processor = this.parts.postProcessor;
       for (let k = 0; k < n; k++) {
         const id = seq.ids[k];
+        ids.inputIds.push(id);
+        ids.tokenTypeIds.push(types ? piece.typeId : 0);
+        ids.attentionMask.push(1);
+        ids.specialTokensMask.push(0);
+        if (enc === null) continue;
         const token = this.idToToken(id) ?? "";
         const offsets: [number, number] = [seq.offsets[2 * k], seq.offsets[2 * k + 1]];
         processor.processOffsets?.(token, offsets, k === 0);
-        enc.inputIds.push(id);
-        enc.tokenTypeIds.push(types ? piece.typeId : 0);
-        enc.attentionMask.push(1);
-        enc.specialTokensMask.push(0);
         enc.tokens.push(token);
         enc.offsets.push(offsets);
         enc.wordIds.push(seq.wordIds[k]);
         enc.sequenceIds.push(piece.sequence);
       }
     }
-    return enc;
+    return enc ?? ids;
   }
 
   private paddingTarget(encodings: readonly Encoding[], opts: ResolvedOptions): number {
