@@ -34,36 +34,41 @@ size_t format_js_number(double x, char* out) {
   // Shortest digits that read back as x, the closest such (ties to even): the digits ECMAScript's
   // Number::toString picks. to_chars' scientific form gives them with their exponent.
   char sci[40];
-  const std::to_chars_result r = std::to_chars(sci, sci + sizeof sci - 1, x, std::chars_format::scientific);
-  *r.ptr = '\0';  // for atoi below
-  char digits[24];
-  int k = 0;
-  const char* q = sci;
-  for (; q < r.ptr && *q != 'e'; q++)
-    if (*q != '.') digits[k++] = *q;
-  const int e10 = atoi(q + 1);  // "e+05" / "e-07"
-  const int n = e10 + 1;        // the decimal point sits after n digits
+  const std::to_chars_result r = std::to_chars(sci, sci + sizeof sci, x, std::chars_format::scientific);
+  // sci is "d[.ddd]e±XX": the digits are sci[0] and sci[2..e), the exponent follows 'e'. Read in
+  // place (no copy of the digits, no atoi: together ~1/4 of the number's time before).
+  const char* e = r.ptr - 3;  // the exponent has at least two digits
+  while (*e != 'e') e--;
+  const char* frac = sci + 2;  // the digits after the first (none when sci[1] is 'e')
+  const int k = e == sci + 1 ? 1 : (int)(e - frac) + 1;
+  int e10 = 0;
+  for (const char* q = e + 2; q < r.ptr; q++) e10 = e10 * 10 + (*q - '0');
+  if (e[1] == '-') e10 = -e10;
+  const int n = e10 + 1;  // the decimal point sits after n digits
   if (k <= n && n <= 21) {
-    memcpy(p, digits, k);
-    p += k;
+    *p++ = sci[0];
+    memcpy(p, frac, k - 1);
+    p += k - 1;
     for (int i = k; i < n; i++) *p++ = '0';
   } else if (0 < n && n <= 21) {
-    memcpy(p, digits, n);
-    p += n;
+    *p++ = sci[0];
+    memcpy(p, frac, n - 1);
+    p += n - 1;
     *p++ = '.';
-    memcpy(p, digits + n, k - n);
+    memcpy(p, frac + n - 1, k - n);
     p += k - n;
   } else if (-6 < n && n <= 0) {
     *p++ = '0';
     *p++ = '.';
     for (int i = 0; i < -n; i++) *p++ = '0';
-    memcpy(p, digits, k);
-    p += k;
+    *p++ = sci[0];
+    memcpy(p, frac, k - 1);
+    p += k - 1;
   } else {
-    *p++ = digits[0];
+    *p++ = sci[0];
     if (k > 1) {
       *p++ = '.';
-      memcpy(p, digits + 1, k - 1);
+      memcpy(p, frac, k - 1);
       p += k - 1;
     }
     *p++ = 'e';
