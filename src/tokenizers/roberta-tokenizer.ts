@@ -148,9 +148,9 @@ export class RobertaTokenizer extends Tokenizer {
   }
 
   /** The slow tokenizer's add_prefix_space: " " before the text, offsets shifted back onto the original. */
-  protected override encodeText(text: string): TokenSequence {
-    if (!this.prefixText || text.length === 0 || PYTHON_SPACE.test(text)) return super.encodeText(text);
-    const seq = super.encodeText(" " + text);
+  protected override encodeText(text: string, idsOnly = false): TokenSequence {
+    if (!this.prefixText || text.length === 0 || PYTHON_SPACE.test(text)) return super.encodeText(text, idsOnly);
+    const seq = super.encodeText(" " + text, idsOnly);
     for (let k = 0; k < seq.offsets.length; k++) seq.offsets[k] = Math.max(0, seq.offsets[k] - 1);
     return seq;
   }

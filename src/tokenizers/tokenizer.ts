@@ -217,8 +217,8 @@ export class Tokenizer {
     if (pair !== undefined && pair !== null) checkText(pair, "pair");
     if (typeof options !== "object" || options === null) throw new TypeError(`Expected an options object but received ${describe(options)}`);
     const opts = this.resolveOptions({ addSpecialTokens: options.addSpecialTokens, truncation: options.truncation, maxLength: options.maxLength });
-    const a = this.encodeText(text);
-    const b = pair === undefined || pair === null ? null : this.encodeText(pair);
+    const a = this.encodeText(text, true);
+    const b = pair === undefined || pair === null ? null : this.encodeText(pair, true);
     return this.assemble(a, b, opts, true);
   }
 
@@ -240,17 +240,24 @@ export class Tokenizer {
     return encodings;
   }
 
-  /** Tokens of one text, with offsets into it; no special tokens, no truncation. */
-  protected encodeText(text: string): TokenSequence {
+  /**
+   * Tokens of one text, with offsets into it; no special tokens, no truncation. idsOnly: the ids
+   * alone, offsets and wordIds left empty (encodeIds: an embedding loop reads neither, and pushing
+   * three values a token instead of one was most of the word loop's own work).
+   */
+  protected encodeText(text: string, idsOnly = false): TokenSequence {
     const seq: TokenSequence = { ids: [], offsets: [], wordIds: [] };
-    const counter = { word: 0 };
+    const counter = { word: 0, idsOnly };
     let pos = 0;
     if (!this.rawAddedTokens.isEmpty) {
       for (const m of this.rawAddedTokens.find(text)) {
         if (m.start > pos) this.encodeSegment(text.slice(pos, m.start), pos, seq, counter);
         seq.ids.push(m.token.id);
-        seq.offsets.push(m.start, m.end);
-        seq.wordIds.push(counter.word++);
+        if (!idsOnly) {
+          seq.offsets.push(m.start, m.end);
+          seq.wordIds.push(counter.word);
+        }
+        counter.word++;
         pos = m.end;
       }
     }
@@ -259,7 +266,7 @@ export class Tokenizer {
   }
 
   /** Normalize, pre-tokenize and split into pieces one stretch of text between added tokens. */
-  private encodeSegment(segment: string, base: number, seq: TokenSequence, counter: { word: number }): void {
+  private encodeSegment(segment: string, base: number, seq: TokenSequence, counter: WordCounter): void {
     const ns = this.parts.normalizer ? this.parts.normalizer.normalize(segment) : identityNormalized(segment);
     if (this.normalizedAddedTokens.isEmpty) {
       this.encodeWords(ns, 0, ns.text.length, base, seq, counter);
@@ -269,15 +276,18 @@ export class Tokenizer {
     for (const m of this.normalizedAddedTokens.find(ns.text)) {
       this.encodeWords(ns, pos, m.start, base, seq, counter);
       seq.ids.push(m.token.id);
-      const [s, e] = span(ns, m.start, m.end);
-      seq.offsets.push(base + s, base + e);
-      seq.wordIds.push(counter.word++);
+      if (!counter.idsOnly) {
+        const [s, e] = span(ns, m.start, m.end);
+        seq.offsets.push(base + s, base + e);
+        seq.wordIds.push(counter.word);
+      }
+      counter.word++;
       pos = m.end;
     }
     this.encodeWords(ns, pos, ns.text.length, base, seq, counter);
   }
 
-  private encodeWords(ns: NormalizedString, from: number, to: number, base: number, seq: TokenSequence, counter: { word: number }): void {
+  private encodeWords(ns: NormalizedString, from: number, to: number, base: number, seq: TokenSequence, counter: WordCounter): void {
     if (to <= from) return;
     const spans = this.spans;
     spans.clear();
@@ -287,6 +297,15 @@ export class Tokenizer {
     const { starts, ends } = ns;
     const text = ns.text;
     const rewritten = spans.rewritten;
+    if (counter.idsOnly) {
+      for (let w = 0; w < spans.count; w++) {
+        const rw = rewritten === null ? null : rewritten[w];
+        const pieces = model.tokenizeWord(rw !== null ? rw.text : text.slice(spans.starts[w], spans.ends[w]));
+        for (let k = 0; k < pieces.ids.length; k++) ids.push(pieces.ids[k]);
+      }
+      counter.word += spans.count;
+      return;
+    }
     for (let w = 0; w < spans.count; w++) {
       const wordStart = spans.starts[w];
       const rw = rewritten === null ? null : rewritten[w];
@@ -565,6 +584,12 @@ export class Tokenizer {
   decodeBatch(batch: readonly ArrayLike<number>[], options: DecodeOptions = {}): string[] {
     return batch.map((ids) => this.decode(ids, options));
   }
+}
+
+/** Words numbered so far in one text (word ids), and whether offsets and word ids are wanted at all. */
+interface WordCounter {
+  word: number;
+  idsOnly: boolean;
 }
 
 function span(ns: NormalizedString, from: number, to: number): [number, number] {
