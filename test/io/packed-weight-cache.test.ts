@@ -125,6 +125,28 @@ describe("packed-weight cache: float32 loads", { skip }, () => {
     assert.ok(worst <= 1e-4, `max |diff| vs PyTorch ${worst}`);
   });
 
+  it("gives the same bits whether the file is mapped from the page cache or read into memory of its own", async () => {
+    const inputs = [{ inputIds: [101, 7592, 2088, 102] }, { inputIds: [101, 2023, 2003, 1037, 3231, 102] }];
+    const run = async () => {
+      const out = (await BertModel.fromPretrained(modelPath(MINILM), { dtype: "float32" })).forward(inputs).hidden;
+      assert.equal(lastPackedCacheOutcome!.status, "hit");
+      assert.equal(lastPackedCacheOutcome!.reused, 25);
+      return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+    };
+    // The file above was just written: its pages are cached in small folios, which the first load
+    // drops and reads again (2 MB folios where the kernel makes them); the second maps those.
+    const mapped = await run();
+    assert.deepEqual(await run(), mapped);
+    const saved = process.env.BERT_TS_PACKED_FILE;
+    process.env.BERT_TS_PACKED_FILE = "read";
+    try {
+      assert.deepEqual(await run(), mapped);
+    } finally {
+      if (saved === undefined) delete process.env.BERT_TS_PACKED_FILE;
+      else process.env.BERT_TS_PACKED_FILE = saved;
+    }
+  });
+
   it("rebuilds a file written for another layout (a stale key inside the file)", async () => {
     await BertModel.fromPretrained(modelPath(MINILM)); // seen by the test above: a hit
     const path = lastPackedCacheOutcome!.path!;
