@@ -9,10 +9,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
+#include <sys/xattr.h>
 #include <unistd.h>
-
-#include <string>
 #define BT_FILE_MMAP 1
 #else
 #define BT_FILE_MMAP 0
@@ -171,31 +169,27 @@ bool map_whole_folios(int fd, size_t size, size_t length, MappedFile* out) {
 }
 
 // The file's pages straight from the page cache, shared by every process that loads it, when the
-// kernel keeps them in 2 MB folios (Linux 6.x for ext4/XFS, with transparent huge pages): nothing is
-// copied and no fresh memory is touched. Why that matters: on a VM whose host takes back freed
-// memory (free page reporting, ballooning), the first touch of fresh memory traps to the host; a
-// private 43 MB copy cost 6 ms on a good run and ~100 ms on a bad one, the mapping ~0.3 ms.
-// A file cached in small folios (written, or read by plain read(), before) is dropped from the
-// cache once and read again through this mapping, which reads it in 2 MB folios for every later
-// load. Where that does not give 2 MB folios either (older kernels, other file systems), a marker
-// in the file's folder stops further attempts on this kernel and the caller reads the file.
-bool map_from_page_cache(int fd, const char* path, size_t size, MappedFile* out) {
+// kernel keeps them in 2 MB folios (Linux 6.x for ext4/XFS, with transparent huge pages; a file
+// written in one go, as the cache writes it, is cached that way): nothing is copied and no fresh
+// memory is touched. Why that matters: on a VM whose host takes back freed memory (free page
+// reporting, ballooning), the first touch of fresh memory traps to the host; a private 43 MB copy
+// cost 6 ms on a good run and ~100 ms on a bad one, the mapping ~0.3 ms.
+// A file cached in small folios (read with read() before, or written piecewise) is dropped from the
+// cache and mapped again, which reads it back in 2 MB folios for every later load — once per file:
+// an extended attribute on it records the attempt, so where that does not help (older kernels,
+// other file systems, pages another process holds) no later load pays for it again. Where the
+// attribute cannot be set (no xattr support, a read-only cache) nothing is dropped.
+bool map_from_page_cache(int fd, size_t size, MappedFile* out) {
   const char* mode = getenv("BERT_TS_PACKED_FILE");
   if (mode && strcmp(mode, "read") == 0) return false;
   const size_t length = (size + kHugePage - 1) / kHugePage * kHugePage;
   if (map_whole_folios(fd, size, length, out)) return true;
-  struct utsname kernel;
-  std::string marker(path);
-  const size_t slash = marker.rfind('/');
-  marker = (slash == std::string::npos ? std::string() : marker.substr(0, slash + 1)) + ".small-folios-" + (uname(&kernel) == 0 ? kernel.release : "unknown");
-  struct stat st;
-  if (stat(marker.c_str(), &st) == 0) return false;
+  static const char kTried[] = "user.bert-ts.refolio";
+  char value;
+  if (fgetxattr(fd, kTried, &value, 1) >= 0 || fsetxattr(fd, kTried, "1", 1, 0) != 0) return false;
   // Pages another process maps, or not yet written back, stay: then this load reads the file.
   if (posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0) return false;
-  if (map_whole_folios(fd, size, length, out)) return true;
-  const int made = open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  if (made >= 0) close(made);
-  return false;
+  return map_whole_folios(fd, size, length, out);
 }
 }  // namespace
 #else
@@ -221,7 +215,7 @@ bool map_file(const char* path, MappedFile* out) {
   out->size = (size_t)st.st_size;
   if (out->size == 0) return close(fd), true;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (out->size >= kHugePage && huge_pages_offered() && map_from_page_cache(fd, path, out->size, out)) return close(fd), true;
+  if (out->size >= kHugePage && huge_pages_offered() && map_from_page_cache(fd, out->size, out)) return close(fd), true;
   if (out->size >= kHugePage && read_into_huge_pages(fd, out->size, out)) return close(fd), true;
 #endif
 #if defined(MAP_POPULATE)
