@@ -174,22 +174,29 @@ bool map_whole_folios(int fd, size_t size, size_t length, MappedFile* out) {
 // memory is touched. Why that matters: on a VM whose host takes back freed memory (free page
 // reporting, ballooning), the first touch of fresh memory traps to the host; a private 43 MB copy
 // cost 6 ms on a good run and ~100 ms on a bad one, the mapping ~0.3 ms.
-// A file cached in small folios (read with read() before, or written piecewise) is dropped from the
-// cache and mapped again, which reads it back in 2 MB folios for every later load — once per file:
-// an extended attribute on it records the attempt, so where that does not help (older kernels,
-// other file systems, pages another process holds) no later load pays for it again. Where the
-// attribute cannot be set (no xattr support, a read-only cache) nothing is dropped.
+// A file cached in small folios (read with read() after the cache was dropped, or copied) is
+// dropped from the cache and mapped again, which reads it back in 2 MB folios for later loads. An
+// extended attribute on the file records how that went: "ok" lets a later load do it again (the
+// kernel and file system can, so it recurs only when something else read the file back in small
+// folios), "no" stops further attempts on this file (older kernels, other file systems, pages
+// another process held). Where the attribute cannot be set (no xattr support, a read-only cache)
+// nothing is dropped: an attempt that cannot be recorded could repeat on every load.
 bool map_from_page_cache(int fd, size_t size, MappedFile* out) {
   const char* mode = getenv("BERT_TS_PACKED_FILE");
   if (mode && strcmp(mode, "read") == 0) return false;
   const size_t length = (size + kHugePage - 1) / kHugePage * kHugePage;
   if (map_whole_folios(fd, size, length, out)) return true;
-  static const char kTried[] = "user.bert-ts.refolio";
-  char value;
-  if (fgetxattr(fd, kTried, &value, 1) >= 0 || fsetxattr(fd, kTried, "1", 1, 0) != 0) return false;
+  static const char kName[] = "user.bert-ts.refolio";
+  char before[2] = {0, 0};
+  const ssize_t got = fgetxattr(fd, kName, before, sizeof before);
+  if (got == 2 && memcmp(before, "no", 2) == 0) return false;
+  const bool proven = got == 2 && memcmp(before, "ok", 2) == 0;
+  // Recorded as failed first: if this process dies half-way, no later load repeats it blindly.
+  if (!proven && fsetxattr(fd, kName, "no", 2, 0) != 0) return false;
   // Pages another process maps, or not yet written back, stay: then this load reads the file.
-  if (posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0) return false;
-  return map_whole_folios(fd, size, length, out);
+  const bool mapped = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0 && map_whole_folios(fd, size, length, out);
+  if (mapped != proven) fsetxattr(fd, kName, mapped ? "ok" : "no", 2, 0);
+  return mapped;
 }
 }  // namespace
 #else
