@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { BERT_BASE, MPNET_BASE, XLM_ROBERTA_BASE, makeFloat32Copy, makeRandomBert, type RandomModelShape } from "./make-random-model.js";
 import { mulberry32 } from "../test/helpers/random.js";
 import { PEERS_DIR, ensurePeers } from "./peers.js";
-import { encoderFlops, limitPerSecond, measurePeaks, type Peaks } from "./limits.js";
+import { encoderFlops, limitPerSecond, measureFloat32LinearRate, measurePeaks, type Peaks } from "./limits.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SHARED = process.env.BERT_TS_SHARED ?? join(ROOT, "..", "shared");
@@ -126,12 +126,17 @@ async function embeddingRows(peers: boolean): Promise<Row[]> {
   return rows;
 }
 
-/** FLOPs MiniLM-L6 spends on each line of a file (tokens as our tokenizer counts them, capped at 256). */
-async function fileFlops(file: string): Promise<number> {
+/** Token count of each line of a file as our MiniLM tokenizer counts them, capped at 256. */
+async function fileLengths(file: string): Promise<number[]> {
   const { loadTokenizer } = await import("../src/tokenizers/index.js");
   const tok = await loadTokenizer(MINILM);
   const texts = readFileSync(file, "utf8").split("\n").filter((l) => l.trim());
-  return tok.encodeBatch(texts, { truncation: "longest_first", maxLength: 256 }).reduce((s, e) => s + encoderFlops(e.inputIds.length, 384, 1536, 6), 0);
+  return tok.encodeBatch(texts, { truncation: "longest_first", maxLength: 256 }).map((e) => e.inputIds.length);
+}
+
+/** FLOPs MiniLM-L6 spends on the lines of a file. */
+async function fileFlops(file: string): Promise<number> {
+  return (await fileLengths(file)).reduce((s, len) => s + encoderFlops(len, 384, 1536, 6), 0);
 }
 
 interface DtypeRow {
@@ -143,25 +148,84 @@ interface DtypeRow {
 }
 
 /**
+ * The most a whole float32 `embed` process could do on this machine right now, generously: Node's
+ * own start (`node -e 0`, same environment) plus the linear layers alone at the rate the float32
+ * GEMM measures in this run at the model's block size on all threads, and nothing else (no
+ * attention, LayerNorm, tokenizer, load or output). It puts the "% of the FMA limit" beside what the
+ * FMA limit leaves out: the GEMM's own distance from the register-only probe, and process start.
+ */
+interface Float32Ceiling {
+  nodeStartSeconds: number;
+  blockRows: number;
+  linearGflops: number;
+  perSecond: number;
+}
+
+/** Mean rows per layer call when `embed` batches these token counts (length-sorted, 32 a batch, ≤ 256-row blocks). */
+async function meanBlockRows(lengths: number[], batch: number): Promise<number> {
+  const { rowBlocks } = await import("../src/models/bert/model.js");
+  const sorted = [...lengths].sort((a, b) => b - a);
+  let blocks = 0;
+  for (let i = 0; i < sorted.length; i += batch) {
+    const chunk = sorted.slice(i, i + batch);
+    const starts = new Int32Array(chunk.length + 1);
+    chunk.forEach((len, s) => (starts[s + 1] = starts[s] + len));
+    blocks += rowBlocks(starts, 256).length;
+  }
+  return sorted.reduce((a, b) => a + b, 0) / blocks;
+}
+
+/** One sample of the ceiling's two parts, taken in each round of the dtype runs (same spell of the host). */
+async function ceilingSample(blockRows: number): Promise<{ nodeStartSeconds: number; linearGflops: number }> {
+  const { loadNativeAddon } = await import("../src/backend/native.js");
+  const addon = loadNativeAddon().addon!;
+  return { nodeStartSeconds: timeProcess(process.execPath, ["-e", "0"], {}, 3), linearGflops: measureFloat32LinearRate(addon, blockRows, 384, 1536, 3) };
+}
+
+function float32Ceiling(texts: number, lengths: number[], blockRows: number, samples: { nodeStartSeconds: number; linearGflops: number }[]): Float32Ceiling {
+  const nodeStartSeconds = median(samples.map((s) => s.nodeStartSeconds));
+  const linearGflops = median(samples.map((s) => s.linearGflops));
+  const linearFlops = lengths.reduce((s, len) => s + encoderFlops(len, 384, 1536, 6) - 6 * 4 * len * len * 384, 0);
+  return { nodeStartSeconds, blockRows, linearGflops, perSecond: texts / (nodeStartSeconds + linearFlops / (linearGflops * 1e9)) };
+}
+
+/**
  * Corpus, batch 32, float32 / bf16 / int8 in rounds (one process each per round, so the host's
  * noise hits them alike), with the texts/s the matching peak probe allows beside each.
  */
-async function dtypeRows(peaks: Peaks): Promise<DtypeRow[]> {
+async function dtypeRows(peaks: Peaks): Promise<{ rows: DtypeRow[]; ceiling: Float32Ceiling }> {
   const n = readFileSync(CORPUS, "utf8").split("\n").filter((l) => l.trim()).length;
-  const flops = await fileFlops(CORPUS);
+  const lengths = await fileLengths(CORPUS);
+  const flops = lengths.reduce((s, len) => s + encoderFlops(len, 384, 1536, 6), 0);
   const dtypes = ["float32", "bf16", "int8"] as const;
   const times = dtypes.map(() => [] as number[]);
+  const blockRows = Math.round(await meanBlockRows(lengths, 32));
+  const samples: { nodeStartSeconds: number; linearGflops: number }[] = [];
   for (let r = 0; r < RUNS; r++) {
     dtypes.forEach((dtype, i) =>
       times[i].push(timeProcess(process.execPath, [BIN, "embed", "--dtype", dtype, "--model", MINILM, "--input", CORPUS, "--batch-size", "32", "--output", join(WORK, `dtype-${dtype}.jsonl`), "--no-progress"], {}, 1)),
     );
+    samples.push(await ceilingSample(blockRows));
   }
   const perSecond = times.map((t) => n / median(t));
-  return dtypes.map((dtype, i) => {
+  const rows = dtypes.map((dtype, i) => {
     const peak = dtype === "float32" ? peaks.fma[1] : dtype === "bf16" ? peaks.bf16[1] : peaks.int8[1];
     const limit = limitPerSecond(n, flops, peak);
     return { dtype, perSecond: perSecond[i], vsFloat32: perSecond[i] / perSecond[0], limitPerSecond: limit, ofLimit: perSecond[i] / limit };
   });
+  return { rows, ceiling: float32Ceiling(n, lengths, blockRows, samples) };
+}
+
+function printDtypeTable({ rows, ceiling }: { rows: DtypeRow[]; ceiling: Float32Ceiling }): void {
+  for (const d of rows) {
+    console.log(`corpus batch 32 --dtype ${d.dtype.padEnd(7)} ${d.perSecond.toFixed(1).padStart(7)} sentences/s  ${d.vsFloat32.toFixed(2)}x float32  limit ${d.limitPerSecond.toFixed(0)}/s (${(100 * d.ofLimit).toFixed(0)}% of it)`);
+  }
+  const f32 = rows[0];
+  console.log(
+    `  float32 ceiling: Node's own start ${(1000 * ceiling.nodeStartSeconds).toFixed(0)} ms + the linear layers alone at ${ceiling.linearGflops.toFixed(0)} GFLOP/s ` +
+      `(this run's float32 GEMM, ${ceiling.blockRows}-row calls, all threads) → ${ceiling.perSecond.toFixed(0)}/s = ${((100 * ceiling.perSecond) / f32.limitPerSecond).toFixed(0)}% of the limit; ` +
+      `bert-ts reaches ${((100 * f32.perSecond) / ceiling.perSecond).toFixed(0)}% of that ceiling`,
+  );
 }
 
 function printRow(r: Row): void {
@@ -337,10 +401,8 @@ export async function runE2eBench(): Promise<void> {
     console.log(`  corpus: ${(corpusFlops / 1e9).toFixed(0)} GFLOP for ${n} sentences → limit ${limitPerSecond(n, corpusFlops, peaks.fma[1]).toFixed(0)} sentences/s in float32; 128 tokens: limit ${limitPerSecond(1, encoderFlops(128, 384, 1536, 6), peaks.fma[1]).toFixed(0)} texts/s`);
   }
   const rows = await embeddingRows(peers);
-  const dtypes = peaks ? await dtypeRows(peaks) : [];
-  for (const d of dtypes) {
-    console.log(`corpus batch 32 --dtype ${d.dtype.padEnd(7)} ${d.perSecond.toFixed(1).padStart(7)} sentences/s  ${d.vsFloat32.toFixed(2)}x float32  limit ${d.limitPerSecond.toFixed(0)}/s (${(100 * d.ofLimit).toFixed(0)}% of it)`);
-  }
+  const dtypes = peaks ? await dtypeRows(peaks) : undefined;
+  if (dtypes) printDtypeTable(dtypes);
   const base = await bertBaseRow();
   console.log(`bert-base-shaped (768/12/12), 32 × 128 tokens on ${base.backend}: ${(base.sentencesPerSecond as number).toFixed(1)} sentences/s, ${(base.gflops as number).toFixed(1)} GFLOP/s` +
     (peaks ? ` = ${((100 * (base.gflops as number)) / peaks.fma[1]).toFixed(0)}% of the FMA limit` : "") +
@@ -363,9 +425,7 @@ async function printDtypeRows(): Promise<void> {
   const peaks = measurePeaks(addon);
   console.log(`Machine limit (register-only probes, ${peaks.threads} threads): float32 FMA ${peaks.fma[1].toFixed(0)} GFLOP/s, int8 VPDPBUSD ${peaks.int8[1].toFixed(0)} GOPS, bf16 VDPBF16PS ${peaks.bf16[1].toFixed(0)} GFLOP/s; median of ${RUNS}`);
   mkdirSync(WORK, { recursive: true });
-  for (const d of await dtypeRows(peaks)) {
-    console.log(`corpus batch 32 --dtype ${d.dtype.padEnd(7)} ${d.perSecond.toFixed(1).padStart(7)} sentences/s  ${d.vsFloat32.toFixed(2)}x float32  limit ${d.limitPerSecond.toFixed(0)}/s (${(100 * d.ofLimit).toFixed(0)}% of it)`);
-  }
+  printDtypeTable(await dtypeRows(peaks));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

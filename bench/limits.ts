@@ -88,6 +88,40 @@ export function measureLowpGemm(addon: NativeAddon, peaks: Peaks): GemmRate[] {
   return out;
 }
 
+/**
+ * The float32 linear layers of a model at `rows` rows a call, on ALL threads, wall clock (as a whole
+ * process sees them), median of 5 timings of a few rounds over the layer shapes: GFLOP/s over all
+ * of them. Plain linear (no epilogue), weights bigger than the caches as in the model: the most a
+ * float32 forward pass could get from its linear layers on this machine right now.
+ */
+export function measureFloat32LinearRate(addon: NativeAddon, rows: number, hidden: number, intermediate: number, timings = 5): number {
+  const nb = new NativeBackend(addon, undefined, "float32");
+  // QKV, attention output, FFN up, FFN down; a few copies of each so the weights do not stay cached
+  // from one call of a shape to the next (a model's 6+ layers each have their own).
+  const shapes: [number, number][] = [[hidden, 3 * hidden], [hidden, hidden], [hidden, intermediate], [intermediate, hidden]];
+  const copies = 4;
+  const layers = shapes.flatMap(([k, n]) =>
+    Array.from({ length: copies }, (_, c) => {
+      const w = Float32Array.from({ length: n * k }, (_, i) => Math.cos(i + c) * 0.05);
+      return { k, n, params: nb.prepareLinear(w, new Float32Array(n), n, k), x: Float32Array.from({ length: rows * k }, (_, i) => Math.sin(i)), y: new Float32Array(rows * n) };
+    }),
+  );
+  const round = () => {
+    for (const l of layers) nb.linear(l.x, rows, l.params, "none", l.y);
+  };
+  const flopsPerRound = layers.reduce((s, l) => s + 2 * rows * l.k * l.n, 0);
+  round();
+  const reps = Math.max(1, Math.round(1e11 / flopsPerRound)); // ~0.25 s a timing
+  const rates: number[] = [];
+  for (let r = 0; r < timings; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) round();
+    rates.push((reps * flopsPerRound) / ((performance.now() - t0) / 1000) / 1e9);
+  }
+  nb.dispose();
+  return rates.sort((a, b) => a - b)[Math.floor(timings / 2)];
+}
+
 export interface AttentionRate {
   /** e.g. "7 x 38 tokens, 12 heads x 32". */
   shape: string;
