@@ -47,6 +47,25 @@ const externalImports = {
   },
 };
 
+/**
+ * commander requires node:child_process at its top level, for executable subcommands bert-ts does
+ * not have; loading it (with net and dgram) cost ~6 ms of every start. Its require is served a
+ * stand-in that loads the real module on first use.
+ */
+const LAZY_CHILD_PROCESS = "bert-ts-lazy:child_process";
+const lazyChildProcess = {
+  name: "lazy-child-process",
+  setup(b) {
+    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      args.importer.includes(`${join("node_modules", "commander")}`) ? { path: LAZY_CHILD_PROCESS, namespace: "bert-ts-lazy" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "bert-ts-lazy" }, () => ({
+      contents: 'let real;\nmodule.exports = new Proxy({}, { get: (_, key) => (real ??= require("node:child_process"))[key] });\n',
+      loader: "js",
+    }));
+  },
+};
+
 await build({
   entryPoints: [join(root, "src", "cli", "main.ts")],
   outfile: join(outdir, "cli.cjs"),
@@ -68,7 +87,7 @@ await build({
   minifySyntax: true,
   sourcemap: true,
   sourcesContent: true,
-  plugins: [externalImports],
+  plugins: [externalImports, lazyChildProcess],
   logLevel: "warning",
   // An import.meta other than .url would be silently empty in CommonJS: make it an error instead.
   logOverride: { "empty-import-meta": "error" },

@@ -4,7 +4,8 @@
  * truncated file is detected and rewritten. Counts layers (what the load did), never milliseconds.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
@@ -123,6 +124,33 @@ describe("packed-weight cache: float32 loads", { skip }, () => {
       row += g.input_ids.length;
     }
     assert.ok(worst <= 1e-4, `max |diff| vs PyTorch ${worst}`);
+  });
+
+  it("gives the same bits whether the file is mapped from the page cache or read into memory of its own", async () => {
+    const inputs = [{ inputIds: [101, 7592, 2088, 102] }, { inputIds: [101, 2023, 2003, 1037, 3231, 102] }];
+    const run = async () => {
+      const out = (await BertModel.fromPretrained(modelPath(MINILM), { dtype: "float32" })).forward(inputs).hidden;
+      assert.equal(lastPackedCacheOutcome!.status, "hit");
+      assert.equal(lastPackedCacheOutcome!.reused, 25);
+      return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+    };
+    // Mapped from the page cache where the kernel holds the file in 2 MB folios (dropped and read
+    // again, once, where it held small ones), else read: the same bits either way. A copy made by
+    // cp(1) is cached in small folios on Linux 6.x: its first load takes the drop-and-read path.
+    await run();
+    const path = lastPackedCacheOutcome!.path!;
+    execFileSync("cp", [path, `${path}.copy`]);
+    renameSync(`${path}.copy`, path);
+    const mapped = await run();
+    assert.deepEqual(await run(), mapped);
+    const saved = process.env.BERT_TS_PACKED_FILE;
+    process.env.BERT_TS_PACKED_FILE = "read";
+    try {
+      assert.deepEqual(await run(), mapped);
+    } finally {
+      if (saved === undefined) delete process.env.BERT_TS_PACKED_FILE;
+      else process.env.BERT_TS_PACKED_FILE = saved;
+    }
   });
 
   it("rebuilds a file written for another layout (a stale key inside the file)", async () => {

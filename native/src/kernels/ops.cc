@@ -1040,8 +1040,10 @@ void mean_pool(const float* x, const int32_t* seq_starts, int nseq, int width, f
 // ------------------------------------------------------------------------------------------------
 
 namespace {
-// Tasks are (sequence, group of heads, block of query rows), longest sequences first so that the
-// last tasks handed out are short ones (the pool hands them out in index order; ~len^2 each). With
+// Tasks are (sequence, group of heads, block of query rows), ordered for the pool's two ends (the
+// caller claims from the front, helpers from the back): the first half of the rows' sequences from
+// the front longest first, the second half's from the back longest first, so that each core mostly
+// reads the QKV rows its own GEMM tasks wrote and the last tasks handed out are short ones. With
 // enough sequences a task takes all heads of one: the kernel then transposes the sequence's keys
 // and copies its values in one streaming pass over its rows. Heads are split into groups only when
 // there are too few sequences to keep every thread busy, and a sequence is cut into query blocks
@@ -1112,7 +1114,18 @@ void attention(int isa, const float* qkv, const int32_t* seq_starts, int nseq, i
     order[s] = s;
   }
   auto len_of = [&](int s) { return seq_starts[s + 1] - seq_starts[s]; };
-  std::stable_sort(order, order + nseq, [&](int x, int y) { return len_of(x) > len_of(y); });
+  // The caller claims tasks from the front and the pool's helpers from the back (thread_pool.cc),
+  // as in the GEMMs before, whose row tasks leave the first rows in the caller's cache and the last
+  // ones in a helper's. So the sequences centred in the first half of the rows come first, longest
+  // first, and the others after them, longest last: each side starts with its longest (the last
+  // tasks handed out, where the two meet, are short ones) and mostly reads QKV rows its own core
+  // wrote. Rows do not depend on the order.
+  const int mid_row = (seq_starts[nseq] + seq_starts[0]) / 2;
+  auto in_front = [&](int s) { return seq_starts[s] + len_of(s) / 2 < mid_row; };
+  const int* front_end = std::stable_partition(order, order + nseq, in_front);
+  const int nfront = (int)(front_end - order);
+  std::stable_sort(order, order + nfront, [&](int x, int y) { return len_of(x) > len_of(y); });
+  std::stable_sort(order + nfront, order + nseq, [&](int x, int y) { return len_of(x) < len_of(y); });
   // About four tasks per thread: whole sequences when there are enough of them, else groups of heads,
   // else single heads cut into blocks of at least 32 query rows. A group's keys and values (~2 x
   // len x d floats per head) stay within ~512 KB of scratch, so they stay in L2.

@@ -52,46 +52,63 @@ class Pool {
       for (int i = 0; i < ntasks; i++) fn(ctx, i);
       return;
     }
-    unsigned long gen;
-    {
-      std::lock_guard<std::mutex> lk(m_);
-      fn_ = fn;
-      ctx_ = ctx;
-      ntasks_ = ntasks;
-      helpers_ = t - 1;
-      gen = gen_.load(std::memory_order_relaxed) + 1;
-      done_.store(0, std::memory_order_relaxed);
-      ticket_.store((uint64_t)(uint32_t)gen << 32, std::memory_order_relaxed);
-      gen_.store(gen, std::memory_order_release);
-    }
-    cv_.notify_all();
-    work((uint32_t)gen, fn, ctx, ntasks);
-    // Every task is taken; wait for the ones helpers are still running. Normally microseconds; if a
-    // helper was descheduled mid-task (more runnable threads than cores), yield instead of burning
-    // the time slice it needs.
-    for (unsigned spins = 0; done_.load(std::memory_order_acquire) != ntasks; spins++) {
-      if (spins < 4096) cpu_relax();
-      else std::this_thread::yield();
+    // More tasks than a ticket counts: rounds of kMaxTasks (no caller comes near it).
+    for (int base = 0; base < ntasks; base += kMaxTasks) {
+      const int n = ntasks - base < kMaxTasks ? ntasks - base : kMaxTasks;
+      uint32_t gen;
+      {
+        std::lock_guard<std::mutex> lk(m_);
+        fn_ = fn;
+        ctx_ = ctx;
+        ntasks_ = n;
+        base_ = base;
+        helpers_ = t - 1;
+        gen = (uint32_t)gen_.load(std::memory_order_relaxed) + 1;
+        done_.store(0, std::memory_order_relaxed);
+        ticket_.store((uint64_t)(gen & kGenMask) << kGenShift, std::memory_order_relaxed);
+        gen_.store(gen, std::memory_order_release);
+      }
+      cv_.notify_all();
+      work(gen, fn, ctx, n, base, false);
+      // Every task is taken; wait for the ones helpers are still running. Normally microseconds; if
+      // a helper was descheduled mid-task (more runnable threads than cores), yield instead of
+      // burning the time slice it needs.
+      for (unsigned spins = 0; done_.load(std::memory_order_acquire) != n; spins++) {
+        if (spins < 4096) cpu_relax();
+        else std::this_thread::yield();
+      }
     }
     busy_.unlock();
   }
 
  private:
   // Claims and runs tasks of job `gen` until none is left. A task is claimed by advancing the ticket
-  // (job generation << 32 | next task): a helper that arrives after its job ended (or while the next
-  // one is set up) sees another generation and claims nothing, so the caller never waits for a
-  // helper that has not started, only for tasks already running.
-  void work(uint32_t gen, TaskFn fn, void* ctx, int ntasks) {
+  // (job generation | tasks taken from the front | tasks taken from the back): a helper that arrives
+  // after its job ended (or while the next one is set up) sees another generation and claims
+  // nothing, so the caller never waits for a helper that has not started, only for tasks already
+  // running. The caller takes tasks from the front, helpers from the back: the ops split rows in
+  // index order (GEMM, LayerNorm, attention by sequence position), so each core keeps taking
+  // roughly the same rows op after op and reads what it wrote itself (in its own L2) instead of
+  // pulling the other core's modified lines; the two meet wherever the work balances.
+  void work(uint32_t gen, TaskFn fn, void* ctx, int ntasks, int base, bool from_back) {
+    const uint64_t g = (uint64_t)(gen & kGenMask);
     uint64_t t = ticket_.load(std::memory_order_acquire);
     for (;;) {
-      if ((uint32_t)(t >> 32) != gen || (int)(uint32_t)t >= ntasks) return;
-      if (ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
-        fn(ctx, (int)(uint32_t)t);
+      if ((t >> kGenShift) != g) return;
+      const int front = (int)((t >> kCountBits) & kCountMask), back = (int)(t & kCountMask);
+      if (front + back >= ntasks) return;
+      const uint64_t next = from_back ? t + 1 : t + (1ull << kCountBits);
+      if (ticket_.compare_exchange_weak(t, next, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        fn(ctx, base + (from_back ? ntasks - 1 - back : front));
         done_.fetch_add(1, std::memory_order_release);
         t = ticket_.load(std::memory_order_acquire);
       }
     }
   }
+
+  static constexpr int kCountBits = 20, kGenShift = 2 * kCountBits;
+  static constexpr uint64_t kCountMask = (1ull << kCountBits) - 1, kGenMask = (1ull << (64 - kGenShift)) - 1;
+  static constexpr int kMaxTasks = (int)kCountMask;
 
   void worker(int index, unsigned long seen) {
     for (;;) {
@@ -107,7 +124,7 @@ class Pool {
       }
       TaskFn fn;
       void* ctx;
-      int ntasks, helpers;
+      int ntasks, base, helpers;
       {
         // The job fields and its generation are written together under m_; read them together.
         std::lock_guard<std::mutex> lk(m_);
@@ -115,9 +132,10 @@ class Pool {
         fn = fn_;
         ctx = ctx_;
         ntasks = ntasks_;
+        base = base_;
         helpers = helpers_;
       }
-      if (index <= helpers) work((uint32_t)seen, fn, ctx, ntasks);
+      if (index <= helpers) work((uint32_t)seen, fn, ctx, ntasks, base, true);
     }
   }
 
@@ -131,6 +149,7 @@ class Pool {
   TaskFn fn_ = nullptr;
   void* ctx_ = nullptr;
   int ntasks_ = 0;
+  int base_ = 0;
   int helpers_ = 0;
   std::atomic<int> threads_{1};
 };

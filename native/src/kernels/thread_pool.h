@@ -14,7 +14,8 @@ void pool_set_threads(int n);
 int pool_threads();
 // CPUs this process may run on (sched_getaffinity), at least 1.
 int available_cpus();
-// Runs fn(ctx, t) for t in [0, ntasks), tasks handed out dynamically; returns when all are done.
+// Runs fn(ctx, t) for t in [0, ntasks), tasks handed out dynamically (the calling thread from
+// t = 0 upwards, the workers from ntasks - 1 downwards); returns when all are done.
 void parallel_for(int ntasks, TaskFn fn, void* ctx);
 
 #if defined(BT_POOL_SCRATCH)

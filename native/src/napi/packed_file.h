@@ -12,8 +12,10 @@ namespace bt {
 uint64_t xxh64(const void* data, size_t len, uint64_t seed = 0);
 
 // A whole file, read-only, at a stable address until unmap_file: on Linux with transparent huge pages
-// read into 2 MB pages of its own, else mapped (pages shared with the page cache), else read into
-// memory. `mapped`: the memory is page-aligned and lives as long as the MappedFile (layers may be
+// mapped from the page cache when the kernel holds the file in 2 MB folios (after dropping it from
+// the cache once per file, so that it is read back that way), else read into 2 MB pages of its own
+// (BERT_TS_PACKED_FILE=read forces that); without them mapped (4 KB pages shared with the page
+// cache); else read into memory. `mapped`: the memory is page-aligned and lives as long as the MappedFile (layers may be
 // read in place).
 struct MappedFile {
   const uint8_t* data = nullptr;

@@ -35,11 +35,14 @@ struct Slot {
 // Every field is atomic (sequentially consistent, as all wasm atomics are): a helper that reads a
 // job's fields and then wins a claim on its ticket has read that job's fields, see run().
 std::atomic<uint32_t> g_gen{0};
-std::atomic<uint64_t> g_ticket{0};  // job generation << 32 | next task index
+// Job generation (low 24 bits) | tasks taken from the front | tasks taken from the back, as in the
+// native pool (thread_pool.cc): the leader claims from the first task up, helpers from the last down.
+std::atomic<uint64_t> g_ticket{0};
 std::atomic<int> g_done{0};
 std::atomic<TaskFn> g_fn{nullptr};
 std::atomic<void*> g_ctx{nullptr};
 std::atomic<int> g_ntasks{0};
+std::atomic<int> g_base{0};  // the round's first task (jobs of more than kMaxTasks run in rounds)
 std::atomic<int> g_helpers{0};
 std::atomic<int> g_threads{1};   // wanted, caller included
 std::atomic<int> g_started{0};   // helpers inside bt_worker_loop
@@ -47,14 +50,20 @@ std::atomic<int> g_alloc_lock{0};
 std::atomic<uint32_t> g_helper_tasks{0};  // tasks run by helpers: tests check that threads share work
 Slot g_slots[kMaxThreads];
 
-constexpr uint32_t kClosed = 0x7fffffffu;  // a ticket index no job reaches: claims are closed
-
-void work(uint32_t gen, TaskFn fn, void* ctx, int ntasks, bool helper) {
+constexpr int kCountBits = 20, kGenShift = 2 * kCountBits;
+constexpr uint64_t kCountMask = (1ull << kCountBits) - 1, kGenMask = (1ull << (64 - kGenShift)) - 1;
+constexpr int kMaxTasks = (int)kCountMask - 1;
+constexpr uint64_t kClosed = kCountMask << kCountBits;  // "taken from the front" no job reaches: claims closed
+uint64_t ticket_of(uint32_t gen) { return ((uint64_t)gen & kGenMask) << kGenShift; }
+void work(uint32_t gen, TaskFn fn, void* ctx, int ntasks, int base, bool helper) {
+  const uint64_t g = (uint64_t)gen & kGenMask;
   uint64_t t = g_ticket.load();
   for (;;) {
-    if ((uint32_t)(t >> 32) != gen || (int)(uint32_t)t >= ntasks) return;
-    if (g_ticket.compare_exchange_weak(t, t + 1)) {
-      fn(ctx, (int)(uint32_t)t);
+    if ((t >> kGenShift) != g) return;
+    const int front = (int)((t >> kCountBits) & kCountMask), back = (int)(t & kCountMask);
+    if (front + back >= ntasks) return;
+    if (g_ticket.compare_exchange_weak(t, helper ? t + 1 : t + (1ull << kCountBits))) {
+      fn(ctx, base + (helper ? ntasks - 1 - back : front));
       if (helper) g_helper_tasks.fetch_add(1);
       g_done.fetch_add(1);
       t = g_ticket.load();
@@ -92,20 +101,24 @@ void parallel_for(int ntasks, TaskFn fn, void* ctx) {
     for (int i = 0; i < ntasks; i++) fn(ctx, i);
     return;
   }
-  const uint32_t gen = g_gen.load() + 1;
-  // Close claims first (a helper still looking at the previous job claims nothing from here on),
-  // then publish the job, then open its tickets, then wake the helpers.
-  g_ticket.store(((uint64_t)gen << 32) | kClosed);
-  g_fn.store(fn);
-  g_ctx.store(ctx);
-  g_ntasks.store(ntasks);
-  g_helpers.store(t - 1);
-  g_done.store(0);
-  g_ticket.store((uint64_t)gen << 32);
-  g_gen.store(gen);
-  __builtin_wasm_memory_atomic_notify((int*)&g_gen, (unsigned)(t - 1));
-  work(gen, fn, ctx, ntasks, false);
-  while (g_done.load() != ntasks) {
+  for (int base = 0; base < ntasks; base += kMaxTasks) {
+    const int n = ntasks - base < kMaxTasks ? ntasks - base : kMaxTasks;
+    const uint32_t gen = g_gen.load() + 1;
+    // Close claims first (a helper still looking at the previous job claims nothing from here on),
+    // then publish the job, then open its tickets, then wake the helpers.
+    g_ticket.store(ticket_of(gen) | kClosed);
+    g_fn.store(fn);
+    g_ctx.store(ctx);
+    g_ntasks.store(n);
+    g_base.store(base);
+    g_helpers.store(t - 1);
+    g_done.store(0);
+    g_ticket.store(ticket_of(gen));
+    g_gen.store(gen);
+    __builtin_wasm_memory_atomic_notify((int*)&g_gen, (unsigned)(t - 1));
+    work(gen, fn, ctx, n, base, false);
+    while (g_done.load() != n) {
+    }
   }
 }
 
@@ -147,8 +160,8 @@ extern "C" __attribute__((used, export_name("bt_worker_loop"))) void bt_worker_l
     seen = gen;
     TaskFn fn = g_fn.load();
     void* ctx = g_ctx.load();
-    const int ntasks = g_ntasks.load(), helpers = g_helpers.load();
-    if (index <= helpers) work(gen, fn, ctx, ntasks, true);
+    const int ntasks = g_ntasks.load(), base = g_base.load(), helpers = g_helpers.load();
+    if (index <= helpers) work(gen, fn, ctx, ntasks, base, true);
   }
 }
 
