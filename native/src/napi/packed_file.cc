@@ -89,19 +89,27 @@ bool huge_pages_offered() {
   }();
   return offered;
 }
-}  // namespace
 
-void* alloc_huge(size_t bytes, size_t* map_length) {
-  if (bytes == 0 || !huge_pages_offered()) return nullptr;
-  const size_t length = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-  void* raw = mmap(nullptr, length + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+// `length` bytes (a multiple of 2 MB) of anonymous memory at a 2 MB-aligned address: more is
+// reserved and the unaligned ends given back, so the kernel can back all of it with huge pages (or
+// map a file's 2 MB folios over it whole). Null when the reservation fails.
+uint8_t* reserve_huge_aligned(size_t length, int prot, int extra_flags) {
+  void* raw = mmap(nullptr, length + kHugePage, prot, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
   if (raw == MAP_FAILED) return nullptr;
-  // Keep the 2 MB-aligned part only, so the kernel can back all of it with huge pages.
   uint8_t* const start = reinterpret_cast<uint8_t*>(raw);
   uint8_t* const base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(start) + kHugePage - 1) & ~(uintptr_t)(kHugePage - 1));
   if (base > start) munmap(start, (size_t)(base - start));
   const size_t tail = (size_t)(start + length + kHugePage - (base + length));
   if (tail > 0) munmap(base + length, tail);
+  return base;
+}
+}  // namespace
+
+void* alloc_huge(size_t bytes, size_t* map_length) {
+  if (bytes == 0 || !huge_pages_offered()) return nullptr;
+  const size_t length = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  uint8_t* const base = reserve_huge_aligned(length, PROT_READ | PROT_WRITE, 0);
+  if (!base) return nullptr;
   if (madvise(base, length, MADV_HUGEPAGE) != 0) return munmap(base, length), nullptr;
   *map_length = length;
   return base;
@@ -144,13 +152,8 @@ long thread_page_faults() {
 // cache holds the file in 2 MB folios, so that each was mapped whole (one fault per 2 MB, counted
 // on this thread); else nothing stays mapped.
 bool map_whole_folios(int fd, size_t size, size_t length, MappedFile* out) {
-  void* raw = mmap(nullptr, length + kHugePage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (raw == MAP_FAILED) return false;
-  uint8_t* const start = reinterpret_cast<uint8_t*>(raw);
-  uint8_t* const base = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(start) + kHugePage - 1) & ~(uintptr_t)(kHugePage - 1));
-  if (base > start) munmap(start, (size_t)(base - start));
-  const size_t tail = (size_t)(start + length + kHugePage - (base + length));
-  if (tail > 0) munmap(base + length, tail);
+  uint8_t* const base = reserve_huge_aligned(length, PROT_NONE, MAP_NORESERVE);
+  if (!base) return false;
   // The file over the reservation's start; the reservation's rest (up to 2 MB) stays inaccessible.
   if (mmap(base, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) return munmap(base, length), false;
   // VM_HUGEPAGE: pages the file has no cache for yet are read ahead into 2 MB folios.
