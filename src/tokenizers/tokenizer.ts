@@ -255,9 +255,8 @@ export class Tokenizer {
         seq.ids.push(m.token.id);
         if (!idsOnly) {
           seq.offsets.push(m.start, m.end);
-          seq.wordIds.push(counter.word);
+          seq.wordIds.push(counter.word++);
         }
-        counter.word++;
         pos = m.end;
       }
     }
@@ -279,9 +278,8 @@ export class Tokenizer {
       if (!counter.idsOnly) {
         const [s, e] = span(ns, m.start, m.end);
         seq.offsets.push(base + s, base + e);
-        seq.wordIds.push(counter.word);
+        seq.wordIds.push(counter.word++);
       }
-      counter.word++;
       pos = m.end;
     }
     this.encodeWords(ns, pos, ns.text.length, base, seq, counter);
@@ -303,7 +301,6 @@ export class Tokenizer {
         const pieces = model.tokenizeWord(rw !== null ? rw.text : text.slice(spans.starts[w], spans.ends[w]));
         for (let k = 0; k < pieces.ids.length; k++) ids.push(pieces.ids[k]);
       }
-      counter.word += spans.count;
       return;
     }
     for (let w = 0; w < spans.count; w++) {
@@ -586,7 +583,7 @@ export class Tokenizer {
   }
 }
 
-/** Words numbered so far in one text (word ids), and whether offsets and word ids are wanted at all. */
+/** Words numbered so far in one text (word ids; not counted when idsOnly), and whether offsets and word ids are wanted at all. */
 interface WordCounter {
   word: number;
   idsOnly: boolean;
