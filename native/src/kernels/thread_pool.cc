@@ -1,5 +1,7 @@
 #include "thread_pool.h"
 
+#include "pool_ticket.h"
+
 #include <stdint.h>
 
 #include <atomic>
@@ -53,8 +55,8 @@ class Pool {
       return;
     }
     // More tasks than a ticket counts: rounds of kMaxTasks (no caller comes near it).
-    for (int base = 0; base < ntasks; base += kMaxTasks) {
-      const int n = ntasks - base < kMaxTasks ? ntasks - base : kMaxTasks;
+    for (int base = 0; base < ntasks; base += pool_ticket::kMaxTasks) {
+      const int n = ntasks - base < pool_ticket::kMaxTasks ? ntasks - base : pool_ticket::kMaxTasks;
       uint32_t gen;
       {
         std::lock_guard<std::mutex> lk(m_);
@@ -65,7 +67,7 @@ class Pool {
         helpers_ = t - 1;
         gen = (uint32_t)gen_.load(std::memory_order_relaxed) + 1;
         done_.store(0, std::memory_order_relaxed);
-        ticket_.store((uint64_t)(gen & kGenMask) << kGenShift, std::memory_order_relaxed);
+        ticket_.store(pool_ticket::open(gen), std::memory_order_relaxed);
         gen_.store(gen, std::memory_order_release);
       }
       cv_.notify_all();
@@ -91,24 +93,16 @@ class Pool {
   // roughly the same rows op after op and reads what it wrote itself (in its own L2) instead of
   // pulling the other core's modified lines; the two meet wherever the work balances.
   void work(uint32_t gen, TaskFn fn, void* ctx, int ntasks, int base, bool from_back) {
-    const uint64_t g = (uint64_t)(gen & kGenMask);
-    uint64_t t = ticket_.load(std::memory_order_acquire);
-    for (;;) {
-      if ((t >> kGenShift) != g) return;
-      const int front = (int)((t >> kCountBits) & kCountMask), back = (int)(t & kCountMask);
-      if (front + back >= ntasks) return;
-      const uint64_t next = from_back ? t + 1 : t + (1ull << kCountBits);
+    uint64_t t = ticket_.load(std::memory_order_acquire), next;
+    int task;
+    while (pool_ticket::next_claim(t, gen, ntasks, from_back, &task, &next)) {
       if (ticket_.compare_exchange_weak(t, next, std::memory_order_acq_rel, std::memory_order_acquire)) {
-        fn(ctx, base + (from_back ? ntasks - 1 - back : front));
+        fn(ctx, base + task);
         done_.fetch_add(1, std::memory_order_release);
         t = ticket_.load(std::memory_order_acquire);
       }
     }
   }
-
-  static constexpr int kCountBits = 20, kGenShift = 2 * kCountBits;
-  static constexpr uint64_t kCountMask = (1ull << kCountBits) - 1, kGenMask = (1ull << (64 - kGenShift)) - 1;
-  static constexpr int kMaxTasks = (int)kCountMask;
 
   void worker(int index, unsigned long seen) {
     for (;;) {

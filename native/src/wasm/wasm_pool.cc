@@ -15,6 +15,7 @@
 
 #include <emscripten/stack.h>
 
+#include "../kernels/pool_ticket.h"
 #include "../kernels/thread_pool.h"
 
 namespace bt {
@@ -35,8 +36,8 @@ struct Slot {
 // Every field is atomic (sequentially consistent, as all wasm atomics are): a helper that reads a
 // job's fields and then wins a claim on its ticket has read that job's fields, see run().
 std::atomic<uint32_t> g_gen{0};
-// Job generation (low 24 bits) | tasks taken from the front | tasks taken from the back, as in the
-// native pool (thread_pool.cc): the leader claims from the first task up, helpers from the last down.
+// The native pool's ticket (pool_ticket.h): the leader claims from the first task up, helpers from
+// the last down.
 std::atomic<uint64_t> g_ticket{0};
 std::atomic<int> g_done{0};
 std::atomic<TaskFn> g_fn{nullptr};
@@ -50,20 +51,15 @@ std::atomic<int> g_alloc_lock{0};
 std::atomic<uint32_t> g_helper_tasks{0};  // tasks run by helpers: tests check that threads share work
 Slot g_slots[kMaxThreads];
 
-constexpr int kCountBits = 20, kGenShift = 2 * kCountBits;
-constexpr uint64_t kCountMask = (1ull << kCountBits) - 1, kGenMask = (1ull << (64 - kGenShift)) - 1;
-constexpr int kMaxTasks = (int)kCountMask - 1;
-constexpr uint64_t kClosed = kCountMask << kCountBits;  // "taken from the front" no job reaches: claims closed
-uint64_t ticket_of(uint32_t gen) { return ((uint64_t)gen & kGenMask) << kGenShift; }
+using pool_ticket::kMaxTasks;
+// "Taken from the front" no job reaches (kMaxTasks is one short of it): claims closed.
+constexpr uint64_t kClosed = pool_ticket::kCountMask << pool_ticket::kCountBits;
 void work(uint32_t gen, TaskFn fn, void* ctx, int ntasks, int base, bool helper) {
-  const uint64_t g = (uint64_t)gen & kGenMask;
-  uint64_t t = g_ticket.load();
-  for (;;) {
-    if ((t >> kGenShift) != g) return;
-    const int front = (int)((t >> kCountBits) & kCountMask), back = (int)(t & kCountMask);
-    if (front + back >= ntasks) return;
-    if (g_ticket.compare_exchange_weak(t, helper ? t + 1 : t + (1ull << kCountBits))) {
-      fn(ctx, base + (helper ? ntasks - 1 - back : front));
+  uint64_t t = g_ticket.load(), next;
+  int task;
+  while (pool_ticket::next_claim(t, gen, ntasks, helper, &task, &next)) {
+    if (g_ticket.compare_exchange_weak(t, next)) {
+      fn(ctx, base + task);
       if (helper) g_helper_tasks.fetch_add(1);
       g_done.fetch_add(1);
       t = g_ticket.load();
@@ -106,14 +102,14 @@ void parallel_for(int ntasks, TaskFn fn, void* ctx) {
     const uint32_t gen = g_gen.load() + 1;
     // Close claims first (a helper still looking at the previous job claims nothing from here on),
     // then publish the job, then open its tickets, then wake the helpers.
-    g_ticket.store(ticket_of(gen) | kClosed);
+    g_ticket.store(pool_ticket::open(gen) | kClosed);
     g_fn.store(fn);
     g_ctx.store(ctx);
     g_ntasks.store(n);
     g_base.store(base);
     g_helpers.store(t - 1);
     g_done.store(0);
-    g_ticket.store(ticket_of(gen));
+    g_ticket.store(pool_ticket::open(gen));
     g_gen.store(gen);
     __builtin_wasm_memory_atomic_notify((int*)&g_gen, (unsigned)(t - 1));
     work(gen, fn, ctx, n, base, false);
