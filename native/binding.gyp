@@ -16,6 +16,7 @@
         "src/napi/packed_file.cc",
         "src/napi/mapped_view.cc",
         "src/napi/json_numbers.cc",
+        "src/napi/wordpiece.cc",
         "src/kernels/ops.cc",
         "src/kernels/half_convert.cc",
         "src/kernels/thread_pool.cc",

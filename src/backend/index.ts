@@ -8,7 +8,7 @@
  */
 import { parseDtype, type Backend, type Dtype } from "./backend.js";
 import { ReferenceBackend } from "./reference.js";
-import { tryLoadNativeBackend } from "./native.js";
+import { loadedWordPieceTable, NativeBackend, tryLoadNativeBackend, type NativeWordPieceSpec } from "./native.js";
 import { tryLoadWasmBackend } from "./wasm-node.js";
 
 export type BackendName = "reference" | "native" | "wasm";
@@ -47,6 +47,16 @@ export function getBackend(name?: BackendName, options: { dtype?: Dtype } = {}):
   warnSlowFallback(native.reason);
   cached = new ReferenceBackend();
   return cached;
+}
+
+/**
+ * A native word loop for a WordPiece tokenizer when `backend` is the native one (its addon is loaded
+ * in this thread), unless BERT_TS_NATIVE_TOKENIZER=0; else undefined and the tokenizer's own
+ * JavaScript does the work (the browser build's counterpart always says undefined).
+ */
+export function wordPieceAcceleratorFor(backend: Backend, spec: NativeWordPieceSpec): { ids(text: string): Int32Array | null } | undefined {
+  if (!(backend instanceof NativeBackend) || process.env.BERT_TS_NATIVE_TOKENIZER === "0") return undefined;
+  return loadedWordPieceTable(spec);
 }
 
 function parseEnv(v: string | undefined): BackendName | undefined {

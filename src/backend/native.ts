@@ -180,6 +180,21 @@ export interface NativeAddon {
    * std::to_chars for double only.)
    */
   jsonNumbersInto?(values: Float32Array, target: Uint8Array, offset: number): number;
+  /**
+   * BertPreTokenizer + WordPiece over normalized ASCII text (native/src/napi/wordpiece.cc); ids()
+   * returns null for text with a code unit >= 128. (Newer builds only.)
+   */
+  WordPieceTable?: new (
+    chars: Uint16Array,
+    starts: Uint32Array,
+    ids: Int32Array,
+    asciiClasses: Uint8Array,
+    unkId: number,
+    continuingSubwordPrefix: string,
+    maxInputCharsPerWord: number,
+    preTokenizerNeverSplit: string[],
+    modelNeverSplit: string[],
+  ) => { ids(text: string): Int32Array | null };
   /** xxHash64 (seed 0). (Newer builds only.) */
   xxh64?(bytes: Uint8Array): bigint;
   /** out[i] = the float32 of the half bits[i] (format 1: f16, 2: bf16), exactly. (Newer builds only.) */
@@ -316,6 +331,30 @@ export function loadNativeAddon(): { addon?: NativeAddon; reason: string } {
     loaded = { reason: `could not load ${path}: ${msg}` };
   }
   return loaded;
+}
+
+/** What the addon's WordPieceTable is built from (the tokenizer's WordPieceTableSpec, structurally). */
+export interface NativeWordPieceSpec {
+  chars: Uint16Array;
+  starts: Uint32Array;
+  ids: Int32Array;
+  asciiClasses: Uint8Array;
+  unkId: number;
+  continuingSubwordPrefix: string;
+  maxInputCharsPerWord: number;
+  preTokenizerNeverSplit: string[];
+  modelNeverSplit: string[];
+}
+
+/**
+ * The addon's WordPiece word loop for a tokenizer, when this thread has loaded the addon already (a
+ * native backend is in use) and the build has it; else undefined.
+ */
+export function loadedWordPieceTable(spec: NativeWordPieceSpec): { ids(text: string): Int32Array | null } | undefined {
+  const Table = loaded?.addon?.WordPieceTable;
+  if (typeof Table !== "function") return undefined;
+  const s = spec;
+  return new Table(s.chars, s.starts, s.ids, s.asciiClasses, s.unkId, s.continuingSubwordPrefix, s.maxInputCharsPerWord, s.preTokenizerNeverSplit, s.modelNeverSplit);
 }
 
 /**

@@ -66,3 +66,8 @@ export function defaultBackendReady(): Promise<Backend> {
   });
   return pending;
 }
+
+/** No native addon in the browser: the tokenizer keeps its JavaScript word loop (src/backend/index.ts has the Node one). */
+export function wordPieceAcceleratorFor(_backend: Backend, _spec: unknown): undefined {
+  return undefined;
+}

@@ -28,6 +28,8 @@ import { Tensor } from "../tensor/tensor.js";
 import type { Encoding, IdsEncoding } from "../tokenizers/encoding.js";
 import { checkEncoding, checkFinite, checkTokenizerFitsModel, type NonFiniteMode } from "./input-check.js";
 import { loadTokenizer, type Tokenizer } from "../tokenizers/index.js";
+import { traceLoad } from "../io/load-trace.js";
+import { accelerateWordPiece } from "./word-piece-acceleration.js";
 import { describeLayers, modelProvenance, type ModelProvenance, type Provenance } from "./provenance.js";
 
 export interface SentenceEncoderOptions {
@@ -167,6 +169,7 @@ export class SentenceEncoder {
     const resolved = options.resolved ?? (await resolveModel(nameOrPath, options.resolve));
     const dir = resolved.dir;
     const [model, tokenizer] = await Promise.all([BertModel.fromPretrained(dir, { backend: options.backend, dtype: options.dtype }), loadTokenizer(dir)]);
+    accelerateWordPiece(tokenizer, model.backend);
     const [defaults, prompts]: [DefaultPooling, Prompts] = await Promise.all([
       readDefaultPooling(dir, model.hasPooler, model.family.defaultPooling),
       readPrompts(dir),
@@ -349,6 +352,7 @@ export class SentenceEncoder {
       const numTokens = encodings[0].inputIds.length + (encodings[0].numTruncatedTokens ?? 0);
       return { numTokens, truncated: mode === "truncate" && (encodings[0].numTruncatedTokens ?? 0) > 0, windows: encodings.length };
     });
+    traceLoad(`tokenized ${texts.length}`);
     const pooled = await this.runWindows(windows.map((w) => w.encoding), pooling, options, texts.length, this.promptLength(prompt));
     const result: RawWindow[][] = texts.map(() => []);
     windows.forEach((w, k) => result[w.text].push({ vector: pooled[k], numTokens: w.encoding.inputIds.length, encoding: w.encoding }));

@@ -17,7 +17,9 @@ import { familyByName, layoutProcessor, tokenizerFamily, type TokenizerFamily } 
 import { createPostProcessor } from "./post-processors/index.js";
 import { BertPreTokenizer, createPreTokenizer } from "./pre-tokenizers/index.js";
 import { resolveModelFolder, type ResolveOptions } from "../io/hub.js";
+import type { WordPieceTableSpec } from "./accelerator.js";
 import type { AddedToken } from "./added-tokens.js";
+import { ASCII_FLAGS, PUNCTUATION, WHITESPACE } from "./unicode.js";
 import { addedTokensFromJson, checkTokenizerJson, readSpecialTokens, type TokenizerJson } from "./tokenizer-json.js";
 import { Tokenizer, type SpecialTokenNames, type TokenizerParts } from "./tokenizer.js";
 
@@ -73,6 +75,30 @@ export class BertTokenizer extends Tokenizer {
   constructor(parts: TokenizerParts, source: "tokenizer.json" | "vocab.txt") {
     super(parts);
     this.source = source;
+  }
+
+  /**
+   * What a WordPiece accelerator (Tokenizer.useWordPieceAccelerator) needs to split words exactly
+   * as this tokenizer does, when its words go through BertPreTokenizer + WordPiece (the normalizer
+   * and added tokens stay in JavaScript, in front of it); null for any other pipeline.
+   */
+  wordPieceTableSpec(): WordPieceTableSpec | null {
+    const { preTokenizer, model } = this.parts;
+    if (!(preTokenizer instanceof BertPreTokenizer) || !(model instanceof WordPiece)) return null;
+    const { chars, starts, ids } = model.tokenTable.arrays;
+    const asciiClasses = new Uint8Array(128);
+    for (let c = 0; c < 128; c++) asciiClasses[c] = (ASCII_FLAGS[c] & WHITESPACE) !== 0 ? 1 : (ASCII_FLAGS[c] & PUNCTUATION) !== 0 ? 2 : 0;
+    return {
+      chars,
+      starts,
+      ids,
+      asciiClasses,
+      unkId: model.unkId,
+      continuingSubwordPrefix: model.options.continuingSubwordPrefix,
+      maxInputCharsPerWord: model.options.maxInputCharsPerWord,
+      preTokenizerNeverSplit: [...preTokenizer.neverSplit],
+      modelNeverSplit: [...(model.options.neverSplit ?? [])],
+    };
   }
 
   /** Loads the tokenizer of a model folder (tokenizer.json, else vocab.txt). */

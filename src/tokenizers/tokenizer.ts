@@ -3,6 +3,7 @@
  * the per-call truncation, padding and overflow windows of Hugging Face's tokenizers. Nothing here
  * knows about WordPiece or BERT; a byte-level BPE tokenizer (RoBERTa) plugs in other stages.
  */
+import type { WordPieceAccelerator } from "./accelerator.js";
 import { AddedTokenMatcher, type AddedToken } from "./added-tokens.js";
 import { cleanUpTokenization, type Decoder } from "./decoders/index.js";
 import type { Encoding, IdsEncoding } from "./encoding.js";
@@ -97,6 +98,7 @@ export class Tokenizer {
   private readonly addedByContent = new Map<string, AddedToken>();
   private readonly specialIds: Set<number>;
   private readonly spans = new WordSpans();
+  private wordAccelerator: WordPieceAccelerator | null = null;
 
   constructor(parts: TokenizerParts) {
     this.parts = parts;
@@ -181,6 +183,16 @@ export class Tokenizer {
   convertIdsToTokens(ids: number | ArrayLike<number>): string | string[] {
     const one = (id: number): string => this.idToToken(Number(id)) ?? this.parts.specialTokens.unk ?? "";
     return typeof ids === "number" ? one(ids) : Array.from(ids, one);
+  }
+
+  /**
+   * Lets encodeIds hand each stretch of normalized text between added tokens to `accelerator`
+   * (which may answer "not mine"), instead of the pre-tokenizer and model here. Only for an
+   * accelerator built from this tokenizer's own pre-tokenizer and model (BertTokenizer's
+   * wordPieceTableSpec); null detaches it. encode() and the rest keep the JavaScript path.
+   */
+  useWordPieceAccelerator(accelerator: WordPieceAccelerator | null): void {
+    this.wordAccelerator = accelerator;
   }
 
   // ---- encoding --------------------------------------------------------------------------------
@@ -287,6 +299,13 @@ export class Tokenizer {
 
   private encodeWords(ns: NormalizedString, from: number, to: number, base: number, seq: TokenSequence, counter: WordCounter): void {
     if (to <= from) return;
+    if (counter.idsOnly && this.wordAccelerator !== null) {
+      const pieces = this.wordAccelerator.ids(from === 0 && to === ns.text.length ? ns.text : ns.text.slice(from, to));
+      if (pieces !== null) {
+        appendAll(seq.ids, pieces);
+        return;
+      }
+    }
     const spans = this.spans;
     spans.clear();
     this.parts.preTokenizer.preTokenize(ns.text, from, to, spans);
@@ -471,6 +490,7 @@ export class Tokenizer {
   private build(a: TokenSequence, b: TokenSequence | null, addSpecialTokens: boolean, numTruncatedTokens: number): Encoding;
   private build(a: TokenSequence, b: TokenSequence | null, addSpecialTokens: boolean, numTruncatedTokens: number, idsOnly: boolean): Encoding | IdsEncoding;
   private build(a: TokenSequence, b: TokenSequence | null, addSpecialTokens: boolean, numTruncatedTokens: number, idsOnly = false): Encoding | IdsEncoding {
+    if (idsOnly) return this.buildIds(a, b, addSpecialTokens, numTruncatedTokens);
     const types = this.parts.returnTokenTypeIds !== false;
     const ids: IdsEncoding = { inputIds: [], tokenTypeIds: [], attentionMask: [], specialTokensMask: [], numTruncatedTokens };
     // The full encoding shares ids' arrays (its fields in their usual order).
@@ -515,6 +535,36 @@ export class Tokenizer {
       }
     }
     return enc ?? ids;
+  }
+
+  /**
+   * build() for encodeIds: the same four arrays, copied and filled by builtins (push.apply, slices
+   * of constant runs) instead of four pushes a token, so the embed path's tokenisation leaves no
+   * per-token loop for V8 to interpret and then optimise on a background thread.
+   */
+  private buildIds(a: TokenSequence, b: TokenSequence | null, addSpecialTokens: boolean, numTruncatedTokens: number): IdsEncoding {
+    const types = this.parts.returnTokenTypeIds !== false;
+    const inputIds: number[] = [];
+    const tokenTypeIds: number[] = [];
+    const specialTokensMask: number[] = [];
+    for (const piece of this.parts.postProcessor.template(b !== null)) {
+      const typeId = types ? piece.typeId : 0;
+      if (piece.kind === "special") {
+        if (!addSpecialTokens) continue;
+        for (const id of piece.ids) {
+          inputIds.push(id);
+          tokenTypeIds.push(typeId);
+          specialTokensMask.push(1);
+        }
+        continue;
+      }
+      const seq = piece.sequence === 0 ? a : b;
+      if (seq === null) continue;
+      appendAll(inputIds, seq.ids);
+      appendAll(tokenTypeIds, run(typeId, seq.ids.length));
+      appendAll(specialTokensMask, run(0, seq.ids.length));
+    }
+    return { inputIds, tokenTypeIds, attentionMask: run(1, inputIds.length), specialTokensMask, numTruncatedTokens };
   }
 
   private paddingTarget(encodings: readonly Encoding[], opts: ResolvedOptions): number {
@@ -587,6 +637,37 @@ export class Tokenizer {
 interface WordCounter {
   word: number;
   idsOnly: boolean;
+}
+
+/** Longest argument list handed to push.apply at once (the arguments go on the stack). */
+const APPEND_CHUNK = 8192;
+
+/** target.push(...source), in chunks, by the builtin (no per-element JavaScript loop). */
+function appendAll(target: number[], source: ArrayLike<number>): void {
+  const n = source.length;
+  if (n <= APPEND_CHUNK) {
+    Array.prototype.push.apply(target, source as number[]);
+    return;
+  }
+  for (let at = 0; at < n; at += APPEND_CHUNK) {
+    const part = Array.prototype.slice.call(source, at, Math.min(n, at + APPEND_CHUNK)) as number[];
+    Array.prototype.push.apply(target, part);
+  }
+}
+
+/** Packed arrays of one value, grown by doubling; run(v, n) is a fresh array of n copies of v. */
+const runs = new Map<number, number[]>();
+
+function run(value: number, n: number): number[] {
+  let r = runs.get(value);
+  if (r === undefined || r.length < n) {
+    const grown = r ?? [];
+    const want = Math.max(n, 2 * grown.length, 64);
+    while (grown.length < want) grown.push(value);
+    runs.set(value, grown);
+    r = grown;
+  }
+  return r.slice(0, n);
 }
 
 function span(ns: NormalizedString, from: number, to: number): [number, number] {

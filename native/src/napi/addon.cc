@@ -21,6 +21,7 @@
 #include "json_numbers.h"
 #include "mapped_view.h"
 #include "packed_file.h"
+#include "wordpiece.h"
 
 namespace {
 
@@ -692,6 +693,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("naiveAttention", Napi::Function::New(env, NaiveAttention, "naiveAttention"));
   exports.Set("mapFile", Napi::Function::New(env, bt_napi::MapFile, "mapFile"));
   exports.Set("hugePageBuffer", Napi::Function::New(env, bt_napi::HugePageBuffer, "hugePageBuffer"));
+  exports.Set("WordPieceTable", bt_napi::DefineWordPieceTable(env));
   if (bt_napi::js_numbers_available()) {
     exports.Set("jsonNumbersInto", Napi::Function::New(env, bt_napi::JsonNumbersInto, "jsonNumbersInto"));
   }

@@ -1,5 +1,6 @@
 import { codePointLength } from "../unicode.js";
 import type { TokenizerModel, WordPieces } from "./model.js";
+import type { TokenTable } from "./token-table.js";
 import type { Vocab } from "./vocab.js";
 
 export interface WordPieceOptions {
@@ -35,6 +36,11 @@ export class WordPiece implements TokenizerModel {
     const unk = vocab.tokenToId.get(options.unkToken);
     if (unk === undefined) throw new Error(`Unknown token ${JSON.stringify(options.unkToken)} is not in the vocabulary`);
     this.unkId = unk;
+  }
+
+  /** The vocabulary's lookup arrays (a native WordPiece copies them once). */
+  get tokenTable(): TokenTable {
+    return this.vocab.tokenToId;
   }
 
   tokenToId(token: string): number | undefined {

@@ -12,7 +12,7 @@ export class BertPreTokenizer implements PreTokenizer {
    * @param neverSplit whitespace-delimited words kept whole (the slow tokenizer's never_split; it
    *   also holds the special tokens, which matters when cleaning joins one, e.g. "[CL\u200bS]").
    */
-  constructor(private readonly neverSplit: ReadonlySet<string> = new Set()) {
+  constructor(readonly neverSplit: ReadonlySet<string> = new Set()) {
     let max = 0;
     for (const w of neverSplit) max = Math.max(max, w.length);
     this.maxNeverSplitLength = max;
