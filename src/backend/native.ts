@@ -180,6 +180,11 @@ export interface NativeAddon {
    * std::to_chars for double only.)
    */
   jsonNumbersInto?(values: Float32Array, target: Uint8Array, offset: number): number;
+  /**
+   * Row r of rows as jsonNumbersInto writes it, into target from byte 33 * (the number of values in
+   * the rows before r) to ends[r]; the rows are formatted on the thread pool. (Newer builds only.)
+   */
+  jsonNumberRowsInto?(rows: readonly Float32Array[], target: Uint8Array, ends: Uint32Array): void;
   /** xxHash64 (seed 0). (Newer builds only.) */
   xxh64?(bytes: Uint8Array): bigint;
   /** out[i] = the float32 of the half bits[i] (format 1: f16, 2: bf16), exactly. (Newer builds only.) */
@@ -316,6 +321,22 @@ export function loadNativeAddon(): { addon?: NativeAddon; reason: string } {
     loaded = { reason: `could not load ${path}: ${msg}` };
   }
   return loaded;
+}
+
+/**
+ * The addon's writer of many rows of JSON numbers at once, on its thread pool
+ * (NativeAddon.jsonNumberRowsInto), with its huge-page allocator when it has one; undefined unless
+ * this thread has loaded the addon already (a native backend is in use) and the build has it.
+ */
+export function loadedJsonNumberRows():
+  | { write: NonNullable<NativeAddon["jsonNumberRowsInto"]>; hugePageBuffer: ((bytes: number) => ArrayBuffer | null) | undefined }
+  | undefined {
+  const addon = loaded?.addon;
+  if (typeof addon?.jsonNumberRowsInto !== "function") return undefined;
+  return {
+    write: addon.jsonNumberRowsInto.bind(addon),
+    hugePageBuffer: typeof addon.hugePageBuffer === "function" ? addon.hugePageBuffer.bind(addon) : undefined,
+  };
 }
 
 /**

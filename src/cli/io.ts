@@ -361,6 +361,16 @@ export class ByteWriter {
     return this;
   }
 
+  /** [bytes] : a list's items already written out (e.g. jsonNumberRowsInto's numbers). */
+  bracketed(bytes: Uint8Array): this {
+    this.reserve(2 + bytes.length);
+    this.buf[this.pos++] = 91; // "["
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+    this.buf[this.pos++] = 93; // "]"
+    return this;
+  }
+
   /** [[s,t],[s,t]] of pairs of non-negative integers (offsets). */
   uintPairs(pairs: readonly (readonly [number, number])[]): this {
     const n = pairs.length;

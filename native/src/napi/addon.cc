@@ -694,6 +694,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("hugePageBuffer", Napi::Function::New(env, bt_napi::HugePageBuffer, "hugePageBuffer"));
   if (bt_napi::js_numbers_available()) {
     exports.Set("jsonNumbersInto", Napi::Function::New(env, bt_napi::JsonNumbersInto, "jsonNumbersInto"));
+    exports.Set("jsonNumberRowsInto", Napi::Function::New(env, bt_napi::JsonNumberRowsInto, "jsonNumberRowsInto"));
   }
   return exports;
 }
