@@ -195,6 +195,11 @@ export interface NativeAddon {
     preTokenizerNeverSplit: string[],
     modelNeverSplit: string[],
   ) => { ids(text: string): Int32Array | null };
+  /**
+   * Row r of rows as jsonNumbersInto writes it, into target from byte 33 * (the number of values in
+   * the rows before r) to ends[r]; the rows are formatted on the thread pool. (Newer builds only.)
+   */
+  jsonNumberRowsInto?(rows: readonly Float32Array[], target: Uint8Array, ends: Uint32Array): void;
   /** xxHash64 (seed 0). (Newer builds only.) */
   xxh64?(bytes: Uint8Array): bigint;
   /** out[i] = the float32 of the half bits[i] (format 1: f16, 2: bf16), exactly. (Newer builds only.) */
@@ -355,6 +360,22 @@ export function loadedWordPieceTable(spec: NativeWordPieceSpec): { ids(text: str
   if (typeof Table !== "function") return undefined;
   const s = spec;
   return new Table(s.chars, s.starts, s.ids, s.asciiClasses, s.unkId, s.continuingSubwordPrefix, s.maxInputCharsPerWord, s.preTokenizerNeverSplit, s.modelNeverSplit);
+}
+
+/**
+ * The addon's writer of many rows of JSON numbers at once, on its thread pool
+ * (NativeAddon.jsonNumberRowsInto), with its huge-page allocator when it has one; undefined unless
+ * this thread has loaded the addon already (a native backend is in use) and the build has it.
+ */
+export function loadedJsonNumberRows():
+  | { write: NonNullable<NativeAddon["jsonNumberRowsInto"]>; hugePageBuffer: ((bytes: number) => ArrayBuffer | null) | undefined }
+  | undefined {
+  const addon = loaded?.addon;
+  if (typeof addon?.jsonNumberRowsInto !== "function") return undefined;
+  return {
+    write: addon.jsonNumberRowsInto.bind(addon),
+    hugePageBuffer: typeof addon.hugePageBuffer === "function" ? addon.hugePageBuffer.bind(addon) : undefined,
+  };
 }
 
 /**

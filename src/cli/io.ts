@@ -49,7 +49,8 @@ export interface InputOptions {
 
 /** Reads the texts of a command from its arguments, --input or stdin (see the contract above). */
 export async function readInputs(options: InputOptions): Promise<TextInputRecord[]> {
-  const stdin = options.stdin ?? process.stdin;
+  // process.stdin is made on first use (its stream classes, a socket for a pipe: 3-10 ms): only when read.
+  const stdin = () => options.stdin ?? process.stdin;
   let records: TextInputRecord[];
   if (options.args.length > 0) {
     if (options.input !== undefined) throw new CliError("Give texts either as arguments or with --input, not both");
@@ -58,11 +59,11 @@ export async function readInputs(options: InputOptions): Promise<TextInputRecord
     const fromStdin = options.input === "-";
     const name = fromStdin ? "stdin" : options.input;
     const format = inputFormatOf(options.input, options.inputFormat);
-    const text = fromStdin ? decodeUtf8(await readAll(stdin), name) : await readTextFile(options.input);
+    const text = fromStdin ? decodeUtf8(await readAll(stdin()), name) : await readTextFile(options.input);
     records = format === "jsonl" ? readJsonl(text, name) : readTextLines(text);
     if (records.length === 0 && !options.allowEmpty) throw new CliError(`No texts in ${name}: it is empty or holds only blank lines`);
-  } else if (!stdin.isTTY) {
-    const text = decodeUtf8(await readAll(stdin), "stdin");
+  } else if (!stdin().isTTY) {
+    const text = decodeUtf8(await readAll(stdin()), "stdin");
     records = inputFormatOf("-", options.inputFormat) === "jsonl" ? readJsonl(text, "stdin") : readTextLines(text);
     if (records.length === 0 && !options.allowEmpty) throw new CliError("No texts on stdin: it was empty or held only blank lines");
   } else {
@@ -357,6 +358,16 @@ export class ByteWriter {
     this.reserve(2 + 33 * values.length);
     this.buf[this.pos++] = 91; // "["
     this.pos = native(values, this.buf, this.pos);
+    this.buf[this.pos++] = 93; // "]"
+    return this;
+  }
+
+  /** [bytes] : a list's items already written out (e.g. jsonNumberRowsInto's numbers). */
+  bracketed(bytes: Uint8Array): this {
+    this.reserve(2 + bytes.length);
+    this.buf[this.pos++] = 91; // "["
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
     this.buf[this.pos++] = 93; // "]"
     return this;
   }

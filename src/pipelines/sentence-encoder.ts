@@ -18,7 +18,7 @@ import { readDefaultPooling, type DefaultPooling } from "../pooling/defaults.js"
 import { LAST_LAYER, type LayerSelection } from "../pooling/layers.js";
 import { explainPooling, type PoolingExplanation } from "../pooling/explain.js";
 import { forwardOptionsFor, pool, selectTokenVectors } from "../pooling/pool.js";
-import { combineParts, splitSentences, type PartPooling } from "../pooling/parts.js";
+import { combineParts, PART_POOLINGS, splitSentences, type PartPooling } from "../pooling/parts.js";
 import { checkDimensions, truncateAndNormalize } from "../pooling/dimensions.js";
 import { cosineSimilarity, similarity, type SimilarityFunction } from "../pooling/similarity.js";
 import { applyDense, modulesDimension, poolModes, readPrompts, resolvePrompt, type PromptOptions, type Prompts, type SentenceTransformersModules } from "../pooling/st-modules.js";
@@ -267,8 +267,11 @@ export class SentenceEncoder {
   /** embed() with, per input, its token count, whether it was truncated and how many windows it took. */
   async embedDetailed(texts: readonly EmbedInput[], options: EmbedOptions = {}): Promise<EmbeddedText[]> {
     const { windows, details } = await this.embedWindows(texts, options);
+    const windowPooling = options.windowPooling ?? "mean";
+    if (windows.length > 0 && !(PART_POOLINGS as readonly string[]).includes(windowPooling)) combineParts([], [], windowPooling); // its error, as before
     return windows.map((w, i) => ({
-      embedding: this.finish(combineParts(w.map((x) => x.vector), w.map((x) => x.numTokens), options.windowPooling ?? "mean"), options),
+      // One window (the usual case): finish() copies it anyway, so no combineParts copy first.
+      embedding: this.finish(w.length === 1 ? w[0].vector : combineParts(w.map((x) => x.vector), w.map((x) => x.numTokens), windowPooling), options),
       ...details[i],
     }));
   }
@@ -437,6 +440,14 @@ export class SentenceEncoder {
    * pooling strategy. A pooling other than the encoder's bypasses the modules.
    */
   poolEncoded(out: EncoderOutput, promptLength = 0, pooling: PoolingStrategy = this.pooling): Float32Array[] {
+    return this.pooledRows(out, promptLength, pooling, true);
+  }
+
+  /**
+   * poolEncoded; copy false: plain mean's vectors are views on the batch's one pooled array (for
+   * runWindows, whose vectors reach callers only through finish() or combineParts(), which copy).
+   */
+  private pooledRows(out: EncoderOutput, promptLength: number, pooling: PoolingStrategy, copy: boolean): Float32Array[] {
     const numLayers = this.model.config.num_hidden_layers;
     const st = this.modules && pooling === this.pooling ? this.modules.pooling : undefined;
     // Plain mean pooling of the last layer (the common sentence-transformers model): one backend
@@ -445,7 +456,9 @@ export class SentenceEncoder {
     if (plainMean && this.layers.kind === "last") {
       const h = out.hiddenSize;
       const pooled = this.model.backend.meanPool(out.hidden, out.seqStarts, h);
-      return Array.from({ length: out.batchSize }, (_, i) => pooled.slice(i * h, (i + 1) * h));
+      const rows = new Array<Float32Array>(out.batchSize);
+      for (let i = 0; i < out.batchSize; i++) rows[i] = copy ? pooled.slice(i * h, (i + 1) * h) : pooled.subarray(i * h, (i + 1) * h);
+      return rows;
     }
     if (!st) return pool(out, { strategy: pooling, layers: this.layers, normalize: false }, numLayers);
     const modes = st;
@@ -531,7 +544,7 @@ export class SentenceEncoder {
     for (const batch of this.batches(encodings, options)) {
       const res = this.model.forward(batch.map((i) => encodings[i]), keep);
       // Dense, dimensions and normalisation happen after window combination, in finish().
-      const vectors = this.poolEncoded(res, promptLength, pooling);
+      const vectors = this.pooledRows(res, promptLength, pooling, false);
       batch.forEach((i, k) => (out[i] = vectors[k]));
       done += batch.length;
       options.onProgress?.(Math.min(done, totalTexts), totalTexts);

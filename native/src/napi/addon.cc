@@ -696,6 +696,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("WordPieceTable", bt_napi::DefineWordPieceTable(env));
   if (bt_napi::js_numbers_available()) {
     exports.Set("jsonNumbersInto", Napi::Function::New(env, bt_napi::JsonNumbersInto, "jsonNumbersInto"));
+    exports.Set("jsonNumberRowsInto", Napi::Function::New(env, bt_napi::JsonNumberRowsInto, "jsonNumberRowsInto"));
   }
   return exports;
 }

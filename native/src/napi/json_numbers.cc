@@ -1,10 +1,14 @@
 #include "json_numbers.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <charconv>
+#include <vector>
+
+#include "../kernels/thread_pool.h"
 
 #if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
 #define BT_HAVE_FLOAT_TO_CHARS 1
@@ -114,6 +118,76 @@ Napi::Value JsonNumbersInto(const Napi::CallbackInfo& info) {
     p += format_js_number((double)x[i], p);
   }
   return Napi::Number::New(env, at + (double)(p - start));
+}
+
+namespace {
+
+// "v0,v1,..." of n values at p; returns the end.
+char* write_numbers(const float* x, size_t n, char* p) {
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0) *p++ = ',';
+    p += format_js_number((double)x[i], p);
+  }
+  return p;
+}
+
+struct RowsJob {
+  std::vector<const float*> rows;
+  std::vector<size_t> lengths;
+  std::vector<size_t> slots;  // byte offset of each row's slot in the target
+  char* target;
+  uint32_t* ends;
+};
+
+void format_row(void* ctx, int t) {
+  RowsJob* job = static_cast<RowsJob*>(ctx);
+  char* start = job->target + job->slots[t];
+  job->ends[t] = (uint32_t)(write_numbers(job->rows[t], job->lengths[t], start) - job->target);
+}
+
+}  // namespace
+
+// jsonNumberRowsInto(rows: Float32Array[], target: Uint8Array, ends: Uint32Array) -> undefined: row r's
+// numbers, as jsonNumbersInto writes them, from byte 33 * (values of the rows before r) of target to
+// ends[r]. The rows are formatted on the thread pool (the caller's thread and the workers): the embed
+// command's output of a chunk of texts, while the pool would otherwise wait for the next batch.
+Napi::Value JsonNumberRowsInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!js_numbers_available()) throw Napi::Error::New(env, "jsonNumberRowsInto needs std::to_chars for double (GCC 11+)");
+  if (!info[0].IsArray()) throw Napi::TypeError::New(env, "Expected an array of Float32Array rows for jsonNumberRowsInto");
+  Napi::Value t = info[1];
+  if (!t.IsTypedArray() || t.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw Napi::TypeError::New(env, "Expected a Uint8Array target for jsonNumberRowsInto");
+  Napi::Value e = info[2];
+  if (!e.IsTypedArray() || e.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
+    throw Napi::TypeError::New(env, "Expected a Uint32Array of row ends for jsonNumberRowsInto");
+  Napi::Array list = info[0].As<Napi::Array>();
+  Napi::Uint8Array target = t.As<Napi::Uint8Array>();
+  Napi::Uint32Array ends = e.As<Napi::Uint32Array>();
+  const uint32_t n = list.Length();
+  if (ends.ElementLength() < n) throw Napi::RangeError::New(env, "jsonNumberRowsInto: fewer row ends than rows");
+  RowsJob job;
+  job.rows.resize(n);
+  job.lengths.resize(n);
+  job.slots.resize(n);
+  size_t at = 0;
+  for (uint32_t r = 0; r < n; r++) {
+    Napi::Value v = list.Get(r);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw Napi::TypeError::New(env, "Expected Float32Array rows for jsonNumberRowsInto");
+    Napi::Float32Array a = v.As<Napi::Float32Array>();
+    job.rows[r] = a.Data();
+    job.lengths[r] = a.ElementLength();
+    job.slots[r] = at;
+    at += 33 * a.ElementLength();
+  }
+  if (at > target.ElementLength() || at > 0xffffffffu)
+    throw Napi::RangeError::New(env, "jsonNumberRowsInto: the target needs 33 bytes per value");
+  job.target = reinterpret_cast<char*>(target.Data());
+  job.ends = ends.Data();
+  if (n == 1) format_row(&job, 0);
+  else if (n > 1) bt::parallel_for((int)n, format_row, &job);
+  return env.Undefined();
 }
 
 }  // namespace bt_napi

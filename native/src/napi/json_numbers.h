@@ -13,4 +13,7 @@ size_t format_js_number(double x, char* out);
 bool js_numbers_available();
 // jsonNumbersInto(values: Float32Array, target: Uint8Array, offset) -> end offset: "v0,v1,..." as bytes.
 Napi::Value JsonNumbersInto(const Napi::CallbackInfo& info);
+// jsonNumberRowsInto(rows: Float32Array[], target: Uint8Array, ends: Uint32Array): each row as above, in
+// its own slot of target (33 bytes per value of the rows before it), formatted on the thread pool.
+Napi::Value JsonNumberRowsInto(const Napi::CallbackInfo& info);
 }  // namespace bt_napi

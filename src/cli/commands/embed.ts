@@ -12,7 +12,7 @@ import { SentenceEncoder, type DocumentEmbedding, type EmbedInput, type EmbedOpt
 import { parsePartPooling, type PartPooling } from "../../pooling/parts.js";
 import { parseLayerSelection } from "../../pooling/layers.js";
 import { parsePoolingStrategy, type PoolingStrategy } from "../../pooling/strategies.js";
-import { resolveEmbeddingFormat, writeEmbeddings, writeJsonLineWithVector } from "../embedding-output.js";
+import { resolveEmbeddingFormat, writeEmbeddings, writeJsonLinesWithVectors } from "../embedding-output.js";
 import { warnIfPoolingOverridden } from "../encoder-flags.js";
 import { ByteWriter, CliError, INPUT_FORMAT_HELP, OutputSink, parseNonNegativeInt, parsePositiveInt, readInputs, readTextFile, type TextInputRecord } from "../io.js";
 import { DEFAULT_EMBEDDING_MODEL, applyThreads, resolveModelForCli, warnIfRandomWeights, DTYPE_HELP, applyDtype } from "../model-arg.js";
@@ -229,14 +229,18 @@ async function runEmbed(texts: string[], flags: EmbedFlags): Promise<void> {
             ...options,
             onProgress: showProgress ? (done: number) => progress.update(start + done) : undefined,
           });
-          part.forEach((r, k) => {
-            const i = start + k;
-            const v = r.embedding;
-            const perInput = { tokens: r.numTokens, truncated: r.truncated, ...(r.windows > 1 ? { windows: r.windows } : {}) };
-            // JSONL goes through the byte writer (its chunks reach the sink as they fill), text straight to the sink.
-            if (format === "jsonl") writeJsonLineWithVector(out, textFields(records[i]), "embedding", v, provenance ? { provenance: { ...provenance, ...perInput } } : undefined);
-            else sink.write(`${describeRecord(records[i])}\n  [${v.length}] ${preview(v)}\n`);
-          });
+          const perInput = (r: (typeof part)[number]) => ({ tokens: r.numTokens, truncated: r.truncated, ...(r.windows > 1 ? { windows: r.windows } : {}) });
+          // JSONL goes through the byte writer (its chunks reach the sink as they fill), text straight to the sink.
+          if (format === "jsonl") {
+            writeJsonLinesWithVectors(
+              out,
+              part.length,
+              (k) => textFields(records[start + k]),
+              "embedding",
+              (k) => part[k].embedding,
+              provenance ? (k) => ({ provenance: { ...provenance, ...perInput(part[k]) } }) : undefined,
+            );
+          } else part.forEach((r, k) => sink.write(`${describeRecord(records[start + k])}\n  [${r.embedding.length}] ${preview(r.embedding)}\n`));
           out.flush();
           // Bounded memory on any output size; the written chunks are reused.
           if (out.backlog > 2) await out.settle();
