@@ -35,11 +35,11 @@ inline void cpu_relax() {
 constexpr auto kSpin = std::chrono::microseconds(300);
 
 // BERT_TS_POOL_TRACE=FILE (a diagnostic, off unless set): what the pool did with each job, written
-// to FILE at exit, one line per job (bench/pool-trace.mjs summarises it per operation):
-//   task-fn ntasks helper-tasks asleep start first-end caller-end end gap
+// to FILE at exit, one line per job (bench/pool-trace.ts summarises it per task function):
+//   task-fn ntasks helper-tasks asleep start helper-end caller-end end gap
 // task-fn: the task function's offset in the addon (hex; `nm` names it); asleep: a helper was
 // asleep on the condition variable when the job was published; start: ns from publication to a
-// helper's first claim (-1: no helper took a task); first-end: ns from publication to the end of
+// helper's first claim (-1: no helper took a task); helper-end: ns from publication to the end of
 // the helpers' last task (-1: none); caller-end: when the caller's own tasks ended; end: when the
 // job ended (every task done); gap: ns since the previous job ended (the caller's time outside the
 // pool). Tells a helper that starts late or sleeps from one that is preempted or slower.
