@@ -7,7 +7,8 @@
  * Env: BERT_TS_THREADS=n (threads, default: the CPUs this process may use);
  * BERT_TS_KERNELS=avx512|avx2|generic (force a kernel set, e.g. to compare them; BERT_TS_NATIVE_ISA
  * is the older name); BERT_TS_NATIVE_ADDON=path (load another build of the addon);
- * BERT_TS_PROFILE=1 (time every native operation and print the table on stderr at exit).
+ * BERT_TS_PROFILE=1 (time every native operation and print the table on stderr at exit);
+ * BERT_TS_POOL_TRACE=FILE (one line per thread-pool job written to FILE at exit: bench/pool-trace.ts).
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
