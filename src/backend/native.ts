@@ -18,6 +18,7 @@ import { useNativeHalfConversion } from "../io/dtype.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { checkEmbeddingIds } from "./embedding-gather.js";
 import { checkPoolRows } from "./mean-pool.js";
+import type { WordPieceTableSpec } from "../tokenizers/accelerator.js";
 import {
   checkDisjoint,
   checkLayerNormArgs,
@@ -304,7 +305,7 @@ export function findNativeAddon(): { path?: string; reason: string } {
   if (override) return existsSync(override) ? { path: override, reason: "BERT_TS_NATIVE_ADDON" } : { reason: `BERT_TS_NATIVE_ADDON=${override} does not exist` };
   // node-gyp-build's first choice, without loading and running it (~2-5 ms of every start): the
   // local build, unless PREBUILDS_ONLY asks for the prebuilt binaries.
-  if (!process.env.PREBUILDS_ONLY && existsSync(NATIVE_ADDON_PATH)) return { path: NATIVE_ADDON_PATH, reason: "node-gyp-build" };
+  if (!process.env.PREBUILDS_ONLY && existsSync(NATIVE_ADDON_PATH)) return { path: NATIVE_ADDON_PATH, reason: "local build (native/build/Release)" };
   const requireHere = createRequire(join(PACKAGE_ROOT, "package.json"));
   try {
     const nodeGypBuild = requireHere("node-gyp-build") as { resolve(dir: string): string };
@@ -339,27 +340,13 @@ export function loadNativeAddon(): { addon?: NativeAddon; reason: string } {
   return loaded;
 }
 
-/** What the addon's WordPieceTable is built from (the tokenizer's WordPieceTableSpec, structurally). */
-export interface NativeWordPieceSpec {
-  chars: Uint16Array;
-  starts: Uint32Array;
-  ids: Int32Array;
-  asciiClasses: Uint8Array;
-  unkId: number;
-  continuingSubwordPrefix: string;
-  maxInputCharsPerWord: number;
-  preTokenizerNeverSplit: string[];
-  modelNeverSplit: string[];
-}
-
 /**
  * The addon's WordPiece word loop for a tokenizer, when this thread has loaded the addon already (a
  * native backend is in use) and the build has it; else undefined.
  */
-export function loadedWordPieceTable(spec: NativeWordPieceSpec): { ids(text: string): Int32Array | null } | undefined {
+export function loadedWordPieceTable(s: WordPieceTableSpec): { ids(text: string): Int32Array | null } | undefined {
   const Table = loaded?.addon?.WordPieceTable;
   if (typeof Table !== "function") return undefined;
-  const s = spec;
   return new Table(s.chars, s.starts, s.ids, s.asciiClasses, s.unkId, s.continuingSubwordPrefix, s.maxInputCharsPerWord, s.preTokenizerNeverSplit, s.modelNeverSplit);
 }
 
