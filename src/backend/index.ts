@@ -9,7 +9,7 @@
 import { parseDtype, type Backend, type Dtype } from "./backend.js";
 import { ReferenceBackend } from "./reference.js";
 import { loadedWordPieceTable, NativeBackend, tryLoadNativeBackend } from "./native.js";
-import type { WordPieceTableSpec } from "../tokenizers/accelerator.js";
+import type { WordPieceAccelerator, WordPieceTableSpec } from "../tokenizers/accelerator.js";
 import { tryLoadWasmBackend } from "./wasm-node.js";
 
 export type BackendName = "reference" | "native" | "wasm";
@@ -55,7 +55,7 @@ export function getBackend(name?: BackendName, options: { dtype?: Dtype } = {}):
  * in this thread), unless BERT_TS_NATIVE_TOKENIZER=0; else undefined and the tokenizer's own
  * JavaScript does the work (the browser build's counterpart always says undefined).
  */
-export function wordPieceAcceleratorFor(backend: Backend, spec: WordPieceTableSpec): { ids(text: string): Int32Array | null } | undefined {
+export function wordPieceAcceleratorFor(backend: Backend, spec: WordPieceTableSpec): WordPieceAccelerator | undefined {
   if (!(backend instanceof NativeBackend) || process.env.BERT_TS_NATIVE_TOKENIZER === "0") return undefined;
   return loadedWordPieceTable(spec);
 }

@@ -18,7 +18,7 @@ import { useNativeHalfConversion } from "../io/dtype.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { checkEmbeddingIds } from "./embedding-gather.js";
 import { checkPoolRows } from "./mean-pool.js";
-import type { WordPieceTableSpec } from "../tokenizers/accelerator.js";
+import type { WordPieceAccelerator, WordPieceTableSpec } from "../tokenizers/accelerator.js";
 import {
   checkDisjoint,
   checkLayerNormArgs,
@@ -344,7 +344,7 @@ export function loadNativeAddon(): { addon?: NativeAddon; reason: string } {
  * The addon's WordPiece word loop for a tokenizer, when this thread has loaded the addon already (a
  * native backend is in use) and the build has it; else undefined.
  */
-export function loadedWordPieceTable(s: WordPieceTableSpec): { ids(text: string): Int32Array | null } | undefined {
+export function loadedWordPieceTable(s: WordPieceTableSpec): WordPieceAccelerator | undefined {
   const Table = loaded?.addon?.WordPieceTable;
   if (typeof Table !== "function") return undefined;
   return new Table(s.chars, s.starts, s.ids, s.asciiClasses, s.unkId, s.continuingSubwordPrefix, s.maxInputCharsPerWord, s.preTokenizerNeverSplit, s.modelNeverSplit);
