@@ -403,10 +403,7 @@ export async function runE2eBench(): Promise<void> {
   const rows = await embeddingRows(peers);
   const dtypes = peaks ? await dtypeRows(peaks) : undefined;
   if (dtypes) printDtypeTable(dtypes);
-  const base = await bertBaseRow();
-  console.log(`bert-base-shaped (768/12/12), 32 × 128 tokens on ${base.backend}: ${(base.sentencesPerSecond as number).toFixed(1)} sentences/s, ${(base.gflops as number).toFixed(1)} GFLOP/s` +
-    (peaks ? ` = ${((100 * (base.gflops as number)) / peaks.fma[1]).toFixed(0)}% of the FMA limit` : "") +
-    (base.openBlasGflops ? `, ${((base.fractionOfOpenBlas as number) * 100).toFixed(0)}% of numpy/OpenBLAS sgemm (${(base.openBlasGflops as number).toFixed(1)} GFLOP/s)` : ""));
+  const base = await printBertBaseRow(peaks);
   const families = await printFamilyRows();
   const mem = await loadAndMemory(peers);
   console.log("minilm-l6-h384: cold load, then peak RSS (VmHWM) after embedding 32 × 128 tokens, fresh processes");
@@ -415,6 +412,23 @@ export async function runE2eBench(): Promise<void> {
   }
   mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
   writeFileSync(join(ROOT, "bench", "results", "e2e.json"), JSON.stringify({ date: new Date().toISOString(), node: process.version, peaks, rows, dtypes, bertBase: base, families, load: mem }, null, 2));
+}
+
+async function printBertBaseRow(peaks: Peaks | undefined): Promise<Record<string, number | string | null>> {
+  const base = await bertBaseRow();
+  console.log(`bert-base-shaped (768/12/12), 32 × 128 tokens on ${base.backend}: ${(base.sentencesPerSecond as number).toFixed(1)} sentences/s, ${(base.gflops as number).toFixed(1)} GFLOP/s` +
+    (peaks ? ` = ${((100 * (base.gflops as number)) / peaks.fma[1]).toFixed(0)}% of the FMA limit` : "") +
+    (base.openBlasGflops ? `, ${((base.fractionOfOpenBlas as number) * 100).toFixed(0)}% of numpy/OpenBLAS sgemm (${(base.openBlasGflops as number).toFixed(1)} GFLOP/s)` : ""));
+  return base;
+}
+
+/** `--bert-base`: only the machine limit and the bert-base-shaped row (quick, no peers). */
+async function printBertBaseOnly(): Promise<void> {
+  const { loadNativeAddon } = await import("../src/backend/native.js");
+  const addon = loadNativeAddon().addon;
+  const peaks = addon ? measurePeaks(addon) : undefined;
+  if (peaks) console.log(`Machine limit (register-only probes, ${peaks.threads} threads): float32 FMA ${peaks.fma[1].toFixed(0)} GFLOP/s; median of ${Math.max(RUNS, 3)}`);
+  await printBertBaseRow(peaks);
 }
 
 /** `--dtypes`: only the machine limit and the float32 / bf16 / int8 corpus rows (quick, no peers). */
@@ -429,8 +443,9 @@ async function printDtypeRows(): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  // `--families`: only the family rows (quick, no peers). `--dtypes`: only the dtype rows.
-  (process.argv.includes("--families") ? printFamilyRows() : process.argv.includes("--dtypes") ? printDtypeRows() : runE2eBench()).catch((err) => {
+  // `--families`, `--dtypes`, `--bert-base`: only those rows (quick, no peers).
+  const only = process.argv.includes("--families") ? printFamilyRows : process.argv.includes("--dtypes") ? printDtypeRows : process.argv.includes("--bert-base") ? printBertBaseOnly : runE2eBench;
+  only().catch((err) => {
     console.error(err);
     process.exit(1);
   });
