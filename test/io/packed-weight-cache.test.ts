@@ -153,6 +153,47 @@ describe("packed-weight cache: float32 loads", { skip }, () => {
     }
   });
 
+  it("retries the page-cache remap after a failed attempt (an older build's \"no\" counts as one) and stops after three", async (t) => {
+    // The attribute records the remap's outcome (native/src/napi/packed_file.cc). Read and set with
+    // Python's os.*xattr: Node has no xattr API. Where the file system or kernel has no user
+    // attributes or transparent huge pages, loads never touch it.
+    await BertModel.fromPretrained(modelPath(MINILM), { dtype: "float32" });
+    const path = lastPackedCacheOutcome!.path!;
+    const xattr = (op: "get" | "set", value = "") =>
+      execFileSync("python3", ["-c", `import os,sys\nn='user.bert-ts.refolio'\nif sys.argv[2]=='set': os.setxattr(sys.argv[1],n,sys.argv[3].encode())\nelse: print(os.getxattr(sys.argv[1],n).decode() if n in os.listxattr(sys.argv[1]) else '')`, path, op, value], { encoding: "utf8" }).trim();
+    const thp = (() => {
+      try {
+        return /\[(always|madvise)\]/.test(readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8"));
+      } catch {
+        return false;
+      }
+    })();
+    try {
+      xattr("set", "ok");
+    } catch {
+      t.skip("no user extended attributes on this file system");
+      return;
+    }
+    if (process.platform !== "linux" || !thp) {
+      t.skip("no transparent huge pages: the file is never remapped");
+      return;
+    }
+    // A fresh copy renamed into place: its pages are dirty, in small folios.
+    const copyIntoPlace = (attribute: string) => {
+      execFileSync("cp", [path, `${path}.copy`]);
+      renameSync(`${path}.copy`, path);
+      xattr("set", attribute);
+    };
+    copyIntoPlace("no");
+    await BertModel.fromPretrained(modelPath(MINILM), { dtype: "float32" });
+    const afterNo = xattr("get");
+    assert.ok(afterNo === "ok" || afterNo === "n2", `after an older build's "no", one more attempt (ok, or a second failure n2): ${afterNo}`);
+    copyIntoPlace("n3");
+    await BertModel.fromPretrained(modelPath(MINILM), { dtype: "float32" });
+    assert.equal(xattr("get"), "n3", "three failed attempts: no further attempt");
+    assert.equal(lastPackedCacheOutcome!.status, "hit", "the file is still used (read instead of mapped)");
+  });
+
   it("rebuilds a file written for another layout (a stale key inside the file)", async () => {
     await BertModel.fromPretrained(modelPath(MINILM)); // seen by the test above: a hit
     const path = lastPackedCacheOutcome!.path!;

@@ -178,12 +178,19 @@ bool map_whole_folios(int fd, size_t size, size_t length, MappedFile* out) {
 // reporting, ballooning), the first touch of fresh memory traps to the host; a private 43 MB copy
 // cost 6 ms on a good run and ~100 ms on a bad one, the mapping ~0.3 ms.
 // A file cached in small folios (read with read() after the cache was dropped, or copied) is
+// written back if it is dirty (a dirty page cannot be dropped: a file written a moment ago, as a
+// copy or a fresh cache file is, would otherwise fail every time until the kernel's writeback ran),
 // dropped from the cache and mapped again, which reads it back in 2 MB folios for later loads. An
 // extended attribute on the file records how that went: "ok" lets a later load do it again (the
 // kernel and file system can, so it recurs only when something else read the file back in small
-// folios), "no" stops further attempts on this file (older kernels, other file systems, pages
-// another process held). Where the attribute cannot be set (no xattr support, a read-only cache)
-// nothing is dropped: an attempt that cannot be recorded could repeat on every load.
+// folios); a failure is counted ("n1", "n2"; "no" from older builds counts as one) and a later load
+// tries again until kMaxRefolioFailures attempts have failed (older kernels, other file systems,
+// pages another process held each time): one failed attempt, e.g. the pages of a process that was
+// still mapping it, no longer keeps the file on the copying path for good. Where the attribute
+// cannot be set (no xattr support, a read-only cache) nothing is dropped: an attempt that cannot be
+// recorded could repeat on every load.
+constexpr int kMaxRefolioFailures = 3;
+
 bool map_from_page_cache(int fd, size_t size, MappedFile* out) {
   const char* mode = getenv("BERT_TS_PACKED_FILE");
   if (mode && strcmp(mode, "read") == 0) return false;
@@ -192,13 +199,17 @@ bool map_from_page_cache(int fd, size_t size, MappedFile* out) {
   static const char kName[] = "user.bert-ts.refolio";
   char before[2] = {0, 0};
   const ssize_t got = fgetxattr(fd, kName, before, sizeof before);
-  if (got == 2 && memcmp(before, "no", 2) == 0) return false;
   const bool proven = got == 2 && memcmp(before, "ok", 2) == 0;
-  // Recorded as failed first: if this process dies half-way, no later load repeats it blindly.
-  if (!proven && fsetxattr(fd, kName, "no", 2, 0) != 0) return false;
-  // Pages another process maps, or not yet written back, stay: then this load reads the file.
-  const bool mapped = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0 && map_whole_folios(fd, size, length, out);
-  if (mapped != proven) fsetxattr(fd, kName, mapped ? "ok" : "no", 2, 0);
+  int failures = 0;
+  if (got == 2 && memcmp(before, "no", 2) == 0) failures = 1;
+  else if (got == 2 && before[0] == 'n' && before[1] >= '1' && before[1] <= '9') failures = before[1] - '0';
+  if (failures >= kMaxRefolioFailures) return false;
+  // Counted as failed first: if this process dies half-way, a later load does not repeat it blindly.
+  const char counted[2] = {'n', (char)('1' + failures)};
+  if (!proven && fsetxattr(fd, kName, counted, 2, 0) != 0) return false;
+  // Pages another process maps stay in the cache: then this load reads the file.
+  const bool mapped = fdatasync(fd) == 0 && posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0 && map_whole_folios(fd, size, length, out);
+  if (mapped != proven) fsetxattr(fd, kName, mapped ? "ok" : counted, 2, 0);
   return mapped;
 }
 }  // namespace
