@@ -178,8 +178,8 @@ bool map_whole_folios(int fd, size_t size, size_t length, MappedFile* out) {
 // reporting, ballooning), the first touch of fresh memory traps to the host; a private 43 MB copy
 // cost 6 ms on a good run and ~100 ms on a bad one, the mapping ~0.3 ms.
 // A file cached in small folios (read with read() after the cache was dropped, or copied) is
-// written back if it is dirty (a dirty page cannot be dropped: a file written a moment ago, as a
-// copy or a fresh cache file is, would otherwise fail every time until the kernel's writeback ran),
+// written back if it is dirty (DONTNEED only starts writeback and keeps pages still under it, so the
+// remap of a file written a moment ago, a copy or a fresh cache file, could fail by its timing),
 // dropped from the cache and mapped again, which reads it back in 2 MB folios for later loads. An
 // extended attribute on the file records how that went: "ok" lets a later load do it again (the
 // kernel and file system can, so it recurs only when something else read the file back in small
