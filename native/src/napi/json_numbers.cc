@@ -90,6 +90,23 @@ size_t format_js_number(double x, char* out) {
   return (size_t)(p - out);
 }
 
+namespace {
+
+// "v0,v1,..." of n values at p; returns the end.
+char* write_numbers(const float* x, size_t n, char* p) {
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0) *p++ = ',';
+    p += format_js_number((double)x[i], p);
+  }
+  return p;
+}
+
+bool is_typed_array(const Napi::Value& v, napi_typedarray_type type) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == type;
+}
+
+}  // namespace
+
 // jsonNumbersInto(values: Float32Array, target: Uint8Array, offset) -> the offset after the last
 // byte written: the numbers comma-separated, as ASCII bytes straight into an output chunk. Throws a
 // RangeError unless target has 33 bytes per value from offset (the longest number is 24).
@@ -97,10 +114,10 @@ Napi::Value JsonNumbersInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!js_numbers_available()) throw Napi::Error::New(env, "jsonNumbersInto needs std::to_chars for double (GCC 11+)");
   Napi::Value v = info[0];
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+  if (!is_typed_array(v, napi_float32_array))
     throw Napi::TypeError::New(env, "Expected a Float32Array for jsonNumbersInto");
   Napi::Value t = info[1];
-  if (!t.IsTypedArray() || t.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+  if (!is_typed_array(t, napi_uint8_array))
     throw Napi::TypeError::New(env, "Expected a Uint8Array target for jsonNumbersInto");
   if (!info[2].IsNumber()) throw Napi::TypeError::New(env, "Expected a byte offset for jsonNumbersInto");
   Napi::Float32Array a = v.As<Napi::Float32Array>();
@@ -112,24 +129,10 @@ Napi::Value JsonNumbersInto(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "jsonNumbersInto: the target needs 33 bytes per value from the offset");
   const float* x = a.Data();
   char* const start = reinterpret_cast<char*>(target.Data()) + (size_t)at;
-  char* p = start;
-  for (size_t i = 0; i < n; i++) {
-    if (i > 0) *p++ = ',';
-    p += format_js_number((double)x[i], p);
-  }
-  return Napi::Number::New(env, at + (double)(p - start));
+  return Napi::Number::New(env, at + (double)(write_numbers(x, n, start) - start));
 }
 
 namespace {
-
-// "v0,v1,..." of n values at p; returns the end.
-char* write_numbers(const float* x, size_t n, char* p) {
-  for (size_t i = 0; i < n; i++) {
-    if (i > 0) *p++ = ',';
-    p += format_js_number((double)x[i], p);
-  }
-  return p;
-}
 
 struct RowsJob {
   std::vector<const float*> rows;
@@ -156,10 +159,10 @@ Napi::Value JsonNumberRowsInto(const Napi::CallbackInfo& info) {
   if (!js_numbers_available()) throw Napi::Error::New(env, "jsonNumberRowsInto needs std::to_chars for double (GCC 11+)");
   if (!info[0].IsArray()) throw Napi::TypeError::New(env, "Expected an array of Float32Array rows for jsonNumberRowsInto");
   Napi::Value t = info[1];
-  if (!t.IsTypedArray() || t.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+  if (!is_typed_array(t, napi_uint8_array))
     throw Napi::TypeError::New(env, "Expected a Uint8Array target for jsonNumberRowsInto");
   Napi::Value e = info[2];
-  if (!e.IsTypedArray() || e.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
+  if (!is_typed_array(e, napi_uint32_array))
     throw Napi::TypeError::New(env, "Expected a Uint32Array of row ends for jsonNumberRowsInto");
   Napi::Array list = info[0].As<Napi::Array>();
   Napi::Uint8Array target = t.As<Napi::Uint8Array>();
@@ -173,7 +176,7 @@ Napi::Value JsonNumberRowsInto(const Napi::CallbackInfo& info) {
   size_t at = 0;
   for (uint32_t r = 0; r < n; r++) {
     Napi::Value v = list.Get(r);
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    if (!is_typed_array(v, napi_float32_array))
       throw Napi::TypeError::New(env, "Expected Float32Array rows for jsonNumberRowsInto");
     Napi::Float32Array a = v.As<Napi::Float32Array>();
     job.rows[r] = a.Data();
