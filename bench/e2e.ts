@@ -388,6 +388,11 @@ async function loadAndMemory(peers: boolean): Promise<LoadRow[]> {
   return cases.map(([what, weightFileMB], i) => ({ what, weightFileMB, loadMs: median(runs[i].loads), peakRssMB: median(runs[i].rss) }));
 }
 
+/** The probes' 2-thread figures, the line every table starts with. */
+function machineLimitLine(peaks: Peaks): string {
+  return `Machine limit (register-only probes, ${peaks.threads} threads): float32 FMA ${peaks.fma[1].toFixed(0)} GFLOP/s, int8 VPDPBUSD ${peaks.int8[1].toFixed(0)} GOPS, bf16 VDPBF16PS ${peaks.bf16[1].toFixed(0)} GFLOP/s`;
+}
+
 export async function runE2eBench(): Promise<void> {
   const peers = ensurePeers();
   console.log(`End-to-end benchmark — ${cpus()[0]?.model ?? "cpu"} x${cpus().length}, node ${process.version}, ${new Date().toISOString().slice(0, 10)}, median of ${RUNS}`);
@@ -395,7 +400,7 @@ export async function runE2eBench(): Promise<void> {
   const addon = loadNativeAddon().addon;
   const peaks = addon ? measurePeaks(addon) : undefined;
   if (peaks) {
-    console.log(`Machine limit (register-only probes, ${peaks.threads} threads): float32 FMA ${peaks.fma[1].toFixed(0)} GFLOP/s, int8 VPDPBUSD ${peaks.int8[1].toFixed(0)} GOPS, bf16 VDPBF16PS ${peaks.bf16[1].toFixed(0)} GFLOP/s`);
+    console.log(machineLimitLine(peaks));
     const corpusFlops = await fileFlops(CORPUS);
     const n = readFileSync(CORPUS, "utf8").split("\n").filter((l) => l.trim()).length;
     console.log(`  corpus: ${(corpusFlops / 1e9).toFixed(0)} GFLOP for ${n} sentences → limit ${limitPerSecond(n, corpusFlops, peaks.fma[1]).toFixed(0)} sentences/s in float32; 128 tokens: limit ${limitPerSecond(1, encoderFlops(128, 384, 1536, 6), peaks.fma[1]).toFixed(0)} texts/s`);
@@ -427,7 +432,7 @@ async function printBertBaseOnly(): Promise<void> {
   const { loadNativeAddon } = await import("../src/backend/native.js");
   const addon = loadNativeAddon().addon;
   const peaks = addon ? measurePeaks(addon) : undefined;
-  if (peaks) console.log(`Machine limit (register-only probes, ${peaks.threads} threads): float32 FMA ${peaks.fma[1].toFixed(0)} GFLOP/s; median of ${Math.max(RUNS, 3)}`);
+  if (peaks) console.log(`${machineLimitLine(peaks)}; median of ${Math.max(RUNS, 3)}`);
   await printBertBaseRow(peaks);
 }
 
@@ -437,7 +442,7 @@ async function printDtypeRows(): Promise<void> {
   const addon = loadNativeAddon().addon;
   if (!addon) throw new Error("--dtypes needs the native backend (npm run build:native)");
   const peaks = measurePeaks(addon);
-  console.log(`Machine limit (register-only probes, ${peaks.threads} threads): float32 FMA ${peaks.fma[1].toFixed(0)} GFLOP/s, int8 VPDPBUSD ${peaks.int8[1].toFixed(0)} GOPS, bf16 VDPBF16PS ${peaks.bf16[1].toFixed(0)} GFLOP/s; median of ${RUNS}`);
+  console.log(`${machineLimitLine(peaks)}; median of ${RUNS}`);
   mkdirSync(WORK, { recursive: true });
   printDtypeTable(await dtypeRows(peaks));
 }
